@@ -1,0 +1,44 @@
+/* nines: the operator's command-line tool. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nines COMMAND [options]\n"
+            "\n"
+            "Commands:\n"
+            "  status [-c FILE | --redis URL] [--json]   every check's state\n"
+            "  validate -c FILE                          check a configuration file\n"
+            "  version                                   print the version\n"
+            "\n"
+            "Run 'nines COMMAND --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "status") == 0)
+        return cli_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "validate") == 0)
+        return cli_validate(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("nines 0.1.0\n");
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    fprintf(stderr, "nines: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,608 @@
+/* The collector's ingest pipeline; see collector.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "embed.h"
+#include "nines/clock.h"
+#include "nines/log.h"
+#include "nines/wire.h"
+#include "rconn.h"
+#include "state.h"
+
+#define COLLECTOR_BATCH 500
+#define COLLECTOR_BLOCK_MS 2000
+#define COLLECTOR_TRIM_MS 10000
+#define COLLECTOR_BUCKETS 4096
+
+struct ccheck {
+    const struct nines_check *spec;   /* points into cfg->checks */
+    struct check_state st;
+    int dirty;                        /* changed in the batch being written */
+    struct ccheck *next;              /* hash chain */
+};
+
+enum collector_phase { PHASE_OFFLINE, PHASE_SYNCING, PHASE_READY };
+
+struct collector {
+    uv_loop_t *loop;
+    struct nines_config *cfg;
+    struct nines_redis_addr addr;
+    struct embed *embed;
+    struct rconn *cmd;          /* state writes, acks, catalogue */
+    struct rconn *blk;          /* only the blocking XREADGROUP (LIBRARIES.md §3) */
+    int cmd_up, blk_up;
+    enum collector_phase phase;
+    struct ccheck *checks;      /* cfg->checks_count entries, same order */
+    struct ccheck *bucket[COLLECTOR_BUCKETS];
+    size_t load_next;           /* next check whose HGETALL reply is due */
+    size_t sync_skip;           /* replies still due from a superseded sync */
+    size_t sync_expect;         /* HGETALLs sent by the current sync */
+    int reading;                /* an XREADGROUP is in flight */
+    int writing;                /* a MULTI/EXEC is in flight */
+    int resync_wanted;          /* resync once the write in flight is done */
+    int recovering;             /* reading our pending entries (id 0) first */
+    struct stream_id last_acked;
+    uv_timer_t trim_timer;
+    uv_timer_t retry_timer;
+    int stopping;
+    int final_sent;             /* the last PING before closing is queued */
+    uint64_t applied, invalid, duplicates;
+};
+
+static void collector_read(struct collector *c);
+static void collector_resync(struct collector *c);
+
+static struct ccheck *collector_find(struct collector *c, const char *id)
+{
+    struct ccheck *k = c->bucket[nines_fnv1a64(id, strlen(id)) % COLLECTOR_BUCKETS];
+
+    while (k != NULL && strcmp(k->spec->id, id) != 0)
+        k = k->next;
+    return k;
+}
+
+/* Builds the check table for cfg; states start UNKNOWN until loaded. */
+static int collector_index(struct collector *c)
+{
+    size_t n = c->cfg->checks_count;
+
+    free(c->checks);
+    memset(c->bucket, 0, sizeof(c->bucket));
+    c->checks = calloc(n ? n : 1, sizeof(*c->checks));
+    if (c->checks == NULL)
+        return NINES_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct ccheck *k = &c->checks[i];
+        const char *id = c->cfg->checks[i].id;
+        size_t b = nines_fnv1a64(id, strlen(id)) % COLLECTOR_BUCKETS;
+
+        k->spec = &c->cfg->checks[i];
+        state_init(&k->st, id);
+        k->next = c->bucket[b];
+        c->bucket[b] = k;
+    }
+    return 0;
+}
+
+/* ---- synchronisation: publish the catalogue, load every state ---------- */
+
+static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+
+    (void)ac;
+    if (reply == NULL)
+        return;
+    if (c->sync_skip > 0) {
+        c->sync_skip--;
+        return;
+    }
+    if (c->phase != PHASE_SYNCING)
+        return;
+    c->phase = PHASE_READY;
+    c->recovering = 1;    /* first re-read what was delivered but not acked */
+    log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
+    collector_read(c);
+}
+
+static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+    redisReply *r = reply;
+    struct ccheck *k;
+    const char *f[2 * STATE_FIELDS + 8];
+    size_t len[2 * STATE_FIELDS + 8];
+
+    (void)ac;
+    if (r == NULL)
+        return;
+    if (c->sync_skip > 0) {
+        c->sync_skip--;
+        return;
+    }
+    if (c->phase != PHASE_SYNCING || c->load_next >= c->cfg->checks_count)
+        return;
+    k = &c->checks[c->load_next++];
+    state_init(&k->st, k->spec->id);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+        return;    /* never seen: UNKNOWN */
+    if (r->elements > sizeof(f) / sizeof(f[0])) {
+        log_warn("state_invalid", "check=%s note=\"too many fields; starting afresh\"",
+                 k->spec->id);
+        return;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        f[i] = r->element[i]->str ? r->element[i]->str : "";
+        len[i] = r->element[i]->str ? r->element[i]->len : 0;
+    }
+    if (state_decode(&k->st, f, len, r->elements) != 0) {
+        log_warn("state_invalid", "check=%s note=\"stored state unreadable; starting afresh\"",
+                 k->spec->id);
+        state_init(&k->st, k->spec->id);
+    }
+}
+
+static void collector_on_group(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    redisReply *r = reply;
+
+    (void)ac;
+    (void)privdata;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)
+        log_error("group_create_failed", "error=\"%s\"", r->str);
+}
+
+/* Stops ingesting; the replies a sync still in progress has due are
+ * skipped (its HGETALLs, then its PING: counted, as replies come in order). */
+static void collector_abandon_sync(struct collector *c)
+{
+    if (c->phase == PHASE_SYNCING)
+        c->sync_skip += c->sync_expect - c->load_next + 1;
+    c->phase = PHASE_OFFLINE;
+}
+
+static void collector_resync(struct collector *c)
+{
+    redisAsyncContext *ac = rconn_ctx(c->cmd);
+    char *json, version[24], maxlen[24];
+
+    if (ac == NULL || c->stopping)
+        return;
+    if (c->writing) {
+        c->resync_wanted = 1;   /* after the transaction in flight */
+        return;
+    }
+    c->resync_wanted = 0;
+    collector_abandon_sync(c);
+    c->phase = PHASE_SYNCING;
+    c->load_next = 0;
+    c->sync_expect = c->cfg->checks_count;
+    json = nines_catalogue_encode(c->cfg->checks, c->cfg->checks_count);
+    if (json == NULL) {
+        log_error("out_of_memory", "where=catalogue");
+        return;
+    }
+    snprintf(version, sizeof(version), "%016llx",
+             (unsigned long long)nines_fnv1a64(json, strlen(json)));
+    snprintf(maxlen, sizeof(maxlen), "%lld", (long long)c->cfg->collector.stream_maxlen);
+    redisAsyncCommand(ac, NULL, NULL, "MSET %s %s %s %s %s %s", NINES_KEY_CATALOGUE, json,
+                      NINES_KEY_CATALOGUE_VERSION, version, NINES_KEY_STREAM_MAXLEN, maxlen);
+    log_info("catalogue_published", "checks=%zu version=%s bytes=%zu", c->cfg->checks_count,
+             version, strlen(json));
+    free(json);
+    redisAsyncCommand(ac, collector_on_group, c, "XGROUP CREATE %s %s 0 MKSTREAM",
+                      NINES_KEY_RESULTS, NINES_GROUP);
+    for (size_t i = 0; i < c->cfg->checks_count; i++)
+        redisAsyncCommand(ac, collector_on_state_loaded, c, "HGETALL %s%s",
+                          NINES_KEY_STATE_PREFIX, c->cfg->checks[i].id);
+    redisAsyncCommand(ac, collector_on_synced, c, "PING");
+}
+
+/* ---- the ingest loop: read a batch, apply, store + ack atomically ------- */
+
+static void collector_on_written(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+    redisReply *r = reply;
+
+    (void)ac;
+    c->writing = 0;
+    if (c->stopping) {
+        collector_stop(c);
+        return;
+    }
+    if (r == NULL)
+        return;     /* lost: resync on reconnect reloads states, re-reads pending */
+    if (r->type != REDIS_REPLY_ARRAY) {
+        log_error("state_write_failed", "error=\"%s\"",
+                  r->type == REDIS_REPLY_ERROR ? r->str : "transaction aborted");
+        c->resync_wanted = 1;
+    }
+    if (c->resync_wanted) {
+        collector_resync(c);
+        return;
+    }
+    collector_read(c);
+}
+
+/* Applies one entry; returns 1 when it must be acknowledged. */
+static int collector_apply_entry(struct collector *c, redisReply *e)
+{
+    const char *f[2 * NINES_WIRE_MAX_FIELDS + 16];
+    size_t len[2 * NINES_WIRE_MAX_FIELDS + 16];
+    struct nines_result res;
+    struct nines_err err = { 0 };
+    struct stream_id sid;
+    redisReply *fields;
+    struct ccheck *k;
+    enum check_state_kind before;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING ||
+        stream_id_parse(e->element[0]->str, e->element[0]->len, &sid) != 0)
+        return 0;   /* not an entry: nothing to ack */
+    c->last_acked = sid;
+    fields = e->element[1];
+    if (fields->type != REDIS_REPLY_ARRAY)
+        return 1;   /* trimmed away since delivery: [id, NIL] */
+    if (fields->elements > sizeof(f) / sizeof(f[0])) {
+        nines_err_set(&err, NINES_EPROTO, "too many fields (%zu)", fields->elements);
+    } else {
+        for (size_t i = 0; i < fields->elements; i++) {
+            f[i] = fields->element[i]->str ? fields->element[i]->str : "";
+            len[i] = fields->element[i]->str ? fields->element[i]->len : 0;
+        }
+        nines_result_init(&res);
+        nines_wire_decode(f, len, fields->elements, &res, &err);
+    }
+    if (err.code != 0) {
+        c->invalid++;
+        log_warn("result_invalid", "entry=%s error=\"%s\"", e->element[0]->str, err.msg);
+        return 1;
+    }
+    k = collector_find(c, res.check_id);
+    if (k == NULL) {
+        log_debug("result_unknown_check", "check=%s entry=%s", res.check_id,
+                  e->element[0]->str);
+        return 1;
+    }
+    before = k->st.state;
+    switch (state_apply(&k->st, k->spec, &res, sid)) {
+    case STATE_DUPLICATE:
+        c->duplicates++;
+        return 1;
+    case STATE_CHANGED: {
+        char since[32], msg[300];
+
+        log_info("check_state", "check=%s from=%s to=%s since=%s reason=%s message=%s",
+                 k->spec->id, state_name(before), state_name(k->st.state),
+                 nines_iso8601_ms(k->st.since_ms, since, sizeof(since)),
+                 k->st.state == CHECK_DOWN && res.reason[0] ? res.reason : "-",
+                 nines_log_quote(k->st.state == CHECK_DOWN ? res.message : "", msg,
+                                 sizeof(msg)));
+        break;
+    }
+    case STATE_SAME:
+        break;
+    }
+    c->applied++;
+    k->dirty = 1;
+    return 1;
+}
+
+/* MULTI, HSET each changed state, XACK the batch, EXEC. */
+static void collector_write(struct collector *c, redisReply *entries)
+{
+    redisAsyncContext *ac = rconn_ctx(c->cmd);
+    const char **argv;
+    size_t *argvlen, argc = 0;
+
+    if (ac == NULL)
+        return;     /* entries stay pending; resync re-reads them */
+    argv = malloc((entries->elements + 3) * sizeof(*argv));
+    argvlen = malloc((entries->elements + 3) * sizeof(*argvlen));
+    if (argv == NULL || argvlen == NULL) {
+        free(argv);
+        free(argvlen);
+        log_error("out_of_memory", "where=ack");
+        return;
+    }
+    argv[argc] = "XACK";
+    argvlen[argc++] = 4;
+    argv[argc] = NINES_KEY_RESULTS;
+    argvlen[argc++] = strlen(NINES_KEY_RESULTS);
+    argv[argc] = NINES_GROUP;
+    argvlen[argc++] = strlen(NINES_GROUP);
+    for (size_t i = 0; i < entries->elements; i++)
+        if (collector_apply_entry(c, entries->element[i])) {
+            argv[argc] = entries->element[i]->element[0]->str;
+            argvlen[argc++] = entries->element[i]->element[0]->len;
+        }
+    redisAsyncCommand(ac, NULL, NULL, "MULTI");
+    for (size_t i = 0; i < c->cfg->checks_count; i++) {
+        struct ccheck *k = &c->checks[i];
+        struct state_fields sf;
+        const char *hv[2 + 2 * STATE_FIELDS];
+        size_t hl[2 + 2 * STATE_FIELDS];
+        char key[NINES_ID_LEN + 32];
+
+        if (!k->dirty)
+            continue;
+        k->dirty = 0;
+        state_encode(&k->st, &sf);
+        snprintf(key, sizeof(key), "%s%s", NINES_KEY_STATE_PREFIX, k->spec->id);
+        hv[0] = "HSET";
+        hl[0] = 4;
+        hv[1] = key;
+        hl[1] = strlen(key);
+        memcpy(hv + 2, sf.argv, sf.argc * sizeof(hv[0]));
+        memcpy(hl + 2, sf.argvlen, sf.argc * sizeof(hl[0]));
+        redisAsyncCommandArgv(ac, NULL, NULL, (int)(2 + sf.argc), hv, hl);
+    }
+    if (argc > 3)
+        redisAsyncCommandArgv(ac, NULL, NULL, (int)argc, argv, argvlen);
+    free(argv);
+    free(argvlen);
+    if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
+        c->writing = 1;
+}
+
+static void collector_retry_read(uv_timer_t *t)
+{
+    collector_read(t->data);
+}
+
+static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+    redisReply *r = reply, *entries;
+
+    (void)ac;
+    c->reading = 0;
+    if (r == NULL || c->stopping || c->phase != PHASE_READY)
+        return;     /* undone entries stay pending and are read again */
+    if (r->type == REDIS_REPLY_ERROR) {
+        log_error("read_failed", "error=\"%s\"", r->str);
+        if (strncmp(r->str, "NOGROUP", 7) == 0) {
+            collector_resync(c);  /* the stream or group vanished: recreate */
+            return;
+        }
+        uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        collector_read(c);        /* BLOCK ran out: NIL */
+        return;
+    }
+    entries = r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2
+                  ? r->element[0]->element[1]
+                  : NULL;
+    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) {
+        log_error("read_failed", "error=\"unexpected reply shape\"");
+        uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
+        return;
+    }
+    if (entries->elements == 0) {
+        if (c->recovering)
+            log_info("pending_recovered", "note=\"all delivered entries acknowledged\"");
+        c->recovering = 0;
+        collector_read(c);
+        return;
+    }
+    collector_write(c, entries);
+    if (!c->writing)
+        collector_read(c);
+}
+
+static void collector_read(struct collector *c)
+{
+    redisAsyncContext *ac = rconn_ctx(c->blk);
+    char count[16], block[16];
+
+    if (ac == NULL || c->reading || c->writing || c->stopping || c->phase != PHASE_READY ||
+        rconn_ctx(c->cmd) == NULL)
+        return;
+    snprintf(count, sizeof(count), "%d", COLLECTOR_BATCH);
+    snprintf(block, sizeof(block), "%d", COLLECTOR_BLOCK_MS);
+    if (redisAsyncCommand(ac, collector_on_read, c,
+                          "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", NINES_GROUP,
+                          c->cfg->collector.name, count, block, NINES_KEY_RESULTS,
+                          c->recovering ? "0" : ">") == REDIS_OK)
+        c->reading = 1;
+}
+
+/* ---- trimming: drop stream entries every consumer is done with --------- */
+
+static void collector_on_pending(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+    redisReply *r = reply;
+    struct stream_id bound = c->last_acked, low;
+    char id[48];
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || c->recovering)
+        return;
+    if (r->element[1]->type == REDIS_REPLY_STRING &&
+        stream_id_parse(r->element[1]->str, r->element[1]->len, &low) == 0 &&
+        stream_id_cmp(low, bound) < 0)
+        bound = low;   /* someone's pending entries must survive */
+    if (bound.ms == 0)
+        return;
+    snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)bound.ms,
+             (unsigned long long)bound.seq);
+    redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %s", NINES_KEY_RESULTS, id);
+}
+
+static void collector_trim(uv_timer_t *t)
+{
+    struct collector *c = t->data;
+    redisAsyncContext *ac = rconn_ctx(c->cmd);
+
+    if (ac != NULL && c->phase == PHASE_READY)
+        redisAsyncCommand(ac, collector_on_pending, c, "XPENDING %s %s", NINES_KEY_RESULTS,
+                          NINES_GROUP);
+}
+
+/* ---- connections ------------------------------------------------------- */
+
+static void collector_on_up(struct rconn *rc, void *arg)
+{
+    struct collector *c = arg;
+
+    if (rc == c->cmd) {
+        c->cmd_up = 1;
+        collector_resync(c);
+    } else {
+        c->blk_up = 1;
+        collector_read(c);
+    }
+}
+
+static void collector_on_down(struct rconn *rc, void *arg)
+{
+    struct collector *c = arg;
+
+    if (rc == c->cmd) {
+        c->cmd_up = 0;
+        c->phase = PHASE_OFFLINE;     /* states are reloaded on reconnect */
+        c->writing = 0;
+        c->sync_skip = 0;             /* every reply due has come back NULL */
+    } else {
+        c->blk_up = 0;
+        c->reading = 0;
+        c->recovering = 1;
+    }
+}
+
+struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
+                                struct nines_err *err)
+{
+    struct collector *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        nines_err_set(err, NINES_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->loop = loop;
+    c->cfg = cfg;
+    if (collector_index(c) != 0) {
+        free(c);
+        nines_err_set(err, NINES_ENOMEM, "out of memory");
+        return NULL;
+    }
+    uv_timer_init(loop, &c->trim_timer);
+    uv_timer_init(loop, &c->retry_timer);
+    c->trim_timer.data = c;
+    c->retry_timer.data = c;
+    return c;
+}
+
+int collector_start(struct collector *c, struct nines_err *err)
+{
+    const struct nines_collector_cfg *cc = &c->cfg->collector;
+    char where[600];
+
+    if (cc->redis != NULL) {
+        if (nines_redis_url_parse(cc->redis, &c->addr, err) != 0)
+            return NINES_EINVAL;
+    } else {
+        c->embed = embed_start(c->loop, cc->data_dir, cc->redis_server, err);
+        if (c->embed == NULL)
+            return err->code ? err->code : NINES_EIO;
+        memset(&c->addr, 0, sizeof(c->addr));
+        snprintf(c->addr.path, sizeof(c->addr.path), "%s", embed_socket(c->embed));
+    }
+    c->cmd = rconn_new(c->loop, &c->addr, "state", collector_on_up, collector_on_down, c);
+    c->blk = rconn_new(c->loop, &c->addr, "ingest", collector_on_up, collector_on_down, c);
+    if (c->cmd == NULL || c->blk == NULL)
+        return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    log_info("collector_started", "name=%s redis=%s embedded=%s checks=%zu", cc->name,
+             nines_redis_addr_str(&c->addr, where, sizeof(where)), c->embed ? "yes" : "no",
+             c->cfg->checks_count);
+    rconn_start(c->cmd);
+    rconn_start(c->blk);
+    uv_timer_start(&c->trim_timer, collector_trim, COLLECTOR_TRIM_MS, COLLECTOR_TRIM_MS);
+    return 0;
+}
+
+void collector_reload(struct collector *c, struct nines_config *cfg)
+{
+    const char *was = c->cfg->collector.redis ? c->cfg->collector.redis : "";
+    const char *now = cfg->collector.redis ? cfg->collector.redis : "";
+
+    if (strcmp(was, now) != 0 ||
+        strcmp(c->cfg->collector.data_dir, cfg->collector.data_dir) != 0 ||
+        strcmp(c->cfg->collector.name, cfg->collector.name) != 0)
+        log_warn("reload_partial",
+                 "note=\"collector.redis, data_dir and name take effect on restart\"");
+    free(cfg->collector.redis);
+    cfg->collector.redis = c->cfg->collector.redis ? strdup(c->cfg->collector.redis) : NULL;
+    free(cfg->collector.data_dir);
+    cfg->collector.data_dir = strdup(c->cfg->collector.data_dir);
+    free(cfg->collector.name);
+    cfg->collector.name = strdup(c->cfg->collector.name);
+    collector_abandon_sync(c);
+    nines_config_free(c->cfg);
+    c->cfg = cfg;
+    if (collector_index(c) != 0) {
+        log_error("out_of_memory", "where=reload");
+        return;
+    }
+    log_info("config_reloaded", "checks=%zu", cfg->checks_count);
+    collector_resync(c);
+}
+
+static void collector_closed_all(void *arg)
+{
+    (void)arg;
+    log_info("collector_stopped", NULL);
+}
+
+static void collector_on_final_ping(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+
+    (void)ac;
+    (void)reply;
+    rconn_close(c->cmd, 1);
+    if (c->embed != NULL) {
+        embed_stop(c->embed, collector_closed_all, c);
+        c->embed = NULL;
+    } else {
+        collector_closed_all(c);
+    }
+}
+
+void collector_stop(struct collector *c)
+{
+    redisAsyncContext *ac;
+
+    if (!c->stopping) {
+        c->stopping = 1;
+        log_info("collector_stopping", "applied=%llu invalid=%llu duplicates=%llu",
+                 (unsigned long long)c->applied, (unsigned long long)c->invalid,
+                 (unsigned long long)c->duplicates);
+        uv_close((uv_handle_t *)&c->trim_timer, NULL);
+        uv_close((uv_handle_t *)&c->retry_timer, NULL);
+        /* the blocking read holds no state: delivered entries stay pending */
+        rconn_close(c->blk, 0);
+    }
+    if (c->writing || c->final_sent)
+        return;     /* collector_on_written calls us again */
+    c->final_sent = 1;
+    ac = c->cmd ? rconn_ctx(c->cmd) : NULL;
+    if (ac != NULL && redisAsyncCommand(ac, collector_on_final_ping, c, "PING") == REDIS_OK)
+        return;
+    collector_on_final_ping(NULL, NULL, c);
+}
+
+void collector_free(struct collector *c)
+{
+    if (c == NULL)
+        return;
+    nines_config_free(c->cfg);
+    free(c->checks);
+    free(c);
+}

@@ -1,0 +1,47 @@
+/* One check result: what a probe measured, as it travels to the collector. */
+#ifndef NINES_RESULT_H
+#define NINES_RESULT_H
+
+#include <stdint.h>
+
+enum nines_outcome {
+    NINES_OUTCOME_OK = 0,
+    NINES_OUTCOME_FAIL,    /* the target answered wrongly (status, refused, ...) */
+    NINES_OUTCOME_TIMEOUT, /* the check's deadline passed */
+    NINES_OUTCOME_ERROR,   /* the probe could not run the check properly */
+};
+
+#define NINES_ID_LEN 64      /* check ids, probe names, locations (with NUL) */
+#define NINES_RESULT_ID_LEN 128
+#define NINES_REASON_LEN 32
+#define NINES_MESSAGE_LEN 256
+
+/*
+ * A result is a plain value: fixed-size strings, no pointers, so it can be
+ * copied, queued and compared without ownership questions.
+ * Timings are microseconds, -1 when not measured.
+ */
+struct nines_result {
+    char id[NINES_RESULT_ID_LEN];       /* unique: "<probe>/<boot_ms>/<seq>" */
+    char check_id[NINES_ID_LEN];
+    char probe[NINES_ID_LEN];
+    char location[NINES_ID_LEN];
+    int64_t start_ms;                   /* wall clock, ms since the epoch */
+    enum nines_outcome outcome;
+    int64_t total_us;
+    int64_t dns_us;
+    int64_t connect_us;
+    int64_t tls_us;
+    int64_t ttfb_us;
+    int code;                           /* HTTP status, DNS rcode; 0 if none */
+    char reason[NINES_REASON_LEN];      /* stable reason code, "" when ok */
+    char message[NINES_MESSAGE_LEN];    /* short human text, "" when ok */
+};
+
+/* Zeroes r and marks every timing as not measured. */
+void nines_result_init(struct nines_result *r);
+const char *nines_outcome_name(enum nines_outcome o);
+/* Returns 0 and sets *o, or NINES_EINVAL for an unknown name. */
+int nines_outcome_parse(const char *name, enum nines_outcome *o);
+
+#endif

@@ -1,0 +1,178 @@
+/*
+ * Check specifications: defaults, deep copy, deep comparison.
+ *
+ * http.method and http.expect_status may be NULL, meaning their defaults
+ * ("GET" and "200-399"). nines_check_defaults leaves them NULL because it
+ * cannot report an allocation failure; nines_check_equal compares the values
+ * in effect, so NULL and the default string are equal.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nines/check.h"
+
+#define CHECK_DEFAULT_METHOD "GET"
+#define CHECK_DEFAULT_EXPECT "200-399"
+
+const char *nines_check_kind_name(enum nines_check_kind k)
+{
+    switch (k) {
+    case NINES_KIND_HTTP:
+        return "http";
+    }
+    return "unknown";
+}
+
+int nines_check_kind_parse(const char *name, enum nines_check_kind *k)
+{
+    if (name != NULL && strcmp(name, "http") == 0) {
+        *k = NINES_KIND_HTTP;
+        return 0;
+    }
+    return NINES_EINVAL;
+}
+
+void nines_check_defaults(struct nines_check *c)
+{
+    c->interval_ms = 30000;
+    c->timeout_ms = 10000;
+    c->failures_to_down = 2;
+    c->successes_to_up = 1;
+    c->http.method = NULL;          /* "GET" */
+    c->http.expect_status = NULL;   /* "200-399" */
+    c->http.follow_redirects = 0;
+    c->http.verify_tls = 1;
+    c->http.max_body_bytes = 1048576;
+}
+
+void nines_check_clear(struct nines_check *c)
+{
+    if (c == NULL)
+        return;
+    free(c->id);
+    for (size_t i = 0; i < c->locations_count; i++)
+        free(c->locations[i]);
+    free(c->locations);
+    free(c->http.url);
+    free(c->http.method);
+    free(c->http.expect_status);
+    memset(c, 0, sizeof(*c));
+}
+
+/* strdup that keeps NULL as NULL; returns -1 only when an allocation failed. */
+static int check_dup_str(char **dst, const char *src)
+{
+    *dst = NULL;
+    if (src == NULL)
+        return 0;
+    *dst = strdup(src);
+    return *dst == NULL ? -1 : 0;
+}
+
+static int check_copy_locations(struct nines_check *dst, const struct nines_check *src)
+{
+    dst->locations = NULL;
+    dst->locations_count = 0;
+    if (src->locations_count == 0)
+        return 0;
+    dst->locations = calloc(src->locations_count, sizeof(*dst->locations));
+    if (dst->locations == NULL)
+        return -1;
+    for (size_t i = 0; i < src->locations_count; i++) {
+        /* count each string as it is made, so a failure frees what exists */
+        if (check_dup_str(&dst->locations[i], src->locations[i]) < 0)
+            return -1;
+        dst->locations_count++;
+    }
+    return 0;
+}
+
+/*
+ * Deep copy. dst is overwritten, not freed first: pass a zeroed or cleared
+ * struct. On NINES_ENOMEM dst is left zeroed.
+ */
+int nines_check_copy(struct nines_check *dst, const struct nines_check *src)
+{
+    struct nines_check tmp;
+
+    if (dst == src)
+        return 0;
+    tmp = *src;                     /* scalars; every pointer is replaced below */
+    tmp.id = NULL;
+    tmp.locations = NULL;
+    tmp.locations_count = 0;
+    tmp.http.url = NULL;
+    tmp.http.method = NULL;
+    tmp.http.expect_status = NULL;
+    if (check_dup_str(&tmp.id, src->id) < 0 || check_copy_locations(&tmp, src) < 0
+        || check_dup_str(&tmp.http.url, src->http.url) < 0
+        || check_dup_str(&tmp.http.method, src->http.method) < 0
+        || check_dup_str(&tmp.http.expect_status, src->http.expect_status) < 0) {
+        nines_check_clear(&tmp);
+        memset(dst, 0, sizeof(*dst));
+        return NINES_ENOMEM;
+    }
+    *dst = tmp;
+    return 0;
+}
+
+static int check_str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static const char *check_or(const char *s, const char *dflt)
+{
+    return s != NULL ? s : dflt;
+}
+
+static int check_http_equal(const struct nines_http_opts *a, const struct nines_http_opts *b)
+{
+    return check_str_eq(a->url, b->url)
+           && strcmp(check_or(a->method, CHECK_DEFAULT_METHOD),
+                     check_or(b->method, CHECK_DEFAULT_METHOD)) == 0
+           && strcmp(check_or(a->expect_status, CHECK_DEFAULT_EXPECT),
+                     check_or(b->expect_status, CHECK_DEFAULT_EXPECT)) == 0
+           && a->follow_redirects == b->follow_redirects
+           && a->verify_tls == b->verify_tls
+           && a->max_body_bytes == b->max_body_bytes;
+}
+
+int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
+{
+    if (!check_str_eq(a->id, b->id) || a->kind != b->kind
+        || a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms
+        || a->failures_to_down != b->failures_to_down
+        || a->successes_to_up != b->successes_to_up
+        || a->locations_count != b->locations_count)
+        return 0;
+    for (size_t i = 0; i < a->locations_count; i++) {
+        if (!check_str_eq(a->locations[i], b->locations[i]))
+            return 0;
+    }
+    return check_http_equal(&a->http, &b->http);
+}
+
+int nines_check_runs_at(const struct nines_check *c, const char *loc)
+{
+    if (c->locations_count == 0)
+        return 1;
+    if (loc == NULL)
+        return 0;
+    for (size_t i = 0; i < c->locations_count; i++) {
+        if (c->locations[i] != NULL && strcmp(c->locations[i], loc) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+void nines_checks_free(struct nines_check *checks, size_t count)
+{
+    if (checks == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        nines_check_clear(&checks[i]);
+    free(checks);
+}

@@ -1,0 +1,298 @@
+/*
+ * Results as Redis stream entries: field/value pairs, binary-safe.
+ *
+ * Fields: v (wire version), id, check, probe, loc, ts (start_ms), out
+ * (outcome name), total_us, dns_us, connect_us, tls_us, ttfb_us (each left
+ * out when -1), code (left out when 0), reason and msg (left out when empty).
+ * The decoder checks every value strictly: a peer's bytes never reach a
+ * fixed buffer unchecked and never get silently truncated.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nines/wire.h"
+
+enum wire_kind {
+    WIRE_VERSION,
+    WIRE_STR,
+    WIRE_TS,
+    WIRE_OUTCOME,
+    WIRE_TIMING,
+    WIRE_CODE,
+};
+
+/* One known field: its name, how to read it, and where it lands. */
+struct wire_field {
+    const char *name;
+    enum wire_kind kind;
+    int required;
+    size_t offset;          /* into struct nines_result */
+    size_t size;            /* of the destination buffer, for strings */
+};
+
+#define WIRE_STR_FIELD(n, member, req) \
+    { n, WIRE_STR, req, offsetof(struct nines_result, member), \
+      sizeof(((struct nines_result *)0)->member) }
+#define WIRE_NUM_FIELD(n, k, member, req) \
+    { n, k, req, offsetof(struct nines_result, member), 0 }
+
+static const struct wire_field wire_fields[] = {
+    { "v", WIRE_VERSION, 1, 0, 0 },
+    WIRE_STR_FIELD("id", id, 1),
+    WIRE_STR_FIELD("check", check_id, 1),
+    WIRE_STR_FIELD("probe", probe, 1),
+    WIRE_STR_FIELD("loc", location, 1),
+    WIRE_NUM_FIELD("ts", WIRE_TS, start_ms, 1),
+    WIRE_NUM_FIELD("out", WIRE_OUTCOME, outcome, 1),
+    WIRE_NUM_FIELD("total_us", WIRE_TIMING, total_us, 0),
+    WIRE_NUM_FIELD("dns_us", WIRE_TIMING, dns_us, 0),
+    WIRE_NUM_FIELD("connect_us", WIRE_TIMING, connect_us, 0),
+    WIRE_NUM_FIELD("tls_us", WIRE_TIMING, tls_us, 0),
+    WIRE_NUM_FIELD("ttfb_us", WIRE_TIMING, ttfb_us, 0),
+    WIRE_NUM_FIELD("code", WIRE_CODE, code, 0),
+    WIRE_STR_FIELD("reason", reason, 0),
+    WIRE_STR_FIELD("msg", message, 0),
+};
+
+#define WIRE_NFIELDS (sizeof(wire_fields) / sizeof(wire_fields[0]))
+
+_Static_assert(WIRE_NFIELDS <= NINES_WIRE_MAX_FIELDS, "too many wire fields");
+
+static void wire_put(struct nines_wire *w, const char *name, const char *val, size_t len)
+{
+    w->argv[w->argc] = name;
+    w->argvlen[w->argc] = strlen(name);
+    w->argv[w->argc + 1] = val;
+    w->argvlen[w->argc + 1] = len;
+    w->argc += 2;
+}
+
+/* A string member of r; bounded, in case the producer forgot the NUL. */
+static void wire_put_str(struct nines_wire *w, const char *name, const char *s, size_t size)
+{
+    wire_put(w, name, s, strnlen(s, size - 1));
+}
+
+static void wire_put_num(struct nines_wire *w, size_t *nbuf, const char *name, int64_t v)
+{
+    char *b = w->buf[*nbuf];
+    int n = snprintf(b, sizeof(w->buf[0]), "%lld", (long long)v);
+
+    (*nbuf)++;
+    wire_put(w, name, b, (size_t)n);
+}
+
+void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
+{
+    const char *out = nines_outcome_name(r->outcome);
+    size_t nbuf = 0;
+
+    w->argc = 0;
+    wire_put(w, "v", NINES_WIRE_VERSION, strlen(NINES_WIRE_VERSION));
+    wire_put_str(w, "id", r->id, sizeof(r->id));
+    wire_put_str(w, "check", r->check_id, sizeof(r->check_id));
+    wire_put_str(w, "probe", r->probe, sizeof(r->probe));
+    wire_put_str(w, "loc", r->location, sizeof(r->location));
+    wire_put_num(w, &nbuf, "ts", r->start_ms);
+    wire_put(w, "out", out, strlen(out));
+    for (size_t i = 0; i < WIRE_NFIELDS; i++) {
+        const struct wire_field *f = &wire_fields[i];
+        int64_t t;
+
+        if (f->kind != WIRE_TIMING)
+            continue;
+        memcpy(&t, (const char *)r + f->offset, sizeof(t));
+        if (t != -1)
+            wire_put_num(w, &nbuf, f->name, t);
+    }
+    if (r->code != 0)
+        wire_put_num(w, &nbuf, "code", r->code);
+    if (r->reason[0] != '\0')
+        wire_put_str(w, "reason", r->reason, sizeof(r->reason));
+    if (r->message[0] != '\0')
+        wire_put_str(w, "msg", r->message, sizeof(r->message));
+}
+
+/* A printable, bounded excerpt of untrusted bytes, for error messages. */
+static const char *wire_preview(const char *s, size_t len, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len && o + 4 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        buf[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (o + 4 >= size && len > o) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* Strict decimal int64: optional '-', digits only, no overflow. */
+static int wire_parse_i64(const char *s, size_t len, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    uint64_t limit, acc = 0;
+
+    if (len > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    if (i == len)
+        return -1;
+    limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < len; i++) {
+        unsigned d;
+
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        d = (unsigned)(s[i] - '0');
+        if (acc > (limit - d) / 10)
+            return -1;
+        acc = acc * 10 + d;
+    }
+    if (neg)
+        *out = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+    else
+        *out = (int64_t)acc;
+    return 0;
+}
+
+static int wire_read_num(const struct wire_field *f, const char *s, size_t len,
+                         struct nines_result *r, struct nines_err *err)
+{
+    char pv[48];
+    int64_t v;
+    int c;
+
+    if (wire_parse_i64(s, len, &v) < 0)
+        return nines_err_set(err, NINES_EPROTO, "field '%s': not a number: '%s'", f->name,
+                             wire_preview(s, len, pv, sizeof(pv)));
+    switch (f->kind) {
+    case WIRE_TS:
+        if (v < 0)
+            return nines_err_set(err, NINES_EPROTO, "field 'ts': negative: %lld",
+                                 (long long)v);
+        break;
+    case WIRE_TIMING:
+        if (v < -1)
+            return nines_err_set(err, NINES_EPROTO, "field '%s': below -1: %lld", f->name,
+                                 (long long)v);
+        break;
+    case WIRE_CODE:
+        if (v < 0 || v > INT_MAX)
+            return nines_err_set(err, NINES_EPROTO, "field 'code': out of range: %lld",
+                                 (long long)v);
+        c = (int)v;
+        memcpy((char *)r + f->offset, &c, sizeof(c));
+        return 0;
+    default:
+        break;
+    }
+    memcpy((char *)r + f->offset, &v, sizeof(v));
+    return 0;
+}
+
+static int wire_read_value(const struct wire_field *f, const char *s, size_t len,
+                           struct nines_result *r, struct nines_err *err)
+{
+    char pv[48];
+    char name[16];
+
+    if (memchr(s, '\0', len) != NULL)
+        return nines_err_set(err, NINES_EPROTO, "field '%s': contains a NUL byte", f->name);
+    switch (f->kind) {
+    case WIRE_VERSION:
+        if (len != strlen(NINES_WIRE_VERSION) || memcmp(s, NINES_WIRE_VERSION, len) != 0)
+            return nines_err_set(err, NINES_EPROTO,
+                                 "field 'v': unsupported wire version '%s' (want '%s')",
+                                 wire_preview(s, len, pv, sizeof(pv)), NINES_WIRE_VERSION);
+        return 0;
+    case WIRE_STR:
+        if (len >= f->size)
+            return nines_err_set(err, NINES_EPROTO, "field '%s': too long (%zu bytes, max %zu)",
+                                 f->name, len, f->size - 1);
+        if (len == 0 && f->required)
+            return nines_err_set(err, NINES_EPROTO, "field '%s': empty", f->name);
+        memcpy((char *)r + f->offset, s, len);
+        ((char *)r)[f->offset + len] = '\0';
+        return 0;
+    case WIRE_OUTCOME:
+        if (len < sizeof(name)) {
+            memcpy(name, s, len);
+            name[len] = '\0';
+            if (nines_outcome_parse(name, &r->outcome) == 0)
+                return 0;
+        }
+        return nines_err_set(err, NINES_EPROTO, "field 'out': unknown outcome '%s'",
+                             wire_preview(s, len, pv, sizeof(pv)));
+    default:
+        return wire_read_num(f, s, len, r, err);
+    }
+}
+
+static const struct wire_field *wire_lookup(const char *name, size_t len, size_t *index)
+{
+    for (size_t i = 0; i < WIRE_NFIELDS; i++) {
+        if (strlen(wire_fields[i].name) == len && memcmp(wire_fields[i].name, name, len) == 0) {
+            *index = i;
+            return &wire_fields[i];
+        }
+    }
+    return NULL;
+}
+
+static int wire_decode_pairs(const char *const *fields, const size_t *lens, size_t count,
+                             struct nines_result *r, struct nines_err *err)
+{
+    unsigned seen = 0;
+
+    if (count % 2 != 0)
+        return nines_err_set(err, NINES_EPROTO, "odd number of field strings (%zu)", count);
+    for (size_t i = 0; i < count; i += 2) {
+        const struct wire_field *f;
+        size_t idx;
+        int rc;
+
+        if (fields[i] == NULL || fields[i + 1] == NULL)
+            return nines_err_set(err, NINES_EPROTO, "field pair %zu: missing string", i / 2);
+        f = wire_lookup(fields[i], lens[i], &idx);
+        if (f == NULL)
+            continue;               /* from a newer probe */
+        if (seen & (1u << idx))
+            return nines_err_set(err, NINES_EPROTO, "field '%s': duplicated", f->name);
+        seen |= 1u << idx;
+        rc = wire_read_value(f, fields[i + 1], lens[i + 1], r, err);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < WIRE_NFIELDS; i++) {
+        if (wire_fields[i].required && !(seen & (1u << i)))
+            return nines_err_set(err, NINES_EPROTO, "field '%s': missing",
+                                 wire_fields[i].name);
+    }
+    return 0;
+}
+
+/*
+ * r is initialised (nines_result_init) before decoding, and again when
+ * decoding fails, so it never holds half an entry.
+ */
+int nines_wire_decode(const char *const *fields, const size_t *lens, size_t count,
+                      struct nines_result *r, struct nines_err *err)
+{
+    int rc;
+
+    nines_result_init(r);
+    if (count > 0 && (fields == NULL || lens == NULL))
+        return nines_err_set(err, NINES_EINVAL, "no field array");
+    rc = wire_decode_pairs(fields, lens, count, r, err);
+    if (rc < 0)
+        nines_result_init(r);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/* nines-probe: runs the checks assigned to its location, pushes results. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nines/log.h"
+#include "probe.h"
+
+static struct probe *the_probe;
+static uv_signal_t sig_int, sig_term;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: nines-probe --redis URL --name NAME --location LOC [options]\n"
+            "\n"
+            "Runs the checks of the catalogue in Redis that are assigned to LOC and pushes\n"
+            "every result into Redis.\n"
+            "\n"
+            "  -r, --redis URL        redis://[:password@]host:port[/db] or unix:///path\n"
+            "                         (default: $NINES_REDIS)\n"
+            "  -n, --name NAME        this probe's unique name (default: the host name)\n"
+            "  -l, --location LOC     location whose checks to run (default: \"local\")\n"
+            "      --queue-max N      results kept in memory while Redis is unreachable\n"
+            "                         (default 100000; the oldest are dropped past it)\n"
+            "      --poll-ms MS       how often to look for catalogue changes (default 2000)\n"
+            "      --log-level LVL    debug, info, warn or error (default info)\n"
+            "  -h, --help             this text\n");
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n >= NINES_ID_LEN)
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    log_info("signal", "signal=%s", signum == SIGINT ? "INT" : "TERM");
+    uv_signal_stop(&sig_int);
+    uv_signal_stop(&sig_term);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    (void)h;
+    probe_stop(the_probe, 2000);
+}
+
+static int parse_args(int argc, char **argv, struct probe_opts *o)
+{
+    static const struct option longopts[] = {
+        { "redis", required_argument, NULL, 'r' },
+        { "name", required_argument, NULL, 'n' },
+        { "location", required_argument, NULL, 'l' },
+        { "queue-max", required_argument, NULL, 'Q' },
+        { "poll-ms", required_argument, NULL, 'P' },
+        { "log-level", required_argument, NULL, 'L' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *redis = getenv("NINES_REDIS");
+    struct nines_err err = { 0 };
+    enum nines_log_level lvl;
+    char *end;
+    int c;
+
+    gethostname(o->name, sizeof(o->name) - 1);
+    snprintf(o->location, sizeof(o->location), "local");
+    o->queue_max = 100000;
+    o->catalogue_poll_ms = 2000;
+    while ((c = getopt_long(argc, argv, "r:n:l:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            redis = optarg;
+            break;
+        case 'n':
+            snprintf(o->name, sizeof(o->name), "%s", optarg);
+            if (!valid_name(optarg)) {
+                fprintf(stderr, "nines-probe: --name: '%s' must be 1-63 of [A-Za-z0-9_.-]\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'l':
+            snprintf(o->location, sizeof(o->location), "%s", optarg);
+            if (!valid_name(optarg)) {
+                fprintf(stderr,
+                        "nines-probe: --location: '%s' must be 1-63 of [A-Za-z0-9_.-]\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'Q':
+            o->queue_max = strtoull(optarg, &end, 10);
+            if (*end != '\0' || o->queue_max < 1 || o->queue_max > 100000000) {
+                fprintf(stderr, "nines-probe: --queue-max: '%s' is not 1..100000000\n", optarg);
+                return 2;
+            }
+            break;
+        case 'P':
+            o->catalogue_poll_ms = (int)strtol(optarg, &end, 10);
+            if (*end != '\0' || o->catalogue_poll_ms < 100 || o->catalogue_poll_ms > 600000) {
+                fprintf(stderr, "nines-probe: --poll-ms: '%s' is not 100..600000\n", optarg);
+                return 2;
+            }
+            break;
+        case 'L':
+            if (nines_log_level_parse(optarg, &lvl) != 0) {
+                fprintf(stderr, "nines-probe: --log-level: '%s' is not debug|info|warn|error\n",
+                        optarg);
+                return 2;
+            }
+            nines_log_set_level(lvl);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "nines-probe: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (redis == NULL) {
+        fprintf(stderr, "nines-probe: --redis URL is required (or set NINES_REDIS)\n");
+        return 2;
+    }
+    if (nines_redis_url_parse(redis, &o->redis, &err) != 0) {
+        fprintf(stderr, "nines-probe: --redis: %s\n", err.msg);
+        return 2;
+    }
+    if (!valid_name(o->name))
+        snprintf(o->name, sizeof(o->name), "probe");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct probe_opts o = { 0 };
+    uv_loop_t loop;
+    int rc;
+
+    signal(SIGPIPE, SIG_IGN);
+    rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "nines-probe: curl_global_init failed\n");
+        return 1;
+    }
+    uv_loop_init(&loop);
+    the_probe = probe_new(&loop, &o);
+    if (the_probe == NULL) {
+        fprintf(stderr, "nines-probe: out of memory\n");
+        return 1;
+    }
+    uv_signal_init(&loop, &sig_int);
+    uv_signal_init(&loop, &sig_term);
+    uv_signal_start(&sig_int, on_signal, SIGINT);
+    uv_signal_start(&sig_term, on_signal, SIGTERM);
+    probe_start(the_probe);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    probe_free(the_probe);
+    rc = uv_loop_close(&loop);
+    curl_global_cleanup();
+    if (rc != 0) {
+        log_error("loop_not_empty", "note=\"handles left open at exit\"");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * A probe: follows the catalogue in Redis, runs the checks assigned to its
+ * location on schedule, and pushes every result.
+ */
+#ifndef NINES_PROBE_H
+#define NINES_PROBE_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "nines/wire.h"
+
+struct probe_opts {
+    struct nines_redis_addr redis;
+    char name[NINES_ID_LEN];
+    char location[NINES_ID_LEN];
+    size_t queue_max;             /* results kept while Redis is unreachable */
+    int catalogue_poll_ms;        /* how often the catalogue version is read */
+};
+
+struct probe;
+
+struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o);
+void probe_start(struct probe *p);
+/* Stops scheduling, gives queued results up to drain_ms to reach Redis,
+ * then closes everything; the loop ends once it is done. */
+void probe_stop(struct probe *p, int drain_ms);
+/* Frees what is left; call after the loop has ended. */
+void probe_free(struct probe *p);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * Pushes results into the results stream: a bounded in-memory queue of
+ * results not yet acknowledged by Redis, sent pipelined (XADD) with a cap on
+ * commands in flight. A result leaves the queue only when its XADD reply
+ * arrives; on a lost connection everything unacknowledged is sent again.
+ * When the queue is full the oldest result is dropped and counted.
+ */
+#ifndef NINES_PUSH_H
+#define NINES_PUSH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nines/result.h"
+#include "rconn.h"
+
+struct push;
+
+struct push_stats {
+    uint64_t enqueued;
+    uint64_t acked;
+    uint64_t dropped;     /* oldest results dropped because the queue was full */
+    uint64_t rejected;    /* XADD answered with an error */
+    size_t queued;        /* not yet acknowledged */
+};
+
+struct push *push_new(struct rconn *rc, size_t cap, size_t max_inflight);
+/* Copies r into the queue and sends when connected. */
+void push_enqueue(struct push *p, const struct nines_result *r);
+/* The connection is up: start (re)sending from the oldest unacknowledged. */
+void push_resume(struct push *p);
+/* The connection is down: what was in flight will be sent again. */
+void push_lost(struct push *p);
+void push_set_maxlen(struct push *p, int64_t maxlen);
+void push_get_stats(const struct push *p, struct push_stats *st);
+/* Frees the queue; call only once the connection is closed and its
+ * pending callbacks have run (after the loop has finished). */
+void push_free(struct push *p);
+
+#endif

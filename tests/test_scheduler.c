@@ -1,0 +1,153 @@
+/* The probe's scheduler: even spreading and real, on-time firing. */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nines/clock.h"
+#include "nines/err.h"
+#include "scheduler.h"
+
+static void never_fire(void *item, int64_t due_ms, void *arg)
+{
+    (void)item;
+    (void)due_ms;
+    (void)arg;
+}
+
+Test(scheduler, thousand_checks_spread_evenly_over_the_interval)
+{
+    uv_loop_t loop;
+    struct scheduler *s;
+    int per_slot[1000] = { 0 };
+    int worst = 0;
+
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    s = scheduler_new(&loop, never_fire, NULL);
+    cr_assert(s != NULL);
+    for (int i = 0; i < 1000; i++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "check-%d", i);
+        cr_assert(eq(int, scheduler_put(s, id, 10000, NULL), 0));
+    }
+    for (int i = 0; i < 1000; i++) {
+        char id[32];
+        int64_t off;
+
+        snprintf(id, sizeof(id), "check-%d", i);
+        off = scheduler_offset_ms(s, id);
+        cr_assert(ge(i64, off, 0));
+        cr_assert(lt(i64, off, 10000));
+        per_slot[off / 10]++;
+    }
+    for (int i = 0; i < 1000; i++)
+        if (per_slot[i] > worst)
+            worst = per_slot[i];
+    /* 1,000 checks over 1,000 slots of 10 ms: exactly one each */
+    cr_expect(le(int, worst, 1), "a 10 ms slot holds %d starts", worst);
+    scheduler_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+}
+
+Test(scheduler, phases_are_deterministic_and_stable_under_changes)
+{
+    uv_loop_t loop;
+    struct scheduler *a, *b;
+    int64_t before;
+
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    a = scheduler_new(&loop, never_fire, NULL);
+    b = scheduler_new(&loop, never_fire, NULL);
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "svc-%d", i);
+        scheduler_put(a, id, 30000, NULL);
+        scheduler_put(b, id, 30000, NULL);
+    }
+    /* two probes loading the same catalogue agree on every phase */
+    for (int i = 0; i < 300; i++) {
+        char id[32];
+
+        snprintf(id, sizeof(id), "svc-%d", i);
+        cr_assert(eq(i64, scheduler_offset_ms(a, id), scheduler_offset_ms(b, id)));
+    }
+    /* adding and removing others leaves an existing check's phase alone */
+    before = scheduler_offset_ms(a, "svc-7");
+    cr_assert(eq(int, scheduler_remove(a, "svc-3"), 0));
+    cr_assert(eq(int, scheduler_put(a, "new-one", 30000, NULL), 0));
+    cr_assert(eq(i64, scheduler_offset_ms(a, "svc-7"), before));
+    cr_assert(eq(int, scheduler_remove(a, "svc-3"), NINES_ENOTFOUND));
+    cr_assert(eq(i64, scheduler_offset_ms(a, "svc-3"), -1));
+    scheduler_close(a);
+    scheduler_close(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+}
+
+struct firing {
+    int count[20];
+    int64_t first_due[20];
+    int64_t phase[20];
+    int64_t late_ms_max;
+    int total;
+    struct scheduler *s;
+    uv_timer_t stop;
+};
+
+static void record_fire(void *item, int64_t due_ms, void *arg)
+{
+    struct firing *f = arg;
+    int i = (int)(intptr_t)item;
+    int64_t late = nines_wall_ms() - due_ms;
+
+    if (f->count[i]++ == 0)
+        f->first_due[i] = due_ms;
+    if (late > f->late_ms_max)
+        f->late_ms_max = late;
+    f->total++;
+}
+
+static void stop_firing(uv_timer_t *t)
+{
+    struct firing *f = t->data;
+
+    scheduler_close(f->s);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(scheduler, fires_each_check_once_per_interval_at_its_phase, .timeout = 10)
+{
+    uv_loop_t loop;
+    struct firing f;
+
+    memset(&f, 0, sizeof(f));
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    f.s = scheduler_new(&loop, record_fire, &f);
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_put(f.s, id, 1000, (void *)(intptr_t)i), 0));
+        f.phase[i] = scheduler_offset_ms(f.s, id);
+    }
+    uv_timer_init(&loop, &f.stop);
+    f.stop.data = &f;
+    uv_timer_start(&f.stop, stop_firing, 2500, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "c%d", i);
+        /* 2.5 s of a 1 s interval: two or three runs, never a burst */
+        cr_expect(ge(int, f.count[i], 2), "check %d ran %d times", i, f.count[i]);
+        cr_expect(le(int, f.count[i], 3), "check %d ran %d times", i, f.count[i]);
+        /* due times sit on the wall clock at the check's phase */
+        cr_expect(eq(i64, f.first_due[i] % 1000, f.phase[i]));
+    }
+    cr_expect(lt(i64, f.late_ms_max, 100), "a run started %lld ms late",
+              (long long)f.late_ms_max);
+}
