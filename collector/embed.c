@@ -92,6 +92,11 @@ static void embed_stop_stale(struct embed *e)
 
 static void embed_spawn(struct embed *e);
 
+static void embed_on_restart(uv_timer_t *t)
+{
+    embed_spawn(t->data);
+}
+
 /* The last handle closed: report and free. */
 static void embed_restart_closed(uv_handle_t *h)
 {
@@ -111,7 +116,7 @@ static void embed_proc_closed(uv_handle_t *h)
         uv_close((uv_handle_t *)&e->restart, embed_restart_closed);
         return;
     }
-    uv_timer_start(&e->restart, (uv_timer_cb)embed_spawn, (uint64_t)e->backoff_ms, 0);
+    uv_timer_start(&e->restart, embed_on_restart, (uint64_t)e->backoff_ms, 0);
 }
 
 static void embed_on_exit(uv_process_t *proc, int64_t status, int term_signal)

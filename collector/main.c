@@ -33,14 +33,14 @@ static void usage(FILE *f)
 static int load_config(struct nines_config **out)
 {
     struct nines_errlist errs = { 0 };
-    char line[1024];
+    char line[1024], quoted[1100];
 
     if (nines_config_load(config_path, out, &errs) == 0)
         return 0;
     for (size_t i = 0; i < errs.count; i++)
         log_error("config_invalid", "error=%s",
-                  nines_log_quote(nines_err_format(&errs.item[i], line, sizeof(line)), line,
-                                  sizeof(line)));
+                  nines_log_quote(nines_err_format(&errs.item[i], line, sizeof(line)), quoted,
+                                  sizeof(quoted)));
     if (errs.dropped > 0)
         log_error("config_invalid", "more_errors=%zu", errs.dropped);
     return -1;

@@ -33,13 +33,18 @@ struct rconn {
 
 static void rconn_connect(struct rconn *rc);
 
+static void rconn_on_retry(uv_timer_t *t)
+{
+    rconn_connect(t->data);
+}
+
 static void rconn_schedule_retry(struct rconn *rc)
 {
     if (rc->phase == RCONN_CLOSED)
         return;
     rc->phase = RCONN_IDLE;
     uv_timer_stop(&rc->watchdog);
-    uv_timer_start(&rc->retry, (uv_timer_cb)rconn_connect, (uint64_t)rc->backoff_ms, 0);
+    uv_timer_start(&rc->retry, rconn_on_retry, (uint64_t)rc->backoff_ms, 0);
     rc->backoff_ms *= 2;
     if (rc->backoff_ms > RCONN_BACKOFF_MAX_MS)
         rc->backoff_ms = RCONN_BACKOFF_MAX_MS;

@@ -13,7 +13,7 @@
 #include "nines/result.h"
 
 #define NINES_KEY_RESULTS "nines:results"          /* stream of results */
-#define NINES_KEY_CATALOGUE "nines:catalogue"      /* JSON array of checks */
+#define NINES_KEY_CATALOGUE "nines:catalogue"      /* JSON {"version":1,"checks":[...]} */
 #define NINES_KEY_CATALOGUE_VERSION "nines:catalogue:version"  /* hash of it */
 #define NINES_KEY_STATE_PREFIX "nines:state:"      /* + check id: hash */
 #define NINES_KEY_STREAM_MAXLEN "nines:settings:stream_maxlen"  /* probes' XADD cap */

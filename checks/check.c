@@ -1,0 +1,39 @@
+/* Dispatch from a check's kind to its engine; owns the shared drivers. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "curl_uv.h"
+#include "http.h"
+#include "nines/err.h"
+
+int check_env_init(struct check_env *env, uv_loop_t *loop)
+{
+    env->loop = loop;
+    env->curl = curl_uv_new(loop);
+    if (!env->curl)
+        return NINES_ENOMEM;
+    return 0;
+}
+
+/* Checks in flight complete, from the loop, with ERROR "cancelled". */
+void check_env_close(struct check_env *env)
+{
+    if (env->curl)
+        curl_uv_close(env->curl);
+    env->curl = NULL;
+}
+
+int check_start(struct check_env *env, const struct nines_check *c, check_done_cb *done,
+                void *arg)
+{
+    if (!env || !c || !done)
+        return NINES_EINVAL;
+    if (!env->curl)
+        return NINES_ESTATE;
+    switch (c->kind) {
+    case NINES_KIND_HTTP:
+        return check_http_start(env, c, done, arg);
+    default:
+        return NINES_EINVAL;
+    }
+}

@@ -1,0 +1,42 @@
+/*
+ * The check engines' shared surface: a check runs on a libuv loop and ends
+ * with exactly one call of its done callback. No Redis, no globals.
+ */
+#ifndef NINES_CHECKS_CHECK_H
+#define NINES_CHECKS_CHECK_H
+
+#include <uv.h>
+
+#include "nines/check.h"
+#include "nines/result.h"
+
+/* r is borrowed for the duration of the call: copy what you keep. */
+typedef void check_done_cb(struct nines_result *r, void *arg);
+
+struct curl_uv;
+
+/* What the engines need from their host: the loop and shared drivers. */
+struct check_env {
+    uv_loop_t *loop;
+    struct curl_uv *curl;
+};
+
+/*
+ * Creates the drivers on loop. check_env_close closes them: checks still in
+ * flight complete with outcome ERROR, reason "cancelled"; memory is released
+ * in close callbacks, so run the loop afterwards until it has nothing left.
+ */
+int check_env_init(struct check_env *env, uv_loop_t *loop);
+void check_env_close(struct check_env *env);
+
+/*
+ * Starts check c (copied: c may be freed once this returns). The result's
+ * check_id, start_ms, outcome, timings, code, reason and message are filled;
+ * id, probe and location are left for the caller. done is called exactly once
+ * and never before check_start returns. Returns 0, or a negative NINES_E*
+ * when the check could not be started (done is then not called).
+ */
+int check_start(struct check_env *env, const struct nines_check *c, check_done_cb *done,
+                void *arg);
+
+#endif

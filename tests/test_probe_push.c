@@ -1,0 +1,224 @@
+/*
+ * The probe's push path against a real redis-server: pipelined XADDs, one
+ * stream entry per result, nothing lost across a Redis restart, and a
+ * bounded queue while Redis is unreachable.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nines/wire.h"
+#include "push.h"
+#include "rconn.h"
+#include "redis_fixture.h"
+#include "testutil.h"
+
+struct run {
+    uv_loop_t loop;
+    struct rconn *rc;
+    struct push *push;
+    uv_timer_t tick;
+    uint64_t want_acked;     /* stop once this many are acknowledged */
+    uint64_t deadline_ms;
+    int ups;
+};
+
+static void run_up(struct rconn *rc, void *arg)
+{
+    struct run *r = arg;
+
+    (void)rc;
+    r->ups++;
+    push_resume(r->push);
+}
+
+static void run_down(struct rconn *rc, void *arg)
+{
+    struct run *r = arg;
+
+    (void)rc;
+    push_lost(r->push);
+}
+
+static void run_tick(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    struct push_stats st;
+
+    push_get_stats(r->push, &st);
+    if (st.acked >= r->want_acked || uv_now(&r->loop) >= r->deadline_ms)
+        uv_stop(&r->loop);
+}
+
+/* Runs the loop until want_acked results are acknowledged or timeout_ms. */
+static void run_until_acked(struct run *r, uint64_t want, int timeout_ms)
+{
+    r->want_acked = want;
+    uv_update_time(&r->loop);
+    r->deadline_ms = uv_now(&r->loop) + (uint64_t)timeout_ms;
+    uv_timer_start(&r->tick, run_tick, 10, 10);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_timer_stop(&r->tick);
+}
+
+static void run_open(struct run *r, const char *url, size_t cap)
+{
+    struct nines_redis_addr a;
+    struct nines_err err = { 0 };
+
+    /* as the daemons do: hiredis writes with plain write(2) */
+    signal(SIGPIPE, SIG_IGN);
+    memset(r, 0, sizeof(*r));
+    cr_assert(eq(int, nines_redis_url_parse(url, &a, &err), 0), "%s", err.msg);
+    cr_assert(eq(int, uv_loop_init(&r->loop), 0));
+    r->rc = rconn_new(&r->loop, &a, "push", run_up, run_down, r);
+    r->push = push_new(r->rc, cap, 100);
+    uv_timer_init(&r->loop, &r->tick);
+    r->tick.data = r;
+    rconn_start(r->rc);
+}
+
+static void run_close(struct run *r)
+{
+    rconn_close(r->rc, 0);
+    uv_close((uv_handle_t *)&r->tick, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    push_free(r->push);
+    cr_assert(eq(int, uv_loop_close(&r->loop), 0));
+}
+
+static void make_result(struct nines_result *res, int n)
+{
+    nines_result_init(res);
+    snprintf(res->id, sizeof(res->id), "p1/1/%d", n);
+    snprintf(res->check_id, sizeof(res->check_id), "web");
+    snprintf(res->probe, sizeof(res->probe), "p1");
+    snprintf(res->location, sizeof(res->location), "here");
+    res->start_ms = 1700000000000LL + n;
+    res->outcome = n % 3 ? NINES_OUTCOME_OK : NINES_OUTCOME_FAIL;
+    res->total_us = 1000 + n;
+    res->code = n % 3 ? 200 : 500;
+}
+
+/* Reads the whole stream and checks it holds exactly results first..last. */
+static void assert_stream_holds(const struct redis_fixture *f, int first, int last)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *r = redisCommand(c, "XRANGE %s - +", NINES_KEY_RESULTS);
+
+    cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+    cr_assert(eq(sz, r->elements, (size_t)(last - first + 1)));
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *fields = r->element[i]->element[1];
+        const char *f_[64];
+        size_t l_[64];
+        struct nines_result got, want;
+        struct nines_err err = { 0 };
+
+        for (size_t j = 0; j < fields->elements; j++) {
+            f_[j] = fields->element[j]->str;
+            l_[j] = fields->element[j]->len;
+        }
+        cr_assert(eq(int, nines_wire_decode(f_, l_, fields->elements, &got, &err), 0), "%s",
+                  err.msg);
+        make_result(&want, first + (int)i);
+        cr_assert(eq(str, got.id, want.id), "entries in order, none twice");
+        cr_assert(eq(i64, got.start_ms, want.start_ms));
+        cr_assert(eq(int, got.code, want.code));
+    }
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+Test(probe_push, every_result_becomes_one_stream_entry, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 1000);
+    for (int i = 0; i < 500; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        push_enqueue(r.push, &res);
+    }
+    run_until_acked(&r, 500, 5000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 500));
+    cr_assert(eq(sz, st.queued, 0));
+    cr_assert(eq(u64, st.dropped, 0));
+    assert_stream_holds(&f, 0, 499);
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
+Test(probe_push, results_made_while_redis_is_down_arrive_after_restart, .timeout = 30)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 1000);
+    run_until_acked(&r, 0, 2000);      /* connected */
+    cr_assert(eq(int, r.ups, 1));
+    cr_assert(eq(int, redis_fixture_kill9(&f), 0));
+    for (int i = 0; i < 200; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        push_enqueue(r.push, &res);
+    }
+    /* the loop notices the dead connection and retries for a while */
+    run_until_acked(&r, 1, 800);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 0));
+    cr_assert(eq(sz, st.queued, 200), "kept in memory while Redis is down");
+    cr_assert(eq(int, redis_fixture_restart(&f), 0));
+    run_until_acked(&r, 200, 10000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 200));
+    cr_assert(ge(int, r.ups, 2), "reconnected");
+    assert_stream_holds(&f, 0, 199);
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
+Test(probe_push, queue_is_bounded_and_drops_the_oldest, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+    char url[64];
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", test_unused_port());
+    run_open(&r, url, 10);
+    for (int i = 0; i < 25; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        push_enqueue(r.push, &res);
+    }
+    push_get_stats(r.push, &st);
+    cr_assert(eq(sz, st.queued, 10));
+    cr_assert(eq(u64, st.dropped, 15));
+    run_close(&r);
+
+    /* the newest ten are what survives: deliver them to a real server */
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 10);
+    for (int i = 0; i < 25; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        push_enqueue(r.push, &res);    /* before the connection is up */
+    }
+    run_until_acked(&r, 10, 5000);
+    assert_stream_holds(&f, 15, 24);
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
