@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, and runs the whole suite
+# (unit and integration) twice: a normal build, then AddressSanitizer + UBSan.
+# Exits non-zero on any failure or any sanitizer report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/deps.sh test
+
+run_suite() {      # name, cmake options...
+    local name=$1; shift
+    local dir="$root/build/$name"
+    echo "==== $name: configure and build" >&2
+    cmake -S "$root" -B "$dir" -DNINES_TESTS=ON "$@" >/dev/null
+    cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 || {
+        cat "$dir.build.log" >&2; return 1; }
+    echo "==== $name: ctest" >&2
+    (cd "$dir" && ctest --output-on-failure -j 2)
+}
+
+status=0
+run_suite normal -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_SANITIZE=OFF || status=1
+
+# Sanitizer reports go to files: a LeakSanitizer report does not fail a
+# Criterion test, and reports from the daemons the tests start would be lost.
+san="$root/build/sanitizer-logs"
+rm -rf "$san" && mkdir -p "$san"
+export ASAN_OPTIONS="log_path=$san/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$san/ubsan:print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
+run_suite asan -DCMAKE_BUILD_TYPE=Debug -DNINES_SANITIZE=ON || status=1
+
+if compgen -G "$san/*" >/dev/null; then
+    echo "==== sanitizer reports:" >&2
+    for f in "$san"/*; do echo "---- $f" >&2; cat "$f" >&2; done
+    echo "FAILED: sanitizer reports above" >&2
+    status=1
+fi
+exit $status
