@@ -1,5 +1,6 @@
 /* Dispatch from a check's kind to its engine; owns the shared drivers. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "curl_uv.h"
@@ -8,6 +9,7 @@
 
 int check_env_init(struct check_env *env, uv_loop_t *loop)
 {
+    memset(env, 0, sizeof(*env));
     env->loop = loop;
     env->curl = curl_uv_new(loop);
     if (!env->curl)
@@ -21,6 +23,13 @@ void check_env_close(struct check_env *env)
     if (env->curl)
         curl_uv_close(env->curl);
     env->curl = NULL;
+    for (int i = 0; i < CHECK_DRIVER_MAX; i++) {
+        if (env->driver[i].close != NULL)
+            env->driver[i].close(env->driver[i].data);
+        env->driver[i].close = NULL;
+        env->driver[i].data = NULL;
+    }
+    env->closed = 1;
 }
 
 int check_start(struct check_env *env, const struct nines_check *c, check_done_cb *done,
@@ -28,7 +37,7 @@ int check_start(struct check_env *env, const struct nines_check *c, check_done_c
 {
     if (!env || !c || !done)
         return NINES_EINVAL;
-    if (!env->curl)
+    if (!env->curl || env->closed)
         return NINES_ESTATE;
     switch (c->kind) {
     case NINES_KIND_HTTP:

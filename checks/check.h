@@ -16,9 +16,25 @@ typedef void check_done_cb(struct nines_result *r, void *arg);
 struct curl_uv;
 
 /* What the engines need from their host: the loop and shared drivers. */
+/*
+ * A driver an engine creates on first use and keeps for the env's lifetime
+ * (a c-ares channel, an OpenSSL context, ...): close is called once by
+ * check_env_close and must make the engine's checks in flight complete
+ * ("cancelled") and release the driver from the loop, like curl_uv_close.
+ */
+struct check_driver {
+    void *data;
+    void (*close)(void *data);
+};
+
+enum { CHECK_DRIVER_DNS, CHECK_DRIVER_TCP, CHECK_DRIVER_ICMP, CHECK_DRIVER_HOST,
+       CHECK_DRIVER_MAX };
+
 struct check_env {
     uv_loop_t *loop;
     struct curl_uv *curl;
+    struct check_driver driver[CHECK_DRIVER_MAX];   /* zeroed until first use */
+    int closed;
 };
 
 /*

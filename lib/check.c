@@ -19,6 +19,14 @@ const char *nines_check_kind_name(enum nines_check_kind k)
     switch (k) {
     case NINES_KIND_HTTP:
         return "http";
+    case NINES_KIND_DNS:
+        return "dns";
+    case NINES_KIND_TCP:
+        return "tcp";
+    case NINES_KIND_ICMP:
+        return "icmp";
+    case NINES_KIND_HOST:
+        return "host";
     }
     return "unknown";
 }

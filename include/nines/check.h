@@ -9,6 +9,24 @@
 
 enum nines_check_kind {
     NINES_KIND_HTTP = 0,
+    NINES_KIND_DNS,
+    NINES_KIND_TCP,
+    NINES_KIND_ICMP,
+    NINES_KIND_HOST,         /* capacity of the probe's own host */
+};
+
+/* A name/value pair: request headers. */
+struct nines_kv {
+    char *name;
+    char *value;
+};
+
+/* A condition on a response header: present, equals or matches. */
+enum nines_header_op { NINES_HDR_PRESENT = 0, NINES_HDR_EQUALS, NINES_HDR_REGEX };
+struct nines_header_cond {
+    char *name;
+    enum nines_header_op op;
+    char *value;             /* NULL for PRESENT */
 };
 
 struct nines_http_opts {
@@ -18,6 +36,79 @@ struct nines_http_opts {
     int follow_redirects;    /* maximum redirects followed; 0 = none (default) */
     int verify_tls;          /* default 1 */
     int64_t max_body_bytes;  /* read at most this, the rest is discarded; 1 MiB */
+    struct nines_kv *headers;        /* request headers */
+    size_t headers_count;
+    char *body;                      /* request body, NULL = none */
+    char *auth;                      /* NULL, "basic" or "bearer" */
+    char *auth_user;                 /* basic: the user name */
+    char *secret_env;                /* the password/token: from this environment variable */
+    char *secret_file;               /* ... or from this file (first line) */
+    char *body_contains;
+    char *body_not_contains;
+    char *body_regex;                /* POSIX extended */
+    char *json_condition;            /* e.g. status == "UP", checks.db.ok == true */
+    int64_t latency_objective_ms;    /* over it: ok but degraded (WARNING); 0 = none */
+    char *ca_file;
+    char *client_cert;
+    char *client_key;
+    char *tls_server_name;           /* SNI and Host header override */
+    char *tls_min_version;           /* NULL, "1.0", "1.1", "1.2" or "1.3" */
+    int cert_min_days;               /* certificate expiring sooner: WARNING; 0 = off */
+    struct nines_header_cond *header_conds;
+    size_t header_conds_count;
+    int ip_version;                  /* 0 any, 4 or 6 */
+    int all_addresses;               /* probe every address the name resolves to */
+    char *resolve;                   /* fixed address for the host, like curl --resolve */
+    char *proxy;
+};
+
+enum nines_dns_match { NINES_DNS_MATCH_NONE = 0, NINES_DNS_MATCH_EXACT, NINES_DNS_MATCH_INCLUDE };
+
+struct nines_dns_opts {
+    char *name;                      /* the name to query */
+    char *record_type;               /* A AAAA CNAME MX TXT NS SOA SRV PTR CAA; default A */
+    char **servers;                  /* "ip" or "ip:port"; empty = the system resolver */
+    size_t servers_count;
+    char *expect_rcode;              /* NOERROR (default), NXDOMAIN, SERVFAIL, ... */
+    char **expect_answers;           /* answers as text (see the README) */
+    size_t expect_answers_count;
+    enum nines_dns_match match;      /* exact set or must include; NONE = any */
+    char *answer_regex;              /* every answer must match; NULL = none */
+    int tcp;                         /* ask over TCP only (default: UDP, TCP on truncation) */
+};
+
+struct nines_tcp_opts {
+    char *host;
+    int port;
+    char *send;                      /* payload sent after connecting; NULL = none */
+    char *expect_banner;             /* POSIX extended regex on what the server sends */
+    int tls;                         /* TLS handshake after connect (465, 993, 636, ...) */
+    int verify_tls;                  /* default 1 */
+    char *ca_file;
+    char *tls_server_name;           /* SNI and name verified; default host */
+    int cert_min_days;               /* WARNING below; 0 = off */
+    int ip_version;                  /* 0 any, 4 or 6 */
+};
+
+struct nines_icmp_opts {
+    char *host;
+    int count;                       /* echo requests per check; default 3 */
+    int64_t spacing_ms;              /* between requests; default 200 */
+    int max_loss_pct;                /* more lost: fail; default 0 (all lost = fail) */
+    int ip_version;                  /* 0 any, 4 or 6 */
+};
+
+/* Capacity thresholds, in percent of the limit; 0 = no threshold. */
+struct nines_host_opts {
+    int cpu_pct;
+    int memory_pct;
+    int swap_pct;
+    int disk_pct;                    /* bytes used on any real filesystem */
+    int inode_pct;
+    int open_files_pct;
+    double load_per_cpu;             /* load1 / cpus; 0 = none */
+    char **mounts;                   /* only these mount points; empty = every real one */
+    size_t mounts_count;
 };
 
 /*
@@ -33,7 +124,12 @@ struct nines_check {
     size_t locations_count;
     int failures_to_down;    /* default 2 */
     int successes_to_up;     /* default 1 */
+    /* the options of this check's kind; the others stay zeroed */
     struct nines_http_opts http;
+    struct nines_dns_opts dns;
+    struct nines_tcp_opts tcp;
+    struct nines_icmp_opts icmp;
+    struct nines_host_opts host;
 };
 
 const char *nines_check_kind_name(enum nines_check_kind k);

@@ -15,6 +15,7 @@ enum nines_outcome {
 #define NINES_RESULT_ID_LEN 128
 #define NINES_REASON_LEN 32
 #define NINES_MESSAGE_LEN 256
+#define NINES_FACTS_LEN 4096 /* kind-specific facts, compact JSON */
 
 /*
  * A result is a plain value: fixed-size strings, no pointers, so it can be
@@ -36,6 +37,13 @@ struct nines_result {
     int code;                           /* HTTP status, DNS rcode; 0 if none */
     char reason[NINES_REASON_LEN];      /* stable reason code, "" when ok */
     char message[NINES_MESSAGE_LEN];    /* short human text, "" when ok */
+    /* ok, but not quite: "latency_over_objective", "cert_expiring", "capacity";
+     * "" when none. The message then says why. */
+    char warning[NINES_REASON_LEN];
+    /* Kind-specific facts as a compact JSON object, "" when none: certificate
+     * expiry, DNS answers and TTLs, ping RTTs, capacity samples, the start of
+     * a failed HTTP body, per-address results. */
+    char facts[NINES_FACTS_LEN];
 };
 
 /* Zeroes r and marks every timing as not measured. */
