@@ -7,9 +7,20 @@
 #include "nines/wire.h"
 #include "push.h"
 
+/*
+ * A queued result, already encoded: the stream fields packed into one
+ * allocation (argc, then argc lengths, then the bytes), so the queue costs
+ * what the results weigh rather than sizeof(struct nines_result) each.
+ */
+struct push_blob {
+    size_t argc;
+    size_t len[2 * NINES_WIRE_MAX_FIELDS];
+    char bytes[];
+};
+
 struct push_item {
     uint64_t seq;
-    struct nines_result r;
+    struct push_blob *blob;
 };
 
 struct push {
@@ -49,6 +60,8 @@ static struct push_item *push_at(struct push *p, uint64_t seq)
 
 static void push_pop(struct push *p)
 {
+    free(p->ring[p->head].blob);
+    p->ring[p->head].blob = NULL;
     p->head = (p->head + 1) % p->alloc;
     p->count--;
     p->head_seq++;
@@ -93,11 +106,9 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (p->count == 0)
         return;
     if (r->type == REDIS_REPLY_ERROR) {
-        struct push_item *it = push_at(p, p->head_seq);
-
         p->st.rejected++;
-        log_error("result_rejected", "check=%s result=%s error=\"%s\"", it->r.check_id,
-                  it->r.id, r->str);
+        log_error("result_rejected", "queued_seq=%llu error=\"%s\"",
+                  (unsigned long long)p->head_seq, r->str);
     } else {
         p->st.acked++;
     }
@@ -114,13 +125,11 @@ static void push_pump(struct push *p)
         return;
     snprintf(maxlen, sizeof(maxlen), "%lld", (long long)p->maxlen);
     while (p->inflight < p->max_inflight && p->send_seq < p->head_seq + p->count) {
-        struct push_item *it = push_at(p, p->send_seq);
-        struct nines_wire w;
+        struct push_blob *b = push_at(p, p->send_seq)->blob;
         const char *argv[6 + 2 * NINES_WIRE_MAX_FIELDS];
         size_t argvlen[6 + 2 * NINES_WIRE_MAX_FIELDS];
-        size_t argc = 0;
+        size_t argc = 0, off = 0;
 
-        nines_wire_encode(&it->r, &w);
         argv[argc] = "XADD";
         argvlen[argc++] = 4;
         argv[argc] = NINES_KEY_RESULTS;
@@ -133,9 +142,11 @@ static void push_pump(struct push *p)
         argvlen[argc++] = strlen(maxlen);
         argv[argc] = "*";
         argvlen[argc++] = 1;
-        memcpy(argv + argc, w.argv, w.argc * sizeof(argv[0]));
-        memcpy(argvlen + argc, w.argvlen, w.argc * sizeof(argvlen[0]));
-        argc += w.argc;
+        for (size_t i = 0; i < b->argc; i++) {
+            argv[argc] = b->bytes + off;
+            argvlen[argc++] = b->len[i];
+            off += b->len[i];
+        }
         if (redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen) != REDIS_OK)
             return;     /* disconnecting: its callback will never run */
         p->inflight++;
@@ -143,22 +154,51 @@ static void push_pump(struct push *p)
     }
 }
 
+static struct push_blob *push_pack(const struct nines_result *r)
+{
+    struct nines_wire w;
+    struct push_blob *b;
+    size_t total = 0, off = 0;
+
+    nines_wire_encode(r, &w);
+    for (size_t i = 0; i < w.argc; i++)
+        total += w.argvlen[i];
+    b = malloc(sizeof(*b) + total);
+    if (b == NULL)
+        return NULL;
+    b->argc = w.argc;
+    for (size_t i = 0; i < w.argc; i++) {
+        b->len[i] = w.argvlen[i];
+        memcpy(b->bytes + off, w.argv[i], w.argvlen[i]);
+        off += w.argvlen[i];
+    }
+    return b;
+}
+
 void push_enqueue(struct push *p, const struct nines_result *r)
 {
     struct push_item *it;
+    struct push_blob *b = push_pack(r);
 
+    if (b == NULL) {
+        p->st.dropped++;
+        log_error("out_of_memory", "where=push check=%s", r->check_id);
+        return;
+    }
     if (p->count == p->alloc && !push_grow(p)) {
         /* Full. Replies pop the head in order, so an item on the wire
          * cannot be dropped: drop the oldest when nothing is in flight
          * (Redis unreachable, the usual case), else the newest. */
         p->st.dropped++;
-        if (p->inflight != 0)
+        if (p->inflight != 0) {
+            free(b);
             return;
+        }
         push_pop(p);
     }
     it = &p->ring[(p->head + p->count) % p->alloc];
     it->seq = p->head_seq + p->count;
-    it->r = *r;
+    it->blob = b;
     p->count++;
     p->st.enqueued++;
     push_pump(p);
@@ -193,6 +233,8 @@ void push_free(struct push *p)
 {
     if (p == NULL)
         return;
+    while (p->count > 0)
+        push_pop(p);
     free(p->ring);
     free(p);
 }
