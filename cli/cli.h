@@ -12,6 +12,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
 
 int cli_validate(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_check(int argc, char **argv);
 
 /*
  * Where Redis is, from (in order) --redis URL, the config file's

@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  status [-c FILE | --redis URL] [--json]   every check's state\n"
+            "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
             "\n"
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "status") == 0)
         return cli_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "check") == 0)
+        return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)
         return cli_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -1,0 +1,153 @@
+/*
+ * `nines check` as a Nagios plugin: the binary against the HTTP fixture,
+ * asserting the one-line output and the exit codes 0/1/2/3.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpfix_client.h"
+#include "proc.h"
+
+#define NINES NINES_BIN_DIR "/nines"
+
+static char out[16384];
+
+static int run_check(const char *const argv[])
+{
+    int code = -1;
+
+    memset(out, 0, sizeof(out));
+    cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
+    return code;
+}
+
+Test(cli_check, ok_line_with_perfdata_and_exit_0, .timeout = 20)
+{
+    struct httpfix f;
+    char url[128];
+
+    cr_assert(eq(int, httpfix_start(&f), 0));
+    snprintf(url, sizeof(url), "%s/", f.base_url);
+    {
+        const char *argv[] = { NINES, "check", url, NULL };
+
+        cr_assert(eq(int, run_check(argv), 0), "%s", out);
+    }
+    cr_expect(strncmp(out, "HTTP OK - 200 in ", 17) == 0, "%s", out);
+    cr_expect(strstr(out, " | time=") != NULL, "%s", out);
+    cr_expect(eq(int, (int)(strchr(out, '\n') - out + 1), (int)strlen(out)), "one line");
+    httpfix_stop(&f);
+}
+
+Test(cli_check, failing_target_is_critical_exit_2, .timeout = 20)
+{
+    struct httpfix f;
+    char url[128];
+
+    cr_assert(eq(int, httpfix_start(&f), 0));
+    snprintf(url, sizeof(url), "%s/status/503", f.base_url);
+    {
+        const char *argv[] = { NINES, "check", url, NULL };
+
+        cr_assert(eq(int, run_check(argv), 2), "%s", out);
+    }
+    cr_expect(strncmp(out, "HTTP CRITICAL - http_status: HTTP 503", 37) == 0, "%s", out);
+    snprintf(url, sizeof(url), "%s/hang", f.base_url);
+    {
+        const char *argv[] = { NINES, "check", url, "--timeout", "300ms", NULL };
+
+        cr_assert(eq(int, run_check(argv), 2), "%s", out);
+    }
+    cr_expect(strncmp(out, "HTTP CRITICAL - timeout: ", 25) == 0, "%s", out);
+    httpfix_stop(&f);
+}
+
+Test(cli_check, over_latency_objective_is_warning_exit_1, .timeout = 20)
+{
+    struct httpfix f;
+    char url[128];
+
+    cr_assert(eq(int, httpfix_start(&f), 0));
+    snprintf(url, sizeof(url), "%s/delay/200", f.base_url);
+    {
+        const char *argv[] = { NINES, "check", url, "--latency-objective", "50ms", NULL };
+
+        cr_assert(eq(int, run_check(argv), 1), "%s", out);
+    }
+    cr_expect(strncmp(out, "HTTP WARNING - latency_over_objective: ", 39) == 0, "%s", out);
+    /* the objective is the perfdata warning threshold */
+    cr_expect(strstr(out, "s;0.050000;") != NULL, "%s", out);
+    httpfix_stop(&f);
+}
+
+Test(cli_check, bad_arguments_are_unknown_exit_3, .timeout = 20)
+{
+    const char *no_target[] = { NINES, "check", NULL };
+    const char *bad_target[] = { NINES, "check", "gopher://x", NULL };
+    const char *bad_timeout[] = { NINES, "check", "http://127.0.0.1:1/", "-t", "soon", NULL };
+    const char *bad_option[] = { NINES, "check", "http://127.0.0.1:1/", "--frobnicate", NULL };
+    const char *bad_tcp[] = { NINES, "check", "tcp:localhost", NULL };
+    const char *no_id[] = { NINES, "check", "--id", "nope", "-c", "/nonexistent.yaml", NULL };
+
+    cr_expect(eq(int, run_check(no_target), 3));
+    cr_expect(eq(int, run_check(bad_target), 3));
+    cr_expect(strstr(out, "UNKNOWN - unrecognised target 'gopher://x'") != NULL, "%s", out);
+    cr_expect(eq(int, run_check(bad_timeout), 3));
+    cr_expect(strstr(out, "--timeout: 'soon'") != NULL, "%s", out);
+    cr_expect(eq(int, run_check(bad_option), 3));
+    cr_expect(eq(int, run_check(bad_tcp), 3));
+    cr_expect(eq(int, run_check(no_id), 3));
+}
+
+Test(cli_check, json_prints_the_whole_result, .timeout = 20)
+{
+    struct httpfix f;
+    char url[128];
+    json_t *j;
+
+    cr_assert(eq(int, httpfix_start(&f), 0));
+    snprintf(url, sizeof(url), "%s/status/404", f.base_url);
+    {
+        const char *argv[] = { NINES, "check", url, "--json", "-e", "404", NULL };
+
+        cr_assert(eq(int, run_check(argv), 0), "%s", out);
+    }
+    j = json_loads(out, 0, NULL);
+    cr_assert(j != NULL, "not JSON: %s", out);
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(j, "status")), "OK"));
+    cr_expect(eq(int, (int)json_integer_value(json_object_get(j, "code")), 404));
+    cr_expect(ge(i64, json_integer_value(json_object_get(j, "total_us")), 0));
+    json_decref(j);
+    httpfix_stop(&f);
+}
+
+Test(cli_check, runs_a_check_from_the_configuration_by_id, .timeout = 20)
+{
+    struct httpfix f;
+    char dir[] = "/tmp/nines-test-XXXXXX", path[300], yaml[512];
+    FILE *fp;
+
+    cr_assert(mkdtemp(dir) != NULL);
+    cr_assert(eq(int, httpfix_start(&f), 0));
+    snprintf(path, sizeof(path), "%s/n.yaml", dir);
+    snprintf(yaml, sizeof(yaml),
+             "checks:\n  - id: web\n    kind: http\n    url: %s/status/500\n"
+             "    expect_status: \"500\"\n",
+             f.base_url);
+    fp = fopen(path, "w");
+    fputs(yaml, fp);
+    fclose(fp);
+    {
+        const char *argv[] = { NINES, "check", "--id", "web", "-c", path, NULL };
+
+        cr_assert(eq(int, run_check(argv), 0), "%s", out);
+    }
+    cr_expect(strncmp(out, "HTTP OK - 500 in ", 17) == 0, "%s", out);
+    remove(path);
+    rmdir(dir);
+    httpfix_stop(&f);
+}
