@@ -6,7 +6,7 @@ set -euo pipefail
 want=(build-essential cmake pkg-config
       libuv1-dev libcurl4-openssl-dev libc-ares-dev libhiredis-dev
       libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev
-      redis-server curl)
+      redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then
     want+=(libcriterion-dev dnsmasq-base openssl iproute2)
 fi
