@@ -10,10 +10,12 @@
 #include "nines/wire.h"
 #include "rconn.h"
 #include "state.h"
+#include "store.h"
 
 #define COLLECTOR_BATCH 500
 #define COLLECTOR_BLOCK_MS 2000
 #define COLLECTOR_TRIM_MS 10000
+#define COLLECTOR_TICK_MS 1000
 #define COLLECTOR_BUCKETS 4096
 
 struct ccheck {
@@ -45,6 +47,8 @@ struct collector {
     int recovering;             /* reading our pending entries (id 0) first */
     struct stream_id last_acked;
     uv_timer_t trim_timer;
+    uv_timer_t tick_timer;      /* silence and UNKNOWN, once caught up */
+    int caught_up;              /* the last read returned less than a batch */
     uv_timer_t retry_timer;
     int stopping;
     int final_sent;             /* the last PING before closing is queued */
@@ -103,6 +107,7 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
         return;
     c->phase = PHASE_READY;
     c->recovering = 1;    /* first re-read what was delivered but not acked */
+    c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
     collector_read(c);
 }
@@ -112,8 +117,6 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
     struct collector *c = privdata;
     redisReply *r = reply;
     struct ccheck *k;
-    const char *f[2 * STATE_FIELDS + 8];
-    size_t len[2 * STATE_FIELDS + 8];
 
     (void)ac;
     if (r == NULL)
@@ -126,22 +129,11 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
         return;
     k = &c->checks[c->load_next++];
     state_init(&k->st, k->spec->id);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements == 0)
+    if (r->type != REDIS_REPLY_STRING)
         return;    /* never seen: UNKNOWN */
-    if (r->elements > sizeof(f) / sizeof(f[0])) {
-        log_warn("state_invalid", "check=%s note=\"too many fields; starting afresh\"",
-                 k->spec->id);
-        return;
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        f[i] = r->element[i]->str ? r->element[i]->str : "";
-        len[i] = r->element[i]->str ? r->element[i]->len : 0;
-    }
-    if (state_decode(&k->st, f, len, r->elements) != 0) {
+    if (state_decode(&k->st, r->str, r->len) != 0)
         log_warn("state_invalid", "check=%s note=\"stored state unreadable; starting afresh\"",
                  k->spec->id);
-        state_init(&k->st, k->spec->id);
-    }
 }
 
 static void collector_on_group(redisAsyncContext *ac, void *reply, void *privdata)
@@ -195,7 +187,7 @@ static void collector_resync(struct collector *c)
     redisAsyncCommand(ac, collector_on_group, c, "XGROUP CREATE %s %s 0 MKSTREAM",
                       NINES_KEY_RESULTS, NINES_GROUP);
     for (size_t i = 0; i < c->cfg->checks_count; i++)
-        redisAsyncCommand(ac, collector_on_state_loaded, c, "HGETALL %s%s",
+        redisAsyncCommand(ac, collector_on_state_loaded, c, "HGET %s%s doc",
                           NINES_KEY_STATE_PREFIX, c->cfg->checks[i].id);
     redisAsyncCommand(ac, collector_on_synced, c, "PING");
 }
@@ -227,17 +219,21 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
     collector_read(c);
 }
 
-/* Applies one entry; returns 1 when it must be acknowledged. */
-static int collector_apply_entry(struct collector *c, redisReply *e)
+/*
+ * Applies one entry and queues the Redis side of its events (we are inside
+ * MULTI); returns 1 when the entry must be acknowledged.
+ */
+static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, redisReply *e)
 {
     const char *f[2 * NINES_WIRE_MAX_FIELDS + 16];
     size_t len[2 * NINES_WIRE_MAX_FIELDS + 16];
     struct nines_result res;
     struct nines_err err = { 0 };
+    struct state_events ev = { 0 };
     struct stream_id sid;
     redisReply *fields;
     struct ccheck *k;
-    enum check_state_kind before;
+    int rc;
 
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
         e->element[0]->type != REDIS_REPLY_STRING ||
@@ -268,31 +264,34 @@ static int collector_apply_entry(struct collector *c, redisReply *e)
                   e->element[0]->str);
         return 1;
     }
-    before = k->st.state;
-    switch (state_apply(&k->st, k->spec, &res, sid)) {
-    case STATE_DUPLICATE:
+    rc = state_apply(&k->st, k->spec, &res, sid, &ev);
+    if (rc == 1) {
         c->duplicates++;
         return 1;
-    case STATE_CHANGED: {
-        char since[32], msg[300];
-
-        log_info("check_state", "check=%s from=%s to=%s since=%s reason=%s message=%s",
-                 k->spec->id, state_name(before), state_name(k->st.state),
-                 nines_iso8601_ms(k->st.since_ms, since, sizeof(since)),
-                 k->st.state == CHECK_DOWN && res.reason[0] ? res.reason : "-",
-                 nines_log_quote(k->st.state == CHECK_DOWN ? res.message : "", msg,
-                                 sizeof(msg)));
-        break;
     }
-    case STATE_SAME:
-        break;
+    if (rc < 0) {
+        log_warn("too_many_locations", "check=%s location=%s max=%d", res.check_id,
+                 res.location, STATE_MAX_LOCATIONS);
+        return 1;
     }
+    store_events(ac, &k->st, &ev);
     c->applied++;
     k->dirty = 1;
     return 1;
 }
 
-/* MULTI, HSET each changed state, XACK the batch, EXEC. */
+/* Queues the state of every check changed since the last write. */
+static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
+{
+    for (size_t i = 0; i < c->cfg->checks_count; i++) {
+        if (!c->checks[i].dirty)
+            continue;
+        c->checks[i].dirty = 0;
+        store_state(ac, &c->checks[i].st);
+    }
+}
+
+/* MULTI, the batch's effects, each changed state, XACK the batch, EXEC. */
 static void collector_write(struct collector *c, redisReply *entries)
 {
     redisAsyncContext *ac = rconn_ctx(c->cmd);
@@ -315,36 +314,49 @@ static void collector_write(struct collector *c, redisReply *entries)
     argvlen[argc++] = strlen(NINES_KEY_RESULTS);
     argv[argc] = NINES_GROUP;
     argvlen[argc++] = strlen(NINES_GROUP);
+    redisAsyncCommand(ac, NULL, NULL, "MULTI");
     for (size_t i = 0; i < entries->elements; i++)
-        if (collector_apply_entry(c, entries->element[i])) {
+        if (collector_apply_entry(c, ac, entries->element[i])) {
             argv[argc] = entries->element[i]->element[0]->str;
             argvlen[argc++] = entries->element[i]->element[0]->len;
         }
-    redisAsyncCommand(ac, NULL, NULL, "MULTI");
-    for (size_t i = 0; i < c->cfg->checks_count; i++) {
-        struct ccheck *k = &c->checks[i];
-        struct state_fields sf;
-        const char *hv[2 + 2 * STATE_FIELDS];
-        size_t hl[2 + 2 * STATE_FIELDS];
-        char key[NINES_ID_LEN + 32];
-
-        if (!k->dirty)
-            continue;
-        k->dirty = 0;
-        state_encode(&k->st, &sf);
-        snprintf(key, sizeof(key), "%s%s", NINES_KEY_STATE_PREFIX, k->spec->id);
-        hv[0] = "HSET";
-        hl[0] = 4;
-        hv[1] = key;
-        hl[1] = strlen(key);
-        memcpy(hv + 2, sf.argv, sf.argc * sizeof(hv[0]));
-        memcpy(hl + 2, sf.argvlen, sf.argc * sizeof(hl[0]));
-        redisAsyncCommandArgv(ac, NULL, NULL, (int)(2 + sf.argc), hv, hl);
-    }
+    collector_store_dirty(c, ac);
     if (argc > 3)
         redisAsyncCommandArgv(ac, NULL, NULL, (int)argc, argv, argvlen);
     free(argv);
     free(argvlen);
+    if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
+        c->writing = 1;
+}
+
+/* Once caught up with the stream, time itself changes state: locations
+ * fall silent, checks go UNKNOWN. Written like a batch, without acks. */
+static void collector_tick(uv_timer_t *t)
+{
+    struct collector *c = t->data;
+    redisAsyncContext *ac = rconn_ctx(c->cmd);
+    int64_t now = nines_wall_ms();
+    int any = 0;
+
+    if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
+        c->writing || c->stopping)
+        return;
+    for (size_t i = 0; i < c->cfg->checks_count; i++) {
+        struct ccheck *k = &c->checks[i];
+        struct state_events ev = { 0 };
+
+        state_tick(&k->st, k->spec, now, &ev);
+        if (ev.n == 0)
+            continue;
+        if (!any)
+            redisAsyncCommand(ac, NULL, NULL, "MULTI");
+        any = 1;
+        store_events(ac, &k->st, &ev);
+        k->dirty = 1;
+    }
+    if (!any)
+        return;
+    collector_store_dirty(c, ac);
     if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
         c->writing = 1;
 }
@@ -373,6 +385,7 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        c->caught_up = !c->recovering;
         collector_read(c);        /* BLOCK ran out: NIL */
         return;
     }
@@ -384,6 +397,7 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
         uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
         return;
     }
+    c->caught_up = !c->recovering && entries->elements < COLLECTOR_BATCH;
     if (entries->elements == 0) {
         if (c->recovering)
             log_info("pending_recovered", "note=\"all delivered entries acknowledged\"");
@@ -494,6 +508,8 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     }
     uv_timer_init(loop, &c->trim_timer);
     uv_timer_init(loop, &c->retry_timer);
+    uv_timer_init(loop, &c->tick_timer);
+    c->tick_timer.data = c;
     c->trim_timer.data = c;
     c->retry_timer.data = c;
     return c;
@@ -524,6 +540,7 @@ int collector_start(struct collector *c, struct nines_err *err)
     rconn_start(c->cmd);
     rconn_start(c->blk);
     uv_timer_start(&c->trim_timer, collector_trim, COLLECTOR_TRIM_MS, COLLECTOR_TRIM_MS);
+    uv_timer_start(&c->tick_timer, collector_tick, COLLECTOR_TICK_MS, COLLECTOR_TICK_MS);
     return 0;
 }
 
@@ -586,6 +603,7 @@ void collector_stop(struct collector *c)
                  (unsigned long long)c->duplicates);
         uv_close((uv_handle_t *)&c->trim_timer, NULL);
         uv_close((uv_handle_t *)&c->retry_timer, NULL);
+        uv_close((uv_handle_t *)&c->tick_timer, NULL);
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
     }

@@ -1,6 +1,7 @@
-/* The per-check state machine and its Redis hash form; see state.h. */
+/* Per-location state, quorum and incidents; see state.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +9,27 @@
 #include "nines/err.h"
 #include "state.h"
 
-static const char *const state_names[] = { "UNKNOWN", "UP", "DOWN" };
+/* A location that sent nothing for this many intervals leaves the quorum. */
+#define STATE_SILENT_INTERVALS 3
+/* ... and is shown UNKNOWN after this many. */
+#define STATE_UNKNOWN_INTERVALS 2
+
+static const char *const state_names[] = { "UNKNOWN", "UP", "DOWN", "DEGRADED" };
 
 const char *state_name(enum check_state_kind k)
 {
-    return (unsigned)k < 3 ? state_names[k] : "UNKNOWN";
+    return (unsigned)k < 4 ? state_names[k] : "UNKNOWN";
+}
+
+int state_parse_name(const char *s, enum check_state_kind *k)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, state_names[i]) == 0) {
+            *k = (enum check_state_kind)i;
+            return 0;
+        }
+    }
+    return NINES_EINVAL;
 }
 
 void state_init(struct check_state *s, const char *id)
@@ -40,7 +57,7 @@ int stream_id_parse(const char *s, size_t len, struct stream_id *sid)
     memcpy(buf, s, len);
     buf[len] = '\0';
     dash = strchr(buf, '-');
-    if (dash == NULL || dash == buf || buf[0] == '-' || dash[1] == '\0' || dash[1] == '-')
+    if (dash == NULL || dash == buf || dash[1] == '\0' || dash[1] == '-' || buf[0] == '-')
         return NINES_EPROTO;
     *dash = '\0';
     errno = 0;
@@ -53,14 +70,214 @@ int stream_id_parse(const char *s, size_t len, struct stream_id *sid)
     return 0;
 }
 
+static void state_emit(struct state_events *ev, enum state_event_kind kind,
+                       const char *loc, enum check_state_kind from, enum check_state_kind to,
+                       int64_t t_ms, int64_t t2_ms)
+{
+    struct state_event *e;
+
+    if (ev == NULL || ev->n >= STATE_MAX_EVENTS)
+        return;
+    e = &ev->ev[ev->n++];
+    e->kind = kind;
+    e->from = from;
+    e->to = to;
+    e->t_ms = t_ms;
+    e->t2_ms = t2_ms;
+    snprintf(e->location, sizeof(e->location), "%s", loc ? loc : "");
+}
+
+size_t state_quorum(const struct nines_check *c, size_t reporting)
+{
+    if (reporting == 0)
+        return SIZE_MAX;
+    if (c->quorum < 0)
+        return reporting;
+    if (c->quorum > 0)
+        return (size_t)c->quorum;
+    return reporting / 2 + 1;
+}
+
+static struct loc_state *state_location(struct check_state *s, const char *name)
+{
+    struct loc_state *l;
+
+    for (size_t i = 0; i < s->nloc; i++)
+        if (strcmp(s->loc[i].name, name) == 0)
+            return &s->loc[i];
+    if (s->nloc >= STATE_MAX_LOCATIONS)
+        return NULL;
+    l = &s->loc[s->nloc++];
+    memset(l, 0, sizeof(*l));
+    snprintf(l->name, sizeof(l->name), "%s", name);
+    return l;
+}
+
+/* Appends name to the incident's location list once. */
+static int state_incident_add_location(struct incident_state *in, const char *name)
+{
+    size_t n = strlen(in->locations), k = strlen(name);
+    const char *p = in->locations;
+
+    while ((p = strstr(p, name)) != NULL) {
+        if ((p == in->locations || p[-1] == ',') && (p[k] == ',' || p[k] == '\0'))
+            return 0;
+        p += k;
+    }
+    if (n + k + 2 > sizeof(in->locations))
+        return 0;
+    if (n > 0)
+        in->locations[n++] = ',';
+    memcpy(in->locations + n, name, k + 1);
+    return 1;
+}
+
+static int state_is_down(const struct loc_state *l)
+{
+    return !l->silent && l->state == CHECK_DOWN;
+}
+
+/* The k-th earliest back-dated down start among reporting locations. */
+static const struct loc_state *state_kth_down(const struct check_state *s, size_t k)
+{
+    const struct loc_state *pick[STATE_MAX_LOCATIONS];
+    size_t n = 0;
+
+    for (size_t i = 0; i < s->nloc; i++)
+        if (state_is_down(&s->loc[i]))
+            pick[n++] = &s->loc[i];
+    if (k == 0 || k > n)
+        return NULL;
+    for (size_t i = 1; i < n; i++) {      /* insertion sort: n is small */
+        const struct loc_state *x = pick[i];
+        size_t j = i;
+
+        for (; j > 0 && pick[j - 1]->since_ms > x->since_ms; j--)
+            pick[j] = pick[j - 1];
+        pick[j] = x;
+    }
+    return pick[k - 1];
+}
+
+static void state_set_check(struct check_state *s, enum check_state_kind to, int64_t at_ms,
+                            struct state_events *ev)
+{
+    if (s->state == to)
+        return;
+    state_emit(ev, EV_CHECK_STATE, NULL, s->state, to, at_ms, 0);
+    s->state = to;
+    s->since_ms = at_ms;
+}
+
+/*
+ * Re-derives the check's state and incident from its locations. changed is
+ * the location whose transition (or silence) prompted this, end_ms the time
+ * its down time ended (the first success of its recovering streak, or its
+ * last result when it fell silent).
+ */
+static void state_evaluate(struct check_state *s, const struct nines_check *c,
+                           const struct loc_state *changed, int64_t end_ms,
+                           struct state_events *ev)
+{
+    size_t reporting = 0, down = 0, degraded = 0, k;
+    struct incident_state *in = &s->incident;
+
+    for (size_t i = 0; i < s->nloc; i++) {
+        /* a location with results counts, confirmed or not: one still
+         * working out its first state is reporting, just not down */
+        if (s->loc[i].silent || s->loc[i].last_ms == 0)
+            continue;
+        reporting++;
+        down += s->loc[i].state == CHECK_DOWN;
+        degraded += s->loc[i].state == CHECK_DEGRADED;
+    }
+    k = state_quorum(c, reporting);
+    if (!in->open && down >= k) {
+        const struct loc_state *first = state_kth_down(s, 1), *kth = state_kth_down(s, k);
+
+        memset(in, 0, sizeof(*in));
+        in->open = 1;
+        in->start_ms = kth->since_ms;
+        memcpy(in->reason, first->streak_reason, sizeof(in->reason));
+        memcpy(in->message, first->streak_message, sizeof(in->message));
+        for (size_t i = 0; i < s->nloc; i++)
+            if (state_is_down(&s->loc[i]))
+                state_incident_add_location(in, s->loc[i].name);
+        state_emit(ev, EV_INCIDENT_OPEN, NULL, 0, 0, in->start_ms, 0);
+        state_set_check(s, CHECK_DOWN, in->start_ms, ev);
+        return;
+    }
+    if (in->open && down >= k) {
+        for (size_t i = 0; i < s->nloc; i++)
+            if (state_is_down(&s->loc[i]) && state_incident_add_location(in, s->loc[i].name))
+                state_emit(ev, EV_INCIDENT_GROW, s->loc[i].name, 0, 0, s->loc[i].since_ms, 0);
+        return;
+    }
+    if (in->open) {
+        in->open = 0;
+        in->end_ms = end_ms > in->start_ms ? end_ms : in->start_ms;
+        state_emit(ev, EV_INCIDENT_CLOSE, changed ? changed->name : NULL, 0, 0, in->end_ms, 0);
+    }
+    if (reporting == 0)
+        state_set_check(s, CHECK_UNKNOWN, end_ms, ev);
+    else if (degraded > 0 && degraded + down >= k)
+        state_set_check(s, CHECK_DEGRADED, end_ms, ev);
+    else
+        state_set_check(s, CHECK_UP, in->end_ms && s->state == CHECK_DOWN ? in->end_ms : end_ms,
+                        ev);
+}
+
+static int state_result_degraded(const struct nines_check *c, const struct nines_result *r)
+{
+    if (strcmp(r->warning, "latency_over_objective") == 0)
+        return 1;
+    return c->kind == NINES_KIND_HTTP && c->http.latency_objective_ms > 0 &&
+           r->total_us > c->http.latency_objective_ms * 1000;
+}
+
+/* One result into its location's streaks; returns 1 when its state changed. */
+static int state_location_apply(struct loc_state *l, const struct nines_check *c,
+                                const struct nines_result *r, struct state_events *ev)
+{
+    enum check_state_kind before = l->state, ok_state;
+    int ok = r->outcome == NINES_OUTCOME_OK;
+
+    if (ok) {
+        if (l->ok_streak++ == 0)
+            l->streak_start_ms = r->start_ms;
+        l->fail_streak = 0;
+        ok_state = state_result_degraded(c, r) ? CHECK_DEGRADED : CHECK_UP;
+        if (l->state == CHECK_DOWN && l->ok_streak >= c->successes_to_up) {
+            l->state = ok_state;
+            l->since_ms = l->streak_start_ms;   /* back-dated recovery */
+        } else if (l->state != CHECK_DOWN && l->state != ok_state) {
+            l->state = ok_state;
+            l->since_ms = r->start_ms;
+        }
+    } else {
+        if (l->fail_streak++ == 0) {
+            l->streak_start_ms = r->start_ms;
+            memcpy(l->streak_reason, r->reason, sizeof(l->streak_reason));
+            memcpy(l->streak_message, r->message, sizeof(l->streak_message));
+        }
+        l->ok_streak = 0;
+        if (l->state != CHECK_DOWN && l->fail_streak >= c->failures_to_down) {
+            l->state = CHECK_DOWN;
+            l->since_ms = l->streak_start_ms;   /* back-dated */
+        }
+    }
+    if (l->state == before)
+        return 0;
+    state_emit(ev, EV_LOCATION_STATE, l->name, before, l->state, l->since_ms, 0);
+    return 1;
+}
+
 static void state_note_result(struct check_state *s, const struct nines_result *r)
 {
     s->results++;
-    s->last_ms = r->start_ms;
     s->last_total_us = r->total_us;
     s->last_code = r->code;
     s->last_outcome = r->outcome;
-    memcpy(s->last_probe, r->probe, sizeof(s->last_probe));
     memcpy(s->last_location, r->location, sizeof(s->last_location));
     if (r->outcome != NINES_OUTCOME_OK) {
         s->last_error_ms = r->start_ms;
@@ -69,173 +286,214 @@ static void state_note_result(struct check_state *s, const struct nines_result *
     }
 }
 
-enum state_change state_apply(struct check_state *s, const struct nines_check *c,
-                              const struct nines_result *r, struct stream_id sid)
+int state_apply(struct check_state *s, const struct nines_check *c,
+                const struct nines_result *r, struct stream_id sid, struct state_events *ev)
 {
-    enum check_state_kind before = s->state;
+    struct loc_state *l;
+    int64_t gap_from;
+    int was_silent;
 
     if (stream_id_cmp(sid, s->applied) <= 0)
-        return STATE_DUPLICATE;
+        return 1;
+    l = state_location(s, r->location);
+    if (l == NULL)
+        return -1;
     s->applied = sid;
+    /* no data from anywhere for two intervals before this result: a gap */
+    gap_from = s->last_ms + STATE_UNKNOWN_INTERVALS * c->interval_ms;
+    if (s->last_ms > 0 && r->start_ms > gap_from)
+        state_emit(ev, EV_GAP, NULL, 0, 0, s->last_ms + c->interval_ms, r->start_ms);
+    if (r->start_ms > s->last_ms)
+        s->last_ms = r->start_ms;
     state_note_result(s, r);
-    if (r->outcome == NINES_OUTCOME_OK) {
-        if (s->ok_streak++ == 0)
-            s->streak_start_ms = r->start_ms;
-        s->fail_streak = 0;
-        if (s->state != CHECK_UP &&
-            (s->state == CHECK_UNKNOWN || s->ok_streak >= c->successes_to_up)) {
-            s->state = CHECK_UP;
-            s->since_ms = s->streak_start_ms;
-        }
-    } else {
-        if (s->fail_streak++ == 0)
-            s->streak_start_ms = r->start_ms;
-        s->ok_streak = 0;
-        if (s->state != CHECK_DOWN && s->fail_streak >= c->failures_to_down) {
-            s->state = CHECK_DOWN;
-            s->since_ms = s->streak_start_ms;
-        }
+    memcpy(l->probe, r->probe, sizeof(l->probe));
+    if (r->start_ms > l->last_ms) {
+        l->last_ms = r->start_ms;
+        l->last_end_ms = r->start_ms + (r->total_us > 0 ? r->total_us / 1000 : 0);
     }
-    return s->state != before ? STATE_CHANGED : STATE_SAME;
-}
-
-static size_t state_put(struct state_fields *f, const char *name, const char *value,
-                        size_t len)
-{
-    f->argv[f->argc] = name;
-    f->argvlen[f->argc++] = strlen(name);
-    f->argv[f->argc] = value;
-    f->argvlen[f->argc++] = len;
-    return f->argc;
-}
-
-static void state_put_num(struct state_fields *f, size_t *nb, const char *name, int64_t v)
-{
-    int n = snprintf(f->buf[*nb], sizeof(f->buf[0]), "%" PRId64, v);
-
-    state_put(f, name, f->buf[(*nb)++], (size_t)n);
-}
-
-static void state_put_str(struct state_fields *f, const char *name, const char *v)
-{
-    state_put(f, name, v, strlen(v));
-}
-
-void state_encode(const struct check_state *s, struct state_fields *f)
-{
-    size_t nb = 0;
-    int n;
-
-    f->argc = 0;
-    state_put_str(f, "state", state_name(s->state));
-    state_put_num(f, &nb, "since_ms", s->since_ms);
-    state_put_num(f, &nb, "fail_streak", s->fail_streak);
-    state_put_num(f, &nb, "ok_streak", s->ok_streak);
-    state_put_num(f, &nb, "streak_start_ms", s->streak_start_ms);
-    state_put_num(f, &nb, "last_ms", s->last_ms);
-    state_put_num(f, &nb, "last_total_us", s->last_total_us);
-    state_put_num(f, &nb, "last_code", s->last_code);
-    state_put_str(f, "last_outcome", nines_outcome_name(s->last_outcome));
-    state_put_str(f, "last_probe", s->last_probe);
-    state_put_str(f, "last_location", s->last_location);
-    state_put_num(f, &nb, "last_error_ms", s->last_error_ms);
-    state_put_str(f, "last_error_reason", s->last_error_reason);
-    state_put_str(f, "last_error_message", s->last_error_message);
-    n = snprintf(f->buf[nb], sizeof(f->buf[0]), "%" PRIu64 "-%" PRIu64, s->applied.ms,
-                 s->applied.seq);
-    state_put(f, "applied", f->buf[nb++], (size_t)n);
-    state_put_num(f, &nb, "results", (int64_t)s->results);
-}
-
-static int state_num(const char *v, size_t len, int64_t *out)
-{
-    char buf[32], *end;
-
-    if (len == 0 || len >= sizeof(buf))
-        return NINES_EPROTO;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    errno = 0;
-    *out = strtoll(buf, &end, 10);
-    return *end == '\0' && errno == 0 ? 0 : NINES_EPROTO;
-}
-
-static void state_copy_str(char *dst, size_t cap, const char *v, size_t len)
-{
-    if (len >= cap)
-        len = cap - 1;
-    memcpy(dst, v, len);
-    dst[len] = '\0';
-}
-
-/* One field of the hash into s; unknown names are ignored. */
-static int state_decode_field(struct check_state *s, const char *k, const char *v, size_t len)
-{
-    int64_t n = 0;
-    int numeric = strcmp(k, "since_ms") == 0 || strcmp(k, "fail_streak") == 0 ||
-                  strcmp(k, "ok_streak") == 0 || strcmp(k, "streak_start_ms") == 0 ||
-                  strcmp(k, "last_ms") == 0 || strcmp(k, "last_total_us") == 0 ||
-                  strcmp(k, "last_code") == 0 || strcmp(k, "last_error_ms") == 0 ||
-                  strcmp(k, "results") == 0;
-
-    if (numeric && state_num(v, len, &n) != 0)
-        return NINES_EPROTO;
-    if (strcmp(k, "state") == 0) {
-        s->state = len == 2 && memcmp(v, "UP", 2) == 0     ? CHECK_UP
-                   : len == 4 && memcmp(v, "DOWN", 4) == 0 ? CHECK_DOWN
-                                                           : CHECK_UNKNOWN;
-    } else if (strcmp(k, "since_ms") == 0) {
-        s->since_ms = n;
-    } else if (strcmp(k, "fail_streak") == 0) {
-        s->fail_streak = (int)n;
-    } else if (strcmp(k, "ok_streak") == 0) {
-        s->ok_streak = (int)n;
-    } else if (strcmp(k, "streak_start_ms") == 0) {
-        s->streak_start_ms = n;
-    } else if (strcmp(k, "last_ms") == 0) {
-        s->last_ms = n;
-    } else if (strcmp(k, "last_total_us") == 0) {
-        s->last_total_us = n;
-    } else if (strcmp(k, "last_code") == 0) {
-        s->last_code = (int)n;
-    } else if (strcmp(k, "last_error_ms") == 0) {
-        s->last_error_ms = n;
-    } else if (strcmp(k, "results") == 0) {
-        s->results = (uint64_t)n;
-    } else if (strcmp(k, "last_outcome") == 0) {
-        char buf[16];
-
-        state_copy_str(buf, sizeof(buf), v, len);
-        if (nines_outcome_parse(buf, &s->last_outcome) != 0)
-            return NINES_EPROTO;
-    } else if (strcmp(k, "last_probe") == 0) {
-        state_copy_str(s->last_probe, sizeof(s->last_probe), v, len);
-    } else if (strcmp(k, "last_location") == 0) {
-        state_copy_str(s->last_location, sizeof(s->last_location), v, len);
-    } else if (strcmp(k, "last_error_reason") == 0) {
-        state_copy_str(s->last_error_reason, sizeof(s->last_error_reason), v, len);
-    } else if (strcmp(k, "last_error_message") == 0) {
-        state_copy_str(s->last_error_message, sizeof(s->last_error_message), v, len);
-    } else if (strcmp(k, "applied") == 0) {
-        return stream_id_parse(v, len, &s->applied);
+    was_silent = l->silent;
+    if (was_silent) {
+        l->silent = 0;
+        state_emit(ev, EV_LOCATION_BACK, l->name, 0, 0, r->start_ms, 0);
     }
+    if (state_location_apply(l, c, r, ev) || was_silent || s->state == CHECK_UNKNOWN)
+        state_evaluate(s, c, l, l->since_ms, ev);
     return 0;
 }
 
-int state_decode(struct check_state *s, const char *const *fields, const size_t *lens,
-                 size_t count)
+void state_tick(struct check_state *s, const struct nines_check *c, int64_t now_ms,
+                struct state_events *ev)
 {
-    if (count % 2 != 0)
-        return NINES_EPROTO;
-    for (size_t i = 0; i < count; i += 2) {
-        char key[32];
+    int changed = 0;
+    struct loc_state *last = NULL;
 
-        if (lens[i] >= sizeof(key))
+    for (size_t i = 0; i < s->nloc; i++) {
+        struct loc_state *l = &s->loc[i];
+
+        if (l->silent || l->last_ms == 0 ||
+            now_ms - l->last_ms <= STATE_SILENT_INTERVALS * c->interval_ms)
             continue;
-        memcpy(key, fields[i], lens[i]);
-        key[lens[i]] = '\0';
-        if (state_decode_field(s, key, fields[i + 1], lens[i + 1]) != 0)
-            return NINES_EPROTO;
+        l->silent = 1;
+        changed = 1;
+        last = l;
+        state_emit(ev, EV_LOCATION_SILENT, l->name, 0, 0, l->last_ms, 0);
     }
+    if (changed)   /* the incident, if one ends for lack of quorum, ends at
+                    * the silent location's last result */
+        state_evaluate(s, c, last, last->last_end_ms, ev);
+    if (s->state != CHECK_UNKNOWN && s->state != CHECK_DOWN && s->last_ms > 0 &&
+        now_ms - s->last_ms > STATE_UNKNOWN_INTERVALS * c->interval_ms)
+        state_set_check(s, CHECK_UNKNOWN, s->last_ms + c->interval_ms, ev);
+}
+
+/* ---- stored form ------------------------------------------------------- */
+
+static json_t *state_loc_json(const struct loc_state *l)
+{
+    return json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s,s:I,s:I,s:I,s:b}", "name", l->name,
+                     "probe", l->probe, "state", state_name(l->state), "fail_streak",
+                     l->fail_streak, "ok_streak", l->ok_streak, "streak_start_ms",
+                     (json_int_t)l->streak_start_ms, "streak_reason", l->streak_reason,
+                     "streak_message", l->streak_message, "since_ms", (json_int_t)l->since_ms,
+                     "last_ms", (json_int_t)l->last_ms, "last_end_ms",
+                     (json_int_t)l->last_end_ms, "silent", l->silent);
+}
+
+char *state_encode(const struct check_state *s)
+{
+    json_t *locs = json_array(), *doc;
+    char applied[48];
+    char *out;
+
+    for (size_t i = 0; i < s->nloc; i++)
+        json_array_append_new(locs, state_loc_json(&s->loc[i]));
+    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
+    doc = json_pack("{s:i,s:s,s:s,s:I,s:o,s:{s:b,s:I,s:I,s:s,s:s,s:s},s:I,s:I,s:i,s:s,s:s,"
+                    "s:I,s:s,s:s,s:s,s:I}",
+                    "v", 1, "id", s->id, "state", state_name(s->state), "since_ms",
+                    (json_int_t)s->since_ms, "locations", locs, "incident", "open",
+                    s->incident.open, "start_ms", (json_int_t)s->incident.start_ms, "end_ms",
+                    (json_int_t)s->incident.end_ms, "reason", s->incident.reason, "message",
+                    s->incident.message, "locations", s->incident.locations, "last_ms",
+                    (json_int_t)s->last_ms, "last_total_us", (json_int_t)s->last_total_us,
+                    "last_code", s->last_code, "last_outcome",
+                    nines_outcome_name(s->last_outcome), "last_location", s->last_location,
+                    "last_error_ms", (json_int_t)s->last_error_ms, "last_error_reason",
+                    s->last_error_reason, "last_error_message", s->last_error_message,
+                    "applied", applied, "results", (json_int_t)s->results);
+    if (doc == NULL)
+        return NULL;
+    out = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return out;
+}
+
+/* Copies a JSON string member into a fixed buffer; 0 or -1. */
+static int state_get_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    const char *str = json_string_value(v);
+
+    if (str == NULL || strlen(str) >= cap)
+        return -1;
+    memcpy(dst, str, strlen(str) + 1);
+    return 0;
+}
+
+static int state_get_int(json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!json_is_integer(v))
+        return -1;
+    *out = json_integer_value(v);
+    return 0;
+}
+
+static int state_decode_loc(json_t *o, struct loc_state *l)
+{
+    char st[16];
+    int64_t fs, os;
+    int bad = 0;
+
+    memset(l, 0, sizeof(*l));
+    bad |= state_get_str(o, "name", l->name, sizeof(l->name));
+    bad |= state_get_str(o, "probe", l->probe, sizeof(l->probe));
+    bad |= state_get_str(o, "state", st, sizeof(st));
+    bad |= st[0] ? state_parse_name(st, &l->state) : -1;
+    bad |= state_get_int(o, "fail_streak", &fs);
+    bad |= state_get_int(o, "ok_streak", &os);
+    bad |= state_get_int(o, "streak_start_ms", &l->streak_start_ms);
+    bad |= state_get_str(o, "streak_reason", l->streak_reason, sizeof(l->streak_reason));
+    bad |= state_get_str(o, "streak_message", l->streak_message, sizeof(l->streak_message));
+    bad |= state_get_int(o, "since_ms", &l->since_ms);
+    bad |= state_get_int(o, "last_ms", &l->last_ms);
+    bad |= state_get_int(o, "last_end_ms", &l->last_end_ms);
+    l->silent = json_is_true(json_object_get(o, "silent"));
+    l->fail_streak = (int)fs;
+    l->ok_streak = (int)os;
+    return bad ? -1 : 0;
+}
+
+static int state_decode_doc(struct check_state *s, json_t *doc)
+{
+    json_t *locs = json_object_get(doc, "locations"), *in = json_object_get(doc, "incident");
+    char st[16] = "", outcome[16] = "", applied[48] = "";
+    int64_t code = 0, results = 0;
+    int bad = 0;
+
+    bad |= state_get_str(doc, "state", st, sizeof(st));
+    bad |= st[0] ? state_parse_name(st, &s->state) : -1;
+    bad |= state_get_int(doc, "since_ms", &s->since_ms);
+    if (!json_is_array(locs) || json_array_size(locs) > STATE_MAX_LOCATIONS ||
+        !json_is_object(in))
+        return -1;
+    s->nloc = json_array_size(locs);
+    for (size_t i = 0; i < s->nloc; i++)
+        bad |= state_decode_loc(json_array_get(locs, i), &s->loc[i]);
+    s->incident.open = json_is_true(json_object_get(in, "open"));
+    bad |= state_get_int(in, "start_ms", &s->incident.start_ms);
+    bad |= state_get_int(in, "end_ms", &s->incident.end_ms);
+    bad |= state_get_str(in, "reason", s->incident.reason, sizeof(s->incident.reason));
+    bad |= state_get_str(in, "message", s->incident.message, sizeof(s->incident.message));
+    bad |= state_get_str(in, "locations", s->incident.locations,
+                         sizeof(s->incident.locations));
+    bad |= state_get_int(doc, "last_ms", &s->last_ms);
+    bad |= state_get_int(doc, "last_total_us", &s->last_total_us);
+    bad |= state_get_int(doc, "last_code", &code);
+    bad |= state_get_str(doc, "last_outcome", outcome, sizeof(outcome));
+    bad |= outcome[0] ? nines_outcome_parse(outcome, &s->last_outcome) : -1;
+    bad |= state_get_str(doc, "last_location", s->last_location, sizeof(s->last_location));
+    bad |= state_get_int(doc, "last_error_ms", &s->last_error_ms);
+    bad |= state_get_str(doc, "last_error_reason", s->last_error_reason,
+                         sizeof(s->last_error_reason));
+    bad |= state_get_str(doc, "last_error_message", s->last_error_message,
+                         sizeof(s->last_error_message));
+    bad |= state_get_str(doc, "applied", applied, sizeof(applied));
+    bad |= stream_id_parse(applied, strlen(applied), &s->applied);
+    bad |= state_get_int(doc, "results", &results);
+    s->last_code = (int)code;
+    s->results = (uint64_t)results;
+    return bad ? -1 : 0;
+}
+
+int state_decode(struct check_state *s, const char *json, size_t len)
+{
+    json_t *doc = json_loadb(json, len, 0, NULL);
+    char id[NINES_ID_LEN];
+    int rc;
+
+    memcpy(id, s->id, sizeof(id));
+    if (doc == NULL || !json_is_object(doc)) {
+        json_decref(doc);
+        return NINES_EPROTO;
+    }
+    rc = state_decode_doc(s, doc);
+    json_decref(doc);
+    if (rc != 0) {
+        state_init(s, id);
+        return NINES_EPROTO;
+    }
+    memcpy(s->id, id, sizeof(id));
     return 0;
 }

@@ -1,157 +1,340 @@
-/* The collector's per-check state machine and its Redis hash form. */
+/*
+ * The collector's state machine: per-location streaks, quorum across
+ * locations, back-dated incidents, silence, gaps, and the stored form.
+ * Timelines are in seconds on a 10 s interval; every expected instant is
+ * written out next to the result that causes it.
+ */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nines/err.h"
 #include "state.h"
 
-static struct nines_check spec(int to_down, int to_up)
+#define T0 INT64_C(1790000000000) /* a realistic epoch: 0 is never a result time */
+#define S(sec) (T0 + (int64_t)(sec) * 1000)
+
+static struct nines_check spec(int to_down, int to_up, int quorum)
 {
     struct nines_check c;
 
     memset(&c, 0, sizeof(c));
     nines_check_defaults(&c);
+    c.interval_ms = 10000;
     c.failures_to_down = to_down;
     c.successes_to_up = to_up;
+    c.quorum = quorum;
     return c;
 }
 
-static struct nines_result result(int64_t at_ms, int ok)
+static uint64_t seq;
+
+/* One result from loc at t seconds; ok, or failing with HTTP 500. */
+static int feed(struct check_state *s, const struct nines_check *c, const char *loc,
+                int64_t t_ms, int ok, struct state_events *ev)
 {
     struct nines_result r;
+    struct stream_id sid = { 1, ++seq };
 
     nines_result_init(&r);
     snprintf(r.check_id, sizeof(r.check_id), "web");
-    snprintf(r.probe, sizeof(r.probe), "p1");
-    snprintf(r.location, sizeof(r.location), "here");
-    r.start_ms = at_ms;
+    snprintf(r.probe, sizeof(r.probe), "probe-%s", loc);
+    snprintf(r.location, sizeof(r.location), "%s", loc);
+    r.start_ms = t_ms;
     r.outcome = ok ? NINES_OUTCOME_OK : NINES_OUTCOME_FAIL;
     r.code = ok ? 200 : 500;
-    r.total_us = 1234;
+    r.total_us = 20000;
     if (!ok) {
         snprintf(r.reason, sizeof(r.reason), "http_status");
-        snprintf(r.message, sizeof(r.message), "HTTP 500");
+        snprintf(r.message, sizeof(r.message), "HTTP 500 from %s", loc);
     }
-    return r;
+    if (ev != NULL)
+        memset(ev, 0, sizeof(*ev));
+    return state_apply(s, c, &r, sid, ev);
 }
 
-static enum state_change feed(struct check_state *s, const struct nines_check *c, int64_t at,
-                              int ok, uint64_t seq)
+static int has_event(const struct state_events *ev, enum state_event_kind k, int64_t t_ms)
 {
-    struct nines_result r = result(at, ok);
-    struct stream_id sid = { (uint64_t)at, seq };
-
-    return state_apply(s, c, &r, sid);
+    for (size_t i = 0; i < ev->n; i++)
+        if (ev->ev[i].kind == k && ev->ev[i].t_ms == t_ms)
+            return 1;
+    return 0;
 }
 
-Test(state, down_is_back_dated_to_the_first_failure_of_the_streak)
+static int count_events(const struct state_events *ev, enum state_event_kind k)
 {
-    struct nines_check c = spec(3, 2);
+    int n = 0;
+
+    for (size_t i = 0; i < ev->n; i++)
+        n += ev->ev[i].kind == k;
+    return n;
+}
+
+Test(state, one_location_down_is_back_dated_and_recovery_too)
+{
+    struct nines_check c = spec(3, 2, 0);
     struct check_state s;
+    struct state_events ev;
 
     state_init(&s, "web");
-    cr_assert(eq(int, feed(&s, &c, 1000, 1, 0), STATE_CHANGED));
+    feed(&s, &c, "eu", S(0), 1, &ev);
     cr_assert(eq(int, s.state, CHECK_UP));
-    cr_assert(eq(i64, s.since_ms, 1000));
-    cr_assert(eq(int, feed(&s, &c, 2000, 0, 0), STATE_SAME));
-    cr_assert(eq(int, feed(&s, &c, 3000, 0, 0), STATE_SAME));
+    feed(&s, &c, "eu", S(10), 0, &ev);
+    feed(&s, &c, "eu", S(20), 0, &ev);
     cr_assert(eq(int, s.state, CHECK_UP), "two of three failures do not confirm");
-    cr_assert(eq(int, feed(&s, &c, 4000, 0, 0), STATE_CHANGED));
+    feed(&s, &c, "eu", S(30), 0, &ev);                /* third failure confirms */
     cr_assert(eq(int, s.state, CHECK_DOWN));
-    cr_assert(eq(i64, s.since_ms, 2000), "since the first failing result, not 4000");
-    cr_assert(eq(str, s.last_error_reason, "http_status"));
-    /* recovery needs two successes, dated from the first of them */
-    cr_assert(eq(int, feed(&s, &c, 5000, 1, 0), STATE_SAME));
-    cr_assert(eq(int, feed(&s, &c, 6000, 1, 0), STATE_CHANGED));
+    cr_assert(has_event(&ev, EV_INCIDENT_OPEN, S(10)), "back-dated to 10 s, not 30 s");
+    cr_assert(eq(i64, s.incident.start_ms, S(10)));
+    cr_assert(eq(str, s.incident.reason, "http_status"));
+    cr_assert(eq(str, s.incident.locations, "eu"));
+    feed(&s, &c, "eu", S(40), 1, &ev);
+    cr_assert(eq(int, s.state, CHECK_DOWN), "one success of two");
+    feed(&s, &c, "eu", S(50), 1, &ev);
     cr_assert(eq(int, s.state, CHECK_UP));
-    cr_assert(eq(i64, s.since_ms, 5000));
-    cr_assert(eq(i64, s.last_error_ms, 4000), "the last error is kept after recovery");
+    cr_assert(has_event(&ev, EV_INCIDENT_CLOSE, S(40)), "ends at the first success");
+    cr_assert(eq(i64, s.incident.end_ms, S(40)));
+    cr_assert(eq(i64, s.since_ms, S(40)));
+    cr_assert(eq(i64, s.last_error_ms, S(30)), "the last error is kept after recovery");
 }
 
-Test(state, an_interrupted_streak_starts_over)
+Test(state, one_of_three_locations_failing_opens_no_incident)
 {
-    struct nines_check c = spec(2, 1);
+    struct nines_check c = spec(2, 1, 0);
     struct check_state s;
+    struct state_events ev;
 
     state_init(&s, "web");
-    feed(&s, &c, 1000, 1, 0);
-    feed(&s, &c, 2000, 0, 0);
-    feed(&s, &c, 3000, 1, 0);
-    feed(&s, &c, 4000, 0, 0);
-    cr_assert(eq(int, s.state, CHECK_UP), "flapping never confirms");
-    feed(&s, &c, 5000, 0, 0);
+    for (int t = 0; t < 100; t += 10) {
+        feed(&s, &c, "eu", S(t), 0, &ev);
+        feed(&s, &c, "us", S(t) + 1, 1, &ev);
+        feed(&s, &c, "ap", S(t) + 2, 1, &ev);
+        cr_assert(eq(int, count_events(&ev, EV_INCIDENT_OPEN), 0));
+    }
+    cr_assert(eq(int, s.loc[0].state, CHECK_DOWN), "eu itself is down");
+    cr_assert(eq(int, s.state, CHECK_UP), "one broken probe never pages anyone");
+    cr_assert(eq(int, s.incident.open, 0));
+}
+
+Test(state, two_of_three_open_one_incident_from_the_second_locations_down_time)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+    struct state_events ev;
+
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 1, &ev);
+    feed(&s, &c, "us", S(1), 1, &ev);
+    feed(&s, &c, "ap", S(2), 1, &ev);
+    /* eu fails from 10 s (confirmed at 20 s); us fails from 31 s (confirmed 41 s) */
+    feed(&s, &c, "eu", S(10), 0, &ev);
+    feed(&s, &c, "us", S(11), 1, &ev);
+    feed(&s, &c, "eu", S(20), 0, &ev);
+    cr_assert(eq(int, s.state, CHECK_UP), "1 of 3 down");
+    feed(&s, &c, "us", S(21), 1, &ev);
+    feed(&s, &c, "eu", S(30), 0, &ev);
+    feed(&s, &c, "us", S(31), 0, &ev);
+    feed(&s, &c, "eu", S(40), 0, &ev);
+    feed(&s, &c, "us", S(41), 0, &ev);
     cr_assert(eq(int, s.state, CHECK_DOWN));
-    cr_assert(eq(i64, s.since_ms, 4000));
+    cr_assert(eq(int, count_events(&ev, EV_INCIDENT_OPEN), 1));
+    /* the quorum-th (2nd) location's back-dated down time: us at 31 s */
+    cr_assert(eq(i64, s.incident.start_ms, S(31)));
+    cr_assert(eq(str, s.incident.reason, "http_status"));
+    cr_assert(eq(str, s.incident.message, "HTTP 500 from eu"), "the first failure");
+    cr_assert(eq(str, s.incident.locations, "eu,us"));
+    /* ap joins: the incident grows, no second one */
+    feed(&s, &c, "ap", S(42), 0, &ev);
+    feed(&s, &c, "ap", S(52), 0, &ev);
+    cr_assert(eq(int, count_events(&ev, EV_INCIDENT_GROW), 1));
+    cr_assert(eq(str, s.incident.locations, "eu,us,ap"));
+    /* eu recovers at 60 s: two remain down, still an incident */
+    feed(&s, &c, "eu", S(60), 1, &ev);
+    cr_assert(eq(int, s.state, CHECK_DOWN));
+    /* us recovers at 61 s: fewer than two remain down */
+    feed(&s, &c, "us", S(61), 1, &ev);
+    cr_assert(eq(int, s.state, CHECK_UP));
+    cr_assert(has_event(&ev, EV_INCIDENT_CLOSE, S(61)));
+    cr_assert(eq(i64, s.incident.end_ms - s.incident.start_ms, 30000), "exactly 30 s");
 }
 
-Test(state, unknown_check_confirms_down_and_first_success_is_up)
+Test(state, quorum_all_and_fixed_n)
 {
-    struct nines_check c = spec(2, 3);
+    struct nines_check all = spec(1, 1, -1), two = spec(1, 1, 2), maj = spec(1, 1, 0);
     struct check_state s;
+    struct state_events ev;
+
+    cr_assert(eq(sz, state_quorum(&all, 3), 3));
+    cr_assert(eq(sz, state_quorum(&two, 3), 2));
+    cr_assert(eq(sz, state_quorum(&maj, 4), 3), "majority of four is three");
+    cr_assert(eq(sz, state_quorum(&maj, 1), 1));
+    state_init(&s, "web");
+    feed(&s, &all, "eu", S(0), 0, &ev);
+    feed(&s, &all, "us", S(1), 0, &ev);
+    feed(&s, &all, "ap", S(2), 1, &ev);
+    cr_assert(ne(int, s.state, CHECK_DOWN), "all: two of three is not enough");
+    feed(&s, &all, "ap", S(12), 0, &ev);
+    cr_assert(eq(int, s.state, CHECK_DOWN));
+    cr_assert(eq(i64, s.incident.start_ms, S(12)));
+}
+
+Test(state, a_silent_probe_leaves_the_quorum_and_opens_no_incident)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+    struct state_events ev;
 
     state_init(&s, "web");
-    feed(&s, &c, 1000, 0, 0);
+    for (int t = 0; t <= 20; t += 10) {
+        feed(&s, &c, "eu", S(t), 1, &ev);
+        feed(&s, &c, "us", S(t) + 1, 1, &ev);
+        feed(&s, &c, "ap", S(t) + 2, 1, &ev);
+    }
+    /* ap's probe dies after 22 s; 3 intervals later (at 52 s+) it is silent */
+    for (int t = 30; t <= 60; t += 10) {
+        feed(&s, &c, "eu", S(t), 1, &ev);
+        feed(&s, &c, "us", S(t) + 1, 1, &ev);
+        memset(&ev, 0, sizeof(ev));
+        state_tick(&s, &c, S(t) + 5, &ev);
+    }
+    cr_assert(eq(int, s.loc[2].silent, 1));
+    cr_assert(eq(int, s.state, CHECK_UP));
+    cr_assert(eq(int, s.incident.open, 0));
+    /* now eu fails: 1 of the 2 reporting is not a majority of 2 */
+    feed(&s, &c, "eu", S(70), 0, &ev);
+    feed(&s, &c, "eu", S(80), 0, &ev);
+    cr_assert(eq(int, s.state, CHECK_UP));
+    cr_assert(eq(int, count_events(&ev, EV_INCIDENT_OPEN), 0));
+}
+
+Test(state, silence_is_raised_once_and_cleared_when_the_probe_is_back)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+    struct state_events ev = { 0 };
+
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 1, NULL);
+    feed(&s, &c, "us", S(1), 1, NULL);
+    state_tick(&s, &c, S(30), &ev);
+    cr_assert(eq(int, count_events(&ev, EV_LOCATION_SILENT), 0), "3 intervals not passed");
+    memset(&ev, 0, sizeof(ev));
+    feed(&s, &c, "eu", S(35), 1, NULL);
+    state_tick(&s, &c, S(32) + 1, &ev);
+    cr_assert(eq(int, count_events(&ev, EV_LOCATION_SILENT), 1));
+    cr_assert(eq(str, ev.ev[0].location, "us"));
+    memset(&ev, 0, sizeof(ev));
+    state_tick(&s, &c, S(33), &ev);
+    cr_assert(eq(int, count_events(&ev, EV_LOCATION_SILENT), 0), "raised once");
+    feed(&s, &c, "us", S(40), 1, &ev);
+    cr_assert(eq(int, count_events(&ev, EV_LOCATION_BACK), 1));
+}
+
+Test(state, no_data_for_two_intervals_is_a_gap_and_unknown)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+    struct state_events ev = { 0 };
+
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 1, NULL);
+    feed(&s, &c, "eu", S(10), 1, NULL);
+    state_tick(&s, &c, S(31), &ev);
     cr_assert(eq(int, s.state, CHECK_UNKNOWN));
-    feed(&s, &c, 2000, 0, 0);
-    cr_assert(eq(int, s.state, CHECK_DOWN));
-    cr_assert(eq(i64, s.since_ms, 1000));
-
-    state_init(&s, "web");
-    feed(&s, &c, 1000, 1, 0);
-    cr_assert(eq(int, s.state, CHECK_UP), "no need to wait for three from UNKNOWN");
+    cr_assert(eq(i64, s.since_ms, S(20)), "unknown from the first missing result");
+    feed(&s, &c, "eu", S(70), 1, &ev);
+    /* nothing between the result at 10 s and the one at 70 s: [20 s, 70 s) */
+    cr_assert(eq(int, count_events(&ev, EV_GAP), 1));
+    for (size_t i = 0; i < ev.n; i++)
+        if (ev.ev[i].kind == EV_GAP) {
+            cr_assert(eq(i64, ev.ev[i].t_ms, S(20)));
+            cr_assert(eq(i64, ev.ev[i].t2_ms, S(70)));
+        }
+    cr_assert(eq(int, s.state, CHECK_UP));
 }
 
-Test(state, replayed_entries_are_skipped)
+Test(state, over_the_latency_objective_is_degraded_not_down)
 {
-    struct nines_check c = spec(1, 1);
+    struct nines_check c = spec(1, 1, 0);
     struct check_state s;
+    struct nines_result r;
+    struct stream_id sid = { 9, 1 };
+
+    c.http.latency_objective_ms = 10;      /* results take 20 ms */
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 1, NULL);
+    cr_assert(eq(int, s.state, CHECK_DEGRADED));
+    c.http.latency_objective_ms = 0;
+    nines_result_init(&r);
+    snprintf(r.location, sizeof(r.location), "eu");
+    r.start_ms = S(10);
+    r.total_us = 1000;
+    cr_assert(eq(int, state_apply(&s, &c, &r, sid, NULL), 0));
+    cr_assert(eq(int, s.state, CHECK_UP));
+}
+
+Test(state, replayed_entries_change_nothing)
+{
+    struct nines_check c = spec(1, 1, 0);
+    struct check_state s;
+    struct nines_result r;
+    struct stream_id a = { 100, 0 }, older = { 99, 5 };
 
     state_init(&s, "web");
-    cr_assert(eq(int, feed(&s, &c, 1000, 1, 0), STATE_CHANGED));
-    cr_assert(eq(int, feed(&s, &c, 1000, 1, 0), STATE_DUPLICATE));
-    cr_assert(eq(int, feed(&s, &c, 999, 0, 5), STATE_DUPLICATE), "older stream id");
+    nines_result_init(&r);
+    snprintf(r.location, sizeof(r.location), "eu");
+    r.start_ms = S(1);
+    cr_assert(eq(int, state_apply(&s, &c, &r, a, NULL), 0));
+    cr_assert(eq(int, state_apply(&s, &c, &r, a, NULL), 1));
+    r.outcome = NINES_OUTCOME_FAIL;
+    cr_assert(eq(int, state_apply(&s, &c, &r, older, NULL), 1));
     cr_assert(eq(int, s.state, CHECK_UP));
     cr_assert(eq(u64, s.results, 1));
-    cr_assert(eq(int, feed(&s, &c, 1000, 0, 1), STATE_CHANGED), "same ms, next seq");
 }
 
-Test(state, hash_form_round_trips)
+Test(state, stored_form_round_trips_mid_incident)
 {
-    struct nines_check c = spec(2, 1);
+    struct nines_check c = spec(2, 1, 0);
     struct check_state s, back;
-    struct state_fields f;
-    const char *argv[2 * STATE_FIELDS];
+    char *doc;
 
     state_init(&s, "web");
-    feed(&s, &c, 1000, 1, 0);
-    feed(&s, &c, 2000, 0, 3);
-    feed(&s, &c, 3000, 0, 7);
-    state_encode(&s, &f);
-    cr_assert(eq(sz, f.argc % 2, 0));
-    for (size_t i = 0; i < f.argc; i++)
-        argv[i] = f.argv[i];
+    feed(&s, &c, "eu", S(0), 0, NULL);
+    feed(&s, &c, "us", S(1), 0, NULL);
+    feed(&s, &c, "eu", S(10), 0, NULL);
+    feed(&s, &c, "us", S(11), 0, NULL);
+    cr_assert(eq(int, s.incident.open, 1));
+    doc = state_encode(&s);
+    cr_assert(doc != NULL);
     state_init(&back, "web");
-    cr_assert(eq(int, state_decode(&back, argv, f.argvlen, f.argc), 0));
-    cr_assert(eq(int, memcmp(&back, &s, sizeof(s)), 0));
+    cr_assert(eq(int, state_decode(&back, doc, strlen(doc)), 0));
+    cr_assert(eq(int, memcmp(&back, &s, sizeof(s)), 0), "restart resumes exactly");
+    /* and the restarted state carries on: both recover, the incident ends */
+    feed(&back, &c, "eu", S(20), 1, NULL);
+    cr_assert(eq(int, back.incident.open, 0));
+    cr_assert(eq(i64, back.incident.start_ms, S(1)));
+    cr_assert(eq(i64, back.incident.end_ms, S(20)));
+    free(doc);
 }
 
-Test(state, bad_stored_fields_are_refused)
+Test(state, bad_stored_forms_are_refused)
 {
+    static const char *const bad[] = {
+        "", "{", "[]", "{\"state\":\"UP\"}", "{\"state\":\"SIDEWAYS\",\"since_ms\":1}",
+        "{\"state\":\"UP\",\"since_ms\":1,\"locations\":{},\"incident\":{}}",
+    };
     struct check_state s;
-    const char *bad_num[] = { "since_ms", "12x" };
-    size_t bad_num_len[] = { 8, 3 };
-    const char *bad_id[] = { "applied", "17-" };
-    size_t bad_id_len[] = { 7, 3 };
-    const char *odd[] = { "state" };
-    size_t odd_len[] = { 5 };
     struct stream_id sid;
 
-    state_init(&s, "web");
-    cr_assert(eq(int, state_decode(&s, bad_num, bad_num_len, 2), NINES_EPROTO));
-    cr_assert(eq(int, state_decode(&s, bad_id, bad_id_len, 2), NINES_EPROTO));
-    cr_assert(eq(int, state_decode(&s, odd, odd_len, 1), NINES_EPROTO));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        state_init(&s, "web");
+        cr_assert(eq(int, state_decode(&s, bad[i], strlen(bad[i])), NINES_EPROTO), "%s",
+                  bad[i]);
+        cr_assert(eq(int, s.state, CHECK_UNKNOWN));
+        cr_assert(eq(str, s.id, "web"));
+    }
     cr_assert(eq(int, stream_id_parse("1700000000000-5", 15, &sid), 0));
     cr_assert(eq(u64, sid.ms, 1700000000000ULL));
     cr_assert(eq(u64, sid.seq, 5));

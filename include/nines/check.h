@@ -124,6 +124,9 @@ struct nines_check {
     size_t locations_count;
     int failures_to_down;    /* default 2 */
     int successes_to_up;     /* default 1 */
+    int quorum;              /* locations down for the check to be down:
+                              * 0 = majority of those reporting (default),
+                              * -1 = all of them, N > 0 = at least N */
     /* the options of this check's kind; the others stay zeroed */
     struct nines_http_opts http;
     struct nines_dns_opts dns;
