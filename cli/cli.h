@@ -13,6 +13,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_UNREACHABLE = 3 };
 int cli_validate(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_incidents(int argc, char **argv);
+int cli_ack(int argc, char **argv);
+/* Times on the command line: ISO 8601 (UTC), a date, ms, or now-DURATION. */
+int cli_parse_time(const char *s, int64_t *ms);
 
 /*
  * Where Redis is, from (in order) --redis URL, the config file's

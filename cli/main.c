@@ -12,6 +12,9 @@ static void usage(FILE *f)
             "\n"
             "Commands:\n"
             "  status [-c FILE | --redis URL] [--json]   every check's state\n"
+            "  incidents [--check ID] [--from T] [--to T] [--open] [--json]\n"
+            "                                            incidents, exact to the ms\n"
+            "  ack INCIDENT --by NAME                    acknowledge an incident\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
@@ -28,6 +31,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "status") == 0)
         return cli_status(argc - 1, argv + 1);
+    if (strcmp(argv[1], "incidents") == 0)
+        return cli_incidents(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ack") == 0)
+        return cli_ack(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)
