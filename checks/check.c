@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "curl_uv.h"
+#include "host.h"
 #include "http.h"
 #include "nines/err.h"
 
@@ -42,6 +43,8 @@ int check_start(struct check_env *env, const struct nines_check *c, check_done_c
     switch (c->kind) {
     case NINES_KIND_HTTP:
         return check_http_start(env, c, done, arg);
+    case NINES_KIND_HOST:
+        return check_host_start(env, c, done, arg);
     default:
         return NINES_EINVAL;
     }

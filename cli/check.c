@@ -460,7 +460,16 @@ static void check_print_line(const struct nines_check *c, const struct nines_res
     json_t *facts = r->facts[0] ? json_loads(r->facts, 0, NULL) : NULL;
 
     printf("%s %s - ", check_label(c->kind), words[st]);
-    if (st == NAGIOS_OK && c->kind == NINES_KIND_HTTP)
+    if (st == NAGIOS_OK && c->kind == NINES_KIND_HOST && facts != NULL) {
+        json_t *fs = json_array_get(json_object_get(facts, "fs"), 0);
+
+        printf("cpu %.1f%%, memory %.1f%%", json_number_value(json_object_get(facts, "cpu_pct")),
+               json_number_value(json_object_get(facts, "mem_pct")));
+        if (fs != NULL)
+            printf(", fullest disk %s %.1f%%", json_string_value(json_object_get(fs, "mount")),
+                   json_number_value(json_object_get(fs, "pct")));
+        printf(" (%.3f s)", secs);
+    } else if (st == NAGIOS_OK && c->kind == NINES_KIND_HTTP)
         printf("%d in %.3f s", r->code, secs);
     else if (st == NAGIOS_OK)
         printf("%s%sin %.3f s", r->message, r->message[0] ? " " : "", secs);
