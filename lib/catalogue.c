@@ -8,8 +8,17 @@
  *
  * Keys are sorted and the output is compact, so one catalogue always gives
  * the same bytes, and their FNV-1a hash can serve as the catalogue version.
- * Defaults are written out in full (method "GET", expect_status "200-399"),
- * so a probe never depends on the collector's defaults.
+ *
+ * Each check carries the options of its own kind in an object named after
+ * the kind ("http", "dns", "tcp", "icmp", "host"), keyed by the member names
+ * of the kind's struct. The options are listed once, in lib/checkopt.c. The
+ * original http options (url, method, expect_status, follow_redirects,
+ * verify_tls, max_body_bytes) are always written out in full, defaults
+ * included; every other option is left out while it has its default (NULL,
+ * 0, empty), and the decoder starts from nines_check_defaults, so both ends
+ * agree. Arrays keep their order: headers as [{"name","value"}], header
+ * conditions as [{"name","op","value"}]. Only where a secret is read from
+ * (secret_env, secret_file) travels, never a secret.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "checkopt.h"
 #include "nines/wire.h"
 
 #define CAT_FORMAT_VERSION 1
@@ -34,22 +44,178 @@ uint64_t nines_fnv1a64(const void *data, size_t len)
     return h;
 }
 
-/* json_string() fails on NULL and on text that is not UTF-8: both make the
- * catalogue unencodable, like an allocation failure. */
-static json_t *cat_http_to_json(const struct nines_http_opts *h)
+/* ---- encoding ------------------------------------------------------------ */
+
+/* An array of the option's strings; NULL when one cannot be written. */
+static json_t *cat_strv_to_json(char *const *v, size_t n)
 {
+    json_t *a = json_array();
+    int rc = 0;
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        if (v[i] == NULL || v[i][0] == '\0')
+            rc = -1;
+        else
+            rc |= json_array_append_new(a, json_string(v[i]));
+    }
+    if (rc != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* {"name": ..., <vkey>: value} (value left out when NULL); NULL on failure. */
+static json_t *cat_pair_to_json(const char *name, const char *op, const char *value)
+{
+    json_t *o = json_object();
+    int rc = 0;
+
+    if (o == NULL || name == NULL || name[0] == '\0') {
+        json_decref(o);
+        return NULL;
+    }
+    rc |= json_object_set_new(o, "name", json_string(name));
+    if (op != NULL)
+        rc |= json_object_set_new(o, "op", json_string(op));
+    if (value != NULL)
+        rc |= json_object_set_new(o, "value", json_string(value));
+    if (rc != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *cat_kv_to_json(const struct nines_kv *v, size_t n)
+{
+    json_t *a = json_array();
+    int rc = 0;
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        if (v[i].value == NULL)
+            rc = -1;
+        else
+            rc |= json_array_append_new(a, cat_pair_to_json(v[i].name, NULL, v[i].value));
+    }
+    if (rc != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+static json_t *cat_conds_to_json(const struct nines_header_cond *v, size_t n)
+{
+    json_t *a = json_array();
+    int rc = 0;
+
+    for (size_t i = 0; a != NULL && i < n; i++) {
+        if (v[i].op != NINES_HDR_PRESENT && v[i].value == NULL)
+            rc = -1;
+        else
+            rc |= json_array_append_new(a, cat_pair_to_json(v[i].name,
+                                                            checkopt_hdr_op_name(v[i].op),
+                                                            v[i].value));
+    }
+    if (rc != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+/* A string option: NULL is its default (left out, or written when ALWAYS). */
+static int cat_str_to_json(const struct checkopt *o, const char *s, json_t *obj)
+{
+    if (s == NULL && (o->flags & CHECKOPT_ALWAYS) && o->dflt != NULL)
+        s = o->dflt;
+    if (s == NULL)
+        return (o->flags & CHECKOPT_REQUIRED) ? -1 : 0;
+    if (s[0] == '\0' || (o->choices != NULL && !checkopt_one_of(s, o->choices)))
+        return -1;
+    return json_object_set_new(obj, o->name, json_string(s));
+}
+
+/* The integer v of option o; left out at its default d unless required. */
+static int cat_int_to_json(const struct checkopt *o, int64_t v, int64_t d, json_t *obj)
+{
+    if (v == d && !(o->flags & (CHECKOPT_ALWAYS | CHECKOPT_REQUIRED)))
+        return 0;
+    if (o->type == CHECKOPT_BOOL)
+        return json_object_set_new(obj, o->name, json_boolean(v));
+    if (o->type == CHECKOPT_IPVER ? v != 0 && v != 4 && v != 6 : v < o->min || v > o->max)
+        return -1;
+    return json_object_set_new(obj, o->name, json_integer(v));
+}
+
+/* The array options: left out when empty. */
+static int cat_array_to_json(const struct checkopt *o, const void *p, size_t n, json_t *obj)
+{
+    if (n == 0)
+        return 0;
+    if (o->type == CHECKOPT_STRV)
+        return json_object_set_new(obj, o->name, cat_strv_to_json(*(char **const *)p, n));
+    if (o->type == CHECKOPT_KV)
+        return json_object_set_new(obj, o->name,
+                                   cat_kv_to_json(*(struct nines_kv *const *)p, n));
+    return json_object_set_new(obj, o->name,
+                               cat_conds_to_json(*(struct nines_header_cond *const *)p, n));
+}
+
+/* One option of c into obj; d holds the defaults. 0, or -1 when unencodable. */
+static int cat_opt_to_json(const struct checkopt *o, const struct nines_check *c,
+                           const struct nines_check *d, json_t *obj)
+{
+    const char *p = (const char *)c + o->offset;
+    const char *dp = (const char *)d + o->offset;
+    double x;
+    int m;
+
+    switch (o->type) {
+    case CHECKOPT_STR:
+        return cat_str_to_json(o, *(char *const *)p, obj);
+    case CHECKOPT_INT:
+    case CHECKOPT_IPVER:
+        return cat_int_to_json(o, *(const int *)p, *(const int *)dp, obj);
+    case CHECKOPT_BOOL:
+        return cat_int_to_json(o, *(const int *)p != 0, *(const int *)dp != 0, obj);
+    case CHECKOPT_I64:
+        return cat_int_to_json(o, *(const int64_t *)p, *(const int64_t *)dp, obj);
+    case CHECKOPT_DOUBLE:
+        x = *(const double *)p;
+        if (x == *(const double *)dp)
+            return 0;
+        if (!(x > 0 && x <= (double)o->max))
+            return -1;
+        return json_object_set_new(obj, o->name, json_real(x));
+    case CHECKOPT_MATCH:
+        m = (int)*(const enum nines_dns_match *)p;
+        if (m == (int)*(const enum nines_dns_match *)dp)
+            return 0;
+        if (m < NINES_DNS_MATCH_NONE || m > NINES_DNS_MATCH_INCLUDE)
+            return -1;
+        return json_object_set_new(obj, o->name,
+                                   json_string(checkopt_match_name((enum nines_dns_match)m)));
+    default:
+        return cat_array_to_json(o, p, *(const size_t *)((const char *)c + o->count_offset),
+                                 obj);
+    }
+}
+
+/* The options of c's kind as an object; NULL when one cannot be encoded. */
+static json_t *cat_opts_to_json(const struct checkopt_kind *k, const struct nines_check *c)
+{
+    struct nines_check d;
     json_t *o = json_object();
     int rc = 0;
 
     if (o == NULL)
         return NULL;
-    rc |= json_object_set_new(o, "url", json_string(h->url));
-    rc |= json_object_set_new(o, "method", json_string(h->method ? h->method : "GET"));
-    rc |= json_object_set_new(o, "expect_status",
-                              json_string(h->expect_status ? h->expect_status : "200-399"));
-    rc |= json_object_set_new(o, "follow_redirects", json_integer(h->follow_redirects));
-    rc |= json_object_set_new(o, "verify_tls", json_boolean(h->verify_tls));
-    rc |= json_object_set_new(o, "max_body_bytes", json_integer(h->max_body_bytes));
+    memset(&d, 0, sizeof(d));
+    nines_check_defaults(&d);       /* allocates nothing */
+    for (size_t i = 0; i < k->count && rc == 0; i++)
+        rc = cat_opt_to_json(&k->opts[i], c, &d, o);
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -59,11 +225,12 @@ static json_t *cat_http_to_json(const struct nines_http_opts *h)
 
 static json_t *cat_check_to_json(const struct nines_check *c)
 {
+    const struct checkopt_kind *k = checkopt_kind(c->kind);
     json_t *o = json_object();
     json_t *locs = json_array();
     int rc = 0;
 
-    if (o == NULL || locs == NULL) {
+    if (o == NULL || locs == NULL || k == NULL) {
         json_decref(o);
         json_decref(locs);
         return NULL;
@@ -77,7 +244,7 @@ static json_t *cat_check_to_json(const struct nines_check *c)
     rc |= json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
     rc |= json_object_set_new(o, "failures_to_down", json_integer(c->failures_to_down));
     rc |= json_object_set_new(o, "successes_to_up", json_integer(c->successes_to_up));
-    rc |= json_object_set_new(o, "http", cat_http_to_json(&c->http));
+    rc |= json_object_set_new(o, k->name, cat_opts_to_json(k, c));
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -125,15 +292,12 @@ static int cat_fail(struct cat_ctx *x, const char *key, const char *what)
                          x->index, key, what);
 }
 
-/* An optional integer in [min, max]; *out keeps its value when absent. */
-static int cat_get_int(struct cat_ctx *x, json_t *o, const char *key, int required,
-                       int64_t min, int64_t max, int64_t *out)
+/* The integer v in [min, max] into *out. */
+static int cat_int_value(struct cat_ctx *x, const char *key, json_t *v, int64_t min,
+                         int64_t max, int64_t *out)
 {
-    json_t *v = json_object_get(o, key);
     char what[96];
 
-    if (v == NULL)
-        return required ? cat_fail(x, key, "missing") : 0;
     if (!json_is_integer(v))
         return cat_fail(x, key, "not an integer");
     if (json_integer_value(v) < min || json_integer_value(v) > max) {
@@ -143,6 +307,17 @@ static int cat_get_int(struct cat_ctx *x, json_t *o, const char *key, int requir
     }
     *out = json_integer_value(v);
     return 0;
+}
+
+/* An optional integer in [min, max]; *out keeps its value when absent. */
+static int cat_get_int(struct cat_ctx *x, json_t *o, const char *key, int required,
+                       int64_t min, int64_t max, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (v == NULL)
+        return required ? cat_fail(x, key, "missing") : 0;
+    return cat_int_value(x, key, v, min, max, out);
 }
 
 static int cat_get_small_int(struct cat_ctx *x, json_t *o, const char *key, int min, int *out)
@@ -155,15 +330,16 @@ static int cat_get_small_int(struct cat_ctx *x, json_t *o, const char *key, int 
     return rc;
 }
 
-/* A non-empty string shorter than max bytes (0 = any length), strdup'd into
- * *out (whose previous value is freed). */
-static int cat_check_str(struct cat_ctx *x, const char *key, json_t *v, size_t max)
+/* A non-empty string (empty too when allow_empty) shorter than max bytes
+ * (0 = any length). */
+static int cat_check_text(struct cat_ctx *x, const char *key, json_t *v, size_t max,
+                          int allow_empty)
 {
     char what[64];
 
     if (!json_is_string(v))
         return cat_fail(x, key, "not a string");
-    if (json_string_length(v) == 0)
+    if (json_string_length(v) == 0 && !allow_empty)
         return cat_fail(x, key, "empty");
     if (strlen(json_string_value(v)) != json_string_length(v))
         return cat_fail(x, key, "contains a NUL byte");
@@ -175,24 +351,41 @@ static int cat_check_str(struct cat_ctx *x, const char *key, json_t *v, size_t m
     return 0;
 }
 
-static int cat_get_str(struct cat_ctx *x, json_t *o, const char *key, int required, size_t max,
-                       char **out)
+static int cat_check_str(struct cat_ctx *x, const char *key, json_t *v, size_t max)
 {
-    json_t *v = json_object_get(o, key);
-    char *s;
-    int rc;
+    return cat_check_text(x, key, v, max, 0);
+}
 
-    if (v == NULL)
-        return required ? cat_fail(x, key, "missing") : 0;
-    rc = cat_check_str(x, key, v, max);
+static int cat_nomem(struct cat_ctx *x)
+{
+    return nines_err_set(x->err, NINES_ENOMEM, "catalogue: out of memory");
+}
+
+/* The string v, checked, strdup'd into *out (whose previous value is freed). */
+static int cat_str_value(struct cat_ctx *x, const char *key, json_t *v, size_t max,
+                         int allow_empty, char **out)
+{
+    int rc = cat_check_text(x, key, v, max, allow_empty);
+    char *s;
+
     if (rc < 0)
         return rc;
     s = strdup(json_string_value(v));
     if (s == NULL)
-        return nines_err_set(x->err, NINES_ENOMEM, "catalogue: out of memory");
+        return cat_nomem(x);
     free(*out);
     *out = s;
     return 0;
+}
+
+static int cat_get_str(struct cat_ctx *x, json_t *o, const char *key, int required, size_t max,
+                       char **out)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (v == NULL)
+        return required ? cat_fail(x, key, "missing") : 0;
+    return cat_str_value(x, key, v, max, 0, out);
 }
 
 static int cat_get_locations(struct cat_ctx *x, json_t *o, struct nines_check *c)
@@ -210,7 +403,7 @@ static int cat_get_locations(struct cat_ctx *x, json_t *o, struct nines_check *c
         return 0;
     c->locations = calloc(n, sizeof(*c->locations));
     if (c->locations == NULL)
-        return nines_err_set(x->err, NINES_ENOMEM, "catalogue: out of memory");
+        return cat_nomem(x);
     for (size_t i = 0; i < n; i++) {
         rc = cat_check_str(x, "locations", json_array_get(arr, i), NINES_ID_LEN);
         if (rc < 0)
@@ -223,30 +416,191 @@ static int cat_get_locations(struct cat_ctx *x, json_t *o, struct nines_check *c
     return 0;
 }
 
-static int cat_get_http(struct cat_ctx *x, json_t *o, struct nines_http_opts *h)
+/*
+ * The string member key of element i of array option o ("headers[2].name" in
+ * messages); a missing one is an error only when required.
+ */
+static int cat_elem_str(struct cat_ctx *x, const struct checkopt *o, size_t i, json_t *e,
+                        const char *key, int required, char **out)
 {
-    json_t *http = json_object_get(o, "http");
-    json_t *tls;
+    char label[64];
+    json_t *v = json_object_get(e, key);
+
+    snprintf(label, sizeof(label), "%s[%zu].%s", o->name, i, key);
+    if (v == NULL)
+        return required ? cat_fail(x, label, "missing") : 0;
+    /* a header may be sent empty; names and expected values may not be */
+    return cat_str_value(x, label, v, 0, o->type == CHECKOPT_KV && key[0] == 'v', out);
+}
+
+static int cat_get_strv(struct cat_ctx *x, const struct checkopt *o, json_t *arr, char ***v,
+                        size_t *count)
+{
+    size_t n = json_array_size(arr);
     int rc;
 
-    if (http == NULL)
-        return cat_fail(x, "http", "missing");
-    if (!json_is_object(http))
-        return cat_fail(x, "http", "not an object");
-    if ((rc = cat_get_str(x, http, "url", 1, 0, &h->url)) < 0
-        || (rc = cat_get_str(x, http, "method", 0, 0, &h->method)) < 0
-        || (rc = cat_get_str(x, http, "expect_status", 0, 0, &h->expect_status)) < 0
-        || (rc = cat_get_small_int(x, http, "follow_redirects", 0, &h->follow_redirects)) < 0
-        || (rc = cat_get_int(x, http, "max_body_bytes", 0, 0, INT64_MAX,
-                             &h->max_body_bytes)) < 0)
-        return rc;
-    tls = json_object_get(http, "verify_tls");
-    if (tls != NULL) {
-        if (!json_is_boolean(tls))
-            return cat_fail(x, "verify_tls", "not a boolean");
-        h->verify_tls = json_is_true(tls);
+    *v = calloc(n, sizeof(**v));
+    if (*v == NULL)
+        return cat_nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        rc = cat_str_value(x, o->name, json_array_get(arr, i), 0, 0, &(*v)[i]);
+        if (rc < 0)
+            return rc;
+        (*count)++;
     }
     return 0;
+}
+
+static int cat_get_kv(struct cat_ctx *x, const struct checkopt *o, json_t *arr,
+                      struct nines_kv **v, size_t *count)
+{
+    size_t n = json_array_size(arr);
+    int rc;
+
+    *v = calloc(n, sizeof(**v));
+    if (*v == NULL)
+        return cat_nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        struct nines_kv *kv = &(*v)[i];
+        json_t *e = json_array_get(arr, i);
+
+        (*count)++;                 /* zeroed members: cleared as a whole on failure */
+        if (!json_is_object(e))
+            return cat_fail(x, o->name, "an element is not an object");
+        if ((rc = cat_elem_str(x, o, i, e, "name", 1, &kv->name)) < 0
+            || (rc = cat_elem_str(x, o, i, e, "value", 1, &kv->value)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int cat_get_conds(struct cat_ctx *x, const struct checkopt *o, json_t *arr,
+                         struct nines_header_cond **v, size_t *count)
+{
+    size_t n = json_array_size(arr);
+    char *op = NULL;
+    int rc;
+
+    *v = calloc(n, sizeof(**v));
+    if (*v == NULL)
+        return cat_nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        struct nines_header_cond *hc = &(*v)[i];
+        json_t *e = json_array_get(arr, i);
+
+        (*count)++;
+        if (!json_is_object(e))
+            return cat_fail(x, o->name, "an element is not an object");
+        if ((rc = cat_elem_str(x, o, i, e, "name", 1, &hc->name)) < 0
+            || (rc = cat_elem_str(x, o, i, e, "op", 1, &op)) < 0)
+            return rc;
+        rc = checkopt_hdr_op_parse(op, &hc->op);
+        free(op);
+        op = NULL;
+        if (rc < 0)
+            return cat_fail(x, o->name, "an 'op' is not one of present, equals, regex");
+        rc = cat_elem_str(x, o, i, e, "value", hc->op != NINES_HDR_PRESENT, &hc->value);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int cat_array_from_json(struct cat_ctx *x, const struct checkopt *o, json_t *v,
+                               struct nines_check *c)
+{
+    void *p = (char *)c + o->offset;
+    size_t *count = (size_t *)((char *)c + o->count_offset);
+
+    if (!json_is_array(v))
+        return cat_fail(x, o->name, "not an array");
+    if (json_array_size(v) == 0)
+        return 0;
+    if (o->type == CHECKOPT_STRV)
+        return cat_get_strv(x, o, v, (char ***)p, count);
+    if (o->type == CHECKOPT_KV)
+        return cat_get_kv(x, o, v, (struct nines_kv **)p, count);
+    return cat_get_conds(x, o, v, (struct nines_header_cond **)p, count);
+}
+
+static int cat_choice_from_json(struct cat_ctx *x, const struct checkopt *o, json_t *v,
+                                char **out)
+{
+    char what[80];
+    int rc = cat_str_value(x, o->name, v, 0, 0, out);
+
+    if (rc < 0 || o->choices == NULL || checkopt_one_of(*out, o->choices))
+        return rc;
+    snprintf(what, sizeof(what), "unknown value '%.40s'", *out);
+    return cat_fail(x, o->name, what);
+}
+
+static int cat_scalar_from_json(struct cat_ctx *x, const struct checkopt *o, json_t *v,
+                                void *p)
+{
+    int64_t i = 0;
+    int rc;
+
+    switch (o->type) {
+    case CHECKOPT_BOOL:
+        if (!json_is_boolean(v))
+            return cat_fail(x, o->name, "not a boolean");
+        *(int *)p = json_is_true(v);
+        return 0;
+    case CHECKOPT_DOUBLE:
+        if (!json_is_number(v) || json_number_value(v) < 0
+            || json_number_value(v) > (double)o->max)
+            return cat_fail(x, o->name, "not a number in range");
+        *(double *)p = json_number_value(v);
+        return 0;
+    case CHECKOPT_MATCH:
+        if (!json_is_string(v)
+            || checkopt_match_parse(json_string_value(v), (enum nines_dns_match *)p) < 0)
+            return cat_fail(x, o->name, "not one of none, exact, include");
+        return 0;
+    case CHECKOPT_IPVER:
+        rc = cat_int_value(x, o->name, v, 0, 6, &i);
+        if (rc == 0 && i != 0 && i != 4 && i != 6)
+            rc = cat_fail(x, o->name, "not 0, 4 or 6");
+        break;
+    default:
+        rc = cat_int_value(x, o->name, v, o->min, o->max, &i);
+        break;
+    }
+    if (rc == 0 && o->type == CHECKOPT_I64)
+        *(int64_t *)p = i;
+    else if (rc == 0)
+        *(int *)p = (int)i;
+    return rc;
+}
+
+/* The options of c's kind, from the object named after the kind. */
+static int cat_opts_from_json(struct cat_ctx *x, json_t *check, struct nines_check *c)
+{
+    const struct checkopt_kind *k = checkopt_kind(c->kind);
+    json_t *obj = json_object_get(check, k->name);
+    int rc = 0;
+
+    if (obj == NULL)
+        return cat_fail(x, k->name, "missing");
+    if (!json_is_object(obj))
+        return cat_fail(x, k->name, "not an object");
+    for (size_t i = 0; i < k->count && rc == 0; i++) {
+        const struct checkopt *o = &k->opts[i];
+        json_t *v = json_object_get(obj, o->name);
+        void *p = (char *)c + o->offset;
+
+        if (v == NULL)
+            rc = (o->flags & CHECKOPT_REQUIRED) ? cat_fail(x, o->name, "missing") : 0;
+        else if (o->type == CHECKOPT_STR)
+            rc = cat_choice_from_json(x, o, v, (char **)p);
+        else if (o->type == CHECKOPT_STRV || o->type == CHECKOPT_KV
+                 || o->type == CHECKOPT_HDRCONDS)
+            rc = cat_array_from_json(x, o, v, c);
+        else
+            rc = cat_scalar_from_json(x, o, v, p);
+    }
+    return rc;
 }
 
 /* Fills c (zeroed by the caller) from one element of "checks". */
@@ -275,7 +629,7 @@ static int cat_check_from_json(struct cat_ctx *x, json_t *o, struct nines_check 
         || (rc = cat_get_small_int(x, o, "failures_to_down", 1, &c->failures_to_down)) < 0
         || (rc = cat_get_small_int(x, o, "successes_to_up", 1, &c->successes_to_up)) < 0)
         return rc;
-    return cat_get_http(x, o, &c->http);
+    return cat_opts_from_json(x, o, c);
 }
 
 static int cat_checks_from_json(struct cat_ctx *x, json_t *arr, struct nines_check *checks)

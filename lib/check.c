@@ -1,45 +1,39 @@
 /*
  * Check specifications: defaults, deep copy, deep comparison.
  *
- * http.method and http.expect_status may be NULL, meaning their defaults
- * ("GET" and "200-399"). nines_check_defaults leaves them NULL because it
- * cannot report an allocation failure; nines_check_equal compares the values
- * in effect, so NULL and the default string are equal.
+ * Some string options may be NULL, meaning their defaults: http.method
+ * ("GET"), http.expect_status ("200-399"), dns.record_type ("A") and
+ * dns.expect_rcode ("NOERROR"). nines_check_defaults leaves them NULL because
+ * it cannot report an allocation failure; nines_check_equal compares the
+ * values in effect, so NULL and the default string are equal.
+ *
+ * The options of every kind are handled through the tables in checkopt.c.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkopt.h"
 #include "nines/check.h"
-
-#define CHECK_DEFAULT_METHOD "GET"
-#define CHECK_DEFAULT_EXPECT "200-399"
 
 const char *nines_check_kind_name(enum nines_check_kind k)
 {
-    switch (k) {
-    case NINES_KIND_HTTP:
-        return "http";
-    case NINES_KIND_DNS:
-        return "dns";
-    case NINES_KIND_TCP:
-        return "tcp";
-    case NINES_KIND_ICMP:
-        return "icmp";
-    case NINES_KIND_HOST:
-        return "host";
-    }
-    return "unknown";
+    const struct checkopt_kind *ko = checkopt_kind(k);
+
+    return ko != NULL ? ko->name : "unknown";
 }
 
 int nines_check_kind_parse(const char *name, enum nines_check_kind *k)
 {
-    if (name != NULL && strcmp(name, "http") == 0) {
-        *k = NINES_KIND_HTTP;
-        return 0;
+    for (size_t i = 0; name != NULL && i < checkopt_nkinds; i++) {
+        if (strcmp(name, checkopt_kinds[i].name) == 0) {
+            *k = checkopt_kinds[i].kind;
+            return 0;
+        }
     }
     return NINES_EINVAL;
 }
 
+/* Every kind's defaults are set, whatever c->kind is: the others stay unused. */
 void nines_check_defaults(struct nines_check *c)
 {
     c->interval_ms = 30000;
@@ -51,6 +45,13 @@ void nines_check_defaults(struct nines_check *c)
     c->http.follow_redirects = 0;
     c->http.verify_tls = 1;
     c->http.max_body_bytes = 1048576;
+    c->dns.record_type = NULL;      /* "A" */
+    c->dns.expect_rcode = NULL;     /* "NOERROR" */
+    c->dns.match = NINES_DNS_MATCH_NONE;
+    c->tcp.verify_tls = 1;
+    c->icmp.count = 3;
+    c->icmp.spacing_ms = 200;
+    c->icmp.max_loss_pct = 0;
 }
 
 void nines_check_clear(struct nines_check *c)
@@ -61,9 +62,7 @@ void nines_check_clear(struct nines_check *c)
     for (size_t i = 0; i < c->locations_count; i++)
         free(c->locations[i]);
     free(c->locations);
-    free(c->http.url);
-    free(c->http.method);
-    free(c->http.expect_status);
+    checkopt_free(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -109,13 +108,8 @@ int nines_check_copy(struct nines_check *dst, const struct nines_check *src)
     tmp.id = NULL;
     tmp.locations = NULL;
     tmp.locations_count = 0;
-    tmp.http.url = NULL;
-    tmp.http.method = NULL;
-    tmp.http.expect_status = NULL;
-    if (check_dup_str(&tmp.id, src->id) < 0 || check_copy_locations(&tmp, src) < 0
-        || check_dup_str(&tmp.http.url, src->http.url) < 0
-        || check_dup_str(&tmp.http.method, src->http.method) < 0
-        || check_dup_str(&tmp.http.expect_status, src->http.expect_status) < 0) {
+    if (checkopt_copy(&tmp, src) < 0 || check_dup_str(&tmp.id, src->id) < 0
+        || check_copy_locations(&tmp, src) < 0) {
         nines_check_clear(&tmp);
         memset(dst, 0, sizeof(*dst));
         return NINES_ENOMEM;
@@ -131,25 +125,14 @@ static int check_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-static const char *check_or(const char *s, const char *dflt)
-{
-    return s != NULL ? s : dflt;
-}
-
-static int check_http_equal(const struct nines_http_opts *a, const struct nines_http_opts *b)
-{
-    return check_str_eq(a->url, b->url)
-           && strcmp(check_or(a->method, CHECK_DEFAULT_METHOD),
-                     check_or(b->method, CHECK_DEFAULT_METHOD)) == 0
-           && strcmp(check_or(a->expect_status, CHECK_DEFAULT_EXPECT),
-                     check_or(b->expect_status, CHECK_DEFAULT_EXPECT)) == 0
-           && a->follow_redirects == b->follow_redirects
-           && a->verify_tls == b->verify_tls
-           && a->max_body_bytes == b->max_body_bytes;
-}
-
+/*
+ * Compares the common fields and the options of the check's own kind: the
+ * other kinds' options are unused, whatever they hold.
+ */
 int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
 {
+    const struct checkopt_kind *ko;
+
     if (!check_str_eq(a->id, b->id) || a->kind != b->kind
         || a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms
         || a->failures_to_down != b->failures_to_down
@@ -160,7 +143,8 @@ int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
         if (!check_str_eq(a->locations[i], b->locations[i]))
             return 0;
     }
-    return check_http_equal(&a->http, &b->http);
+    ko = checkopt_kind(a->kind);
+    return ko == NULL || checkopt_equal(ko, a, b);
 }
 
 int nines_check_runs_at(const struct nines_check *c, const char *loc)

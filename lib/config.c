@@ -9,8 +9,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkopt.h"
+#include "jsoncond.h"
 #include "nines/config.h"
 #include "nines/wire.h"
 #include "yamltree.h"
@@ -30,6 +36,8 @@
 #define CFG_MAX_NAME 63
 #define CFG_MAX_LOCATIONS 256   /* per check; duplicates are found in O(n^2) */
 #define CFG_MAX_KEY 32          /* longer keys get no "did you mean" */
+#define CFG_MAX_LIST 64         /* servers, answers, mounts, headers, header conditions */
+#define CFG_MAX_HOST 253
 
 enum cfg_kind {
     CFG_MAP,            /* a section: checked by its own walker */
@@ -49,6 +57,27 @@ enum cfg_kind {
     CFG_HTTP_URL,
     CFG_METHOD,
     CFG_STATUS_LIST,
+    CFG_DOUBLE,         /* double, above 0 and at most max */
+    CFG_REGEX,          /* a POSIX extended regular expression, compiled to check it */
+    CFG_JSON_COND,      /* path OP literal (lib/jsoncond.c) */
+    CFG_RECORD_TYPE,    /* one of checkopt_record_types */
+    CFG_RCODE,          /* one of checkopt_rcodes */
+    CFG_TLS_VERSION,    /* one of checkopt_tls_versions */
+    CFG_AUTH_TYPE,      /* one of checkopt_auth_types */
+    CFG_ADDRESSES,      /* "first" or "all": int 0/1 */
+    CFG_DNS_MATCH,      /* "exact" or "include": enum nines_dns_match */
+    CFG_IP_VERSION,     /* 4 or 6: int */
+    CFG_HOST,           /* a host name or an IP address */
+    CFG_HEADER_NAME,    /* an HTTP header name (RFC 9110 token) */
+    CFG_ENV_NAME,       /* an environment variable name */
+    CFG_RESOLVE,        /* host:port:address[,address...] */
+    CFG_PROXY,          /* scheme://host[:port] */
+    CFG_SERVERS,        /* char ** + count: "ip", "ip:port" or "[v6]:port" */
+    CFG_STRINGS,        /* char ** + count: non-empty strings */
+    CFG_MOUNTS,         /* char ** + count: absolute paths */
+    CFG_HEADERS,        /* mapping name -> value: struct nines_kv * + count */
+    CFG_AUTH,           /* mapping {type, user, secret_env | secret_file} */
+    CFG_HDR_CONDS,      /* sequence of {name, present | equals | regex} */
 };
 
 #define CFG_REQUIRED 1u
@@ -59,9 +88,9 @@ struct cfg_field {
     enum cfg_kind kind;
     unsigned flags;
     size_t offset;          /* of the value in the target struct */
-    size_t count_offset;    /* CFG_LOCATIONS: of the count */
+    size_t count_offset;    /* CFG_LOCATIONS and the other lists: of the count */
     int64_t min;            /* CFG_INT, CFG_INT64, CFG_DURATION */
-    int64_t max;
+    int64_t max;            /* and CFG_DOUBLE */
 };
 
 #define CFG_NFIELDS(tab) (sizeof(tab) / sizeof((tab)[0]))
@@ -107,6 +136,101 @@ static const struct cfg_field cfg_http_fields[] = {
     { "follow_redirects", CFG_INT, 0, CFG_HTTP(follow_redirects), 0, 0, 20 },
     { "verify_tls", CFG_BOOL, 0, CFG_HTTP(verify_tls), 0, 0, 0 },
     { "max_body_bytes", CFG_INT64, 0, CFG_HTTP(max_body_bytes), 0, 0, 1073741824 },
+    { "headers", CFG_HEADERS, 0, CFG_HTTP(headers), CFG_HTTP(headers_count), 0, 0 },
+    { "body", CFG_STRING, 0, CFG_HTTP(body), 0, 0, 0 },
+    { "auth", CFG_AUTH, 0, 0, 0, 0, 0 },
+    { "body_contains", CFG_STRING, 0, CFG_HTTP(body_contains), 0, 0, 0 },
+    { "body_not_contains", CFG_STRING, 0, CFG_HTTP(body_not_contains), 0, 0, 0 },
+    { "body_regex", CFG_REGEX, 0, CFG_HTTP(body_regex), 0, 0, 0 },
+    { "json_condition", CFG_JSON_COND, 0, CFG_HTTP(json_condition), 0, 0, 0 },
+    { "latency_objective", CFG_DURATION, 0, CFG_HTTP(latency_objective_ms), 0, 1,
+      INT64_C(120) * 1000 },
+    { "ca_file", CFG_PATH, 0, CFG_HTTP(ca_file), 0, 0, 0 },
+    { "client_cert", CFG_PATH, 0, CFG_HTTP(client_cert), 0, 0, 0 },
+    { "client_key", CFG_PATH, 0, CFG_HTTP(client_key), 0, 0, 0 },
+    { "tls_server_name", CFG_HOST, 0, CFG_HTTP(tls_server_name), 0, 0, 0 },
+    { "tls_min_version", CFG_TLS_VERSION, 0, CFG_HTTP(tls_min_version), 0, 0, 0 },
+    { "cert_min_days", CFG_INT, 0, CFG_HTTP(cert_min_days), 0, 0, 3650 },
+    { "header_conditions", CFG_HDR_CONDS, 0, CFG_HTTP(header_conds),
+      CFG_HTTP(header_conds_count), 0, 0 },
+    { "ip_version", CFG_IP_VERSION, 0, CFG_HTTP(ip_version), 0, 0, 0 },
+    { "addresses", CFG_ADDRESSES, 0, CFG_HTTP(all_addresses), 0, 0, 0 },
+    { "resolve", CFG_RESOLVE, 0, CFG_HTTP(resolve), 0, 0, 0 },
+    { "proxy", CFG_PROXY, 0, CFG_HTTP(proxy), 0, 0, 0 },
+};
+
+/* The auth mapping of an http check, also stored in struct nines_http_opts. */
+enum { CFG_AUTH_TYPE_F, CFG_AUTH_USER, CFG_AUTH_ENV, CFG_AUTH_FILE };
+static const struct cfg_field cfg_auth_fields[] = {
+    [CFG_AUTH_TYPE_F] = { "type", CFG_AUTH_TYPE, CFG_REQUIRED, CFG_HTTP(auth), 0, 0, 0 },
+    [CFG_AUTH_USER] = { "user", CFG_STRING, 0, CFG_HTTP(auth_user), 0, 0, 0 },
+    [CFG_AUTH_ENV] = { "secret_env", CFG_ENV_NAME, 0, CFG_HTTP(secret_env), 0, 0, 0 },
+    [CFG_AUTH_FILE] = { "secret_file", CFG_PATH, 0, CFG_HTTP(secret_file), 0, 0, 0 },
+};
+
+/* One entry of header_conditions, read into a struct cfg_hdr_cond first. */
+struct cfg_hdr_cond {
+    char *name;
+    int present;
+    char *equals;
+    char *regex;
+};
+
+#define CFG_HC(m) offsetof(struct cfg_hdr_cond, m)
+enum { CFG_HC_NAME, CFG_HC_PRESENT, CFG_HC_EQUALS, CFG_HC_REGEX };
+static const struct cfg_field cfg_hdr_cond_fields[] = {
+    [CFG_HC_NAME] = { "name", CFG_HEADER_NAME, CFG_REQUIRED, CFG_HC(name), 0, 0, 0 },
+    [CFG_HC_PRESENT] = { "present", CFG_BOOL, 0, CFG_HC(present), 0, 0, 0 },
+    [CFG_HC_EQUALS] = { "equals", CFG_STRING, 0, CFG_HC(equals), 0, 0, 0 },
+    [CFG_HC_REGEX] = { "regex", CFG_REGEX, 0, CFG_HC(regex), 0, 0, 0 },
+};
+
+#define CFG_DNS(m) offsetof(struct nines_dns_opts, m)
+static const struct cfg_field cfg_dns_fields[] = {
+    { "name", CFG_HOST, CFG_REQUIRED, CFG_DNS(name), 0, 0, 0 },
+    { "type", CFG_RECORD_TYPE, 0, CFG_DNS(record_type), 0, 0, 0 },
+    { "servers", CFG_SERVERS, 0, CFG_DNS(servers), CFG_DNS(servers_count), 0, 0 },
+    { "expect_rcode", CFG_RCODE, 0, CFG_DNS(expect_rcode), 0, 0, 0 },
+    { "expect_answers", CFG_STRINGS, 0, CFG_DNS(expect_answers),
+      CFG_DNS(expect_answers_count), 0, 0 },
+    { "match", CFG_DNS_MATCH, 0, CFG_DNS(match), 0, 0, 0 },
+    { "answer_regex", CFG_REGEX, 0, CFG_DNS(answer_regex), 0, 0, 0 },
+    { "tcp", CFG_BOOL, 0, CFG_DNS(tcp), 0, 0, 0 },
+};
+
+#define CFG_TCP(m) offsetof(struct nines_tcp_opts, m)
+static const struct cfg_field cfg_tcp_fields[] = {
+    { "host", CFG_HOST, CFG_REQUIRED, CFG_TCP(host), 0, 0, 0 },
+    { "port", CFG_INT, CFG_REQUIRED, CFG_TCP(port), 0, 1, 65535 },
+    { "send", CFG_STRING, 0, CFG_TCP(send), 0, 0, 0 },
+    { "expect_banner", CFG_REGEX, 0, CFG_TCP(expect_banner), 0, 0, 0 },
+    { "tls", CFG_BOOL, 0, CFG_TCP(tls), 0, 0, 0 },
+    { "verify_tls", CFG_BOOL, 0, CFG_TCP(verify_tls), 0, 0, 0 },
+    { "ca_file", CFG_PATH, 0, CFG_TCP(ca_file), 0, 0, 0 },
+    { "tls_server_name", CFG_HOST, 0, CFG_TCP(tls_server_name), 0, 0, 0 },
+    { "cert_min_days", CFG_INT, 0, CFG_TCP(cert_min_days), 0, 0, 3650 },
+    { "ip_version", CFG_IP_VERSION, 0, CFG_TCP(ip_version), 0, 0, 0 },
+};
+
+#define CFG_ICMP(m) offsetof(struct nines_icmp_opts, m)
+static const struct cfg_field cfg_icmp_fields[] = {
+    { "host", CFG_HOST, CFG_REQUIRED, CFG_ICMP(host), 0, 0, 0 },
+    { "count", CFG_INT, 0, CFG_ICMP(count), 0, 1, 100 },
+    { "spacing", CFG_DURATION, 0, CFG_ICMP(spacing_ms), 0, 10, 10000 },
+    { "max_loss_pct", CFG_INT, 0, CFG_ICMP(max_loss_pct), 0, 0, 100 },
+    { "ip_version", CFG_IP_VERSION, 0, CFG_ICMP(ip_version), 0, 0, 0 },
+};
+
+#define CFG_HOSTO(m) offsetof(struct nines_host_opts, m)
+static const struct cfg_field cfg_host_fields[] = {
+    { "cpu_pct", CFG_INT, 0, CFG_HOSTO(cpu_pct), 0, 1, 100 },
+    { "memory_pct", CFG_INT, 0, CFG_HOSTO(memory_pct), 0, 1, 100 },
+    { "swap_pct", CFG_INT, 0, CFG_HOSTO(swap_pct), 0, 1, 100 },
+    { "disk_pct", CFG_INT, 0, CFG_HOSTO(disk_pct), 0, 1, 100 },
+    { "inode_pct", CFG_INT, 0, CFG_HOSTO(inode_pct), 0, 1, 100 },
+    { "open_files_pct", CFG_INT, 0, CFG_HOSTO(open_files_pct), 0, 1, 100 },
+    { "load_per_cpu", CFG_DOUBLE, 0, CFG_HOSTO(load_per_cpu), 0, 0, 1000 },
+    { "mounts", CFG_MOUNTS, 0, CFG_HOSTO(mounts), CFG_HOSTO(mounts_count), 0, 0 },
 };
 
 /* Each kind's option table and where its options live in struct nines_check. */
@@ -119,11 +243,33 @@ struct cfg_kind_opts {
 
 static const struct cfg_kind_opts cfg_kinds[] = {
     { NINES_KIND_HTTP, cfg_http_fields, CFG_NFIELDS(cfg_http_fields), CFG_CHECK(http) },
+    { NINES_KIND_DNS, cfg_dns_fields, CFG_NFIELDS(cfg_dns_fields), CFG_CHECK(dns) },
+    { NINES_KIND_TCP, cfg_tcp_fields, CFG_NFIELDS(cfg_tcp_fields), CFG_CHECK(tcp) },
+    { NINES_KIND_ICMP, cfg_icmp_fields, CFG_NFIELDS(cfg_icmp_fields), CFG_CHECK(icmp) },
+    { NINES_KIND_HOST, cfg_host_fields, CFG_NFIELDS(cfg_host_fields), CFG_CHECK(host) },
 };
 
 static const char *const cfg_log_levels[] = { "debug", "info", "warn", "error", NULL };
-static const char *const cfg_methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-                                           "OPTIONS", NULL };
+static const char *const cfg_addresses[] = { "first", "all", NULL };
+static const char *const cfg_dns_matches[] = { "none", "exact", "include", NULL };
+static const char *const cfg_proxy_schemes[] = { "http", "https", "socks4", "socks4a", "socks5",
+                                                 "socks5h", NULL };
+
+/* The allowed words of an enumerated kind, and for which the index is stored. */
+static const struct cfg_choice {
+    enum cfg_kind kind;
+    const char *const *words;
+    size_t first;           /* words shown and accepted start here ("none" is not) */
+} cfg_choices[] = {
+    { CFG_LOG_LEVEL, cfg_log_levels, 0 },
+    { CFG_METHOD, checkopt_methods, 0 },
+    { CFG_RECORD_TYPE, checkopt_record_types, 0 },
+    { CFG_RCODE, checkopt_rcodes, 0 },
+    { CFG_TLS_VERSION, checkopt_tls_versions, 0 },
+    { CFG_AUTH_TYPE, checkopt_auth_types, 0 },
+    { CFG_ADDRESSES, cfg_addresses, 0 },
+    { CFG_DNS_MATCH, cfg_dns_matches, 1 },
+};
 
 struct cfg_ctx {
     const char *path;
@@ -229,6 +375,22 @@ static const char *cfg_expected(enum cfg_kind k)
         return "true or false";
     case CFG_LOCATIONS:
         return "a location name or a sequence of them";
+    case CFG_DOUBLE:
+        return "a number such as 1.5";
+    case CFG_IP_VERSION:
+        return "4 or 6";
+    case CFG_HEADERS:
+        return "a mapping of header names to values";
+    case CFG_AUTH:
+        return "a mapping with 'type' and 'secret_env' or 'secret_file'";
+    case CFG_HDR_CONDS:
+        return "a sequence of mappings";
+    case CFG_SERVERS:
+        return "an address or a sequence of them";
+    case CFG_MOUNTS:
+        return "a path or a sequence of them";
+    case CFG_STRINGS:
+        return "a string or a sequence of them";
     default:
         return "a string";
     }
@@ -627,15 +789,6 @@ static char *cfg_clean_path(const char *dir, const char *rel)
     return out;
 }
 
-static const char *cfg_one_of(const char *s, const char *const *names)
-{
-    for (size_t i = 0; names[i] != NULL; i++) {
-        if (strcmp(s, names[i]) == 0)
-            return names[i];
-    }
-    return NULL;
-}
-
 static int cfg_check_url(struct cfg_ctx *x, const struct cfg_field *f,
                          const struct yamltree_node *v, const char *s)
 {
@@ -709,6 +862,261 @@ static char *cfg_resolve_path(struct cfg_ctx *x, const struct cfg_field *f,
     return out;
 }
 
+/* ---- enumerations -------------------------------------------------------- */
+
+/* "http, dns, tcp, icmp, host" into buf. */
+static const char *cfg_kind_names(char *buf, size_t size)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < checkopt_nkinds && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? ", " : "", checkopt_kinds[i].name);
+    return buf;
+}
+
+static const struct cfg_choice *cfg_choice_of(enum cfg_kind k)
+{
+    for (size_t i = 0; i < CFG_NFIELDS(cfg_choices); i++) {
+        if (cfg_choices[i].kind == k)
+            return &cfg_choices[i];
+    }
+    return NULL;
+}
+
+/* The index of s among the choice's words (counted from words[0]), or -1. */
+static int cfg_choice_index(const struct cfg_choice *ch, const char *s)
+{
+    for (size_t i = ch->first; ch->words[i] != NULL; i++) {
+        if (strcmp(s, ch->words[i]) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+/* "debug, info, warn, error" */
+static const char *cfg_choice_list(const struct cfg_choice *ch, char *buf, size_t size)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = ch->first; ch->words[i] != NULL && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%s", i > ch->first ? ", " : "",
+                              ch->words[i]);
+    return buf;
+}
+
+/* An enumerated value: the index of the word, or -1 after reporting. */
+static int cfg_choice(struct cfg_ctx *x, const struct cfg_field *f, const struct yamltree_node *v,
+                      const char *s)
+{
+    const struct cfg_choice *ch = cfg_choice_of(f->kind);
+    char got[96], list[160];
+    int i = cfg_choice_index(ch, s);
+
+    if (i < 0)
+        cfg_error(x, v, "'%s' must be one of %s, got %s", f->key,
+                  cfg_choice_list(ch, list, sizeof(list)), cfg_got(v, got, sizeof(got)));
+    return i;
+}
+
+/* ---- string syntaxes ----------------------------------------------------- */
+
+/* A host name or an IP address: what DNS, connect and SNI can take. */
+static int cfg_valid_host(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n < 1 || n > CFG_MAX_HOST || s[0] == '-' || s[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isalnum((unsigned char)s[i]) && strchr("-._:%", s[i]) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* An HTTP header name: an RFC 9110 token. */
+static int cfg_valid_header_name(const char *s)
+{
+    if (s[0] == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+static int cfg_valid_env(const char *s)
+{
+    if (strlen(s) > 128 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    }
+    return 1;
+}
+
+/* Decimal 1..65535 in s[0..len). */
+static int cfg_valid_port(const char *s, size_t len)
+{
+    long v = 0;
+
+    if (len < 1 || len > 5)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= 1 && v <= 65535;
+}
+
+/* An IPv4 or IPv6 literal in s[0..len); IPv6 may be in brackets if brackets is set. */
+static int cfg_valid_ip(const char *s, size_t len, int brackets)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    char buf[INET6_ADDRSTRLEN + 8];
+
+    if (brackets && len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+        if (memchr(s, ':', len) == NULL)
+            return 0;
+    }
+    if (len == 0 || len >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+}
+
+/* A DNS server: "ip", "ip:port", bare IPv6, or "[v6]:port". */
+static int cfg_valid_server(const char *s)
+{
+    const char *colon = strchr(s, ':');
+    const char *close;
+
+    if (s[0] == '[') {
+        close = strchr(s, ']');
+        if (close == NULL || !cfg_valid_ip(s, (size_t)(close - s + 1), 1))
+            return 0;
+        return close[1] == '\0' || (close[1] == ':' && cfg_valid_port(close + 2,
+                                                                       strlen(close + 2)));
+    }
+    if (colon == NULL || strchr(colon + 1, ':') != NULL)
+        return cfg_valid_ip(s, strlen(s), 0);       /* IPv4, or IPv6 without a port */
+    return cfg_valid_ip(s, (size_t)(colon - s), 0) && memchr(s, '.', (size_t)(colon - s))
+           && cfg_valid_port(colon + 1, strlen(colon + 1));
+}
+
+/* curl's --resolve: host:port:address[,address...], IPv6 optionally in brackets. */
+static int cfg_valid_resolve(const char *s)
+{
+    const char *c1 = strchr(s, ':'), *c2, *a;
+    char host[CFG_MAX_HOST + 1];
+
+    if (c1 == NULL || c1 == s || (size_t)(c1 - s) > CFG_MAX_HOST)
+        return 0;
+    memcpy(host, s, (size_t)(c1 - s));
+    host[c1 - s] = '\0';
+    c2 = strchr(c1 + 1, ':');
+    if (!cfg_valid_host(host) || c2 == NULL || !cfg_valid_port(c1 + 1, (size_t)(c2 - c1 - 1)))
+        return 0;
+    for (a = c2 + 1;;) {
+        size_t len = strcspn(a, ",");
+
+        if (!cfg_valid_ip(a, len, 1))
+            return 0;
+        if (a[len] == '\0')
+            return 1;
+        a += len + 1;
+    }
+}
+
+/* scheme://host[:port][/]: no credentials, spaces or control characters. */
+static int cfg_valid_proxy(const char *s)
+{
+    const char *sep = strstr(s, "://");
+    char scheme[16];
+    const char *h;
+
+    if (sep == NULL || (size_t)(sep - s) >= sizeof(scheme))
+        return 0;
+    memcpy(scheme, s, (size_t)(sep - s));
+    scheme[sep - s] = '\0';
+    if (!checkopt_one_of(scheme, cfg_proxy_schemes))
+        return 0;
+    h = sep + 3;
+    if (*h == '\0' || strchr("/:?#", *h) != NULL)
+        return 0;
+    for (const char *p = s; *p != '\0'; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '@')
+            return 0;
+    }
+    return 1;
+}
+
+/* What each syntax-checked string kind must look like, for the message. */
+static const struct cfg_syntax {
+    enum cfg_kind kind;
+    int (*valid)(const char *s);
+    const char *want;
+} cfg_syntaxes[] = {
+    { CFG_HOST, cfg_valid_host, "a host name or an IP address" },
+    { CFG_HEADER_NAME, cfg_valid_header_name,
+      "a header name (letters, digits and !#$%&'*+-.^_`|~)" },
+    { CFG_ENV_NAME, cfg_valid_env, "an environment variable name such as API_TOKEN" },
+    { CFG_RESOLVE, cfg_valid_resolve, "host:port:address, such as example.com:443:127.0.0.1" },
+    { CFG_PROXY, cfg_valid_proxy, "a proxy URL such as http://proxy.example:3128 (schemes "
+      "http, https, socks4, socks4a, socks5, socks5h; no user or password)" },
+};
+
+static int cfg_check_syntax(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *v, const char *s)
+{
+    char got[96];
+
+    for (size_t i = 0; i < CFG_NFIELDS(cfg_syntaxes); i++) {
+        if (cfg_syntaxes[i].kind != f->kind || cfg_syntaxes[i].valid(s))
+            continue;
+        cfg_error(x, v, "'%s' must be %s, got %s", f->key, cfg_syntaxes[i].want,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    return 0;
+}
+
+static int cfg_check_regex(struct cfg_ctx *x, const struct cfg_field *f,
+                           const struct yamltree_node *v, const char *s)
+{
+    char why[128];
+    regex_t re;
+    int rc = regcomp(&re, s, REG_EXTENDED | REG_NOSUB);
+
+    if (rc == 0) {
+        regfree(&re);
+        return 0;
+    }
+    regerror(rc, &re, why, sizeof(why));
+    cfg_error(x, v, "'%s' is not a valid regular expression: %s", f->key, why);
+    return -1;
+}
+
+static int cfg_check_json_cond(struct cfg_ctx *x, const struct cfg_field *f,
+                               const struct yamltree_node *v, const char *s)
+{
+    struct nines_json_cond jc;
+    char why[128];
+
+    if (nines_json_cond_parse(s, &jc, why, sizeof(why)) == 0)
+        return 0;
+    cfg_error(x, v, "'%s': %s", f->key, why);
+    return -1;
+}
+
 /*
  * Validates the string s of field f and returns the value to store
  * (malloc'd), or NULL after reporting why (or after running out of memory).
@@ -726,15 +1134,6 @@ static char *cfg_string_value(struct cfg_ctx *x, const struct cfg_field *f,
         cfg_error(x, v, "'%s' must be 1-63 characters from A-Z a-z 0-9 _ . %s-, got %s", f->key,
                   f->kind == CFG_ID ? ": " : "", cfg_got(v, got, sizeof(got)));
         return NULL;
-    case CFG_LOG_LEVEL:
-    case CFG_METHOD:
-        if (cfg_one_of(s, f->kind == CFG_METHOD ? cfg_methods : cfg_log_levels))
-            return cfg_strdup(x, s);
-        cfg_error(x, v, "'%s' must be one of %s, got %s", f->key,
-                  f->kind == CFG_METHOD ? "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
-                                        : "debug, info, warn, error",
-                  cfg_got(v, got, sizeof(got)));
-        return NULL;
     case CFG_STATUS_LIST:
         if (cfg_status_list(s, status, sizeof(status)) == 0)
             return cfg_strdup(x, status);
@@ -748,11 +1147,420 @@ static char *cfg_string_value(struct cfg_ctx *x, const struct cfg_field *f,
     default:
         break;
     }
+    if (cfg_choice_of(f->kind) != NULL)
+        return cfg_choice(x, f, v, s) < 0 ? NULL : cfg_strdup(x, s);
     if (s[0] == '\0') {
         cfg_error(x, v, "'%s' must not be empty", f->key);
         return NULL;
     }
-    return f->kind == CFG_PATH ? cfg_resolve_path(x, f, v, s) : cfg_strdup(x, s);
+    if (f->kind == CFG_PATH)
+        return cfg_resolve_path(x, f, v, s);
+    if (f->kind == CFG_PROXY && strchr(s, '@') != NULL) {
+        cfg_error(x, v, "'%s' must not hold a user or password: the configuration never "
+                  "holds a secret", f->key);
+        return NULL;
+    }
+    if ((f->kind == CFG_REGEX && cfg_check_regex(x, f, v, s) < 0)
+        || (f->kind == CFG_JSON_COND && cfg_check_json_cond(x, f, v, s) < 0)
+        || cfg_check_syntax(x, f, v, s) < 0)
+        return NULL;
+    return cfg_strdup(x, s);
+}
+
+/* ---- numbers that are not plain integers --------------------------------- */
+
+/* A plain decimal number above 0 and at most f->max: 1, 0.75, 2.5e1. */
+static int cfg_apply_double(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *v, double *slot)
+{
+    char got[96];
+    const char *p;
+    char *end;
+    double d;
+
+    if (v->type != YAMLTREE_SCALAR || !v->plain || yamltree_is_null(v)
+        || strlen(v->value) != v->len) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    /* strtod also takes hex, "inf" and "nan": allow only digits, '.', exponent */
+    for (p = v->value; *p != '\0' && strchr("0123456789.eE+-", *p) != NULL; p++)
+        ;
+    errno = 0;
+    d = strtod(v->value, &end);
+    if (*p != '\0' || *end != '\0' || end == v->value || errno != 0 || !isfinite(d)) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (!(d > 0) || d > (double)f->max) {
+        cfg_error(x, v, "'%s' must be above 0 and at most %" PRId64 ", got %s", f->key, f->max,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    *slot = d;
+    return 0;
+}
+
+static int cfg_apply_ip_version(struct cfg_ctx *x, const struct cfg_field *f,
+                                const struct yamltree_node *v, int *slot)
+{
+    char got[96];
+
+    if (v->type == YAMLTREE_SCALAR && v->plain
+        && (strcmp(v->value, "4") == 0 || strcmp(v->value, "6") == 0)) {
+        *slot = v->value[0] - '0';
+        return 0;
+    }
+    if (v->type != YAMLTREE_SCALAR || yamltree_is_null(v))
+        cfg_type_error(x, f, v);
+    else
+        cfg_error(x, v, "'%s' must be 4 or 6, got %s", f->key, cfg_got(v, got, sizeof(got)));
+    return -1;
+}
+
+/* ---- lists of strings ---------------------------------------------------- */
+
+/* One entry of a list option (scalar s) appended to list, or an error. */
+static int cfg_list_add(struct cfg_ctx *x, const struct cfg_field *f,
+                        const struct yamltree_node *s, char **list, size_t *n)
+{
+    const char *what = f->kind == CFG_SERVERS ? "an address"
+                       : f->kind == CFG_MOUNTS ? "a path" : "a string";
+    char got[96];
+
+    if (s->type != YAMLTREE_SCALAR || yamltree_is_null(s) || strlen(s->value) != s->len
+        || s->len == 0 || s->len > CFG_MAX_STRING) {
+        cfg_error(x, s, "'%s': expected %s, got %s", f->key, what,
+                  s->len == 0 && s->type == YAMLTREE_SCALAR ? "an empty string"
+                                                            : cfg_got(s, got, sizeof(got)));
+        return -1;
+    }
+    if (f->kind == CFG_SERVERS && !cfg_valid_server(s->value)) {
+        cfg_error(x, s, "'%s': %s is not an IP address with an optional port, such as "
+                  "192.0.2.1:5353 or [2001:db8::1]:5353", f->key, cfg_got(s, got, sizeof(got)));
+        return -1;
+    }
+    if (f->kind == CFG_MOUNTS && s->value[0] != '/') {
+        cfg_error(x, s, "'%s': %s is not an absolute path", f->key,
+                  cfg_got(s, got, sizeof(got)));
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(list[i], s->value) == 0) {
+            cfg_error(x, s, "'%s': '%s' is listed twice", f->key,
+                      cfg_excerpt(s->value, got, sizeof(got)));
+            return -1;
+        }
+    }
+    list[*n] = cfg_strdup(x, s->value);
+    if (list[*n] == NULL)
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/* One string or a sequence of them, each checked by cfg_list_add. */
+static int cfg_apply_list(struct cfg_ctx *x, const struct cfg_field *f,
+                          const struct yamltree_node *v, char ***slot, size_t *count)
+{
+    size_t want = v->type == YAMLTREE_SEQUENCE ? v->count : 1;
+    char **list;
+    size_t n = 0;
+    int bad = 0;
+
+    if (v->type == YAMLTREE_MAPPING || yamltree_is_null(v)) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (want > CFG_MAX_LIST) {
+        cfg_error(x, v, "'%s': at most %d entries, got %zu", f->key, CFG_MAX_LIST, want);
+        return -1;
+    }
+    list = calloc(want ? want : 1, sizeof(*list));
+    if (list == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    if (v->type == YAMLTREE_SCALAR) {
+        bad = cfg_list_add(x, f, v, list, &n) < 0;
+    } else {
+        for (size_t i = 0; i < v->count; i++)
+            bad |= cfg_list_add(x, f, v->items[i], list, &n) < 0;
+    }
+    if (bad || n == 0) {
+        cfg_free_strv(list, n);
+        return bad ? -1 : 0;
+    }
+    cfg_free_strv(*slot, *count);
+    *slot = list;
+    *count = n;
+    return 0;
+}
+
+/* ---- headers ------------------------------------------------------------- */
+
+static void cfg_free_kv(struct nines_kv *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(kv[i].name);
+        free(kv[i].value);
+    }
+    free(kv);
+}
+
+/* A header value: any text but line breaks and other control characters. */
+static int cfg_valid_header_value(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* One "name: value" pair of headers appended to kv, or an error. */
+static int cfg_header_add(struct cfg_ctx *x, const struct cfg_field *f,
+                          const struct yamltree_pair *p, struct nines_kv *kv, size_t *n)
+{
+    const struct yamltree_node *k = p->key, *v = p->value;
+    char ex[64], got[96];
+
+    cfg_excerpt(k->value, ex, sizeof(ex));
+    if (strlen(k->value) != k->len || !cfg_valid_header_name(k->value)) {
+        cfg_error(x, k, "'%s': '%s' is not a header name (letters, digits and "
+                  "!#$%%&'*+-.^_`|~)", f->key, ex);
+        return -1;
+    }
+    if (strcasecmp(k->value, "Authorization") == 0
+        || strcasecmp(k->value, "Proxy-Authorization") == 0) {
+        cfg_error(x, k, "'%s': no '%s' header: the configuration never holds a secret, use "
+                  "'auth' with 'secret_env' or 'secret_file'", f->key, ex);
+        return -1;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (strcasecmp(kv[i].name, k->value) == 0) {
+            cfg_error(x, k, "'%s': header '%s' is set twice", f->key, ex);
+            return -1;
+        }
+    }
+    if (v->type != YAMLTREE_SCALAR || yamltree_is_null(v) || strlen(v->value) != v->len
+        || !cfg_valid_header_value(v->value) || v->len > CFG_MAX_STRING) {
+        cfg_error(x, v, "'%s': the value of '%s' must be one line of text, got %s", f->key, ex,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    kv[*n].name = cfg_strdup(x, k->value);
+    kv[*n].value = cfg_strdup(x, v->value);
+    (*n)++;                         /* freed as a pair, even if one dup failed */
+    return x->nomem ? -1 : 0;
+}
+
+static int cfg_apply_headers(struct cfg_ctx *x, const struct cfg_field *f,
+                             const struct yamltree_node *v, struct nines_kv **slot,
+                             size_t *count)
+{
+    struct nines_kv *kv;
+    size_t n = 0;
+    int bad = 0;
+
+    if (v->type != YAMLTREE_MAPPING) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (v->count > CFG_MAX_LIST) {
+        cfg_error(x, v, "'%s': at most %d headers, got %zu", f->key, CFG_MAX_LIST, v->count);
+        return -1;
+    }
+    kv = calloc(v->count ? v->count : 1, sizeof(*kv));
+    if (kv == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < v->count; i++)
+        bad |= cfg_header_add(x, f, &v->pairs[i], kv, &n) < 0;
+    if (bad || n == 0) {
+        cfg_free_kv(kv, n);
+        return bad ? -1 : 0;
+    }
+    cfg_free_kv(*slot, *count);
+    *slot = kv;
+    *count = n;
+    return 0;
+}
+
+/* ---- sub-mappings: auth, header_conditions -------------------------------- */
+
+static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct yamltree_node *v,
+                     void *base);
+static void cfg_check_required(struct cfg_ctx *x, const struct yamltree_node *map,
+                               const struct cfg_field *tab, size_t n);
+
+/* Keys people may try for a secret itself. */
+static const char *const cfg_secret_words[] = { "password", "passwd", "pass", "token",
+                                                "secret", "bearer", NULL };
+
+/*
+ * Applies each pair of map through tab onto base; seen[i] gets the value
+ * node of tab[i] (whether or not it was valid). Unknown keys are reported.
+ */
+static void cfg_walk(struct cfg_ctx *x, const struct yamltree_node *map,
+                     const struct cfg_field *tab, size_t n, void *base,
+                     const struct yamltree_node **seen)
+{
+    for (size_t i = 0; i < map->count; i++) {
+        const struct yamltree_node *k = map->pairs[i].key;
+        const struct cfg_field *f = cfg_lookup(tab, n, k);
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX;
+        char ex[64];
+
+        if (f != NULL) {
+            seen[f - tab] = map->pairs[i].value;
+            cfg_apply(x, f, map->pairs[i].value, base);
+            continue;
+        }
+        if (checkopt_one_of(k->value, cfg_secret_words)) {
+            cfg_error(x, k, "unknown key '%s': the configuration never holds a secret, only "
+                      "where to read it: 'secret_env' or 'secret_file'",
+                      cfg_excerpt(k->value, ex, sizeof(ex)));
+            continue;
+        }
+        cfg_suggest(k->value, tab, n, 0, &best, &best_d);
+        cfg_unknown_key(x, k, best);
+    }
+}
+
+/* The later of two nodes in the file. */
+static const struct yamltree_node *cfg_later(const struct yamltree_node *a,
+                                             const struct yamltree_node *b)
+{
+    if (a->line != b->line)
+        return a->line > b->line ? a : b;
+    return a->column > b->column ? a : b;
+}
+
+/* auth: {type: basic|bearer, user: (basic), secret_env: VAR | secret_file: PATH} */
+static int cfg_apply_auth(struct cfg_ctx *x, const struct cfg_field *f,
+                          const struct yamltree_node *v, struct nines_http_opts *h)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_auth_fields)] = { 0 };
+    const struct yamltree_node *env, *file;
+    char saved[sizeof(x->where)];
+    int nerr = x->nerr;
+
+    if (v->type != YAMLTREE_MAPPING) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    memcpy(saved, x->where, sizeof(saved));
+    snprintf(x->where, sizeof(x->where), "%.80s: auth", saved);
+    cfg_walk(x, v, cfg_auth_fields, CFG_NFIELDS(cfg_auth_fields), h, seen);
+    cfg_check_required(x, v, cfg_auth_fields, CFG_NFIELDS(cfg_auth_fields));
+    env = seen[CFG_AUTH_ENV];
+    file = seen[CFG_AUTH_FILE];
+    if (env == NULL && file == NULL)
+        cfg_error(x, v, "needs 'secret_env' or 'secret_file' (where to read the %s from)",
+                  h->auth != NULL && strcmp(h->auth, "bearer") == 0 ? "token" : "password");
+    else if (env != NULL && file != NULL)
+        cfg_error(x, cfg_later(env, file), "give either 'secret_env' or 'secret_file', "
+                  "not both");
+    if (h->auth != NULL && strcmp(h->auth, "bearer") == 0 && seen[CFG_AUTH_USER] != NULL)
+        cfg_error(x, seen[CFG_AUTH_USER], "'user' is for basic auth only");
+    if (h->auth != NULL && strcmp(h->auth, "basic") == 0 && seen[CFG_AUTH_USER] == NULL)
+        cfg_error(x, v, "basic auth needs 'user'");
+    memcpy(x->where, saved, sizeof(saved));
+    return x->nerr > nerr ? -1 : 0;
+}
+
+static void cfg_free_conds(struct nines_header_cond *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(c[i].name);
+        free(c[i].value);
+    }
+    free(c);
+}
+
+/* One entry of header_conditions into *out; -1 after reporting. */
+static int cfg_hdr_cond(struct cfg_ctx *x, const struct yamltree_node *item,
+                        struct nines_header_cond *out)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_hdr_cond_fields)] = { 0 };
+    const struct yamltree_node *op = NULL;
+    struct cfg_hdr_cond t = { NULL, 0, NULL, NULL };
+    char got[96];
+    int nerr = x->nerr;
+
+    if (item->type != YAMLTREE_MAPPING) {
+        cfg_error(x, item, "expected a mapping with 'name' and one of 'present', 'equals' or "
+                  "'regex', got %s", cfg_got(item, got, sizeof(got)));
+        return -1;
+    }
+    cfg_walk(x, item, cfg_hdr_cond_fields, CFG_NFIELDS(cfg_hdr_cond_fields), &t, seen);
+    cfg_check_required(x, item, cfg_hdr_cond_fields, CFG_NFIELDS(cfg_hdr_cond_fields));
+    for (size_t i = CFG_HC_PRESENT; i <= CFG_HC_REGEX; i++) {
+        if (seen[i] != NULL && op != NULL)
+            cfg_error(x, cfg_later(seen[i], op), "give only one of 'present', 'equals' or "
+                      "'regex'");
+        else if (seen[i] != NULL)
+            op = seen[i];
+    }
+    if (op == NULL)
+        cfg_error(x, item, "needs one of 'present: true', 'equals' or 'regex'");
+    if (seen[CFG_HC_PRESENT] != NULL && x->nerr == nerr && !t.present)
+        cfg_error(x, seen[CFG_HC_PRESENT], "'present' can only be true");
+    out->name = t.name;
+    out->op = t.regex ? NINES_HDR_REGEX : t.equals ? NINES_HDR_EQUALS : NINES_HDR_PRESENT;
+    out->value = t.regex ? t.regex : t.equals;
+    if (x->nerr > nerr) {
+        free(t.name);
+        free(t.equals);
+        free(t.regex);
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    return 0;
+}
+
+static int cfg_apply_hdr_conds(struct cfg_ctx *x, const struct cfg_field *f,
+                               const struct yamltree_node *v,
+                               struct nines_header_cond **slot, size_t *count)
+{
+    char saved[sizeof(x->where)];
+    struct nines_header_cond *c;
+    size_t n = 0;
+    int bad = 0;
+
+    if (v->type != YAMLTREE_SEQUENCE) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (v->count > CFG_MAX_LIST) {
+        cfg_error(x, v, "'%s': at most %d conditions, got %zu", f->key, CFG_MAX_LIST, v->count);
+        return -1;
+    }
+    c = calloc(v->count ? v->count : 1, sizeof(*c));
+    if (c == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    memcpy(saved, x->where, sizeof(saved));
+    for (size_t i = 0; i < v->count; i++) {
+        snprintf(x->where, sizeof(x->where), "%.60s: %s[%zu]", saved, f->key, i);
+        if (cfg_hdr_cond(x, v->items[i], &c[n]) < 0)
+            bad = 1;
+        else
+            n++;
+    }
+    memcpy(x->where, saved, sizeof(saved));
+    if (bad || n == 0) {
+        cfg_free_conds(c, n);
+        return bad ? -1 : 0;
+    }
+    cfg_free_conds(*slot, *count);
+    *slot = c;
+    *count = n;
+    return 0;
 }
 
 /* Validates v against f and stores it into base + f->offset. 0 or -1. */
@@ -760,10 +1568,12 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
                      void *base)
 {
     void *slot = (char *)base + f->offset;
+    size_t *count = (size_t *)((char *)base + f->count_offset);
     enum nines_check_kind kind;
     const char *s;
-    char got[96];
+    char got[96], kinds[64];
     char *val;
+    int i;
 
     switch (f->kind) {
     case CFG_INT:
@@ -772,8 +1582,22 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
         return cfg_apply_number(x, f, v, slot);
     case CFG_BOOL:
         return cfg_apply_bool(x, f, v, slot);
+    case CFG_DOUBLE:
+        return cfg_apply_double(x, f, v, slot);
+    case CFG_IP_VERSION:
+        return cfg_apply_ip_version(x, f, v, slot);
     case CFG_LOCATIONS:
-        return cfg_apply_locations(x, f, v, slot, (size_t *)((char *)base + f->count_offset));
+        return cfg_apply_locations(x, f, v, slot, count);
+    case CFG_SERVERS:
+    case CFG_STRINGS:
+    case CFG_MOUNTS:
+        return cfg_apply_list(x, f, v, slot, count);
+    case CFG_HEADERS:
+        return cfg_apply_headers(x, f, v, slot, count);
+    case CFG_AUTH:
+        return cfg_apply_auth(x, f, v, base);
+    case CFG_HDR_CONDS:
+        return cfg_apply_hdr_conds(x, f, v, slot, count);
     case CFG_MAP:
     case CFG_SEQ:
         return -1;                  /* sections have their own walkers */
@@ -788,9 +1612,19 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
             *(enum nines_check_kind *)slot = kind;
             return 0;
         }
-        cfg_error(x, v, "'%s': unknown check kind %s (known kinds: http)", f->key,
-                  cfg_got(v, got, sizeof(got)));
+        cfg_error(x, v, "'%s': unknown check kind %s (known kinds: %s)", f->key,
+                  cfg_got(v, got, sizeof(got)), cfg_kind_names(kinds, sizeof(kinds)));
         return -1;
+    }
+    if (f->kind == CFG_ADDRESSES || f->kind == CFG_DNS_MATCH) {
+        i = cfg_choice(x, f, v, s);
+        if (i < 0)
+            return -1;
+        if (f->kind == CFG_ADDRESSES)
+            *(int *)slot = i;
+        else
+            *(enum nines_dns_match *)slot = (enum nines_dns_match)i;
+        return 0;
     }
     val = cfg_string_value(x, f, v, s);
     if (val == NULL)
@@ -909,6 +1743,8 @@ static void cfg_check_option(struct cfg_ctx *x, const struct yamltree_pair *p,
     const char *best = NULL;
     size_t best_d = SIZE_MAX;
     const struct cfg_field *f;
+    char kinds[64], ex[64];
+    size_t o = 0;
 
     if (ko != NULL) {
         f = cfg_lookup(ko->fields, ko->nfields, p->key);
@@ -917,14 +1753,19 @@ static void cfg_check_option(struct cfg_ctx *x, const struct yamltree_pair *p,
             return;
         }
     }
+    kinds[0] = '\0';
     for (size_t i = 0; i < CFG_NFIELDS(cfg_kinds); i++) {
-        f = cfg_lookup(cfg_kinds[i].fields, cfg_kinds[i].nfields, p->key);
-        if (f == NULL)
-            continue;
-        if (ko != NULL)
-            cfg_error(x, p->key, "'%s' is an option of kind '%s' only", f->key,
-                      nines_check_kind_name(cfg_kinds[i].kind));
+        if (cfg_lookup(cfg_kinds[i].fields, cfg_kinds[i].nfields, p->key) != NULL)
+            o += (size_t)snprintf(kinds + o, sizeof(kinds) - o, "%s%s", o ? ", " : "",
+                                  nines_check_kind_name(cfg_kinds[i].kind));
+    }
+    if (o > 0 && ko == NULL)
         return;                     /* without a good kind: reported there */
+    if (o > 0) {
+        cfg_error(x, p->key, "unknown key '%s' for kind %s (an option of kind%s %s)",
+                  cfg_excerpt(p->key->value, ex, sizeof(ex)), nines_check_kind_name(ko->kind),
+                  strchr(kinds, ',') ? "s" : "", kinds);
+        return;
     }
     cfg_suggest(p->key->value, cfg_check_fields, CFG_NFIELDS(cfg_check_fields), 0, &best,
                 &best_d);
@@ -969,6 +1810,54 @@ static void cfg_check_required(struct cfg_ctx *x, const struct yamltree_node *ma
     for (size_t i = 0; i < n; i++) {
         if ((tab[i].flags & CFG_REQUIRED) && yamltree_get(map, tab[i].key) == NULL)
             cfg_error_bare(x, map, "%s is missing required field '%s'", x->where, tab[i].key);
+    }
+}
+
+/* 1 when v is written as false (false, no, off). */
+static int cfg_written_false(const struct yamltree_node *v)
+{
+    return v->type == YAMLTREE_SCALAR && v->plain
+           && (strcasecmp(v->value, "false") == 0 || strcasecmp(v->value, "no") == 0
+               || strcasecmp(v->value, "off") == 0);
+}
+
+/* Rules between the options of one kind, and defaults that depend on others. */
+static void cfg_check_kind_rules(struct cfg_ctx *x, const struct yamltree_node *map,
+                                 struct nines_check *c)
+{
+    static const char *const tcp_tls_only[] = { "verify_tls", "ca_file", "tls_server_name",
+                                                "cert_min_days" };
+    const struct yamltree_node *n, *tls;
+
+    switch (c->kind) {
+    case NINES_KIND_HTTP:
+        if (c->http.method == NULL)
+            cfg_set_default_str(x, &c->http.method, "GET");
+        if (c->http.expect_status == NULL)
+            cfg_set_default_str(x, &c->http.expect_status, "200-399");
+        n = yamltree_get(map, "client_key");
+        if (n != NULL && yamltree_get(map, "client_cert") == NULL)
+            cfg_error(x, n, "'client_key' needs 'client_cert'");
+        break;
+    case NINES_KIND_DNS:
+        n = yamltree_get(map, "match");
+        if (n != NULL && yamltree_get(map, "expect_answers") == NULL)
+            cfg_error(x, n, "'match' needs 'expect_answers'");
+        if (n == NULL && c->dns.expect_answers_count > 0)
+            c->dns.match = NINES_DNS_MATCH_EXACT;
+        break;
+    case NINES_KIND_TCP:
+        tls = yamltree_get(map, "tls");
+        if (c->tcp.tls || (tls != NULL && !cfg_written_false(tls)))
+            break;                  /* TLS on, or 'tls' is wrong and reported */
+        for (size_t i = 0; i < sizeof(tcp_tls_only) / sizeof(tcp_tls_only[0]); i++) {
+            n = yamltree_get(map, tcp_tls_only[i]);
+            if (n != NULL)
+                cfg_error(x, n, "'%s' needs 'tls: true'", tcp_tls_only[i]);
+        }
+        break;
+    default:
+        break;
     }
 }
 
@@ -1017,12 +1906,10 @@ static void cfg_load_check(struct cfg_ctx *x, const struct yamltree_node *map, s
             seen[f - cfg_check_fields] = map->pairs[i].value;
     }
     cfg_check_required(x, map, cfg_check_fields, CFG_NFIELDS(cfg_check_fields));
-    if (ko != NULL)
+    if (ko != NULL) {
         cfg_check_required(x, map, ko->fields, ko->nfields);
-    if (c->kind == NINES_KIND_HTTP && c->http.method == NULL)
-        cfg_set_default_str(x, &c->http.method, "GET");
-    if (c->kind == NINES_KIND_HTTP && c->http.expect_status == NULL)
-        cfg_set_default_str(x, &c->http.expect_status, "200-399");
+        cfg_check_kind_rules(x, map, c);
+    }
     cfg_check_timeout(x, c, seen, d);
     x->where[0] = '\0';
 }

@@ -3,9 +3,16 @@
  *
  * Fields: v (wire version), id, check, probe, loc, ts (start_ms), out
  * (outcome name), total_us, dns_us, connect_us, tls_us, ttfb_us (each left
- * out when -1), code (left out when 0), reason and msg (left out when empty).
+ * out when -1), code (left out when 0), reason, msg, facts (compact JSON, as
+ * the engine made it) and warn (each left out when empty).
  * The decoder checks every value strictly: a peer's bytes never reach a
- * fixed buffer unchecked and never get silently truncated.
+ * fixed buffer unchecked and never get silently truncated. facts is copied
+ * as it is (length-checked only): the engine that wrote it made it valid.
+ *
+ * struct nines_wire holds at most NINES_WIRE_MAX_FIELDS fields. Should a
+ * result use every field at once, the encoder leaves out the last ones in
+ * the order above (warn first: a warning belongs to an ok result, which has
+ * no reason) rather than overrun the arrays.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -53,14 +60,21 @@ static const struct wire_field wire_fields[] = {
     WIRE_NUM_FIELD("code", WIRE_CODE, code, 0),
     WIRE_STR_FIELD("reason", reason, 0),
     WIRE_STR_FIELD("msg", message, 0),
+    WIRE_STR_FIELD("facts", facts, 0),
+    WIRE_STR_FIELD("warn", warning, 0),
 };
 
 #define WIRE_NFIELDS (sizeof(wire_fields) / sizeof(wire_fields[0]))
+#define WIRE_SLOTS (sizeof(((struct nines_wire *)0)->argv) / sizeof(const char *))
 
-_Static_assert(WIRE_NFIELDS <= NINES_WIRE_MAX_FIELDS, "too many wire fields");
+_Static_assert(WIRE_NFIELDS <= 32, "the decoder's 'seen' bit set is 32 bits");
+_Static_assert(WIRE_SLOTS % 2 == 0, "argv holds name/value pairs");
 
+/* Appends one field, unless the arrays are full (see the top of the file). */
 static void wire_put(struct nines_wire *w, const char *name, const char *val, size_t len)
 {
+    if (w->argc + 2 > WIRE_SLOTS)
+        return;
     w->argv[w->argc] = name;
     w->argvlen[w->argc] = strlen(name);
     w->argv[w->argc + 1] = val;
@@ -76,9 +90,13 @@ static void wire_put_str(struct nines_wire *w, const char *name, const char *s, 
 
 static void wire_put_num(struct nines_wire *w, size_t *nbuf, const char *name, int64_t v)
 {
-    char *b = w->buf[*nbuf];
-    int n = snprintf(b, sizeof(w->buf[0]), "%lld", (long long)v);
+    char *b;
+    int n;
 
+    if (*nbuf >= sizeof(w->buf) / sizeof(w->buf[0]))
+        return;
+    b = w->buf[*nbuf];
+    n = snprintf(b, sizeof(w->buf[0]), "%lld", (long long)v);
     (*nbuf)++;
     wire_put(w, name, b, (size_t)n);
 }
@@ -112,6 +130,10 @@ void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
         wire_put_str(w, "reason", r->reason, sizeof(r->reason));
     if (r->message[0] != '\0')
         wire_put_str(w, "msg", r->message, sizeof(r->message));
+    if (r->facts[0] != '\0')
+        wire_put_str(w, "facts", r->facts, sizeof(r->facts));
+    if (r->warning[0] != '\0')
+        wire_put_str(w, "warn", r->warning, sizeof(r->warning));
 }
 
 /* A printable, bounded excerpt of untrusted bytes, for error messages. */

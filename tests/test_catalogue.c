@@ -227,6 +227,10 @@ Test(catalogue, decode_honours_len)
 #define CHK_HTTPWITH(kv) CHK_HEAD "{\"id\":\"a\",\"kind\":\"http\",\"interval_ms\":1000," \
     "\"timeout_ms\":500,\"http\":{\"url\":\"http://u/\"," kv "}}" CHK_TAIL
 
+#define CHK_KIND(kind, obj) CHK_HEAD "{\"id\":\"a\",\"kind\":\"" kind "\",\"interval_ms\":1000," \
+    "\"timeout_ms\":500," obj "}" CHK_TAIL
+#define CHK_DNS(kv) CHK_KIND("dns", "\"dns\":{\"name\":\"n\"," kv "}")
+
 struct cat_bad {
     char json[400];
     char want[80];
@@ -255,8 +259,8 @@ static struct cat_bad cat_bad_cases[] = {
     { CHK_HEAD CHK_OK ",{\"id\":\"a\"," CHK_BASE_NO_ID "}" CHK_TAIL,
       "check 1: field 'id': duplicate check id" },
     { CHK_HEAD CHK_OK "," CHK_OK "," CHK_OK CHK_TAIL, "check 1: field 'id': duplicate" },
-    { CHK_HEAD "{\"id\":\"a\",\"kind\":\"tcp\",\"interval_ms\":1000,\"timeout_ms\":500,"
-      CHK_HTTP "}" CHK_TAIL, "check 0: field 'kind': unknown check kind 'tcp'" },
+    { CHK_HEAD "{\"id\":\"a\",\"kind\":\"ftp\",\"interval_ms\":1000,\"timeout_ms\":500,"
+      CHK_HTTP "}" CHK_TAIL, "check 0: field 'kind': unknown check kind 'ftp'" },
     { CHK_HEAD "{\"id\":\"a\",\"interval_ms\":1000,\"timeout_ms\":500," CHK_HTTP "}"
       CHK_TAIL, "check 0: field 'kind': missing" },
     { CHK_HEAD "{\"id\":\"a\",\"kind\":1,\"interval_ms\":1000,\"timeout_ms\":500,"
@@ -293,6 +297,57 @@ static struct cat_bad cat_bad_cases[] = {
     { CHK_HEAD CHK_OK ",{\"id\":\"b\",\"kind\":\"http\",\"interval_ms\":1000,\"timeout_ms\":500,"
       "\"http\":{\"url\":\"http://u/\",\"verify_tls\":\"yes\"}}" CHK_TAIL,
       "check 1: field 'verify_tls': not a boolean" },
+    /* the options of the other kinds */
+    { CHK_KIND("dns", CHK_HTTP), "check 0: field 'dns': missing" },
+    { CHK_KIND("dns", "\"dns\":[]"), "check 0: field 'dns': not an object" },
+    { CHK_KIND("dns", "\"dns\":{}"), "check 0: field 'name': missing" },
+    { CHK_DNS("\"record_type\":\"AXFR\""), "field 'record_type': unknown value 'AXFR'" },
+    { CHK_DNS("\"expect_rcode\":\"\""), "field 'expect_rcode': empty" },
+    { CHK_DNS("\"servers\":\"1.1.1.1\""), "field 'servers': not an array" },
+    { CHK_DNS("\"servers\":[\"1.1.1.1\",1]"), "field 'servers': not a string" },
+    { CHK_DNS("\"expect_answers\":[\"\"]"), "field 'expect_answers': empty" },
+    { CHK_DNS("\"match\":\"all\""), "field 'match': not one of none, exact, include" },
+    { CHK_DNS("\"match\":1"), "field 'match': not one of none, exact, include" },
+    { CHK_DNS("\"tcp\":1"), "field 'tcp': not a boolean" },
+    { CHK_KIND("tcp", "\"tcp\":{\"host\":\"h\"}"), "field 'port': missing" },
+    { CHK_KIND("tcp", "\"tcp\":{\"host\":\"h\",\"port\":65536}"),
+      "field 'port': 65536 out of range" },
+    { CHK_KIND("tcp", "\"tcp\":{\"host\":\"h\",\"port\":1,\"ip_version\":5}"),
+      "field 'ip_version': not 0, 4 or 6" },
+    { CHK_KIND("tcp", "\"tcp\":{\"host\":\"h\",\"port\":1,\"cert_min_days\":-1}"),
+      "field 'cert_min_days': -1 out of range" },
+    { CHK_KIND("icmp", "\"icmp\":{\"host\":\"h\",\"count\":0}"),
+      "field 'count': 0 out of range" },
+    { CHK_KIND("icmp", "\"icmp\":{\"host\":\"h\",\"spacing_ms\":5}"),
+      "field 'spacing_ms': 5 out of range" },
+    { CHK_KIND("icmp", "\"icmp\":{\"host\":5}"), "field 'host': not a string" },
+    { CHK_KIND("host", "\"host\":{\"load_per_cpu\":\"1\"}"),
+      "field 'load_per_cpu': not a number in range" },
+    { CHK_KIND("host", "\"host\":{\"load_per_cpu\":-1}"),
+      "field 'load_per_cpu': not a number in range" },
+    { CHK_KIND("host", "\"host\":{\"cpu_pct\":101}"), "field 'cpu_pct': 101 out of range" },
+    { CHK_KIND("host", "\"host\":{\"mounts\":[null]}"), "field 'mounts': not a string" },
+    { CHK_KIND("host", "\"host\":5"), "field 'host': not an object" },
+    { CHK_HTTPWITH("\"headers\":[{\"name\":\"A\"}]"), "field 'headers[0].value': missing" },
+    { CHK_HTTPWITH("\"headers\":[1]"), "field 'headers': an element is not an object" },
+    { CHK_HTTPWITH("\"headers\":{\"A\":\"b\"}"), "field 'headers': not an array" },
+    { CHK_HTTPWITH("\"headers\":[{\"name\":\"\",\"value\":\"x\"}]"),
+      "field 'headers[0].name': empty" },
+    { CHK_HTTPWITH("\"headers\":[{\"name\":\"A\",\"value\":\"\"},{\"name\":\"B\","
+                   "\"value\":7}]"), "field 'headers[1].value': not a string" },
+    { CHK_HTTPWITH("\"header_conds\":[{\"name\":\"A\",\"op\":\"like\"}]"),
+      "field 'header_conds': an 'op' is not one of present, equals, regex" },
+    { CHK_HTTPWITH("\"header_conds\":[{\"name\":\"A\",\"op\":\"equals\"}]"),
+      "field 'header_conds[0].value': missing" },
+    { CHK_HTTPWITH("\"header_conds\":[{\"name\":\"A\"}]"),
+      "field 'header_conds[0].op': missing" },
+    { CHK_HTTPWITH("\"tls_min_version\":\"1.4\""),
+      "field 'tls_min_version': unknown value '1.4'" },
+    { CHK_HTTPWITH("\"auth\":\"digest\""), "field 'auth': unknown value 'digest'" },
+    { CHK_HTTPWITH("\"method\":\"FETCH\""), "field 'method': unknown value 'FETCH'" },
+    { CHK_HTTPWITH("\"latency_objective_ms\":-1"),
+      "field 'latency_objective_ms': -1 out of range" },
+    { CHK_HTTPWITH("\"all_addresses\":\"all\""), "field 'all_addresses': not a boolean" },
 };
 
 ParameterizedTestParameters(catalogue, decode_bad)
@@ -327,7 +382,18 @@ Test(check, kind_names)
     cr_expect(eq(int, k, NINES_KIND_HTTP));
     cr_expect(eq(int, nines_check_kind_parse("HTTP", &k), NINES_EINVAL));
     cr_expect(eq(int, nines_check_kind_parse("", &k), NINES_EINVAL));
-    cr_expect(eq(int, nines_check_kind_parse("tcp", &k), NINES_EINVAL));
+    cr_expect(eq(int, nines_check_kind_parse(NULL, &k), NINES_EINVAL));
+    cr_expect(eq(int, nines_check_kind_parse("ftp", &k), NINES_EINVAL));
+    cr_expect(eq(int, k, NINES_KIND_HTTP), "left alone on failure");
+    cr_expect(eq(str, (char *)nines_check_kind_name((enum nines_check_kind)99), "unknown"));
+    for (int i = NINES_KIND_HTTP; i <= NINES_KIND_HOST; i++) {
+        static const char *const names[] = { "http", "dns", "tcp", "icmp", "host" };
+
+        cr_expect(eq(str, (char *)nines_check_kind_name((enum nines_check_kind)i),
+                     (char *)names[i]));
+        cr_expect(eq(int, nines_check_kind_parse(names[i], &k), 0));
+        cr_expect(eq(int, k, i));
+    }
 }
 
 Test(check, defaults)
@@ -344,6 +410,17 @@ Test(check, defaults)
     cr_expect(eq(int, c.http.verify_tls, 1));
     cr_expect(eq(i64, c.http.max_body_bytes, 1048576));
     cr_expect(eq(sz, c.locations_count, 0));
+    cr_expect(eq(ptr, c.http.method, NULL), "NULL means GET");
+    cr_expect(eq(ptr, c.dns.record_type, NULL), "NULL means A");
+    cr_expect(eq(ptr, c.dns.expect_rcode, NULL), "NULL means NOERROR");
+    cr_expect(eq(int, c.dns.match, NINES_DNS_MATCH_NONE));
+    cr_expect(eq(int, c.tcp.verify_tls, 1));
+    cr_expect(eq(int, c.tcp.tls, 0));
+    cr_expect(eq(int, c.icmp.count, 3));
+    cr_expect(eq(i64, c.icmp.spacing_ms, 200));
+    cr_expect(eq(int, c.icmp.max_loss_pct, 0));
+    cr_expect(eq(int, c.host.cpu_pct, 0));
+    cr_expect(eq(dbl, c.host.load_per_cpu, 0.0));
     nines_check_clear(&c);
 }
 
@@ -481,4 +558,434 @@ Test(catalogue, encode_refuses_unencodable_checks)
     cr_expect(eq(ptr, nines_catalogue_encode(c, 3), NULL), "invalid UTF-8 encoded");
     for (size_t i = 0; i < 3; i++)
         nines_check_clear(&c[i]);
+}
+
+/* ---- every option of every kind ---- */
+
+static char **strv(size_t n, const char *const *s)
+{
+    char **v = calloc(n, sizeof(*v));
+
+    cr_assert(not(eq(ptr, v, NULL)));
+    for (size_t i = 0; i < n; i++)
+        v[i] = xstrdup(s[i]);
+    return v;
+}
+
+/* One check of each kind with every option set to something not default. */
+static void make_full(struct nines_check c[5])
+{
+    static const char *const servers[] = { "127.0.0.1:5353", "[::1]:53" };
+    static const char *const answers[] = { "10 mx1.example.test.", "20 mx2.example.test." };
+    static const char *const mounts[] = { "/", "/var/lib" };
+    static const char *const locs[] = { "probe-1" };
+    struct nines_http_opts *h = &c[0].http;
+
+    memset(c, 0, 5 * sizeof(*c));
+    for (int i = 0; i < 5; i++) {
+        nines_check_defaults(&c[i]);
+        c[i].kind = (enum nines_check_kind)i;
+    }
+    c[0].id = xstrdup("http-full");
+    h->url = xstrdup("https://api.test/health");
+    h->method = xstrdup("POST");
+    h->expect_status = xstrdup("200,204");
+    h->follow_redirects = 3;
+    h->verify_tls = 0;
+    h->max_body_bytes = 4096;
+    h->headers = calloc(2, sizeof(*h->headers));
+    cr_assert(not(eq(ptr, h->headers, NULL)));
+    h->headers[0].name = xstrdup("Accept");
+    h->headers[0].value = xstrdup("application/json");
+    h->headers[1].name = xstrdup("X-Empty");
+    h->headers[1].value = xstrdup("");
+    h->headers_count = 2;
+    h->body = xstrdup("{\"ping\":true}");
+    h->auth = xstrdup("basic");
+    h->auth_user = xstrdup("monitor");
+    h->secret_env = xstrdup("NINES_TEST_SECRET");
+    h->body_contains = xstrdup("ok");
+    h->body_not_contains = xstrdup("error");
+    h->body_regex = xstrdup("\"status\": *\"UP\"");
+    h->json_condition = xstrdup("checks.db.ok == true");
+    h->latency_objective_ms = 250;
+    h->ca_file = xstrdup("/etc/ca.pem");
+    h->client_cert = xstrdup("/etc/client.pem");
+    h->client_key = xstrdup("/etc/client.key");
+    h->tls_server_name = xstrdup("api.internal");
+    h->tls_min_version = xstrdup("1.2");
+    h->cert_min_days = 14;
+    h->header_conds = calloc(3, sizeof(*h->header_conds));
+    cr_assert(not(eq(ptr, h->header_conds, NULL)));
+    h->header_conds[0].name = xstrdup("X-Request-Id");
+    h->header_conds[0].op = NINES_HDR_PRESENT;
+    h->header_conds[1].name = xstrdup("Cache-Control");
+    h->header_conds[1].op = NINES_HDR_EQUALS;
+    h->header_conds[1].value = xstrdup("no-store");
+    h->header_conds[2].name = xstrdup("Content-Type");
+    h->header_conds[2].op = NINES_HDR_REGEX;
+    h->header_conds[2].value = xstrdup("^application/json");
+    h->header_conds_count = 3;
+    h->ip_version = 6;
+    h->all_addresses = 1;
+    h->resolve = xstrdup("api.test:443:127.0.0.1");
+    h->proxy = xstrdup("http://proxy.test:3128");
+
+    c[1].id = xstrdup("dns-full");
+    c[1].dns.name = xstrdup("example.test");
+    c[1].dns.record_type = xstrdup("MX");
+    c[1].dns.servers = strv(2, servers);
+    c[1].dns.servers_count = 2;
+    c[1].dns.expect_rcode = xstrdup("NXDOMAIN");
+    c[1].dns.expect_answers = strv(2, answers);
+    c[1].dns.expect_answers_count = 2;
+    c[1].dns.match = NINES_DNS_MATCH_INCLUDE;
+    c[1].dns.answer_regex = xstrdup("example\\.test\\.$");
+    c[1].dns.tcp = 1;
+
+    c[2].id = xstrdup("tcp-full");
+    c[2].tcp.host = xstrdup("mail.test");
+    c[2].tcp.port = 465;
+    c[2].tcp.send = xstrdup("EHLO nines\r\n");
+    c[2].tcp.expect_banner = xstrdup("^220 ");
+    c[2].tcp.tls = 1;
+    c[2].tcp.verify_tls = 0;
+    c[2].tcp.ca_file = xstrdup("/etc/ca.pem");
+    c[2].tcp.tls_server_name = xstrdup("mail.internal");
+    c[2].tcp.cert_min_days = 7;
+    c[2].tcp.ip_version = 4;
+
+    c[3].id = xstrdup("icmp-full");
+    c[3].icmp.host = xstrdup("192.0.2.1");
+    c[3].icmp.count = 10;
+    c[3].icmp.spacing_ms = 50;
+    c[3].icmp.max_loss_pct = 20;
+    c[3].icmp.ip_version = 4;
+
+    c[4].id = xstrdup("host-full");
+    c[4].locations = strv(1, locs);
+    c[4].locations_count = 1;
+    c[4].host.cpu_pct = 90;
+    c[4].host.memory_pct = 80;
+    c[4].host.swap_pct = 50;
+    c[4].host.disk_pct = 85;
+    c[4].host.inode_pct = 70;
+    c[4].host.open_files_pct = 60;
+    c[4].host.load_per_cpu = 1.5;
+    c[4].host.mounts = strv(2, mounts);
+    c[4].host.mounts_count = 2;
+}
+
+static void clear_all(struct nines_check *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        nines_check_clear(&c[i]);
+}
+
+Test(catalogue, every_kind_round_trips)
+{
+    struct nines_check in[5];
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    struct nines_err err = { 0 };
+    char *json, *again;
+
+    make_full(in);
+    json = nines_catalogue_encode(in, 5);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_assert(eq(int, nines_catalogue_decode(json, strlen(json), &out, &n, &err), 0), "%s",
+              err.msg);
+    cr_assert(eq(sz, n, 5));
+    for (size_t i = 0; i < 5; i++)
+        cr_expect(nines_check_equal(&out[i], &in[i]), "check %zu differs", i);
+    /* and field by field, so the test does not rest on nines_check_equal alone */
+    cr_expect(eq(int, out[0].kind, NINES_KIND_HTTP));
+    cr_assert(eq(sz, out[0].http.headers_count, 2));
+    cr_expect(eq(str, out[0].http.headers[1].name, "X-Empty"));
+    cr_expect(eq(str, out[0].http.headers[1].value, ""));
+    cr_assert(eq(sz, out[0].http.header_conds_count, 3));
+    cr_expect(eq(int, out[0].http.header_conds[0].op, NINES_HDR_PRESENT));
+    cr_expect(eq(ptr, out[0].http.header_conds[0].value, NULL));
+    cr_expect(eq(int, out[0].http.header_conds[2].op, NINES_HDR_REGEX));
+    cr_expect(eq(str, out[0].http.header_conds[2].value, "^application/json"));
+    cr_expect(eq(str, out[0].http.secret_env, "NINES_TEST_SECRET"));
+    cr_expect(eq(str, out[0].http.json_condition, "checks.db.ok == true"));
+    cr_expect(eq(i64, out[0].http.latency_objective_ms, 250));
+    cr_expect(eq(int, out[0].http.all_addresses, 1));
+    cr_expect(eq(int, out[1].kind, NINES_KIND_DNS));
+    cr_assert(eq(sz, out[1].dns.servers_count, 2));
+    cr_expect(eq(str, out[1].dns.servers[1], "[::1]:53"));
+    cr_assert(eq(sz, out[1].dns.expect_answers_count, 2));
+    cr_expect(eq(int, out[1].dns.match, NINES_DNS_MATCH_INCLUDE));
+    cr_expect(eq(int, out[1].dns.tcp, 1));
+    cr_expect(eq(int, out[2].tcp.port, 465));
+    cr_expect(eq(str, out[2].tcp.send, "EHLO nines\r\n"));
+    cr_expect(eq(int, out[2].tcp.verify_tls, 0));
+    cr_expect(eq(int, out[3].icmp.count, 10));
+    cr_expect(eq(i64, out[3].icmp.spacing_ms, 50));
+    cr_expect(eq(dbl, out[4].host.load_per_cpu, 1.5));
+    cr_assert(eq(sz, out[4].host.mounts_count, 2));
+    cr_expect(eq(str, out[4].host.mounts[1], "/var/lib"));
+    /* canonical: decoding and encoding again gives the same bytes */
+    again = nines_catalogue_encode(out, n);
+    cr_assert(not(eq(ptr, again, NULL)));
+    cr_expect(eq(str, again, json));
+    free(again);
+    free(json);
+    nines_checks_free(out, n);
+    clear_all(in, 5);
+}
+
+/* Options at their defaults are left out; the original http ones never are. */
+Test(catalogue, defaults_are_left_out)
+{
+    struct nines_check c[5];
+    const char *want = "{\"checks\":["
+        "{\"failures_to_down\":2,\"http\":{\"body_contains\":\"ok\",\"expect_status\":"
+        "\"200-399\",\"follow_redirects\":0,\"max_body_bytes\":1048576,\"method\":\"GET\","
+        "\"url\":\"http://a/\",\"verify_tls\":true},\"id\":\"h\",\"interval_ms\":30000,"
+        "\"kind\":\"http\",\"locations\":[],\"successes_to_up\":1,\"timeout_ms\":10000},"
+        "{\"dns\":{\"name\":\"a.test\"},\"failures_to_down\":2,\"id\":\"d\",\"interval_ms\":"
+        "30000,\"kind\":\"dns\",\"locations\":[],\"successes_to_up\":1,\"timeout_ms\":10000},"
+        "{\"failures_to_down\":2,\"id\":\"t\",\"interval_ms\":30000,\"kind\":\"tcp\","
+        "\"locations\":[],\"successes_to_up\":1,\"tcp\":{\"host\":\"a.test\",\"port\":22,"
+        "\"verify_tls\":false},\"timeout_ms\":10000},"
+        "{\"failures_to_down\":2,\"icmp\":{\"host\":\"a.test\"},\"id\":\"i\",\"interval_ms\":"
+        "30000,\"kind\":\"icmp\",\"locations\":[],\"successes_to_up\":1,\"timeout_ms\":10000},"
+        "{\"failures_to_down\":2,\"host\":{},\"id\":\"s\",\"interval_ms\":30000,\"kind\":"
+        "\"host\",\"locations\":[],\"successes_to_up\":1,\"timeout_ms\":10000}],\"version\":1}";
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    char *json;
+
+    memset(c, 0, sizeof(c));
+    for (int i = 0; i < 5; i++) {
+        nines_check_defaults(&c[i]);
+        c[i].kind = (enum nines_check_kind)i;
+    }
+    c[0].id = xstrdup("h");
+    c[0].http.url = xstrdup("http://a/");
+    c[0].http.body_contains = xstrdup("ok");
+    c[1].id = xstrdup("d");
+    c[1].dns.name = xstrdup("a.test");
+    c[2].id = xstrdup("t");
+    c[2].tcp.host = xstrdup("a.test");
+    c[2].tcp.port = 22;
+    c[2].tcp.verify_tls = 0;        /* not its default: written */
+    c[3].id = xstrdup("i");
+    c[3].icmp.host = xstrdup("a.test");
+    c[4].id = xstrdup("s");
+    json = nines_catalogue_encode(c, 5);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(eq(str, json, (char *)want));
+    /* and what was left out comes back as the defaults */
+    cr_assert(eq(int, nines_catalogue_decode(json, strlen(json), &out, &n, NULL), 0));
+    cr_assert(eq(sz, n, 5));
+    for (size_t i = 0; i < 5; i++)
+        cr_expect(nines_check_equal(&out[i], &c[i]), "check %zu differs", i);
+    cr_expect(eq(int, out[2].tcp.verify_tls, 0));
+    cr_expect(eq(int, out[3].icmp.count, 3));
+    cr_expect(eq(i64, out[3].icmp.spacing_ms, 200));
+    cr_expect(eq(ptr, out[1].dns.record_type, NULL));
+    free(json);
+    nines_checks_free(out, n);
+    clear_all(c, 5);
+}
+
+/* Where a secret is read from travels; the secret itself never does. */
+Test(catalogue, secret_locations_only)
+{
+    struct nines_check c[5];
+    char *json;
+
+    cr_assert(eq(int, setenv("NINES_TEST_SECRET", "hunter2-value", 1), 0));
+    make_full(c);
+    json = nines_catalogue_encode(c, 5);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(not(eq(ptr, strstr(json, "\"secret_env\":\"NINES_TEST_SECRET\""), NULL)));
+    cr_expect(eq(ptr, strstr(json, "hunter2"), NULL), "a secret value was encoded");
+    free(json);
+    free(c[0].http.secret_env);
+    c[0].http.secret_env = NULL;
+    c[0].http.secret_file = xstrdup("/run/secrets/api");
+    json = nines_catalogue_encode(c, 5);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(not(eq(ptr, strstr(json, "\"secret_file\":\"/run/secrets/api\""), NULL)));
+    cr_expect(eq(ptr, strstr(json, "secret_env"), NULL));
+    free(json);
+    clear_all(c, 5);
+}
+
+/* What the decoder would refuse, the encoder refuses too (NULL, nothing leaks). */
+Test(catalogue, encode_refuses_invalid_options)
+{
+    struct nines_check c[5];
+
+    for (int m = 0; m < 8; m++) {
+        make_full(c);
+        switch (m) {
+        case 0: c[2].tcp.port = 0; break;
+        case 1: free(c[1].dns.record_type); c[1].dns.record_type = xstrdup("AXFR"); break;
+        case 2: free(c[0].http.body); c[0].http.body = xstrdup(""); break;
+        case 3: free(c[0].http.header_conds[1].value);
+                c[0].http.header_conds[1].value = NULL; break;
+        case 4: c[3].icmp.ip_version = 5; break;
+        case 5: free(c[1].dns.name); c[1].dns.name = NULL; break;
+        case 6: c[4].host.load_per_cpu = -1; break;
+        case 7: c[4].kind = (enum nines_check_kind)9; break;
+        }
+        cr_expect(eq(ptr, nines_catalogue_encode(c, 5), NULL), "mutation %d encoded", m);
+        clear_all(c, 5);
+    }
+}
+
+/* Each option of each kind, changed in a copy, makes the copy unequal. */
+Test(check, equal_sees_every_option)
+{
+    struct nines_check c[5], d;
+    int k, m, seen = 0;
+
+    make_full(c);
+    for (k = 0; k < 5; k++) {
+        for (m = 0; m < 40; m++) {
+            int changed = 1;
+
+            cr_assert(eq(int, nines_check_copy(&d, &c[k]), 0));
+            cr_assert(nines_check_equal(&d, &c[k]));
+            switch (k * 100 + m) {
+            case 0: d.http.url[0] = 'X'; break;
+            case 1: d.http.method[0] = 'X'; break;
+            case 2: d.http.expect_status[0] = '3'; break;
+            case 3: d.http.follow_redirects++; break;
+            case 4: d.http.verify_tls = 1; break;
+            case 5: d.http.max_body_bytes++; break;
+            case 6: d.http.headers_count = 1; break;
+            case 7: d.http.headers[0].name[0] = 'a'; break;
+            case 8: d.http.headers[0].value[0] = 'X'; break;
+            case 9: d.http.body[0] = 'X'; break;
+            case 10: d.http.auth[0] = 'X'; break;
+            case 11: d.http.auth_user[0] = 'X'; break;
+            case 12: d.http.secret_env[0] = 'X'; break;
+            case 13: d.http.secret_file = xstrdup("/x"); break;
+            case 14: d.http.body_contains[0] = 'X'; break;
+            case 15: d.http.body_not_contains[0] = 'X'; break;
+            case 16: d.http.body_regex[0] = 'X'; break;
+            case 17: d.http.json_condition[0] = 'X'; break;
+            case 18: d.http.latency_objective_ms++; break;
+            case 19: d.http.ca_file[0] = 'X'; break;
+            case 20: d.http.client_cert[0] = 'X'; break;
+            case 21: d.http.client_key[0] = 'X'; break;
+            case 22: d.http.tls_server_name[0] = 'X'; break;
+            case 23: d.http.tls_min_version[2] = '3'; break;
+            case 24: d.http.cert_min_days++; break;
+            case 25: d.http.header_conds[0].op = NINES_HDR_EQUALS; break;
+            case 26: d.http.header_conds[1].name[0] = 'X'; break;
+            case 27: d.http.header_conds[2].value[0] = 'X'; break;
+            case 28: d.http.header_conds_count = 2; break;
+            case 29: d.http.ip_version = 4; break;
+            case 30: d.http.all_addresses = 0; break;
+            case 31: d.http.resolve[0] = 'X'; break;
+            case 32: d.http.proxy[0] = 'X'; break;
+            case 100: d.dns.name[0] = 'X'; break;
+            case 101: d.dns.record_type[0] = 'X'; break;
+            case 102: d.dns.servers[1][1] = '2'; break;
+            case 103: d.dns.servers_count = 1; break;
+            case 104: d.dns.expect_rcode[0] = 'X'; break;
+            case 105: d.dns.expect_answers[0][0] = '9'; break;
+            case 106: d.dns.expect_answers_count = 1; break;
+            case 107: d.dns.match = NINES_DNS_MATCH_EXACT; break;
+            case 108: d.dns.answer_regex[0] = 'X'; break;
+            case 109: d.dns.tcp = 0; break;
+            case 200: d.tcp.host[0] = 'X'; break;
+            case 201: d.tcp.port++; break;
+            case 202: d.tcp.send[0] = 'X'; break;
+            case 203: d.tcp.expect_banner[0] = 'X'; break;
+            case 204: d.tcp.tls = 0; break;
+            case 205: d.tcp.verify_tls = 1; break;
+            case 206: d.tcp.ca_file[0] = 'X'; break;
+            case 207: d.tcp.tls_server_name[0] = 'X'; break;
+            case 208: d.tcp.cert_min_days++; break;
+            case 209: d.tcp.ip_version = 6; break;
+            case 300: d.icmp.host[0] = 'X'; break;
+            case 301: d.icmp.count++; break;
+            case 302: d.icmp.spacing_ms++; break;
+            case 303: d.icmp.max_loss_pct++; break;
+            case 304: d.icmp.ip_version = 6; break;
+            case 400: d.host.cpu_pct++; break;
+            case 401: d.host.memory_pct++; break;
+            case 402: d.host.swap_pct++; break;
+            case 403: d.host.disk_pct++; break;
+            case 404: d.host.inode_pct++; break;
+            case 405: d.host.open_files_pct++; break;
+            case 406: d.host.load_per_cpu += 0.25; break;
+            case 407: d.host.mounts[0][0] = 'X'; break;
+            case 408: d.host.mounts_count = 1; break;
+            default: changed = 0; break;
+            }
+            if (changed) {
+                cr_expect(not(nines_check_equal(&d, &c[k])), "kind %d mutation %d not seen",
+                          k, m);
+                cr_expect(not(nines_check_equal(&c[k], &d)), "kind %d mutation %d (swapped)",
+                          k, m);
+                seen++;
+            }
+            /* restore counts so clear frees every element */
+            d.http.headers_count = c[k].http.headers_count;
+            d.http.header_conds_count = c[k].http.header_conds_count;
+            d.dns.servers_count = c[k].dns.servers_count;
+            d.dns.expect_answers_count = c[k].dns.expect_answers_count;
+            d.host.mounts_count = c[k].host.mounts_count;
+            nines_check_clear(&d);
+        }
+    }
+    cr_expect(eq(int, seen, 33 + 10 + 10 + 5 + 9));
+    clear_all(c, 5);
+}
+
+/* The other kinds' options do not count: only the check's own kind is compared. */
+Test(check, equal_ignores_other_kinds_options)
+{
+    struct nines_check c[5], d;
+
+    make_full(c);
+    cr_assert(eq(int, nines_check_copy(&d, &c[1]), 0));
+    d.icmp.count = 77;
+    d.http.url = xstrdup("http://unused/");
+    cr_expect(nines_check_equal(&d, &c[1]));
+    d.dns.tcp = 0;
+    cr_expect(not(nines_check_equal(&d, &c[1])));
+    nines_check_clear(&d);
+    clear_all(c, 5);
+}
+
+/* A copy of every kind owns all its memory: it outlives the original. */
+Test(check, copy_of_every_kind_is_deep)
+{
+    struct nines_check c[5], d[5];
+
+    make_full(c);
+    for (int i = 0; i < 5; i++)
+        cr_assert(eq(int, nines_check_copy(&d[i], &c[i]), 0));
+    cr_expect(d[0].http.headers != c[0].http.headers);
+    cr_expect(d[0].http.headers[0].name != c[0].http.headers[0].name);
+    cr_expect(d[0].http.header_conds[1].value != c[0].http.header_conds[1].value);
+    cr_expect(d[1].dns.servers[0] != c[1].dns.servers[0]);
+    cr_expect(d[4].host.mounts != c[4].host.mounts);
+    clear_all(c, 5);
+    cr_expect(eq(str, d[0].http.headers[0].value, "application/json"));
+    cr_expect(eq(str, d[0].http.header_conds[2].value, "^application/json"));
+    cr_expect(eq(str, d[0].http.proxy, "http://proxy.test:3128"));
+    cr_expect(eq(str, d[1].dns.expect_answers[1], "20 mx2.example.test."));
+    cr_expect(eq(str, d[2].tcp.send, "EHLO nines\r\n"));
+    cr_expect(eq(str, d[4].host.mounts[1], "/var/lib"));
+    clear_all(d, 5);
+}
+
+Test(check, checks_free_releases_every_kind)
+{
+    struct nines_check *arr = calloc(5, sizeof(*arr));
+
+    cr_assert(not(eq(ptr, arr, NULL)));
+    make_full(arr);
+    nines_checks_free(arr, 5);
 }

@@ -306,6 +306,265 @@ Test(config_good, relative_config_path_resolves_data_dir)
     test_rmtree(l.dir);
 }
 
+/* ------------------------------------------------------- good: kind options */
+
+/* Every http option lands in struct nines_http_opts. */
+Test(config_kinds, http_every_option)
+{
+    struct loaded l;
+    const struct nines_http_opts *h;
+    char real[PATH_MAX], parent[PATH_MAX], want[PATH_MAX + 32];
+
+    expect_good(&l, "checks:\n"
+                    "  - id: full\n"
+                    "    kind: http\n"
+                    "    url: https://api.test/health\n"
+                    "    method: POST\n"
+                    "    headers:\n"
+                    "      Accept: application/json\n"
+                    "      X-Count: 5\n"
+                    "      X-Empty: ''\n"
+                    "    body: '{\"ping\": true}'\n"
+                    "    auth:\n"
+                    "      type: basic\n"
+                    "      user: monitor\n"
+                    "      secret_env: API_PASSWORD\n"
+                    "    body_contains: ok\n"
+                    "    body_not_contains: error\n"
+                    "    body_regex: '\"status\": *\"(UP|OK)\"'\n"
+                    "    json_condition: checks.db.ok == true\n"
+                    "    latency_objective: 250ms\n"
+                    "    ca_file: certs/ca.pem\n"
+                    "    client_cert: /etc/nines/client.pem\n"
+                    "    client_key: ../keys/client.key\n"
+                    "    tls_server_name: api.internal\n"
+                    "    tls_min_version: 1.2\n"
+                    "    cert_min_days: 14\n"
+                    "    header_conditions:\n"
+                    "      - {name: Content-Type, regex: '^application/json'}\n"
+                    "      - {name: X-Request-Id, present: true}\n"
+                    "      - {name: Cache-Control, equals: no-store}\n"
+                    "    ip_version: 6\n"
+                    "    addresses: all\n"
+                    "    resolve: api.test:443:127.0.0.1,[::1]\n"
+                    "    proxy: socks5h://proxy.test:1080\n"
+                    "  - id: bearer\n"
+                    "    kind: http\n"
+                    "    url: http://b.test/\n"
+                    "    auth: {type: bearer, secret_file: secrets/token}\n"
+                    "    addresses: first\n");
+    cr_assert(ne(ptr, realpath(l.dir, real), NULL));
+    snprintf(parent, sizeof(parent), "%s", real);
+    *strrchr(parent, '/') = '\0';
+    cr_assert(eq(sz, l.cfg->checks_count, 2));
+    h = &l.cfg->checks[0].http;
+    cr_expect(eq(str, h->url, "https://api.test/health"));
+    cr_expect(eq(str, h->method, "POST"));
+    cr_assert(eq(sz, h->headers_count, 3));
+    cr_expect(eq(str, h->headers[0].name, "Accept"));
+    cr_expect(eq(str, h->headers[0].value, "application/json"));
+    cr_expect(eq(str, h->headers[1].name, "X-Count"));
+    cr_expect(eq(str, h->headers[1].value, "5"), "a plain number is header text");
+    cr_expect(eq(str, h->headers[2].value, ""), "an empty header value is allowed");
+    cr_expect(eq(str, h->body, "{\"ping\": true}"));
+    cr_expect(eq(str, h->auth, "basic"));
+    cr_expect(eq(str, h->auth_user, "monitor"));
+    cr_expect(eq(str, h->secret_env, "API_PASSWORD"));
+    cr_expect(eq(ptr, h->secret_file, NULL));
+    cr_expect(eq(str, h->body_contains, "ok"));
+    cr_expect(eq(str, h->body_not_contains, "error"));
+    cr_expect(eq(str, h->body_regex, "\"status\": *\"(UP|OK)\""));
+    cr_expect(eq(str, h->json_condition, "checks.db.ok == true"));
+    cr_expect(eq(i64, h->latency_objective_ms, 250));
+    snprintf(want, sizeof(want), "%s/certs/ca.pem", real);
+    cr_expect(eq(str, h->ca_file, want), "relative to the config file");
+    cr_expect(eq(str, h->client_cert, "/etc/nines/client.pem"));
+    snprintf(want, sizeof(want), "%s/keys/client.key", parent);
+    cr_expect(eq(str, h->client_key, want));
+    cr_expect(eq(str, h->tls_server_name, "api.internal"));
+    cr_expect(eq(str, h->tls_min_version, "1.2"));
+    cr_expect(eq(int, h->cert_min_days, 14));
+    cr_assert(eq(sz, h->header_conds_count, 3));
+    cr_expect(eq(str, h->header_conds[0].name, "Content-Type"));
+    cr_expect(eq(int, h->header_conds[0].op, NINES_HDR_REGEX));
+    cr_expect(eq(str, h->header_conds[0].value, "^application/json"));
+    cr_expect(eq(str, h->header_conds[1].name, "X-Request-Id"));
+    cr_expect(eq(int, h->header_conds[1].op, NINES_HDR_PRESENT));
+    cr_expect(eq(ptr, h->header_conds[1].value, NULL));
+    cr_expect(eq(int, h->header_conds[2].op, NINES_HDR_EQUALS));
+    cr_expect(eq(str, h->header_conds[2].value, "no-store"));
+    cr_expect(eq(int, h->ip_version, 6));
+    cr_expect(eq(int, h->all_addresses, 1));
+    cr_expect(eq(str, h->resolve, "api.test:443:127.0.0.1,[::1]"));
+    cr_expect(eq(str, h->proxy, "socks5h://proxy.test:1080"));
+
+    h = &l.cfg->checks[1].http;
+    cr_expect(eq(str, h->auth, "bearer"));
+    cr_expect(eq(ptr, h->auth_user, NULL));
+    cr_expect(eq(ptr, h->secret_env, NULL));
+    snprintf(want, sizeof(want), "%s/secrets/token", real);
+    cr_expect(eq(str, h->secret_file, want));
+    cr_expect(eq(int, h->all_addresses, 0));
+    cr_expect(eq(sz, h->headers_count, 0));
+    cr_expect(eq(int, h->ip_version, 0));
+    cr_expect(eq(i64, h->latency_objective_ms, 0));
+    loaded_close(&l);
+}
+
+Test(config_kinds, dns_every_option_and_defaults)
+{
+    struct loaded l;
+    const struct nines_check *k;
+
+    expect_good(&l, "checks:\n"
+                    "  - id: mx\n"
+                    "    kind: dns\n"
+                    "    name: example.test\n"
+                    "    type: MX\n"
+                    "    servers: [127.0.0.1, '127.0.0.1:5353', '::1', '[::1]:5353']\n"
+                    "    expect_rcode: NXDOMAIN\n"
+                    "    expect_answers: ['10 mail.example.test.', '20 mx2.example.test.']\n"
+                    "    match: include\n"
+                    "    answer_regex: 'example\\.test\\.$'\n"
+                    "    tcp: true\n"
+                    "  - id: a\n"
+                    "    kind: dns\n"
+                    "    name: _sip._tcp.example.test\n"
+                    "    servers: 192.0.2.53\n"
+                    "    expect_answers: 192.0.2.1\n"
+                    "  - {id: plain, kind: dns, name: example.test}\n");
+    cr_assert(eq(sz, l.cfg->checks_count, 3));
+    k = &l.cfg->checks[0];
+    cr_expect(eq(int, k->kind, NINES_KIND_DNS));
+    cr_expect(eq(str, k->dns.name, "example.test"));
+    cr_expect(eq(str, k->dns.record_type, "MX"));
+    cr_assert(eq(sz, k->dns.servers_count, 4));
+    cr_expect(eq(str, k->dns.servers[0], "127.0.0.1"));
+    cr_expect(eq(str, k->dns.servers[1], "127.0.0.1:5353"));
+    cr_expect(eq(str, k->dns.servers[2], "::1"));
+    cr_expect(eq(str, k->dns.servers[3], "[::1]:5353"));
+    cr_expect(eq(str, k->dns.expect_rcode, "NXDOMAIN"));
+    cr_assert(eq(sz, k->dns.expect_answers_count, 2));
+    cr_expect(eq(str, k->dns.expect_answers[0], "10 mail.example.test."));
+    cr_expect(eq(str, k->dns.expect_answers[1], "20 mx2.example.test."));
+    cr_expect(eq(int, k->dns.match, NINES_DNS_MATCH_INCLUDE));
+    cr_expect(eq(str, k->dns.answer_regex, "example\\.test\\.$"));
+    cr_expect(eq(int, k->dns.tcp, 1));
+    cr_expect(eq(ptr, k->http.url, NULL), "other kinds' options stay unset");
+
+    k = &l.cfg->checks[1];          /* single values; match defaults to exact */
+    cr_expect(eq(str, k->dns.name, "_sip._tcp.example.test"));
+    cr_assert(eq(sz, k->dns.servers_count, 1));
+    cr_expect(eq(str, k->dns.servers[0], "192.0.2.53"));
+    cr_assert(eq(sz, k->dns.expect_answers_count, 1));
+    cr_expect(eq(str, k->dns.expect_answers[0], "192.0.2.1"));
+    cr_expect(eq(int, k->dns.match, NINES_DNS_MATCH_EXACT));
+
+    k = &l.cfg->checks[2];
+    cr_expect(eq(ptr, k->dns.record_type, NULL), "NULL is A");
+    cr_expect(eq(ptr, k->dns.expect_rcode, NULL), "NULL is NOERROR");
+    cr_expect(eq(sz, k->dns.servers_count, 0));
+    cr_expect(eq(int, k->dns.match, NINES_DNS_MATCH_NONE));
+    cr_expect(eq(int, k->dns.tcp, 0));
+    loaded_close(&l);
+}
+
+Test(config_kinds, tcp_icmp_host_every_option_and_defaults)
+{
+    struct loaded l;
+    const struct nines_check *k;
+    char real[PATH_MAX], want[PATH_MAX + 16];
+
+    expect_good(&l, "checks:\n"
+                    "  - id: smtps\n"
+                    "    kind: tcp\n"
+                    "    host: mail.test\n"
+                    "    port: 465\n"
+                    "    send: \"EHLO nines\\r\\n\"\n"
+                    "    expect_banner: '^220 '\n"
+                    "    tls: true\n"
+                    "    verify_tls: false\n"
+                    "    ca_file: ca.pem\n"
+                    "    tls_server_name: mail.test\n"
+                    "    cert_min_days: 7\n"
+                    "    ip_version: 4\n"
+                    "  - {id: ssh, kind: tcp, host: '::1', port: 22}\n"
+                    "  - id: ping\n"
+                    "    kind: icmp\n"
+                    "    host: 192.0.2.1\n"
+                    "    count: 5\n"
+                    "    spacing: 50ms\n"
+                    "    max_loss_pct: 20\n"
+                    "    ip_version: 6\n"
+                    "  - {id: ping2, kind: icmp, host: example.test}\n"
+                    "  - id: self\n"
+                    "    kind: host\n"
+                    "    locations: probe-1\n"
+                    "    cpu_pct: 90\n"
+                    "    memory_pct: 80\n"
+                    "    swap_pct: 50\n"
+                    "    disk_pct: 85\n"
+                    "    inode_pct: 70\n"
+                    "    open_files_pct: 60\n"
+                    "    load_per_cpu: 1.5\n"
+                    "    mounts: [/, /var/lib]\n"
+                    "  - {id: self2, kind: host, load_per_cpu: 2}\n");
+    cr_assert(ne(ptr, realpath(l.dir, real), NULL));
+    cr_assert(eq(sz, l.cfg->checks_count, 6));
+    k = &l.cfg->checks[0];
+    cr_expect(eq(int, k->kind, NINES_KIND_TCP));
+    cr_expect(eq(str, k->tcp.host, "mail.test"));
+    cr_expect(eq(int, k->tcp.port, 465));
+    cr_expect(eq(str, k->tcp.send, "EHLO nines\r\n"));
+    cr_expect(eq(str, k->tcp.expect_banner, "^220 "));
+    cr_expect(eq(int, k->tcp.tls, 1));
+    cr_expect(eq(int, k->tcp.verify_tls, 0));
+    snprintf(want, sizeof(want), "%s/ca.pem", real);
+    cr_expect(eq(str, k->tcp.ca_file, want));
+    cr_expect(eq(str, k->tcp.tls_server_name, "mail.test"));
+    cr_expect(eq(int, k->tcp.cert_min_days, 7));
+    cr_expect(eq(int, k->tcp.ip_version, 4));
+    k = &l.cfg->checks[1];
+    cr_expect(eq(str, k->tcp.host, "::1"));
+    cr_expect(eq(int, k->tcp.port, 22));
+    cr_expect(eq(int, k->tcp.tls, 0));
+    cr_expect(eq(int, k->tcp.verify_tls, 1), "default");
+    cr_expect(eq(ptr, k->tcp.send, NULL));
+
+    k = &l.cfg->checks[2];
+    cr_expect(eq(int, k->kind, NINES_KIND_ICMP));
+    cr_expect(eq(str, k->icmp.host, "192.0.2.1"));
+    cr_expect(eq(int, k->icmp.count, 5));
+    cr_expect(eq(i64, k->icmp.spacing_ms, 50));
+    cr_expect(eq(int, k->icmp.max_loss_pct, 20));
+    cr_expect(eq(int, k->icmp.ip_version, 6));
+    k = &l.cfg->checks[3];
+    cr_expect(eq(int, k->icmp.count, 3));
+    cr_expect(eq(i64, k->icmp.spacing_ms, 200));
+    cr_expect(eq(int, k->icmp.max_loss_pct, 0));
+    cr_expect(eq(int, k->icmp.ip_version, 0));
+
+    k = &l.cfg->checks[4];
+    cr_expect(eq(int, k->kind, NINES_KIND_HOST));
+    cr_assert(eq(sz, k->locations_count, 1));
+    cr_expect(eq(str, k->locations[0], "probe-1"));
+    cr_expect(eq(int, k->host.cpu_pct, 90));
+    cr_expect(eq(int, k->host.memory_pct, 80));
+    cr_expect(eq(int, k->host.swap_pct, 50));
+    cr_expect(eq(int, k->host.disk_pct, 85));
+    cr_expect(eq(int, k->host.inode_pct, 70));
+    cr_expect(eq(int, k->host.open_files_pct, 60));
+    cr_expect(eq(dbl, k->host.load_per_cpu, 1.5));
+    cr_assert(eq(sz, k->host.mounts_count, 2));
+    cr_expect(eq(str, k->host.mounts[0], "/"));
+    cr_expect(eq(str, k->host.mounts[1], "/var/lib"));
+    k = &l.cfg->checks[5];
+    cr_expect(eq(dbl, k->host.load_per_cpu, 2.0));
+    cr_expect(eq(int, k->host.cpu_pct, 0), "no threshold");
+    cr_expect(eq(sz, k->host.mounts_count, 0));
+    loaded_close(&l);
+}
+
 /* ------------------------------------------------------------ bad: checks */
 
 Test(config_errors, unknown_key_with_suggestion)
@@ -439,7 +698,8 @@ Test(config_errors, unknown_kind_hides_its_options)
                   "  - id: api\n"
                   "    kind: ftp\n"
                   "    url: ftp://a.test/\n",
-                  "3:11: check 'api': 'kind': unknown check kind 'ftp' (known kinds: http)",
+                  "3:11: check 'api': 'kind': unknown check kind 'ftp' (known kinds: http, dns, "
+                  "tcp, icmp, host)",
                   NULL);
 }
 
@@ -584,6 +844,281 @@ Test(config_errors, defaults_section_keys)
                   "2:3: defaults: 'id' cannot have a default: set it in each check",
                   "3:3: defaults: unknown key 'url'",
                   "4:20: defaults: 'successes_to_up' must be between 1 and 100, got '0'", NULL);
+}
+
+/* ------------------------------------------------------ bad: kind options */
+
+Test(config_kind_errors, bad_regexes_at_their_value)
+{
+    expect_errors(API_CHECK "    body_regex: 'a(b'\n"
+                  "  - {id: d, kind: dns, name: a.test, answer_regex: '[z-a]'}\n"
+                  "  - {id: t, kind: tcp, host: a.test, port: 25, expect_banner: '*'}\n",
+                  "5:17: check 'api': 'body_regex' is not a valid regular expression: "
+                  "Unmatched ( or \\(",
+                  "6:52: check 'd': 'answer_regex' is not a valid regular expression: "
+                  "Invalid range end",
+                  "7:63: check 't': 'expect_banner' is not a valid regular expression: "
+                  "Invalid preceding regular expression", NULL);
+}
+
+Test(config_kind_errors, bad_json_conditions)
+{
+    expect_errors(API_CHECK "    json_condition: status = \"UP\"\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', json_condition: 'a..b == 1'}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test', json_condition: 'up == UP'}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test', json_condition: 'n > \"3\"'}\n",
+                  "5:21: check 'api': 'json_condition': use == to compare, not =",
+                  "6:63: check 'b': 'json_condition': empty path segment (two dots, or a dot "
+                  "at an end)",
+                  "7:63: check 'c': 'json_condition': the value must be a JSON scalar: "
+                  "\"string\", number, true, false or null",
+                  "8:63: check 'd': 'json_condition': < <= > >= compare numbers: the value "
+                  "must be a number", NULL);
+}
+
+Test(config_kind_errors, auth_secret_source)
+{
+    expect_errors(API_CHECK "    auth: {type: basic, user: u}\n"      /* 5 */
+                  "  - id: b\n"                                        /* 6 */
+                  "    kind: http\n"
+                  "    url: http://b.test/\n"
+                  "    auth:\n"                                        /* 9 */
+                  "      type: bearer\n"
+                  "      secret_env: TOKEN\n"
+                  "      secret_file: /run/token\n"                    /* 12 */
+                  "  - {id: c, kind: http, url: 'http://c.test', auth: {type: basic,\n"
+                  "     secret_env: 'A B', password: x}}\n",          /* 14 */
+                  "5:11: check 'api': auth: needs 'secret_env' or 'secret_file' (where to "
+                  "read the password from)",
+                  "12:20: check 'b': auth: give either 'secret_env' or 'secret_file', not both",
+                  "13:53: check 'c': auth: basic auth needs 'user'",
+                  "14:18: check 'c': auth: 'secret_env' must be an environment variable name "
+                  "such as API_TOKEN, got the quoted string 'A B'",
+                  "14:25: check 'c': auth: unknown key 'password': the configuration never "
+                  "holds a secret, only where to read it: 'secret_env' or 'secret_file'", NULL);
+}
+
+Test(config_kind_errors, auth_type_and_user)
+{
+    expect_errors(API_CHECK "    auth: {user: u, secret_env: P}\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', auth: {type: digest,\n"
+                  "     secret_env: P}}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test', auth: {type: bearer,\n"
+                  "     user: u, secret_env: P}}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test', auth: basic}\n",
+                  "5:11: check 'api': auth is missing required field 'type'",
+                  "6:60: check 'b': auth: 'type' must be one of basic, bearer, got 'digest'",
+                  "9:12: check 'c': auth: 'user' is for basic auth only",
+                  "10:53: check 'd': 'auth': expected a mapping with 'type' and 'secret_env' "
+                  "or 'secret_file', got 'basic'", NULL);
+}
+
+Test(config_kind_errors, ports_and_ranges)
+{
+    expect_errors("checks:\n"
+                  "  - {id: t, kind: tcp, host: a.test, port: 70000}\n"
+                  "  - {id: u, kind: tcp, host: a.test, port: 0}\n"
+                  "  - {id: i, kind: icmp, host: a.test, count: 0, spacing: 5ms,\n"
+                  "     max_loss_pct: 101}\n"
+                  "  - {id: h, kind: host, cpu_pct: 0, disk_pct: 101, load_per_cpu: 0}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test', cert_min_days: 3651}\n",
+                  "2:44: check 't': 'port' must be between 1 and 65535, got '70000'",
+                  "3:44: check 'u': 'port' must be between 1 and 65535, got '0'",
+                  "4:46: check 'i': 'count' must be between 1 and 100, got '0'",
+                  "4:58: check 'i': 'spacing' must be between 10ms and 10s, got '5ms'",
+                  "5:20: check 'i': 'max_loss_pct' must be between 0 and 100, got '101'",
+                  "6:34: check 'h': 'cpu_pct' must be between 1 and 100, got '0'",
+                  "6:47: check 'h': 'disk_pct' must be between 1 and 100, got '101'",
+                  "6:66: check 'h': 'load_per_cpu' must be above 0 and at most 1000, got '0'",
+                  "7:62: check 'c': 'cert_min_days' must be between 0 and 3650, got '3651'",
+                  NULL);
+}
+
+Test(config_kind_errors, enums)
+{
+    expect_errors("checks:\n"
+                  "  - {id: d, kind: dns, name: a.test, type: AXFR, expect_rcode: nxdomain,\n"
+                  "     match: some, expect_answers: [x]}\n"
+                  "  - {id: h, kind: http, url: 'http://h.test', tls_min_version: 1.4,\n"
+                  "     addresses: every, ip_version: 5}\n"
+                  "  - {id: i, kind: icmp, host: a.test, ip_version: v6}\n",
+                  "2:44: check 'd': 'type' must be one of A, AAAA, CNAME, MX, TXT, NS, SOA, SRV, "
+                  "PTR, CAA, got 'AXFR'",
+                  "2:64: check 'd': 'expect_rcode' must be one of NOERROR, FORMERR, SERVFAIL, "
+                  "NXDOMAIN, NOTIMP, REFUSED, YXDOMAIN, YXRRSET, NXRRSET, NOTAUTH, NOTZONE, "
+                  "got 'nxdomain'",
+                  "3:13: check 'd': 'match' must be one of exact, include, got 'some'",
+                  "4:64: check 'h': 'tls_min_version' must be one of 1.0, 1.1, 1.2, 1.3, "
+                  "got '1.4'",
+                  "5:17: check 'h': 'addresses' must be one of first, all, got 'every'",
+                  "5:36: check 'h': 'ip_version' must be 4 or 6, got '5'",
+                  "6:51: check 'i': 'ip_version' must be 4 or 6, got 'v6'", NULL);
+}
+
+Test(config_kind_errors, bad_dns_servers)
+{
+    expect_errors("checks:\n"
+                  "  - id: d\n"
+                  "    kind: dns\n"
+                  "    name: a.test\n"
+                  "    servers: [1.2.3.4, '1.2.3.4:0', dns.test, '[::1]:53', '[1.2.3.4]:53',\n"
+                  "              1.2.3.4, {a: b}, '1.2.3.4:99999', '::1']\n",
+                  "5:24: check 'd': 'servers': the quoted string '1.2.3.4:0' is not an IP "
+                  "address with an optional port, such as 192.0.2.1:5353 or "
+                  "[2001:db8::1]:5353",
+                  "5:37: check 'd': 'servers': 'dns.test' is not an IP address with an "
+                  "optional port, such as 192.0.2.1:5353 or [2001:db8::1]:5353",
+                  "5:59: check 'd': 'servers': the quoted string '[1.2.3.4]:53' is not an IP "
+                  "address with an optional port, such as 192.0.2.1:5353 or "
+                  "[2001:db8::1]:5353",
+                  "6:15: check 'd': 'servers': '1.2.3.4' is listed twice",
+                  "6:24: check 'd': 'servers': expected an address, got a mapping",
+                  "6:32: check 'd': 'servers': the quoted string '1.2.3.4:99999' is not an IP "
+                  "address with an optional port, such as 192.0.2.1:5353 or "
+                  "[2001:db8::1]:5353", NULL);
+}
+
+Test(config_kind_errors, options_of_another_kind)
+{
+    expect_errors("checks:\n"
+                  "  - id: d\n"
+                  "    kind: dns\n"
+                  "    name: a.test\n"
+                  "    url: http://a.test/\n"
+                  "    port: 53\n"
+                  "  - {id: h, kind: host, host: localhost, verify_tls: true}\n"
+                  "  - {id: t, kind: tcp, host: a.test, port: 1, expect_baner: x}\n",
+                  "5:5: check 'd': unknown key 'url' for kind dns (an option of kind http)",
+                  "6:5: check 'd': unknown key 'port' for kind dns (an option of kind tcp)",
+                  "7:25: check 'h': unknown key 'host' for kind host (an option of kinds tcp, "
+                  "icmp)",
+                  "7:42: check 'h': unknown key 'verify_tls' for kind host (an option of kinds "
+                  "http, tcp)",
+                  "8:47: check 't': unknown key 'expect_baner' (did you mean "
+                  "'expect_banner'?)", NULL);
+}
+
+Test(config_kind_errors, headers)
+{
+    expect_errors(API_CHECK "    headers:\n"
+                  "      Bad Name: x\n"
+                  "      Authorization: Basic Zm9vOmJhcg==\n"
+                  "      X-Multi: \"a\\nb\"\n"
+                  "      X-List: [1]\n"
+                  "      x-ok: 1\n"
+                  "      X-OK: 2\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', headers: [a]}\n",
+                  "6:7: check 'api': 'headers': 'Bad Name' is not a header name (letters, "
+                  "digits and !#$%&'*+-.^_`|~)",
+                  "7:7: check 'api': 'headers': no 'Authorization' header: the configuration "
+                  "never holds a secret, use 'auth' with 'secret_env' or 'secret_file'",
+                  "8:16: check 'api': 'headers': the value of 'X-Multi' must be one line of "
+                  "text, got the quoted string 'a?b'",
+                  "9:15: check 'api': 'headers': the value of 'X-List' must be one line of "
+                  "text, got a sequence",
+                  "11:7: check 'api': 'headers': header 'X-OK' is set twice",
+                  "12:56: check 'b': 'headers': expected a mapping of header names to values, "
+                  "got a sequence", NULL);
+}
+
+Test(config_kind_errors, header_conditions)
+{
+    expect_errors(API_CHECK "    header_conditions:\n"
+                  "      - {name: Server}\n"
+                  "      - {name: X-A, present: true, equals: b}\n"
+                  "      - {name: X-B, present: false}\n"
+                  "      - {name: X-C, regex: '(('}\n"
+                  "      - {equals: x}\n"
+                  "      - nope\n"
+                  "      - {name: 'a b', present: true, value: 1}\n",
+                  "6:9: check 'api': header_conditions[0]: needs one of 'present: true', "
+                  "'equals' or 'regex'",
+                  "7:44: check 'api': header_conditions[1]: give only one of 'present', "
+                  "'equals' or 'regex'",
+                  "8:30: check 'api': header_conditions[2]: 'present' can only be true",
+                  "9:28: check 'api': header_conditions[3]: 'regex' is not a valid regular "
+                  "expression: Unmatched ( or \\(",
+                  "10:9: check 'api': header_conditions[4] is missing required field 'name'",
+                  "11:9: check 'api': header_conditions[5]: expected a mapping with 'name' and "
+                  "one of 'present', 'equals' or 'regex', got 'nope'",
+                  "12:16: check 'api': header_conditions[6]: 'name' must be a header name "
+                  "(letters, digits and !#$%&'*+-.^_`|~), got the quoted string 'a b'",
+                  "12:38: check 'api': header_conditions[6]: unknown key 'value'", NULL);
+}
+
+Test(config_kind_errors, addresses_proxies_and_paths)
+{
+    expect_errors(API_CHECK "    resolve: a.test:443\n"
+                  "    proxy: http://user:pw@proxy.test:3128\n"
+                  "    client_key: k.pem\n"
+                  "    tls_server_name: 'a b'\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', resolve: 'a:80:1.2.3',\n"
+                  "     proxy: 'ftp://p.test'}\n"
+                  "  - {id: c, kind: host, mounts: [/, var, /]}\n"
+                  "  - {id: d, kind: icmp, host: 'bad host'}\n",
+                  "5:14: check 'api': 'resolve' must be host:port:address, such as "
+                  "example.com:443:127.0.0.1, got 'a.test:443'",
+                  "6:12: check 'api': 'proxy' must not hold a user or password: the "
+                  "configuration never holds a secret",
+                  "7:17: check 'api': 'client_key' needs 'client_cert'",
+                  "8:22: check 'api': 'tls_server_name' must be a host name or an IP address, "
+                  "got the quoted string 'a b'",
+                  "9:56: check 'b': 'resolve' must be host:port:address, such as "
+                  "example.com:443:127.0.0.1, got the quoted string 'a:80:1.2.3'",
+                  "10:13: check 'b': 'proxy' must be a proxy URL such as "
+                  "http://proxy.example:3128 (schemes http, https, socks4, socks4a, socks5, "
+                  "socks5h; no user or password), got the quoted string 'ftp://p.test'",
+                  "11:37: check 'c': 'mounts': 'var' is not an absolute path",
+                  "11:42: check 'c': 'mounts': '/' is listed twice",
+                  "12:31: check 'd': 'host' must be a host name or an IP address, got the "
+                  "quoted string 'bad host'", NULL);
+}
+
+Test(config_kind_errors, options_that_need_another)
+{
+    expect_errors("checks:\n"
+                  "  - {id: d, kind: dns, name: a.test, match: exact}\n"
+                  "  - {id: t, kind: tcp, host: a.test, port: 1, ca_file: x.pem,\n"
+                  "     cert_min_days: 3, tls: false}\n"
+                  "  - {id: u, kind: tcp, host: a.test, port: 1, verify_tls: false, tls: yes}\n"
+                  "  - {id: v, kind: tcp, host: a.test, port: 1, tls_server_name: a.test}\n",
+                  "2:45: check 'd': 'match' needs 'expect_answers'",
+                  "3:56: check 't': 'ca_file' needs 'tls: true'",
+                  "4:21: check 't': 'cert_min_days' needs 'tls: true'",
+                  "6:64: check 'v': 'tls_server_name' needs 'tls: true'", NULL);
+}
+
+Test(config_kind_errors, required_options_per_kind)
+{
+    expect_errors("checks:\n"
+                  "  - {id: d, kind: dns, type: A}\n"
+                  "  - {id: t, kind: tcp}\n"
+                  "  - {id: i, kind: icmp}\n"
+                  "  - {id: h, kind: host}\n",
+                  "2:5: check 'd' is missing required field 'name'",
+                  "3:5: check 't' is missing required field 'host'",
+                  "3:5: check 't' is missing required field 'port'",
+                  "4:5: check 'i' is missing required field 'host'", NULL);
+}
+
+Test(config_kind_errors, numbers_that_are_not_plain)
+{
+    expect_errors("checks:\n"
+                  "  - {id: a, kind: host, load_per_cpu: abc}\n"
+                  "  - {id: b, kind: host, load_per_cpu: 0x10}\n"
+                  "  - {id: c, kind: host, load_per_cpu: '1.5'}\n"
+                  "  - {id: d, kind: host, load_per_cpu: 1001}\n"
+                  "  - {id: e, kind: host, load_per_cpu: .nan}\n"
+                  "  - {id: f, kind: tcp, host: a.test, port: '80'}\n",
+                  "2:39: check 'a': 'load_per_cpu': expected a number such as 1.5, got 'abc'",
+                  "3:39: check 'b': 'load_per_cpu': expected a number such as 1.5, got '0x10'",
+                  "4:39: check 'c': 'load_per_cpu': expected a number such as 1.5, got the "
+                  "quoted string '1.5'",
+                  "5:39: check 'd': 'load_per_cpu' must be above 0 and at most 1000, "
+                  "got '1001'",
+                  "6:39: check 'e': 'load_per_cpu': expected a number such as 1.5, got '.nan'",
+                  "7:44: check 'f': 'port': expected an integer, got the quoted string '80'",
+                  NULL);
 }
 
 /* -------------------------------------------------------------- bad: YAML */

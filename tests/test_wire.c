@@ -78,6 +78,27 @@ static void sample_timeout(struct nines_result *r)
     snprintf(r->reason, sizeof(r->reason), "timeout");
 }
 
+/* ok, but degraded: a warning, and facts as an engine writes them. */
+static void sample_warned(struct nines_result *r)
+{
+    sample_ok(r);
+    snprintf(r->warning, sizeof(r->warning), "cert_expiring");
+    snprintf(r->message, sizeof(r->message), "certificate expires in 5 days");
+    snprintf(r->facts, sizeof(r->facts),
+             "{\"cert\":{\"days_left\":5,\"issuer\":\"CN=Test \\\"CA\\\"\"},"
+             "\"addresses\":[\"127.0.0.1\",\"::1\"],\"note\":\"caf\xc3\xa9\\n\"}");
+}
+
+/* facts and warning at their longest. */
+static void sample_long_facts(struct nines_result *r)
+{
+    sample_fail(r);
+    memset(r->warning, 'w', sizeof(r->warning) - 1);
+    memset(r->facts, ' ', sizeof(r->facts) - 1);
+    r->facts[0] = '{';
+    r->facts[sizeof(r->facts) - 2] = '}';
+}
+
 static void assert_result_equal(const struct nines_result *got, const struct nines_result *want)
 {
     cr_expect(eq(str, (char *)got->id, (char *)want->id));
@@ -94,6 +115,8 @@ static void assert_result_equal(const struct nines_result *got, const struct nin
     cr_expect(eq(int, got->code, want->code));
     cr_expect(eq(str, (char *)got->reason, (char *)want->reason));
     cr_expect(eq(str, (char *)got->message, (char *)want->message));
+    cr_expect(eq(str, (char *)got->warning, (char *)want->warning));
+    cr_expect(eq(str, (char *)got->facts, (char *)want->facts));
     cr_assert(memcmp(got, want, sizeof(*got)) == 0, "structs differ byte-wise");
 }
 
@@ -131,6 +154,16 @@ Test(wire, round_trip_timeout)
 Test(wire, round_trip_extremes)
 {
     round_trip(sample_extreme);
+}
+
+Test(wire, round_trip_warning_and_facts)
+{
+    round_trip(sample_warned);
+}
+
+Test(wire, round_trip_longest_facts_and_warning)
+{
+    round_trip(sample_long_facts);
 }
 
 /* Looks field name up in w; returns its value as a string or NULL. */
@@ -176,7 +209,39 @@ Test(wire, encode_names_and_omissions)
     cr_expect(wire_get(&w, "total_us", b, sizeof(b)) == NULL, "-1 timing is written");
     cr_expect(wire_get(&w, "ttfb_us", b, sizeof(b)) == NULL, "-1 timing is written");
     cr_expect(wire_get(&w, "code", b, sizeof(b)) == NULL, "code 0 is written");
+    cr_expect(wire_get(&w, "warn", b, sizeof(b)) == NULL, "empty warning is written");
+    cr_expect(wire_get(&w, "facts", b, sizeof(b)) == NULL, "empty facts are written");
     cr_expect(eq(sz, w.argc, 2 * 8));
+
+    sample_warned(&r);
+    nines_wire_encode(&r, &w);
+    cr_expect(eq(str, (char *)wire_get(&w, "warn", b, sizeof(b)), "cert_expiring"));
+    cr_expect(eq(str, (char *)wire_get(&w, "msg", b, sizeof(b)),
+                 "certificate expires in 5 days"));
+    cr_expect(eq(str, (char *)wire_get(&w, "facts", b, sizeof(b)), r.facts));
+    cr_expect(eq(sz, w.argc, 2 * 16));
+}
+
+/* Every field at once (17 of them) fits struct nines_wire and survives. */
+Test(wire, every_field_at_once_is_bounded)
+{
+    struct nines_result in, out;
+    struct nines_wire w;
+    struct nines_err err = { 0 };
+    char b[NINES_FACTS_LEN];
+
+    sample_extreme(&in);
+    in.dns_us = 1;                  /* every timing measured */
+    in.tls_us = 2;
+    snprintf(in.warning, sizeof(in.warning), "cert_expiring");
+    snprintf(in.facts, sizeof(in.facts), "{\"cert\":{\"days_left\":1}}");
+    nines_wire_encode(&in, &w);
+    cr_assert(le(sz, w.argc, 2 * NINES_WIRE_MAX_FIELDS));
+    cr_expect(eq(str, (char *)wire_get(&w, "facts", b, sizeof(b)), in.facts));
+    cr_assert(eq(int, nines_wire_decode(w.argv, w.argvlen, w.argc, &out, &err), 0), "%s",
+              err.msg);
+    cr_expect(eq(sz, w.argc, 2 * 17));
+    assert_result_equal(&out, &in);
 }
 
 /* Optional fields absent, explicit defaults, unknown fields, odd numbers. */
@@ -262,6 +327,13 @@ static struct wire_bad wire_bad_cases[] = {
     BAD_LONG("reason long", "reason", NINES_REASON_LEN, "field 'reason': too long (32 bytes"),
     BAD_LONG("msg long", "msg", NINES_MESSAGE_LEN, "field 'msg': too long (256 bytes"),
     BAD_LONG("msg much too long", "msg", 100000, "field 'msg': too long (100000 bytes"),
+    BAD_LONG("warn long", "warn", NINES_REASON_LEN, "field 'warn': too long (32 bytes, max 31)"),
+    BAD_LONG("facts long", "facts", NINES_FACTS_LEN,
+             "field 'facts': too long (4096 bytes, max 4095)"),
+    BAD_LONG("facts much too long", "facts", 70000, "field 'facts': too long (70000 bytes"),
+    BAD_SET("facts nul", "facts", "{\"a\":\"\0\"}", "field 'facts': contains a NUL byte"),
+    BAD_SET("warn nul", "warn", "cert\0", "field 'warn': contains a NUL byte"),
+    { "duplicate facts", "", "facts", "{}", 2, 0, 1, 0, "field 'facts': duplicated" },
     { "duplicate ts", "", "ts", "5", 1, 0, 1, 0, "field 'ts': duplicated" },
     { "duplicate msg", "", "msg", "x", 1, 0, 1, 0, "field 'msg': duplicated" },
     { "odd count", "", "", "", 0, 0, 0, 1, "odd number of field strings (19)" },

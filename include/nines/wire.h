@@ -20,7 +20,7 @@
 #define NINES_GROUP "nines"                        /* consumer group */
 
 #define NINES_WIRE_VERSION "1"
-#define NINES_WIRE_MAX_FIELDS 16
+#define NINES_WIRE_MAX_FIELDS 20
 
 /*
  * A result encoded as stream field/value pairs. argv/argvlen point into the
