@@ -6,6 +6,8 @@
 #include "curl_uv.h"
 #include "host.h"
 #include "http.h"
+#include "icmp.h"
+#include "tcp.h"
 #include "nines/err.h"
 
 int check_env_init(struct check_env *env, uv_loop_t *loop)
@@ -45,6 +47,10 @@ int check_start(struct check_env *env, const struct nines_check *c, check_done_c
         return check_http_start(env, c, done, arg);
     case NINES_KIND_HOST:
         return check_host_start(env, c, done, arg);
+    case NINES_KIND_TCP:
+        return check_tcp_start(env, c, done, arg);
+    case NINES_KIND_ICMP:
+        return check_icmp_start(env, c, done, arg);
     default:
         return NINES_EINVAL;
     }

@@ -13,6 +13,7 @@ enum nines_check_kind {
     NINES_KIND_TCP,
     NINES_KIND_ICMP,
     NINES_KIND_HOST,         /* capacity of the probe's own host */
+    NINES_KIND_PUSH,         /* heartbeat: pinged by the monitored job, not run by probes */
 };
 
 /* A name/value pair: request headers. */
@@ -115,6 +116,14 @@ struct nines_host_opts {
  * Every string is heap-owned by the struct; nines_check_clear frees them.
  * interval_ms and timeout_ms are always set (defaults applied by the loader).
  */
+/* A heartbeat: GET/POST /api/v1/push/TOKEN records a ping; none within
+ * period + grace → DOWN. The token is stored only as its SHA-256. */
+struct nines_push_opts {
+    unsigned char token_sha256[32];
+    int64_t period_ms;
+    int64_t grace_ms;                /* default 0 */
+};
+
 struct nines_check {
     char *id;
     enum nines_check_kind kind;
@@ -133,6 +142,7 @@ struct nines_check {
     struct nines_tcp_opts tcp;
     struct nines_icmp_opts icmp;
     struct nines_host_opts host;
+    struct nines_push_opts push;
 };
 
 const char *nines_check_kind_name(enum nines_check_kind k);

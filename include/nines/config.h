@@ -17,11 +17,61 @@ struct nines_collector_cfg {
     int64_t stream_maxlen;  /* approximate cap on the results stream; 1000000 */
 };
 
+/* A bearer token of the HTTP API, stored as the SHA-256 of its text. */
+enum nines_role { NINES_ROLE_VIEWER = 1, NINES_ROLE_OPERATOR = 2, NINES_ROLE_ADMIN = 3 };
+struct nines_token_cfg {
+    char *name;                    /* who holds it, for logs and audit */
+    enum nines_role role;
+    unsigned char sha256[32];
+};
+
+struct nines_api_cfg {
+    char *listen;                  /* "127.0.0.1:8080" (default), "[::1]:8080", ":8080" */
+    int connection_limit;          /* default 256 */
+    int per_ip_limit;              /* default 32 */
+    int64_t timeout_ms;            /* idle connection timeout, default 10 s */
+    int64_t max_body_bytes;        /* default 65536 */
+    struct nines_token_cfg *tokens;
+    size_t tokens_count;
+};
+
+/* A service: checks combined. Down while any (or all) critical checks are. */
+struct nines_service_cfg {
+    char *id;
+    char *name;                    /* display name; default the id */
+    char **checks;
+    size_t checks_count;
+    char **critical;               /* subset of checks; empty = every check is critical */
+    size_t critical_count;
+    int down_when_all;             /* 0: any critical check down; 1: all of them */
+};
+
+/* A maintenance window: one-off [start, end) or weekly/daily recurring. */
+struct nines_maint_cfg {
+    char *id;
+    char *reason;
+    char **checks;                 /* what it covers; both empty = everything */
+    size_t checks_count;
+    char **services;
+    size_t services_count;
+    int64_t start_ms;              /* one-off (UTC ms); 0 when recurring */
+    int64_t end_ms;
+    int weekdays;                  /* recurring: bit 0 = Sunday ... bit 6 = Saturday */
+    int start_minute;              /* minutes after local midnight */
+    int64_t duration_ms;
+    char *timezone;                /* IANA name; default "UTC" */
+};
+
 struct nines_config {
     char *path;
     struct nines_collector_cfg collector;
+    struct nines_api_cfg api;
     struct nines_check *checks;
     size_t checks_count;
+    struct nines_service_cfg *services;
+    size_t services_count;
+    struct nines_maint_cfg *maintenance;
+    size_t maintenance_count;
 };
 
 /*
