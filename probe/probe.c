@@ -102,6 +102,12 @@ static void probe_on_fire(void *item, int64_t due_ms, void *arg)
     pc->running = 1;
 }
 
+/* Push checks are pinged by the jobs they watch; probes never run them. */
+static int probe_runs(const struct nines_check *c, const char *location)
+{
+    return c->kind != NINES_KIND_PUSH && nines_check_runs_at(c, location);
+}
+
 /* Replaces the running set with the checks of cat that run here. */
 static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size_t n)
 {
@@ -112,8 +118,7 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
         int keep = 0;
 
         for (size_t j = 0; j < n && !keep; j++)
-            keep = strcmp(cat[j].id, pc->spec.id) == 0 &&
-                   nines_check_runs_at(&cat[j], p->o.location);
+            keep = strcmp(cat[j].id, pc->spec.id) == 0 && probe_runs(&cat[j], p->o.location);
         if (keep) {
             i++;
             continue;
@@ -129,7 +134,7 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
     for (size_t j = 0; j < n; j++) {
         struct probe_check *pc;
 
-        if (!nines_check_runs_at(&cat[j], p->o.location))
+        if (!probe_runs(&cat[j], p->o.location))
             continue;
         pc = probe_find(p, cat[j].id, NULL);
         if (pc != NULL) {
