@@ -122,7 +122,7 @@ int cli_incidents(int argc, char **argv)
     };
     const char *config = NULL, *url = NULL, *check = NULL;
     int64_t from = 0, to = INT64_MAX;
-    int json = 0, open_only = 0, c, ret;
+    int json = 0, open_only = 0, c, ret = 0;
     struct nines_redis_addr addr;
     redisContext *rc;
     redisReply *ids;
