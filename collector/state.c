@@ -413,7 +413,7 @@ static int state_get_int(json_t *o, const char *key, int64_t *out)
 static int state_decode_loc(json_t *o, struct loc_state *l)
 {
     char st[16];
-    int64_t fs, os;
+    int64_t fs = 0, os = 0;
     int bad = 0;
 
     memset(l, 0, sizeof(*l));
