@@ -6,8 +6,11 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <curl/curl.h>
+#include <jansson.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -21,7 +24,7 @@
 #include "nines/err.h"
 #include "testutil.h"
 
-#define URL_LEN 256
+#define URL_LEN 2048
 
 /* What a done callback saw. */
 struct got {
@@ -716,4 +719,745 @@ Test(http, classify_table)
         cr_expect(eq(int, o, t->outcome), "CURLcode %d", t->rc);
         cr_expect(eq(str, (char *)reason, (char *)t->reason), "CURLcode %d", t->rc);
     }
+}
+
+/* ---- options of issue 3: request, conditions, secrets, facts, addresses ---- */
+
+/* fix_url for "/PREFIX?body=" + text, URL-encoded. */
+static void fix_url_body(char *buf, const char *prefix, const char *text)
+{
+    char *enc = curl_easy_escape(NULL, text, (int)strlen(text));
+    int n;
+
+    cr_assert(enc != NULL);
+    n = snprintf(buf, URL_LEN, "%s%s?body=%s", fix.base_url, prefix, enc);
+    curl_free(enc);
+    cr_assert(n > 0 && n < URL_LEN);
+}
+
+/* The result's facts, parsed (the caller json_decrefs). */
+static json_t *facts_of(const struct got *g)
+{
+    json_error_t err;
+    json_t *f = json_loads(g->r.facts, 0, &err);
+
+    cr_assert(f != NULL, "facts are not JSON: '%s' (%s)", g->r.facts, err.text);
+    cr_assert(ne(int, json_is_object(f), 0));
+    return f;
+}
+
+static json_int_t fact_int(json_t *facts, const char *key)
+{
+    json_t *v = json_object_get(facts, key);
+
+    cr_assert(ne(int, json_is_integer(v), 0), "fact %s missing", key);
+    return json_integer_value(v);
+}
+
+/* Runs c against the fixture with path; returns the result in g. */
+static void run_on(struct nines_check *c, char *url, const char *path, struct got *g)
+{
+    fix_url(url, path);
+    check_init(c, url, 2000);
+    run_one(c, g, NULL);
+}
+
+Test(http, body_contains_passes_and_fails)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char yes[] = "\"status\":\"UP\"";
+    char no[] = "DOWN";
+
+    fix_start();
+    fix_url_body(url, "/text", "{\"status\":\"UP\",\"n\":1}");
+    check_init(&c, url, 2000);
+    c.http.body_contains = yes;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+
+    c.http.body_contains = no;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(int, g2.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, g2.r.reason, "body_mismatch"));
+    cr_assert(eq(str, g2.r.message, "body does not contain \"DOWN\""));
+    cr_assert(eq(int, g2.r.code, 200));
+}
+
+Test(http, body_not_contains_passes_and_fails)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char absent[] = "Exception";
+    char present[] = "degraded";
+
+    fix_start();
+    fix_url_body(url, "/text", "service degraded but answering");
+    check_init(&c, url, 2000);
+    c.http.body_not_contains = absent;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+
+    c.http.body_not_contains = present;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(int, g2.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, g2.r.reason, "body_mismatch"));
+    cr_assert(eq(str, g2.r.message, "body contains \"degraded\""));
+}
+
+Test(http, body_regex_passes_and_fails)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char good[] = "^version: [0-9]+\\.[0-9]+$";
+    char bad[] = "version: 2\\.";
+
+    fix_start();
+    fix_url_body(url, "/text", "version: 1.42");
+    check_init(&c, url, 2000);
+    c.http.body_regex = good;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+
+    c.http.body_regex = bad;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(int, g2.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, g2.r.reason, "body_mismatch"));
+    cr_assert(eq(str, g2.r.message, "body does not match /version: 2\\./"));
+}
+
+Test(http, json_condition_true_false_and_invalid)
+{
+    struct nines_check c;
+    struct got ok = { 0 };
+    struct got bad = { 0 };
+    struct got nojson = { 0 };
+    struct got missing = { 0 };
+    char url[URL_LEN];
+    char url2[URL_LEN];
+    char cond_ok[] = "checks.db.ok == true";
+    char cond_bad[] = "status == \"UP\"";
+    char cond_missing[] = "checks.cache.ok == true";
+
+    fix_start();
+    fix_url_body(url, "/json", "{\"status\":\"DOWN\",\"checks\":{\"db\":{\"ok\":true}}}");
+    check_init(&c, url, 2000);
+    c.http.json_condition = cond_ok;
+    run_one(&c, &ok, NULL);
+    cr_assert(eq(int, ok.r.outcome, NINES_OUTCOME_OK), "%s", ok.r.message);
+
+    c.http.json_condition = cond_bad;
+    run_one(&c, &bad, NULL);
+    cr_assert(eq(int, bad.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, bad.r.reason, "json_condition"));
+    cr_assert(eq(str, bad.r.message,
+                 "json_condition status == \"UP\" is false: status is \"DOWN\""));
+
+    c.http.json_condition = cond_missing;
+    run_one(&c, &missing, NULL);
+    cr_assert(eq(str, missing.r.reason, "json_condition"));
+    cr_assert(ne(ptr, strstr(missing.r.message, "checks.cache.ok not found"), NULL), "%s",
+              missing.r.message);
+
+    fix_url_body(url2, "/text", "<html>oops</html>");
+    c.http.url = url2;
+    c.http.json_condition = cond_ok;
+    run_one(&c, &nojson, NULL);
+    cr_assert(eq(int, nojson.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, nojson.r.reason, "json_invalid"));
+    cr_assert(eq(int, strncmp(nojson.r.message, "body is not JSON: ", 18), 0), "%s",
+              nojson.r.message);
+}
+
+Test(http, header_conditions)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got missing = { 0 };
+    struct got differs = { 0 };
+    struct got nomatch = { 0 };
+    char url[URL_LEN];
+    char n1[] = "cache-control", n2[] = "X-Version", n3[] = "Content-Type", n4[] = "X-Absent";
+    char v1[] = "no-store", v2[] = "^2\\.[0-9]+$", v3[] = "^application/json";
+    struct nines_header_cond conds[3] = {
+        { n1, NINES_HDR_EQUALS, v1 },
+        { n2, NINES_HDR_REGEX, v2 },
+        { n3, NINES_HDR_PRESENT, NULL },
+    };
+    struct nines_header_cond absent = { n4, NINES_HDR_PRESENT, NULL };
+    struct nines_header_cond wrong = { n1, NINES_HDR_EQUALS, v2 };
+    struct nines_header_cond bad_re = { n3, NINES_HDR_REGEX, v3 };
+
+    fix_start();
+    fix_url(url, "/headers?Cache-Control=no-store&X-Version=2.17");
+    check_init(&c, url, 2000);
+    c.http.header_conds = conds;
+    c.http.header_conds_count = 3;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+
+    c.http.header_conds = &absent;
+    c.http.header_conds_count = 1;
+    run_one(&c, &missing, NULL);
+    cr_assert(eq(int, missing.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, missing.r.reason, "header_mismatch"));
+    cr_assert(eq(str, missing.r.message, "header X-Absent is missing"));
+
+    c.http.header_conds = &wrong;
+    run_one(&c, &differs, NULL);
+    cr_assert(eq(str, differs.r.reason, "header_mismatch"));
+    cr_assert(eq(str, differs.r.message,
+                 "header cache-control is \"no-store\", expected \"^2\\.[0-9]+$\""));
+
+    c.http.header_conds = &bad_re;
+    run_one(&c, &nomatch, NULL);
+    cr_assert(eq(str, nomatch.r.reason, "header_mismatch"));
+    cr_assert(eq(str, nomatch.r.message,
+                 "header Content-Type is \"text/plain\", expected a match of "
+                 "/^application/json/"));
+}
+
+Test(http, request_headers_host_override_and_body_reach_the_server)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[URL_LEN];
+    char n1[] = "X-Probe", v1[] = "nines", n2[] = "Host", v2[] = "status.example";
+    char n3[] = "X-Empty", v3[] = "";
+    struct nines_kv hdrs[3] = { { n1, v1 }, { n2, v2 }, { n3, v3 } };
+    char method[] = "PATCH";
+    char body[] = "{\"drill\":42}";
+    char want[] = "PATCH /echo HTTP/1.1\r\nHost: status.example\r\n";
+    char want_body[] = "\r\n\r\n{\"drill\":42}";
+    char expect[] = "599";
+    json_t *facts;
+
+    fix_start();
+    fix_url(url, "/echo");
+    check_init(&c, url, 2000);
+    c.http.headers = hdrs;
+    c.http.headers_count = 3;
+    c.http.method = method;
+    c.http.body = body;
+    /* an impossible status makes the echo land in the facts */
+    c.http.expect_status = expect;
+    run_one(&c, &g, NULL);
+
+    cr_assert(eq(str, g.r.reason, "http_status"));
+    facts = facts_of(&g);
+    {
+        const char *echo = json_string_value(json_object_get(facts, "body_start"));
+
+        cr_assert(echo != NULL);
+        cr_assert(eq(int, strncmp(echo, want, strlen(want)), 0), "%s", echo);
+        cr_assert(ne(ptr, strstr(echo, "X-Probe: nines\r\n"), NULL), "%s", echo);
+        cr_assert(ne(ptr, strstr(echo, "X-Empty:"), NULL), "%s", echo);
+        cr_assert(eq(ptr, strstr(echo, "Expect:"), NULL), "%s", echo);
+        cr_assert(ne(ptr, strstr(echo, want_body), NULL), "%s", echo);
+    }
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(facts, "status_line")),
+                 "HTTP/1.1 200 OK"));
+    json_decref(facts);
+}
+
+/* Asserts that secret appears nowhere in the result's text. */
+static void assert_no_secret(const struct got *g, const char *secret)
+{
+    cr_assert(eq(ptr, strstr(g->r.message, secret), NULL), "message: %s", g->r.message);
+    cr_assert(eq(ptr, strstr(g->r.facts, secret), NULL), "facts: %s", g->r.facts);
+    cr_assert(eq(ptr, strstr(g->r.reason, secret), NULL));
+}
+
+Test(http, basic_auth_reaches_server_and_never_the_result)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char auth[] = "basic", user[] = "probe", var[] = "NINES_TEST_BASIC";
+    /* base64("probe:pa55-w0rd") */
+    char sent[] = "Authorization: Basic cHJvYmU6cGE1NS13MHJk";
+    char expect_fail[] = "401";
+
+    cr_assert(eq(int, setenv("NINES_TEST_BASIC", "pa55-w0rd", 1), 0));
+    fix_start();
+    fix_url(url, "/echo");
+    check_init(&c, url, 2000);
+    c.http.auth = auth;
+    c.http.auth_user = user;
+    c.http.secret_env = var;
+    c.http.body_contains = sent;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+    assert_no_secret(&g, "pa55-w0rd");
+
+    /* failed: the echoed request goes into the facts, credentials masked */
+    c.http.expect_status = expect_fail;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(str, g2.r.reason, "http_status"));
+    cr_assert(ne(ptr, strstr(g2.r.facts, "Authorization: Basic ****"), NULL), "%s",
+              g2.r.facts);
+    assert_no_secret(&g2, "pa55-w0rd");
+    assert_no_secret(&g2, "cHJvYmU6cGE1NS13MHJk");
+}
+
+Test(http, bearer_from_file_reaches_server_and_never_the_result)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char dir[256], path[300];
+    char auth[] = "bearer";
+    char sent[] = "Authorization: Bearer tok-3f9a77\r\n";
+    char bearer[] = "Bearer";
+
+    cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
+    snprintf(path, sizeof(path), "%s/token", dir);
+    cr_assert(eq(int, test_write_file(path, "tok-3f9a77\nsecond line is ignored\n"), 0));
+    fix_start();
+    fix_url(url, "/echo");
+    check_init(&c, url, 2000);
+    c.http.auth = auth;
+    c.http.secret_file = path;
+    c.http.body_contains = sent;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+    assert_no_secret(&g, "tok-3f9a77");
+
+    c.http.body_contains = NULL;
+    c.http.body_not_contains = bearer;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(str, g2.r.reason, "body_mismatch"));
+    cr_assert(ne(ptr, strstr(g2.r.facts, "Bearer **********"), NULL), "%s", g2.r.facts);
+    assert_no_secret(&g2, "tok-3f9a77");
+    test_rmtree(dir);
+}
+
+Test(http, missing_secret_is_secret_unavailable)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char auth[] = "bearer", var[] = "NINES_TEST_NO_SUCH_VAR";
+    char file[] = "/nonexistent/nines/token";
+
+    unsetenv("NINES_TEST_NO_SUCH_VAR");
+    fix_start();
+    fix_url(url, "/");
+    check_init(&c, url, 2000);
+    c.http.auth = auth;
+    c.http.secret_env = var;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_ERROR));
+    cr_assert(eq(str, g.r.reason, "secret_unavailable"));
+    cr_assert(ne(ptr, strstr(g.r.message, "NINES_TEST_NO_SUCH_VAR"), NULL), "%s",
+              g.r.message);
+
+    c.http.secret_env = NULL;
+    c.http.secret_file = file;
+    run_one(&c, &g2, NULL);
+    cr_assert(eq(str, g2.r.reason, "secret_unavailable"));
+    cr_assert(ne(ptr, strstr(g2.r.message, file), NULL), "%s", g2.r.message);
+    cr_assert(eq(long, httpfix_hits(&fix), 0), "no request without its credentials");
+}
+
+Test(http, latency_over_objective_is_ok_with_warning)
+{
+    struct nines_check c;
+    struct got slow = { 0 };
+    struct got fast = { 0 };
+    char url[URL_LEN];
+    long long took;
+
+    fix_start();
+    fix_url(url, "/delay/250");
+    check_init(&c, url, 2000);
+    c.http.latency_objective_ms = 100;
+    run_one(&c, &slow, NULL);
+    cr_assert(eq(int, slow.r.outcome, NINES_OUTCOME_OK));
+    cr_assert(eq(str, slow.r.reason, ""));
+    cr_assert(eq(str, slow.r.warning, "latency_over_objective"));
+    cr_assert(eq(int, sscanf(slow.r.message, "took %lld ms (objective 100 ms)", &took), 1),
+              "%s", slow.r.message);
+    cr_assert(ge(int, took, 250));
+    cr_assert(eq(i64, took, slow.r.total_us / 1000));
+
+    c.http.latency_objective_ms = 1500;
+    run_one(&c, &fast, NULL);
+    cr_assert(eq(str, fast.r.warning, ""));
+    cr_assert(eq(str, fast.r.message, ""));
+}
+
+Test(http, facts_body_bytes_always_and_body_start_on_failure_only)
+{
+    struct nines_check c;
+    struct got ok = { 0 };
+    struct got bad = { 0 };
+    char url[URL_LEN];
+    char expect[] = "500";
+    json_t *f;
+
+    fix_start();
+    run_on(&c, url, "/bytes/5000", &ok);
+    f = facts_of(&ok);
+    cr_assert(eq(i64, fact_int(f, "body_bytes"), 5000));
+    cr_assert(eq(ptr, json_object_get(f, "body_start"), NULL), "no body_start when ok");
+    cr_assert(eq(ptr, json_object_get(f, "status_line"), NULL));
+    json_decref(f);
+
+    c.http.expect_status = expect;
+    run_one(&c, &bad, NULL);
+    cr_assert(eq(str, bad.r.reason, "http_status"));
+    f = facts_of(&bad);
+    cr_assert(eq(i64, fact_int(f, "body_bytes"), 5000));
+    cr_assert(eq(sz, strlen(json_string_value(json_object_get(f, "body_start"))), 1024));
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(f, "status_line")),
+                 "HTTP/1.1 200 OK"));
+    json_decref(f);
+}
+
+Test(http, body_start_is_sanitised)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[URL_LEN];
+    char expect[] = "500";
+    json_t *f;
+
+    fix_start();
+    /* a NUL cuts the fixture's body: only control, invalid and valid UTF-8 bytes */
+    fix_url(url, "/text?body=a%01b%FFc%C3%A9d%E2%82e%1B");
+    check_init(&c, url, 2000);
+    c.http.expect_status = expect;
+    run_one(&c, &g, NULL);
+    f = facts_of(&g);
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(f, "body_start")),
+                 "a.b?c\xc3\xa9" "d??e."));
+    json_decref(f);
+}
+
+Test(http, long_body_with_condition_is_truncated_and_judged_on_the_start)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char xs[] = "xxxxxxxxxx";
+    json_t *f;
+
+    fix_start();
+    fix_url(url, "/bytes/300000");
+    check_init(&c, url, 5000);
+    c.http.max_body_bytes = 100000;
+    c.http.body_contains = xs;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+    f = facts_of(&g);
+    cr_assert(eq(i64, fact_int(f, "body_bytes"), 300000));
+    cr_assert(ne(int, json_is_true(json_object_get(f, "body_truncated")), 0), "%s", g.r.facts);
+    json_decref(f);
+
+    /* without a body condition, the excess is dropped silently */
+    c.http.body_contains = NULL;
+    run_one(&c, &g2, NULL);
+    f = facts_of(&g2);
+    cr_assert(eq(ptr, json_object_get(f, "body_truncated"), NULL), "%s", g2.r.facts);
+    json_decref(f);
+}
+
+Test(http, resolve_pins_a_name_without_dns)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[URL_LEN];
+    char resolve[128];
+    char want[] = "Host: pinned.nines-test.invalid:";
+
+    fix_start();
+    snprintf(url, sizeof(url), "http://pinned.nines-test.invalid:%d/echo", fix.port);
+    snprintf(resolve, sizeof(resolve), "pinned.nines-test.invalid:%d:127.0.0.1", fix.port);
+    check_init(&c, url, 2000);
+    c.http.resolve = resolve;
+    c.http.body_contains = want;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s: %s", g.r.reason, g.r.message);
+    cr_assert(eq(int, g.r.code, 200));
+}
+
+Test(http, proxy_carries_the_request)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[] = "http://via-proxy.nines-test.invalid/echo";
+    char want[] = "GET http://via-proxy.nines-test.invalid/echo HTTP/1.1";
+
+    fix_start();
+    check_init(&c, url, 2000);
+    c.http.proxy = fix.base_url;
+    c.http.body_contains = want;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s: %s", g.r.reason, g.r.message);
+    cr_assert(eq(long, httpfix_hits(&fix), 1));
+}
+
+Test(http, all_addresses_reports_the_dead_one)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct httpfix second;
+    char url[URL_LEN];
+    char resolve[160];
+    json_t *f;
+    json_t *addrs;
+
+    fix_start();
+    cr_assert(eq(int, httpfix_start_at(&second, "127.0.0.2", fix.port), 0));
+    snprintf(url, sizeof(url), "http://lb.nines-test.invalid:%d/", fix.port);
+    snprintf(resolve, sizeof(resolve),
+             "lb.nines-test.invalid:%d:127.0.0.1,127.0.0.3,[127.0.0.2]", fix.port);
+    check_init(&c, url, 2000);
+    c.http.resolve = resolve;
+    c.http.all_addresses = 1;
+    run_one(&c, &g, NULL);
+    httpfix_stop(&second);
+
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(str, g.r.reason, "connect_refused"));
+    cr_assert(eq(str, g.r.message, "1 of 3 addresses failed: 127.0.0.3: connect_refused"));
+    f = facts_of(&g);
+    addrs = json_object_get(f, "addresses");
+    cr_assert(eq(sz, json_array_size(addrs), 3), "%s", g.r.facts);
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(json_array_get(addrs, 0),
+                                                                "outcome")), "ok"));
+    cr_assert(eq(i64, json_integer_value(json_object_get(json_array_get(addrs, 0), "code")),
+                 200));
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(json_array_get(addrs, 1),
+                                                                "reason")),
+                 "connect_refused"));
+    cr_assert(eq(str, (char *)json_string_value(json_object_get(json_array_get(addrs, 2),
+                                                                "address")), "127.0.0.2"));
+    cr_assert(eq(i64, json_integer_value(json_object_get(json_array_get(addrs, 2), "code")),
+                 200));
+    json_decref(f);
+    cr_assert(eq(long, httpfix_hits(&fix), 1));
+}
+
+Test(http, all_addresses_via_resolver_probes_each)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct httpfix v6 = { 0 };
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    char url[URL_LEN];
+    size_t naddr = 0;
+    int has_v6 = 0;
+    json_t *f;
+
+    /* localhost is 127.0.0.1 here, sometimes ::1 too: serve every address it has */
+    cr_assert(eq(int, getaddrinfo("localhost", NULL, &hints, &res), 0));
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        naddr++;
+        has_v6 |= ai->ai_family == AF_INET6;
+    }
+    freeaddrinfo(res);
+    fix_start();
+    if (has_v6)
+        cr_assert(eq(int, httpfix_start_at(&v6, "::1", fix.port), 0));
+    snprintf(url, sizeof(url), "http://localhost:%d/", fix.port);
+    check_init(&c, url, 2000);
+    c.http.all_addresses = 1;
+    run_one(&c, &g, NULL);
+    httpfix_stop(&v6);
+
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s: %s", g.r.reason, g.r.message);
+    cr_assert(ge(i64, g.r.dns_us, 0));
+    cr_assert(ge(i64, g.r.connect_us, g.r.dns_us));
+    f = facts_of(&g);
+    cr_assert(eq(sz, json_array_size(json_object_get(f, "addresses")), naddr), "%s",
+              g.r.facts);
+    json_decref(f);
+}
+
+Test(http, all_addresses_hanging_ends_at_deadline)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct httpfix second;
+    char url[URL_LEN];
+    char resolve[160];
+    uint64_t elapsed;
+
+    fix_start();
+    cr_assert(eq(int, httpfix_start_at(&second, "127.0.0.2", fix.port), 0));
+    snprintf(url, sizeof(url), "http://lb.nines-test.invalid:%d/hang", fix.port);
+    snprintf(resolve, sizeof(resolve), "lb.nines-test.invalid:%d:127.0.0.1,127.0.0.2",
+             fix.port);
+    check_init(&c, url, 400);
+    c.http.resolve = resolve;
+    c.http.all_addresses = 1;
+    run_one(&c, &g, &elapsed);
+    httpfix_stop(&second);
+
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_TIMEOUT));
+    cr_assert(eq(str, g.r.reason, "timeout"));
+    cr_assert(eq(str, g.r.message, "2 of 2 addresses failed: 127.0.0.1: timeout, "
+                 "127.0.0.2: timeout"));
+    cr_assert(le(u64, elapsed, 400 + 250));
+}
+
+Test(http, close_while_resolving_cancels_from_the_loop)
+{
+    struct world w;
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[] = "http://localhost:9/";
+    char url2[] = "http://lb.nines-test.invalid:9/";
+    char resolve[] = "lb.nines-test.invalid:9:127.0.0.1,127.0.0.2";
+
+    world_init(&w);
+    check_init(&c, url, 2000);
+    c.http.all_addresses = 1;
+    world_start(&w, &c, &g);
+    check_init(&c, url2, 2000);
+    c.http.all_addresses = 1;
+    c.http.resolve = resolve;
+    world_start(&w, &c, &g2);
+    check_env_close(&w.env);
+    cr_assert(eq(int, g.calls + g2.calls, 0));
+    cr_assert(eq(int, uv_run(&w.loop, UV_RUN_DEFAULT), 0));
+    cr_assert(eq(int, g.calls, 1));
+    cr_assert(eq(str, g.r.reason, "cancelled"));
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_ERROR));
+    cr_assert(eq(int, g2.calls, 1));
+    cr_assert(eq(str, g2.r.reason, "cancelled"));
+    cr_assert(eq(int, uv_loop_close(&w.loop), 0));
+}
+
+Test(http, new_bad_options_are_refused_without_callback)
+{
+    struct world w;
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[] = "http://127.0.0.1:9/";
+    char bad_re[] = "([a-z", bad_json[] = "status ==", bad_name[] = "X Bad";
+    char val[] = "v", bearer[] = "bearer", basic[] = "basic", var[] = "V", colon[] = "a:b";
+    char head[] = "HEAD", body[] = "x", tls14[] = "1.4", sni[] = "bad/name";
+    char res1[] = "host:80", res2[] = "host:0:127.0.0.1", res3[] = "host:80:not-an-ip";
+    char crlf[] = "a\r\nInjected: 1";
+    struct nines_kv kv = { bad_name, val };
+    struct nines_kv kv2 = { val, crlf };
+    struct nines_header_cond hc = { val, NINES_HDR_EQUALS, NULL };
+    struct nines_header_cond hre = { val, NINES_HDR_REGEX, bad_re };
+
+    world_init(&w);
+#define REFUSED(setup)                                                               \
+    do {                                                                             \
+        check_init(&c, url, 1000);                                                   \
+        setup;                                                                       \
+        cr_assert(eq(int, check_start(&w.env, &c, keep_result, &g), NINES_EINVAL),   \
+                  "%s", #setup);                                                     \
+    } while (0)
+    REFUSED(c.http.body_regex = bad_re);
+    REFUSED(c.http.json_condition = bad_json);
+    REFUSED((c.http.headers = &kv, c.http.headers_count = 1));
+    REFUSED((c.http.headers = &kv2, c.http.headers_count = 1));
+    REFUSED((c.http.header_conds = &hc, c.http.header_conds_count = 1));
+    REFUSED((c.http.header_conds = &hre, c.http.header_conds_count = 1));
+    REFUSED(c.http.auth = bearer);
+    REFUSED((c.http.auth = basic, c.http.secret_env = var));
+    REFUSED((c.http.auth = basic, c.http.secret_env = var, c.http.auth_user = colon));
+    REFUSED((c.http.auth = bearer, c.http.secret_env = var, c.http.secret_file = var));
+    REFUSED((c.http.method = head, c.http.body = body));
+    REFUSED(c.http.tls_min_version = tls14);
+    REFUSED(c.http.tls_server_name = sni);
+    REFUSED(c.http.ip_version = 5);
+    REFUSED(c.http.resolve = res1);
+    REFUSED(c.http.resolve = res2);
+    REFUSED(c.http.resolve = res3);
+    REFUSED(c.http.latency_objective_ms = -1);
+#undef REFUSED
+    world_close(&w);
+    cr_assert(eq(int, g.calls, 0));
+}
+
+Test(http, ip_version_restricts_the_family)
+{
+    struct nines_check c;
+    struct got v4 = { 0 };
+    struct got v6 = { 0 };
+    char url[URL_LEN];
+
+    fix_start();
+    snprintf(url, sizeof(url), "http://localhost:%d/", fix.port);
+    check_init(&c, url, 2000);
+    c.http.ip_version = 4;
+    run_one(&c, &v4, NULL);
+    cr_assert(eq(int, v4.r.outcome, NINES_OUTCOME_OK), "%s: %s", v4.r.reason, v4.r.message);
+
+    /* the fixture listens on 127.0.0.1 only: over IPv6 localhost is absent or refused */
+    c.http.ip_version = 6;
+    run_one(&c, &v6, NULL);
+    cr_assert(eq(int, v6.r.outcome, NINES_OUTCOME_FAIL));
+    cr_assert(eq(long, httpfix_hits(&fix), 1));
+}
+
+Test(http, tls_server_name_names_the_host_but_not_the_connection)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    char url[URL_LEN];
+    char name[] = "api.nines-test.invalid";
+    char want[80];
+
+    fix_start();
+    fix_url(url, "/echo");
+    snprintf(want, sizeof(want), "\r\nHost: api.nines-test.invalid:%d\r\n", fix.port);
+    check_init(&c, url, 2000);
+    c.http.tls_server_name = name;
+    c.http.body_contains = want;
+    run_one(&c, &g, NULL);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s: %s", g.r.reason, g.r.message);
+}
+
+Test(http, close_with_addresses_in_flight_cancels_once)
+{
+    struct world w;
+    struct nines_check c;
+    struct got g = { 0 };
+    struct httpfix second;
+    char url[URL_LEN];
+    char resolve[160];
+    uv_timer_t t;
+
+    fix_start();
+    cr_assert(eq(int, httpfix_start_at(&second, "127.0.0.2", fix.port), 0));
+    snprintf(url, sizeof(url), "http://lb.nines-test.invalid:%d/hang", fix.port);
+    snprintf(resolve, sizeof(resolve), "lb.nines-test.invalid:%d:127.0.0.1,127.0.0.2",
+             fix.port);
+    check_init(&c, url, 10000);
+    c.http.resolve = resolve;
+    c.http.all_addresses = 1;
+    world_init(&w);
+    world_start(&w, &c, &g);
+    cr_assert(eq(int, uv_timer_init(&w.loop, &t), 0));
+    t.data = &w;
+    cr_assert(eq(int, uv_timer_start(&t, close_env_cb, 100, 0), 0));
+    cr_assert(eq(int, uv_run(&w.loop, UV_RUN_DEFAULT), 0));
+    httpfix_stop(&second);
+
+    cr_assert(eq(int, g.calls, 1));
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_ERROR));
+    cr_assert(eq(str, g.r.reason, "cancelled"));
+    cr_assert(eq(str, g.r.message, "check cancelled before it finished"));
+    cr_assert(eq(int, uv_loop_close(&w.loop), 0));
 }

@@ -156,14 +156,18 @@ static int httpfix_read_port(const struct httpfix *f)
     return port > 0 && port < 65536 ? (int)port : -1;
 }
 
-int httpfix_start(struct httpfix *f)
+int httpfix_start_at(struct httpfix *f, const char *bind, int port)
 {
-    char port_file[300], log_path[300];
-    const char *argv[] = { NINES_FIXTURE_DIR "/httpfix", "--port-file", port_file, NULL };
+    char port_file[300], log_path[300], port_arg[16];
+    const char *host = bind != NULL ? bind : "127.0.0.1";
+    const char *argv[] = { NINES_FIXTURE_DIR "/httpfix", "--port-file", port_file, "--bind",
+                           host, "--port", port_arg, NULL };
+    int v6 = strchr(host, ':') != NULL;
 
     memset(f, 0, sizeof(*f));
-    if (test_tmpdir(f->dir, sizeof(f->dir)) < 0)
+    if (port < 0 || port > 65535 || strlen(host) > 45 || test_tmpdir(f->dir, sizeof(f->dir)) < 0)
         return -1;
+    snprintf(port_arg, sizeof(port_arg), "%d", port);
     snprintf(port_file, sizeof(port_file), "%s/port", f->dir);
     snprintf(log_path, sizeof(log_path), "%s/httpfix.log", f->dir);
     f->pid = proc_spawn(argv, log_path);
@@ -176,8 +180,14 @@ int httpfix_start(struct httpfix *f)
         httpfix_stop(f);
         return -1;
     }
-    snprintf(f->base_url, sizeof(f->base_url), "http://127.0.0.1:%d", f->port);
+    snprintf(f->base_url, sizeof(f->base_url), "http://%s%s%s:%d", v6 ? "[" : "", host,
+             v6 ? "]" : "", f->port);
     return 0;
+}
+
+int httpfix_start(struct httpfix *f)
+{
+    return httpfix_start_at(f, NULL, 0);
 }
 
 int httpfix_set_mode(struct httpfix *f, const char *query)

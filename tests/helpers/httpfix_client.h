@@ -12,7 +12,7 @@ struct httpfix {
     pid_t pid;          /* 0 when not running */
     int port;           /* on 127.0.0.1 */
     char dir[256];      /* temp dir with the port file and httpfix.log */
-    char base_url[64];  /* "http://127.0.0.1:PORT", no trailing slash */
+    char base_url[80];  /* "http://127.0.0.1:PORT", no trailing slash */
 };
 
 /*
@@ -21,6 +21,13 @@ struct httpfix {
  * left behind and *f zeroed.
  */
 int httpfix_start(struct httpfix *f);
+
+/*
+ * httpfix_start listening on bind:port instead of 127.0.0.1:0 (bind NULL means
+ * 127.0.0.1, port 0 lets the kernel choose). base_url then names bind (IPv6 in
+ * brackets). The control helpers below (set_mode, hits) talk to 127.0.0.1 only.
+ */
+int httpfix_start_at(struct httpfix *f, const char *bind, int port);
 
 /*
  * Replaces the server's mode with query, e.g. "status=500", "hang=1",
