@@ -9,6 +9,8 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "rconn.h"
+#include "api.h"
+#include "metrics.h"
 #include "state.h"
 #include "store.h"
 
@@ -22,6 +24,7 @@ struct ccheck {
     const struct nines_check *spec;   /* points into cfg->checks */
     struct check_state st;
     int dirty;                        /* changed in the batch being written */
+    struct metrics_check m;           /* /metrics, since start or reload */
     struct ccheck *next;              /* hash chain */
 };
 
@@ -53,6 +56,8 @@ struct collector {
     int stopping;
     int final_sent;             /* the last PING before closing is queued */
     uint64_t applied, invalid, duplicates;
+    int64_t last_result_ms, last_applied_ms;
+    struct api *api;
 };
 
 static void collector_read(struct collector *c);
@@ -275,7 +280,10 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
         return 1;
     }
     store_events(ac, &k->st, &ev);
+    metrics_observe(&k->m, &res);
     c->applied++;
+    c->last_result_ms = res.start_ms;
+    c->last_applied_ms = nines_wall_ms();
     k->dirty = 1;
     return 1;
 }
@@ -338,6 +346,8 @@ static void collector_tick(uv_timer_t *t)
     int64_t now = nines_wall_ms();
     int any = 0;
 
+    if (ac != NULL && c->phase == PHASE_READY && !c->stopping)
+        api_tick(c->api, now);
     if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
         c->writing || c->stopping)
         return;
@@ -537,6 +547,9 @@ int collector_start(struct collector *c, struct nines_err *err)
     log_info("collector_started", "name=%s redis=%s embedded=%s checks=%zu", cc->name,
              nines_redis_addr_str(&c->addr, where, sizeof(where)), c->embed ? "yes" : "no",
              c->cfg->checks_count);
+    c->api = api_start(c->loop, c, err);
+    if (c->api == NULL)
+        return err->code ? err->code : NINES_EIO;
     rconn_start(c->cmd);
     rconn_start(c->blk);
     uv_timer_start(&c->trim_timer, collector_trim, COLLECTOR_TRIM_MS, COLLECTOR_TRIM_MS);
@@ -568,6 +581,7 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
         return;
     }
     log_info("config_reloaded", "checks=%zu", cfg->checks_count);
+    api_reload(c->api);
     collector_resync(c);
 }
 
@@ -604,6 +618,8 @@ void collector_stop(struct collector *c)
         uv_close((uv_handle_t *)&c->trim_timer, NULL);
         uv_close((uv_handle_t *)&c->retry_timer, NULL);
         uv_close((uv_handle_t *)&c->tick_timer, NULL);
+        api_close(c->api, NULL, NULL);
+        c->api = NULL;
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
     }
@@ -624,3 +640,105 @@ void collector_free(struct collector *c)
     free(c->checks);
     free(c);
 }
+
+/* ---- accessors for the API --------------------------------------------- */
+
+const struct nines_config *collector_config(const struct collector *c)
+{
+    return c->cfg;
+}
+
+size_t collector_check_count(const struct collector *c)
+{
+    return c->cfg->checks_count;
+}
+
+const struct nines_check *collector_check_spec(const struct collector *c, size_t i)
+{
+    return c->checks[i].spec;
+}
+
+const struct check_state *collector_check_state(const struct collector *c, size_t i)
+{
+    return &c->checks[i].st;
+}
+
+const struct metrics_check *collector_check_metrics(const struct collector *c, size_t i)
+{
+    return &c->checks[i].m;
+}
+
+long collector_check_index(const struct collector *c, const char *id)
+{
+    struct ccheck *k = collector_find((struct collector *)c, id);
+
+    return k != NULL ? (long)(k - c->checks) : -1;
+}
+
+redisAsyncContext *collector_redis(struct collector *c)
+{
+    return c->cmd != NULL ? rconn_ctx(c->cmd) : NULL;
+}
+
+int collector_push_result(struct collector *c, const struct nines_result *r)
+{
+    redisAsyncContext *ac = collector_redis(c);
+    struct nines_wire w;
+    const char *argv[3 + 2 * NINES_WIRE_MAX_FIELDS];
+    size_t len[3 + 2 * NINES_WIRE_MAX_FIELDS];
+
+    if (ac == NULL)
+        return NINES_ESTATE;
+    nines_wire_encode(r, &w);
+    argv[0] = "XADD";
+    len[0] = 4;
+    argv[1] = NINES_KEY_RESULTS;
+    len[1] = strlen(NINES_KEY_RESULTS);
+    argv[2] = "*";
+    len[2] = 1;
+    memcpy(argv + 3, w.argv, w.argc * sizeof(argv[0]));
+    memcpy(len + 3, w.argvlen, w.argc * sizeof(len[0]));
+    return redisAsyncCommandArgv(ac, NULL, NULL, (int)(3 + w.argc), argv, len) == REDIS_OK
+               ? 0
+               : NINES_EIO;
+}
+
+void collector_get_stats(const struct collector *c, struct collector_stats *st)
+{
+    st->applied = c->applied;
+    st->invalid = c->invalid;
+    st->duplicates = c->duplicates;
+    st->last_result_ms = c->last_result_ms;
+    st->last_applied_ms = c->last_applied_ms;
+    st->redis_up = c->cmd_up && c->blk_up;
+    st->caught_up = c->caught_up;
+}
+
+/* A service's state from its critical checks: any (or all) down → DOWN. */
+enum check_state_kind collector_service_state(const struct collector *c,
+                                              const struct nines_service_cfg *svc)
+{
+    size_t n = 0, down = 0, degraded = 0, unknown = 0;
+
+    for (size_t i = 0; i < svc->checks_count; i++) {
+        long k = collector_check_index(c, svc->checks[i]);
+        int critical = svc->critical_count == 0;
+        enum check_state_kind st;
+
+        for (size_t j = 0; j < svc->critical_count && !critical; j++)
+            critical = strcmp(svc->critical[j], svc->checks[i]) == 0;
+        if (k < 0 || !critical)
+            continue;
+        st = collector_check_state(c, (size_t)k)->state;
+        n++;
+        down += st == CHECK_DOWN;
+        degraded += st == CHECK_DEGRADED;
+        unknown += st == CHECK_UNKNOWN;
+    }
+    if (n == 0 || unknown == n)
+        return CHECK_UNKNOWN;
+    if (svc->down_when_all ? down == n : down > 0)
+        return CHECK_DOWN;
+    return degraded > 0 || down > 0 ? CHECK_DEGRADED : CHECK_UP;
+}
+

@@ -7,10 +7,13 @@
 #ifndef NINES_COLLECTOR_H
 #define NINES_COLLECTOR_H
 
+#include <hiredis/async.h>
 #include <uv.h>
 
 #include "nines/config.h"
 #include "nines/err.h"
+#include "metrics.h"
+#include "state.h"
 
 struct collector;
 
@@ -25,5 +28,33 @@ void collector_reload(struct collector *c, struct nines_config *cfg);
  * Redis; the loop ends when all of it is done. */
 void collector_stop(struct collector *c);
 void collector_free(struct collector *c);
+
+/*
+ * What the API and /metrics read. Pointers are borrowed until the next
+ * reload: an asynchronous handler looks a check up again by id.
+ */
+const struct nines_config *collector_config(const struct collector *c);
+size_t collector_check_count(const struct collector *c);
+const struct nines_check *collector_check_spec(const struct collector *c, size_t i);
+const struct check_state *collector_check_state(const struct collector *c, size_t i);
+const struct metrics_check *collector_check_metrics(const struct collector *c, size_t i);
+/* A service's state from its critical checks: any (or all) down → DOWN. */
+enum check_state_kind collector_service_state(const struct collector *c,
+                                              const struct nines_service_cfg *svc);
+/* Index of check id, or -1. */
+long collector_check_index(const struct collector *c, const char *id);
+/* The state connection when Redis is reachable, else NULL. */
+redisAsyncContext *collector_redis(struct collector *c);
+/* Appends a result to the results stream, as a probe would (push pings). */
+int collector_push_result(struct collector *c, const struct nines_result *r);
+
+struct collector_stats {
+    uint64_t applied, invalid, duplicates;
+    int64_t last_result_ms;     /* start of the newest result applied */
+    int64_t last_applied_ms;    /* when it was applied (wall clock) */
+    int redis_up;
+    int caught_up;
+};
+void collector_get_stats(const struct collector *c, struct collector_stats *st);
 
 #endif

@@ -261,7 +261,9 @@ static int state_location_apply(struct loc_state *l, const struct nines_check *c
             memcpy(l->streak_message, r->message, sizeof(l->streak_message));
         }
         l->ok_streak = 0;
-        if (l->state != CHECK_DOWN && l->fail_streak >= c->failures_to_down) {
+        /* a push check is down at its first missed (or failed) ping */
+        if (l->state != CHECK_DOWN &&
+            l->fail_streak >= (c->kind == NINES_KIND_PUSH ? 1 : c->failures_to_down)) {
             l->state = CHECK_DOWN;
             l->since_ms = l->streak_start_ms;   /* back-dated */
         }
