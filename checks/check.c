@@ -4,6 +4,7 @@
 
 #include "check.h"
 #include "curl_uv.h"
+#include "dns.h"
 #include "host.h"
 #include "http.h"
 #include "icmp.h"
@@ -47,6 +48,8 @@ int check_start(struct check_env *env, const struct nines_check *c, check_done_c
         return check_http_start(env, c, done, arg);
     case NINES_KIND_HOST:
         return check_host_start(env, c, done, arg);
+    case NINES_KIND_DNS:
+        return check_dns_start(env, c, done, arg);
     case NINES_KIND_TCP:
         return check_tcp_start(env, c, done, arg);
     case NINES_KIND_ICMP:

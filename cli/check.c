@@ -6,6 +6,7 @@
  * or, with --json, the whole result. Exit codes follow the plugin
  * convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
  */
+#include <ares.h>
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -521,6 +522,7 @@ static int check_run_once(const struct nines_check *c, struct nines_result *r)
     int rc;
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    ares_library_init(ARES_LIB_INIT_ALL);
     uv_loop_init(&loop);
     check_env_init(&env, &loop);
     rc = check_start(&env, c, check_keep_result, &run);
@@ -529,6 +531,7 @@ static int check_run_once(const struct nines_check *c, struct nines_result *r)
     check_env_close(&env);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    ares_library_cleanup();
     curl_global_cleanup();
     if (rc != 0 || !run.done) {
         printf("UNKNOWN - the %s check could not run (error %d)\n",

@@ -1,4 +1,5 @@
 /* nines-probe: runs the checks assigned to its location, pushes results. */
+#include <ares.h>
 #include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
@@ -153,8 +154,9 @@ int main(int argc, char **argv)
     rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "nines-probe: curl_global_init failed\n");
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+        ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS) {
+        fprintf(stderr, "nines-probe: library initialisation failed\n");
         return 1;
     }
     uv_loop_init(&loop);
@@ -171,6 +173,7 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     probe_free(the_probe);
     rc = uv_loop_close(&loop);
+    ares_library_cleanup();
     curl_global_cleanup();
     if (rc != 0) {
         log_error("loop_not_empty", "note=\"handles left open at exit\"");
