@@ -470,6 +470,23 @@ static void check_print_line(const struct nines_check *c, const struct nines_res
             printf(", fullest disk %s %.1f%%", json_string_value(json_object_get(fs, "mount")),
                    json_number_value(json_object_get(fs, "pct")));
         printf(" (%.3f s)", secs);
+    } else if (st == NAGIOS_OK && c->kind == NINES_KIND_DNS && facts != NULL) {
+        json_t *answers = json_object_get(facts, "answers");
+
+        printf("%zu answer%s", json_array_size(answers), json_array_size(answers) == 1 ? "" : "s");
+        if (json_array_size(answers) > 0)
+            printf(", first %s", json_string_value(
+                                     json_object_get(json_array_get(answers, 0), "data")));
+        printf(" in %.3f s", secs);
+    } else if (st == NAGIOS_OK && c->kind == NINES_KIND_TCP && facts != NULL) {
+        printf("connected to %s in %.3f s",
+               json_string_value(json_object_get(facts, "address"))
+                   ? json_string_value(json_object_get(facts, "address"))
+                   : "?",
+               secs);
+    } else if (st == NAGIOS_OK && c->kind == NINES_KIND_ICMP && facts != NULL) {
+        printf("%g%% loss, rta %.3f ms", json_number_value(json_object_get(facts, "loss_pct")),
+               json_number_value(json_object_get(json_object_get(facts, "rtt_ms"), "avg")));
     } else if (st == NAGIOS_OK && c->kind == NINES_KIND_HTTP)
         printf("%d in %.3f s", r->code, secs);
     else if (st == NAGIOS_OK)
