@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,7 +12,9 @@
 #include "api.h"
 #include "auth.h"
 #include "httpd.h"
+#include "histo.h"
 #include "metrics.h"
+#include "sla.h"
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "nines/wire.h"
@@ -480,6 +483,281 @@ void api_tick(struct api *a, int64_t now_ms)
     }
 }
 
+
+/* ---- uptime ------------------------------------------------------------ */
+
+struct api_uptime {
+    struct api *a;
+    struct httpd_req *req;
+    char service[NINES_ID_LEN];   /* "" for a check */
+    int64_t from, to;             /* a custom window, or 0 */
+    int64_t now;
+};
+
+static json_t *api_uptime_json(const struct uptime_result *u, int64_t from, int64_t to)
+{
+    return json_pack("{s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:b}", "from_ms", (json_int_t)from,
+                     "to_ms", (json_int_t)to, "uptime", u->uptime, "uptime_pct",
+                     u->uptime * 100.0, "downtime_ms", (json_int_t)u->downtime_ms,
+                     "maintenance_ms", (json_int_t)u->maintenance_ms, "nodata_ms",
+                     (json_int_t)u->nodata_ms, "eligible_ms", (json_int_t)u->eligible_ms,
+                     "coverage", u->coverage, "no_eligible_time", u->no_eligible_time);
+}
+
+static const struct nines_service_cfg *api_service(struct api *a, const char *id)
+{
+    const struct nines_config *cfg = collector_config(a->c);
+
+    for (size_t i = 0; id != NULL && i < cfg->services_count; i++)
+        if (strcmp(cfg->services[i].id, id) == 0)
+            return &cfg->services[i];
+    return NULL;
+}
+
+static void api_on_uptime(struct sla_query *q, int status, void *arg)
+{
+    struct api_uptime *u = arg;
+    const struct nines_service_cfg *svc = u->service[0] ? api_service(u->a, u->service) : NULL;
+    json_t *windows = json_object();
+    struct uptime_result r;
+    int rc = status;
+
+    if (rc == 0 && u->service[0] && svc == NULL)
+        rc = NINES_ENOTFOUND;       /* reloaded away meanwhile */
+    for (int w = 0; rc == 0 && w < UPTIME_WINDOWS + (u->from != 0); w++) {
+        int64_t from = u->from, to = u->to;
+
+        if (w < UPTIME_WINDOWS)
+            uptime_window_range((enum uptime_window)w, u->now, &from, &to);
+        rc = svc ? sla_service_uptime(u->a->c, q, svc, from, to, &r)
+                 : sla_check_uptime(u->a->c, q, 0, from, to, &r);
+        if (rc == 0)
+            json_object_set_new(windows,
+                                w < UPTIME_WINDOWS ? uptime_window_name((enum uptime_window)w)
+                                                   : "custom",
+                                api_uptime_json(&r, from, to));
+    }
+    if (rc == 0)
+        httpd_respond_json(u->req, 200, json_pack("{s:s,s:s,s:o}", svc ? "service" : "check",
+                                                  svc ? svc->id : q == NULL ? "" : "",
+                                                  "computed", "exact", "windows", windows));
+    else {
+        json_decref(windows);
+        httpd_respond_error(u->req, rc == NINES_ENOTFOUND ? 404 : 503,
+                            "uptime could not be computed (Redis)");
+    }
+    sla_free(q);
+    free(u);
+}
+
+/* GET /api/v1/uptime?check=ID | service=ID [&from=MS&to=MS] */
+static void api_uptime(struct httpd_req *r, void *arg)
+{
+    struct api *a = arg;
+    const char *check = httpd_query(r, "check"), *service = httpd_query(r, "service");
+    const struct nines_service_cfg *svc = api_service(a, service);
+    struct api_uptime *u;
+    int64_t from, to, span_from;
+
+    if ((check == NULL) == (service == NULL)) {
+        httpd_respond_error(r, 400, "give check=ID or service=ID");
+        return;
+    }
+    if ((check && collector_check_index(a->c, check) < 0) || (service && svc == NULL)) {
+        httpd_respond_error(r, 404, "no %s '%s'", check ? "check" : "service",
+                            check ? check : service);
+        return;
+    }
+    if (api_time_param(r, "from", 0, &from) != 0 || api_time_param(r, "to", 0, &to) != 0)
+        return;
+    if ((from != 0) != (to != 0) || (from != 0 && to <= from)) {
+        httpd_respond_error(r, 400, "give both from and to, with from < to");
+        return;
+    }
+    u = calloc(1, sizeof(*u));
+    if (u == NULL) {
+        httpd_respond_error(r, 500, "out of memory");
+        return;
+    }
+    u->a = a;
+    u->req = r;
+    u->from = from;
+    u->to = to;
+    u->now = nines_wall_ms();
+    if (svc != NULL)
+        snprintf(u->service, sizeof(u->service), "%s", svc->id);
+    uptime_window_range(UPTIME_90D, u->now, &span_from, &to);
+    if (u->to > to)
+        to = u->to;
+    if (!(svc ? sla_fetch(a->c, (const char *const *)svc->checks, svc->checks_count, span_from,
+                          to, api_on_uptime, u)
+              : sla_fetch(a->c, &check, 1, span_from, to, api_on_uptime, u))) {
+        free(u);
+        httpd_respond_error(r, 503, "Redis is unreachable");
+    }
+}
+
+/* ---- latency percentiles ----------------------------------------------- */
+
+struct api_latency {
+    struct httpd_req *req;
+    struct nines_histo h;
+    size_t expect;
+    int failed;
+    int64_t from, to;
+};
+
+static void api_on_latency_day(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct api_latency *l = privdata;
+    redisReply *r = reply;
+
+    (void)ac;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        l->failed = 1;
+    } else if (r->elements > 0) {
+        const char **f = malloc(r->elements * sizeof(*f));
+        size_t *len = malloc(r->elements * sizeof(*len));
+        struct nines_histo day;
+
+        nines_histo_init(&day);
+        for (size_t i = 0; f && len && i < r->elements; i++) {
+            f[i] = r->element[i]->str;
+            len[i] = r->element[i]->len;
+        }
+        if (f && len && nines_histo_decode_hash(&day, f, len, r->elements) == 0)
+            nines_histo_merge(&l->h, &day);
+        free(f);
+        free(len);
+    }
+    if (--l->expect > 0)
+        return;
+    if (l->failed) {
+        httpd_respond_error(l->req, 503, "Redis connection lost");
+    } else {
+        json_t *o = json_pack("{s:I,s:I,s:I,s:s}", "from_ms", (json_int_t)l->from, "to_ms",
+                              (json_int_t)l->to, "count", (json_int_t)l->h.count,
+                              "granularity", "UTC days");
+
+        if (l->h.count > 0) {
+            json_object_set_new(o, "p50_ms", json_real(nines_histo_quantile(&l->h, 0.50) / 1e3));
+            json_object_set_new(o, "p95_ms", json_real(nines_histo_quantile(&l->h, 0.95) / 1e3));
+            json_object_set_new(o, "p99_ms", json_real(nines_histo_quantile(&l->h, 0.99) / 1e3));
+        }
+        httpd_respond_json(l->req, 200, o);
+    }
+    free(l);
+}
+
+/* GET /api/v1/latency?check=ID[&from=MS&to=MS] (default: the last 24 h) */
+static void api_latency(struct httpd_req *r, void *arg)
+{
+    struct api *a = arg;
+    const char *check = httpd_query(r, "check");
+    redisAsyncContext *ac = collector_redis(a->c);
+    struct api_latency *l;
+    int64_t now = nines_wall_ms();
+
+    if (check == NULL || collector_check_index(a->c, check) < 0) {
+        httpd_respond_error(r, check ? 404 : 400, "give check=ID of a known check");
+        return;
+    }
+    if (ac == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
+        httpd_respond_error(r, 503, "Redis is unreachable");
+        return;
+    }
+    l->req = r;
+    nines_histo_init(&l->h);
+    if (api_time_param(r, "from", now - 86400000, &l->from) != 0 ||
+        api_time_param(r, "to", now, &l->to) != 0) {
+        free(l);
+        return;
+    }
+    if (l->to <= l->from || l->to - l->from > INT64_C(400) * 86400000) {
+        free(l);
+        httpd_respond_error(r, 400, "from < to, at most 400 days apart");
+        return;
+    }
+    for (int64_t day = l->from - l->from % 86400000; day < l->to; day += 86400000) {
+        char key[NINES_ID_LEN + 48];
+
+        store_latency_key(check, day, key, sizeof(key));
+        if (redisAsyncCommand(ac, api_on_latency_day, l, "HGETALL %s", key) == REDIS_OK)
+            l->expect++;
+    }
+    if (l->expect == 0) {
+        free(l);
+        httpd_respond_error(r, 503, "Redis is unreachable");
+    }
+}
+
+/* ---- maintenance windows ----------------------------------------------- */
+
+static void api_maint_list(struct httpd_req *r, void *arg)
+{
+    struct api *a = arg;
+    json_t *arr = json_array();
+
+    for (size_t i = 0; i < sla_maint_count(a->c); i++) {
+        char *js = sla_maint_to_json(sla_maint_at(a->c, i));
+        json_t *o = js ? json_loads(js, 0, NULL) : NULL;
+
+        if (o != NULL)
+            json_array_append_new(arr, o);
+        free(js);
+    }
+    httpd_respond_json(r, 200, json_pack("{s:o}", "maintenance", arr));
+}
+
+/* POST /api/v1/maintenance {"id", "checks", "services", "reason",
+ * "start_ms"+"end_ms" | "recurring": "sun 02:00 2h Europe/Berlin"} */
+static void api_maint_add(struct httpd_req *r, void *arg)
+{
+    struct api *a = arg;
+    redisAsyncContext *ac = collector_redis(a->c);
+    struct nines_err err = { 0 };
+    struct sla_maint m;
+    size_t len = 0;
+    const char *body = httpd_body(r, &len);
+    char *js;
+
+    if (sla_maint_from_json(body ? body : "", len, &m, &err) != 0) {
+        httpd_respond_error(r, 400, "%s", err.msg);
+        return;
+    }
+    if (ac == NULL || (js = sla_maint_to_json(&m)) == NULL) {
+        sla_maint_clear(&m);
+        httpd_respond_error(r, 503, "Redis is unreachable");
+        return;
+    }
+    redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", SLA_KEY_MAINTENANCE, m.id, js);
+    log_info("maintenance_added", "id=%s by=%s", m.id, httpd_token_name(r)[0]
+                                                           ? httpd_token_name(r)
+                                                           : "api");
+    collector_maint_put(a->c, &m);
+    httpd_respond_json(r, 201, json_loads(js, 0, NULL));
+    free(js);
+}
+
+static void api_maint_delete(struct httpd_req *r, void *arg)
+{
+    struct api *a = arg;
+    redisAsyncContext *ac = collector_redis(a->c);
+
+    if (ac == NULL) {
+        httpd_respond_error(r, 503, "Redis is unreachable");
+        return;
+    }
+    if (collector_maint_remove(a->c, httpd_rest(r)) != 0) {
+        httpd_respond_error(r, 404, "no stored maintenance window '%s' (windows from the "
+                                    "configuration are changed there)", httpd_rest(r));
+        return;
+    }
+    redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", SLA_KEY_MAINTENANCE, httpd_rest(r));
+    log_info("maintenance_removed", "id=%s", httpd_rest(r));
+    httpd_respond_json(r, 200, json_pack("{s:b}", "removed", 1));
+}
+
 /* ---- setup ------------------------------------------------------------- */
 
 static void api_metrics_route(struct httpd_req *r, void *arg)
@@ -516,6 +794,16 @@ static int api_routes(struct api *a)
                       api_incidents, a);
     rc |= httpd_route(a->h, "POST", "/api/v1/incidents/*", api_role(a, AUTH_ROLE_OPERATOR),
                       api_ack, a);
+    rc |= httpd_route(a->h, "GET", "/api/v1/uptime", api_role(a, AUTH_ROLE_VIEWER), api_uptime,
+                      a);
+    rc |= httpd_route(a->h, "GET", "/api/v1/latency", api_role(a, AUTH_ROLE_VIEWER),
+                      api_latency, a);
+    rc |= httpd_route(a->h, "GET", "/api/v1/maintenance", api_role(a, AUTH_ROLE_VIEWER),
+                      api_maint_list, a);
+    rc |= httpd_route(a->h, "POST", "/api/v1/maintenance", api_role(a, AUTH_ROLE_OPERATOR),
+                      api_maint_add, a);
+    rc |= httpd_route(a->h, "DELETE", "/api/v1/maintenance/*", api_role(a, AUTH_ROLE_OPERATOR),
+                      api_maint_delete, a);
     rc |= httpd_route(a->h, "GET", "/api/v1/push/*", HTTPD_PUBLIC, api_push, a);
     rc |= httpd_route(a->h, "POST", "/api/v1/push/*", HTTPD_PUBLIC, api_push, a);
     rc |= httpd_route(a->h, "GET", "/metrics", api_role(a, AUTH_ROLE_VIEWER),
@@ -553,6 +841,7 @@ static void api_write_addr(const struct nines_config *cfg, int port)
     char path[600], tmp[620];
     FILE *f;
 
+    mkdir(cfg->collector.data_dir, 0700);     /* exists already with the embedded Redis */
     snprintf(path, sizeof(path), "%s/api.addr", cfg->collector.data_dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     f = fopen(tmp, "w");

@@ -11,6 +11,7 @@
 #include "rconn.h"
 #include "api.h"
 #include "metrics.h"
+#include "sla.h"
 #include "state.h"
 #include "store.h"
 
@@ -58,6 +59,9 @@ struct collector {
     uint64_t applied, invalid, duplicates;
     int64_t last_result_ms, last_applied_ms;
     struct api *api;
+    struct sla_maint *maint;    /* configuration's windows first, then stored ones */
+    size_t nmaint, nmaint_config;
+    struct nines_tzcache *tz;
 };
 
 static void collector_read(struct collector *c);
@@ -70,6 +74,114 @@ static struct ccheck *collector_find(struct collector *c, const char *id)
     while (k != NULL && strcmp(k->spec->id, id) != 0)
         k = k->next;
     return k;
+}
+
+/* Replaces the windows of one origin (configuration or Redis) by m[0..n). */
+static void collector_maint_replace(struct collector *c, int from_config, struct sla_maint *m,
+                                    size_t n)
+{
+    size_t keep = from_config ? c->nmaint - c->nmaint_config : c->nmaint_config;
+    size_t keep_at = from_config ? c->nmaint_config : 0;
+    struct sla_maint *all = calloc(keep + n + 1, sizeof(*all));
+
+    if (all == NULL) {
+        for (size_t i = 0; i < n; i++)
+            sla_maint_clear(&m[i]);
+        log_error("out_of_memory", "where=maintenance");
+        return;
+    }
+    for (size_t i = 0; i < c->nmaint; i++)
+        if (i < keep_at || i >= keep_at + keep)
+            sla_maint_clear(&c->maint[i]);
+    if (from_config) {
+        memcpy(all, m, n * sizeof(*m));
+        memcpy(all + n, c->maint + keep_at, keep * sizeof(*all));
+        c->nmaint_config = n;
+    } else {
+        memcpy(all, c->maint, keep * sizeof(*all));
+        memcpy(all + keep, m, n * sizeof(*m));
+    }
+    free(c->maint);
+    c->maint = all;
+    c->nmaint = keep + n;
+}
+
+static char **collector_strv(char *const *v, size_t n)
+{
+    char **out = calloc(n + 1, sizeof(*out));
+
+    for (size_t i = 0; out != NULL && i < n; i++)
+        out[i] = strdup(v[i]);
+    return out;
+}
+
+/* The configuration's maintenance windows, as sla_maint. */
+static void collector_maint_from_config(struct collector *c)
+{
+    size_t n = c->cfg->maintenance_count;
+    struct sla_maint *m = calloc(n + 1, sizeof(*m));
+
+    for (size_t i = 0; m != NULL && i < n; i++) {
+        const struct nines_maint_cfg *mc = &c->cfg->maintenance[i];
+
+        snprintf(m[i].id, sizeof(m[i].id), "%s", mc->id);
+        snprintf(m[i].reason, sizeof(m[i].reason), "%s", mc->reason ? mc->reason : "");
+        m[i].checks = collector_strv(mc->checks, mc->checks_count);
+        m[i].checks_count = m[i].checks ? mc->checks_count : 0;
+        m[i].services = collector_strv(mc->services, mc->services_count);
+        m[i].services_count = m[i].services ? mc->services_count : 0;
+        m[i].from_config = 1;
+        if (mc->weekdays != 0) {
+            m[i].w.kind = MAINT_RECURRING;
+            m[i].w.weekdays = (unsigned)mc->weekdays;
+            m[i].w.start_min = mc->start_minute;
+            m[i].w.duration_ms = mc->duration_ms;
+            snprintf(m[i].w.tz, sizeof(m[i].w.tz), "%s", mc->timezone ? mc->timezone : "UTC");
+        } else {
+            m[i].w.kind = MAINT_ONCE;
+            m[i].w.start_ms = mc->start_ms;
+            m[i].w.end_ms = mc->end_ms;
+        }
+    }
+    if (m == NULL)
+        n = 0;
+    collector_maint_replace(c, 1, m, n);
+    free(m);
+}
+
+static void collector_on_maint_loaded(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+    redisReply *r = reply;
+    struct sla_maint *m;
+    size_t n = 0;
+
+    (void)ac;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return;
+    m = calloc(r->elements / 2 + 1, sizeof(*m));
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        struct nines_err err = { 0 };
+
+        if (sla_maint_from_json(r->element[i + 1]->str, r->element[i + 1]->len, &m[n], &err) ==
+            0)
+            n++;
+        else
+            log_warn("maintenance_invalid", "id=%s error=\"%s\"", r->element[i]->str, err.msg);
+    }
+    collector_maint_replace(c, 0, m, n);
+    free(m);
+}
+
+/* Re-reads the windows added through the CLI or API. */
+static void collector_maint_refresh(struct collector *c)
+{
+    redisAsyncContext *ac = collector_redis(c);
+
+    if (ac != NULL)
+        redisAsyncCommand(ac, collector_on_maint_loaded, c, "HGETALL %s", SLA_KEY_MAINTENANCE);
 }
 
 /* Builds the check table for cfg; states start UNKNOWN until loaded. */
@@ -92,6 +204,7 @@ static int collector_index(struct collector *c)
         k->next = c->bucket[b];
         c->bucket[b] = k;
     }
+    collector_maint_from_config(c);
     return 0;
 }
 
@@ -114,6 +227,7 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
     c->recovering = 1;    /* first re-read what was delivered but not acked */
     c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
+    collector_maint_refresh(c);
     collector_read(c);
 }
 
@@ -280,6 +394,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
         return 1;
     }
     store_events(ac, &k->st, &ev);
+    store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
     c->last_result_ms = res.start_ms;
@@ -467,6 +582,7 @@ static void collector_trim(uv_timer_t *t)
     if (ac != NULL && c->phase == PHASE_READY)
         redisAsyncCommand(ac, collector_on_pending, c, "XPENDING %s %s", NINES_KEY_RESULTS,
                           NINES_GROUP);
+    collector_maint_refresh(c);
 }
 
 /* ---- connections ------------------------------------------------------- */
@@ -511,7 +627,9 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     }
     c->loop = loop;
     c->cfg = cfg;
-    if (collector_index(c) != 0) {
+    c->tz = nines_tzcache_new();
+    if (c->tz == NULL || collector_index(c) != 0) {
+        nines_tzcache_free(c->tz);
         free(c);
         nines_err_set(err, NINES_ENOMEM, "out of memory");
         return NULL;
@@ -638,6 +756,10 @@ void collector_free(struct collector *c)
         return;
     nines_config_free(c->cfg);
     free(c->checks);
+    for (size_t i = 0; i < c->nmaint; i++)
+        sla_maint_clear(&c->maint[i]);
+    free(c->maint);
+    nines_tzcache_free(c->tz);
     free(c);
 }
 
@@ -742,3 +864,62 @@ enum check_state_kind collector_service_state(const struct collector *c,
     return degraded > 0 || down > 0 ? CHECK_DEGRADED : CHECK_UP;
 }
 
+
+size_t sla_maint_count(const struct collector *c)
+{
+    return c->nmaint;
+}
+
+const struct sla_maint *sla_maint_at(const struct collector *c, size_t i)
+{
+    return &c->maint[i];
+}
+
+struct nines_tzcache *collector_tzcache(struct collector *c)
+{
+    return c->tz;
+}
+
+int collector_maint_put(struct collector *c, struct sla_maint *m)
+{
+    size_t stored = c->nmaint - c->nmaint_config, n = 0;
+    struct sla_maint *list = calloc(stored + 1, sizeof(*list));
+
+    if (list == NULL)
+        return NINES_ENOMEM;
+    /* the stored windows, less one of the same id, plus m (taken) */
+    for (size_t i = c->nmaint_config; i < c->nmaint; i++) {
+        if (strcmp(c->maint[i].id, m->id) == 0)
+            continue;
+        list[n] = c->maint[i];
+        memset(&c->maint[i], 0, sizeof(c->maint[i]));
+        n++;
+    }
+    list[n++] = *m;
+    memset(m, 0, sizeof(*m));
+    collector_maint_replace(c, 0, list, n);
+    free(list);
+    return 0;
+}
+
+int collector_maint_remove(struct collector *c, const char *id)
+{
+    size_t stored = c->nmaint - c->nmaint_config, n = 0;
+    struct sla_maint *list = calloc(stored + 1, sizeof(*list));
+    int found = 0;
+
+    if (list == NULL)
+        return NINES_ENOMEM;
+    for (size_t i = c->nmaint_config; i < c->nmaint; i++) {
+        if (strcmp(c->maint[i].id, id) == 0) {
+            found = 1;
+            continue;
+        }
+        list[n] = c->maint[i];
+        memset(&c->maint[i], 0, sizeof(c->maint[i]));
+        n++;
+    }
+    collector_maint_replace(c, 0, list, n);
+    free(list);
+    return found ? 0 : NINES_ENOTFOUND;
+}

@@ -48,6 +48,12 @@ redisAsyncContext *collector_redis(struct collector *c);
 /* Appends a result to the results stream, as a probe would (push pings). */
 int collector_push_result(struct collector *c, const struct nines_result *r);
 
+struct nines_tzcache *collector_tzcache(struct collector *c);
+struct sla_maint;
+/* Adds (or replaces, by id) a stored maintenance window in memory; takes m. */
+int collector_maint_put(struct collector *c, struct sla_maint *m);
+int collector_maint_remove(struct collector *c, const char *id);
+
 struct collector_stats {
     uint64_t applied, invalid, duplicates;
     int64_t last_result_ms;     /* start of the newest result applied */

@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "histo.h"
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "nines/wire.h"
@@ -12,6 +14,28 @@
 void store_incident_id(const char *check, int64_t start_ms, char *out, size_t len)
 {
     snprintf(out, len, "%s@%" PRId64, check, start_ms);
+}
+
+void store_latency_key(const char *check, int64_t ms, char *out, size_t len)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, len, "%s%s:%04d%02d%02d", STORE_KEY_LATENCY, check, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+}
+
+void store_latency(redisAsyncContext *ac, const struct nines_result *r)
+{
+    char key[NINES_ID_LEN + 48], bucket[16];
+
+    if (r->outcome != NINES_OUTCOME_OK || r->total_us < 0)
+        return;
+    store_latency_key(r->check_id, r->start_ms, key, sizeof(key));
+    snprintf(bucket, sizeof(bucket), "%d", nines_histo_bucket_index((uint64_t)r->total_us));
+    redisAsyncCommand(ac, NULL, NULL, "HINCRBY %s %s 1", key, bucket);
+    redisAsyncCommand(ac, NULL, NULL, "EXPIRE %s %d NX", key, STORE_LATENCY_TTL_S);
 }
 
 int store_state(redisAsyncContext *ac, const struct check_state *s)
@@ -80,6 +104,7 @@ static void store_incident_open(redisAsyncContext *ac, const struct check_state 
     redisAsyncCommand(ac, NULL, NULL, "ZADD %s%s %s %s", STORE_KEY_CHECK_INCIDENTS, s->id,
                       start, id);
     redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", STORE_KEY_OPEN_INCIDENTS, id);
+    redisAsyncCommand(ac, NULL, NULL, "ZADD %s%s %s %s-0", STORE_KEY_DOWN, s->id, start, start);
     log_warn("incident_opened", "incident=%s check=%s start=%s reason=%s message=%s locations=%s",
              id, s->id, nines_iso8601_ms(in->start_ms, when, sizeof(when)),
              in->reason[0] ? in->reason : "-", nines_log_quote(in->message, msg, sizeof(msg)),
@@ -90,12 +115,16 @@ static void store_incident_close(redisAsyncContext *ac, const struct check_state
                                  const char *id)
 {
     const struct incident_state *in = &s->incident;
-    char end[24], when[32];
+    char start[24], end[24], when[32];
 
+    snprintf(start, sizeof(start), "%" PRId64, in->start_ms);
     snprintf(end, sizeof(end), "%" PRId64, in->end_ms);
     redisAsyncCommand(ac, NULL, NULL, "HSET %s%s end_ms %s locations %s", STORE_KEY_INCIDENT,
                       id, end, in->locations);
     redisAsyncCommand(ac, NULL, NULL, "SREM %s %s", STORE_KEY_OPEN_INCIDENTS, id);
+    redisAsyncCommand(ac, NULL, NULL, "ZREM %s%s %s-0", STORE_KEY_DOWN, s->id, start);
+    redisAsyncCommand(ac, NULL, NULL, "ZADD %s%s %s %s-%s", STORE_KEY_DOWN, s->id, start, start,
+                      end);
     log_info("incident_closed", "incident=%s check=%s end=%s duration_ms=%" PRId64, id, s->id,
              nines_iso8601_ms(in->end_ms, when, sizeof(when)), in->end_ms - in->start_ms);
 }

@@ -16,7 +16,16 @@
 #define STORE_KEY_CHECK_INCIDENTS "nines:incidents:check:"   /* + check: zset */
 #define STORE_KEY_OPEN_INCIDENTS "nines:incidents:open"      /* set */
 #define STORE_KEY_GAPS "nines:gaps:"                   /* + check: zset "start-end" */
+#define STORE_KEY_DOWN "nines:down:"   /* + check: zset "start-end", end 0 while open */
 #define STORE_KEY_SILENT "nines:silent"                /* hash "check/location" → ms */
+
+#define STORE_KEY_LATENCY "nines:latency:"  /* + check:YYYYMMDD (UTC): hash bucket → count */
+#define STORE_LATENCY_TTL_S (400 * 86400)     /* a year of monthly reports, and then some */
+
+/* Counts an ok result's latency into its check's histogram of the day. */
+void store_latency(redisAsyncContext *ac, const struct nines_result *r);
+/* "nines:latency:CHECK:20261128" for the UTC day holding ms. */
+void store_latency_key(const char *check, int64_t ms, char *out, size_t len);
 
 /* "api@1700000000000": stable, so replays write the same incident. */
 void store_incident_id(const char *check, int64_t start_ms, char *out, size_t len);

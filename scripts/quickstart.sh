@@ -59,7 +59,10 @@ and a demo target on http://127.0.0.1:$demo_port/.
   Heal it:        curl 'http://127.0.0.1:$demo_port/__fixture/mode?status=200'
   Logs:           .nines/collector.log  .nines/probe.log
   Reload config:  kill -HUP ${pids[1]}   (after editing examples/quickstart.yaml)
-  Dashboard:      not yet: the collector's HTTP server comes with the API
+  API:            curl $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/api/v1/checks
+  Metrics:        curl $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/metrics
+  Incidents:      $build/nines incidents -c examples/quickstart.yaml
+  Dashboard:      not yet (the ops dashboard comes with the dashboards issue)
 
 Ctrl-C stops everything.
 

@@ -72,6 +72,8 @@ static void e2e_write_config(struct e2e *e, const char *extra_checks)
              "  name: c1\n"
              "  data_dir: %s/data\n"
              "%s"
+             "api:\n"
+             "  listen: 127.0.0.1:0\n"
              "checks:\n"
              "  - id: web\n"
              "    kind: http\n"

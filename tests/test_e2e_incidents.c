@@ -49,6 +49,7 @@ static void world_open(struct world *w)
     snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
     snprintf(yaml, sizeof(yaml),
              "collector:\n  name: c1\n  redis: %s\n"
+             "api:\n  listen: 127.0.0.1:0\n"
              "checks:\n  - id: web\n    kind: http\n    url: %s/\n    interval: 1s\n"
              "    timeout: 500ms\n    failures_to_down: 2\n    locations: [eu, us, ap]\n",
              w->redis.url, w->http.base_url);

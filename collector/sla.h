@@ -1,0 +1,62 @@
+/*
+ * Uptime of checks and services over a window, from what Redis holds: each
+ * check's down intervals (nines:down:CHECK), its no-data gaps
+ * (nines:gaps:CHECK) and the maintenance windows (configuration plus those
+ * added through the CLI or API, nines:maintenance). Fetching is
+ * asynchronous; the arithmetic is uptime.c's.
+ */
+#ifndef NINES_SLA_H
+#define NINES_SLA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collector.h"
+#include "intervals.h"
+#include "maint.h"
+#include "uptime.h"
+
+#define SLA_KEY_MAINTENANCE "nines:maintenance"  /* hash id → JSON window */
+
+/* A maintenance window with what it covers (checks, services; none = all). */
+struct sla_maint {
+    char id[NINES_ID_LEN];
+    char reason[128];
+    char **checks;
+    size_t checks_count;
+    char **services;
+    size_t services_count;
+    struct maint_window w;
+    int from_config;
+};
+
+struct sla_query;
+typedef void sla_done_cb(struct sla_query *q, int status, void *arg);
+
+/* Fetches down intervals and gaps of the n checks meeting [from, to); done
+ * runs once (status 0, or NINES_EIO when Redis failed). NULL when it could
+ * not start (Redis down, no memory): done is then not called. */
+struct sla_query *sla_fetch(struct collector *c, const char *const *checks, size_t n,
+                            int64_t from_ms, int64_t to_ms, sla_done_cb *done, void *arg);
+void sla_free(struct sla_query *q);
+
+/* Uptime of the i-th check of q over [from, to) (within the fetched range). */
+int sla_check_uptime(struct collector *c, struct sla_query *q, size_t i, int64_t from_ms,
+                     int64_t to_ms, struct uptime_result *out);
+/* Uptime of svc; q must have been fetched for svc->checks, in order. */
+int sla_service_uptime(struct collector *c, struct sla_query *q,
+                       const struct nines_service_cfg *svc, int64_t from_ms, int64_t to_ms,
+                       struct uptime_result *out);
+
+/* The maintenance windows in force (configuration first, then stored ones). */
+size_t sla_maint_count(const struct collector *c);
+const struct sla_maint *sla_maint_at(const struct collector *c, size_t i);
+/* Parses a stored window (JSON); 0 or NINES_EINVAL with err. */
+int sla_maint_from_json(const char *json, size_t len, struct sla_maint *m, struct nines_err *err);
+char *sla_maint_to_json(const struct sla_maint *m);
+void sla_maint_clear(struct sla_maint *m);
+/* Whether the window covers the check or the service (NULL for neither). */
+int sla_maint_covers(const struct collector *c, const struct sla_maint *m, const char *check,
+                     const struct nines_service_cfg *svc);
+
+#endif
