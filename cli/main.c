@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  incidents [--check ID] [--from T] [--to T] [--open] [--json]\n"
             "                                            incidents, exact to the ms\n"
             "  ack INCIDENT --by NAME                    acknowledge an incident\n"
+            "  maintenance add|list|rm                   maintenance windows\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
         return cli_status(argc - 1, argv + 1);
     if (strcmp(argv[1], "incidents") == 0)
         return cli_incidents(argc - 1, argv + 1);
+    if (strcmp(argv[1], "maintenance") == 0)
+        return cli_maintenance(argc - 1, argv + 1);
     if (strcmp(argv[1], "ack") == 0)
         return cli_ack(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
