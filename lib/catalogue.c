@@ -10,7 +10,7 @@
  * the same bytes, and their FNV-1a hash can serve as the catalogue version.
  *
  * Each check carries the options of its own kind in an object named after
- * the kind ("http", "dns", "tcp", "icmp", "host"), keyed by the member names
+ * the kind ("http", "dns", "tcp", "icmp", "host", "push"), keyed by the member names
  * of the kind's struct. The options are listed once, in lib/checkopt.c. The
  * original http options (url, method, expect_status, follow_redirects,
  * verify_tls, max_body_bytes) are always written out in full, defaults
@@ -18,7 +18,10 @@
  * 0, empty), and the decoder starts from nines_check_defaults, so both ends
  * agree. Arrays keep their order: headers as [{"name","value"}], header
  * conditions as [{"name","op","value"}]. Only where a secret is read from
- * (secret_env, secret_file) travels, never a secret.
+ * (secret_env, secret_file) travels, never a secret: a push check's token
+ * travels as its SHA-256, 64 lowercase hex digits ("token_sha256"). A
+ * check's "quorum" (-1 = all locations, N = at least N) is left out while it
+ * is 0, a majority of the locations reporting.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -31,6 +34,8 @@
 #include "nines/wire.h"
 
 #define CAT_FORMAT_VERSION 1
+#define CAT_QUORUM_MIN -1       /* every location */
+#define CAT_QUORUM_MAX 32
 
 uint64_t nines_fnv1a64(const void *data, size_t len)
 {
@@ -163,6 +168,24 @@ static int cat_array_to_json(const struct checkopt *o, const void *p, size_t n, 
                                cat_conds_to_json(*(struct nines_header_cond *const *)p, n));
 }
 
+/* A SHA-256 as 64 lowercase hex digits; all zeros is "unset" and unencodable. */
+static int cat_sha256_to_json(const struct checkopt *o, const unsigned char *h, json_t *obj)
+{
+    static const char hex[] = "0123456789abcdef";
+    char text[65];
+    unsigned char any = 0;
+
+    for (size_t i = 0; i < 32; i++) {
+        any |= h[i];
+        text[2 * i] = hex[h[i] >> 4];
+        text[2 * i + 1] = hex[h[i] & 0x0f];
+    }
+    text[64] = '\0';
+    if (!any)
+        return -1;
+    return json_object_set_new(obj, o->name, json_string(text));
+}
+
 /* One option of c into obj; d holds the defaults. 0, or -1 when unencodable. */
 static int cat_opt_to_json(const struct checkopt *o, const struct nines_check *c,
                            const struct nines_check *d, json_t *obj)
@@ -197,6 +220,8 @@ static int cat_opt_to_json(const struct checkopt *o, const struct nines_check *c
             return -1;
         return json_object_set_new(obj, o->name,
                                    json_string(checkopt_match_name((enum nines_dns_match)m)));
+    case CHECKOPT_SHA256:
+        return cat_sha256_to_json(o, (const unsigned char *)p, obj);
     default:
         return cat_array_to_json(o, p, *(const size_t *)((const char *)c + o->count_offset),
                                  obj);
@@ -244,6 +269,10 @@ static json_t *cat_check_to_json(const struct nines_check *c)
     rc |= json_object_set_new(o, "timeout_ms", json_integer(c->timeout_ms));
     rc |= json_object_set_new(o, "failures_to_down", json_integer(c->failures_to_down));
     rc |= json_object_set_new(o, "successes_to_up", json_integer(c->successes_to_up));
+    if (c->quorum < CAT_QUORUM_MIN || c->quorum > CAT_QUORUM_MAX)
+        rc = -1;
+    else if (c->quorum != 0)
+        rc |= json_object_set_new(o, "quorum", json_integer(c->quorum));
     rc |= json_object_set_new(o, k->name, cat_opts_to_json(k, c));
     if (rc != 0) {
         json_decref(o);
@@ -535,6 +564,42 @@ static int cat_choice_from_json(struct cat_ctx *x, const struct checkopt *o, jso
     return cat_fail(x, o->name, what);
 }
 
+static int cat_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* 64 hex digits into 32 bytes, not all zero. */
+static int cat_sha256_from_json(struct cat_ctx *x, const struct checkopt *o, json_t *v,
+                                unsigned char *out)
+{
+    unsigned char h[32], any = 0;
+    const char *s;
+
+    if (!json_is_string(v) || json_string_length(v) != 64)
+        return cat_fail(x, o->name, "not 64 hex digits");
+    s = json_string_value(v);
+    for (size_t i = 0; i < 32; i++) {
+        int hi = cat_hex_digit(s[2 * i]);
+        int lo = hi < 0 ? -1 : cat_hex_digit(s[2 * i + 1]);
+
+        if (lo < 0)
+            return cat_fail(x, o->name, "not 64 hex digits");
+        h[i] = (unsigned char)(hi << 4 | lo);
+        any |= h[i];
+    }
+    if (!any)
+        return cat_fail(x, o->name, "all zeros");
+    memcpy(out, h, sizeof(h));
+    return 0;
+}
+
 static int cat_scalar_from_json(struct cat_ctx *x, const struct checkopt *o, json_t *v,
                                 void *p)
 {
@@ -558,6 +623,8 @@ static int cat_scalar_from_json(struct cat_ctx *x, const struct checkopt *o, jso
             || checkopt_match_parse(json_string_value(v), (enum nines_dns_match *)p) < 0)
             return cat_fail(x, o->name, "not one of none, exact, include");
         return 0;
+    case CHECKOPT_SHA256:
+        return cat_sha256_from_json(x, o, v, p);
     case CHECKOPT_IPVER:
         rc = cat_int_value(x, o->name, v, 0, 6, &i);
         if (rc == 0 && i != 0 && i != 4 && i != 6)
@@ -603,6 +670,17 @@ static int cat_opts_from_json(struct cat_ctx *x, json_t *check, struct nines_che
     return rc;
 }
 
+/* "quorum": left out for a majority (0); -1 for all locations, or 1..32. */
+static int cat_get_quorum(struct cat_ctx *x, json_t *o, struct nines_check *c)
+{
+    int64_t q = 0;
+    int rc = cat_get_int(x, o, "quorum", 0, CAT_QUORUM_MIN, CAT_QUORUM_MAX, &q);
+
+    if (rc == 0)
+        c->quorum = (int)q;
+    return rc;
+}
+
 /* Fills c (zeroed by the caller) from one element of "checks". */
 static int cat_check_from_json(struct cat_ctx *x, json_t *o, struct nines_check *c)
 {
@@ -627,7 +705,8 @@ static int cat_check_from_json(struct cat_ctx *x, json_t *o, struct nines_check 
         || (rc = cat_get_int(x, o, "timeout_ms", 1, 1, INT64_MAX, &c->timeout_ms)) < 0
         || (rc = cat_get_locations(x, o, c)) < 0
         || (rc = cat_get_small_int(x, o, "failures_to_down", 1, &c->failures_to_down)) < 0
-        || (rc = cat_get_small_int(x, o, "successes_to_up", 1, &c->successes_to_up)) < 0)
+        || (rc = cat_get_small_int(x, o, "successes_to_up", 1, &c->successes_to_up)) < 0
+        || (rc = cat_get_quorum(x, o, c)) < 0)
         return rc;
     return cat_opts_from_json(x, o, c);
 }

@@ -40,6 +40,7 @@ void nines_check_defaults(struct nines_check *c)
     c->timeout_ms = 10000;
     c->failures_to_down = 2;
     c->successes_to_up = 1;
+    c->quorum = 0;                  /* a majority of the locations reporting */
     c->http.method = NULL;          /* "GET" */
     c->http.expect_status = NULL;   /* "200-399" */
     c->http.follow_redirects = 0;
@@ -52,6 +53,7 @@ void nines_check_defaults(struct nines_check *c)
     c->icmp.count = 3;
     c->icmp.spacing_ms = 200;
     c->icmp.max_loss_pct = 0;
+    c->push.grace_ms = 0;
 }
 
 void nines_check_clear(struct nines_check *c)
@@ -136,7 +138,7 @@ int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
     if (!check_str_eq(a->id, b->id) || a->kind != b->kind
         || a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms
         || a->failures_to_down != b->failures_to_down
-        || a->successes_to_up != b->successes_to_up
+        || a->successes_to_up != b->successes_to_up || a->quorum != b->quorum
         || a->locations_count != b->locations_count)
         return 0;
     for (size_t i = 0; i < a->locations_count; i++) {

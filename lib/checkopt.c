@@ -105,12 +105,21 @@ static const struct checkopt co_host[] = {
     CO_ARR(host, mounts, CHECKOPT_STRV),
 };
 
+/* Push checks are run by no probe: the options say what the collector waits for. */
+static const struct checkopt co_push[] = {
+    CO_OPT(push, token_sha256, CHECKOPT_SHA256, CHECKOPT_REQUIRED),
+    CO_OPTX(push, period_ms, CHECKOPT_I64, CHECKOPT_REQUIRED, .min = 10000,
+            .max = INT64_C(30) * 86400000),
+    CO_OPTX(push, grace_ms, CHECKOPT_I64, 0, .min = 0, .max = INT64_C(30) * 86400000),
+};
+
 const struct checkopt_kind checkopt_kinds[] = {
     { NINES_KIND_HTTP, "http", co_http, CO_N(co_http) },
     { NINES_KIND_DNS, "dns", co_dns, CO_N(co_dns) },
     { NINES_KIND_TCP, "tcp", co_tcp, CO_N(co_tcp) },
     { NINES_KIND_ICMP, "icmp", co_icmp, CO_N(co_icmp) },
     { NINES_KIND_HOST, "host", co_host, CO_N(co_host) },
+    { NINES_KIND_PUSH, "push", co_push, CO_N(co_push) },
 };
 
 const size_t checkopt_nkinds = CO_N(checkopt_kinds);
@@ -412,6 +421,8 @@ static int co_equal_one(const struct checkopt *o, const char *a, const char *b, 
     case CHECKOPT_HDRCONDS:
         return co_conds_eq(*(struct nines_header_cond *const *)a,
                            *(struct nines_header_cond *const *)b, n);
+    case CHECKOPT_SHA256:
+        return memcmp(a, b, 32) == 0;
     }
     return 0;
 }

@@ -22,6 +22,7 @@ enum checkopt_type {
     CHECKOPT_STRV,          /* char ** + size_t count */
     CHECKOPT_KV,            /* struct nines_kv * + size_t count */
     CHECKOPT_HDRCONDS,      /* struct nines_header_cond * + size_t count */
+    CHECKOPT_SHA256,        /* unsigned char[32]; all zeros = unset (hex in the catalogue) */
 };
 
 #define CHECKOPT_REQUIRED 1u    /* the check cannot run without it */

@@ -28,6 +28,7 @@
 #include "jsoncond.h"
 #include "nines/config.h"
 #include "nines/wire.h"
+#include "tz.h"
 #include "yamltree.h"
 
 #define CFG_MAX_FILE_BYTES ((size_t)16 << 20)
@@ -78,6 +79,17 @@ enum cfg_kind {
     CFG_HEADERS,        /* mapping name -> value: struct nines_kv * + count */
     CFG_AUTH,           /* mapping {type, user, secret_env | secret_file} */
     CFG_HDR_CONDS,      /* sequence of {name, present | equals | regex} */
+    CFG_QUORUM,         /* majority (0), all (-1) or 1..32: int */
+    CFG_SHA256,         /* "sha256:" + 64 hex digits: unsigned char[32] */
+    CFG_IDS,            /* char ** + count: ids of checks or services (max: most entries) */
+    CFG_DOWN_WHEN,      /* "any" or "all": int 0/1 */
+    CFG_ROLE,           /* viewer, operator, admin: enum nines_role */
+    CFG_TOKEN_NAME,     /* [A-Za-z0-9_.@-]{1,63} */
+    CFG_LISTEN,         /* "host:port", "[v6]:port" or ":port" */
+    CFG_TIMESTAMP,      /* "2026-12-01T22:00:00Z": int64_t ms since the epoch */
+    CFG_DAYS,           /* mon..sun, ranges, daily, or a sequence: int weekday mask */
+    CFG_CLOCK,          /* "HH:MM": int minutes after midnight */
+    CFG_TIMEZONE,       /* an IANA zone name that nines_tz_load can load */
 };
 
 #define CFG_REQUIRED 1u
@@ -98,11 +110,15 @@ struct cfg_field {
 #define CFG_CHECK(m) offsetof(struct nines_check, m)
 #define CFG_HTTP(m) offsetof(struct nines_http_opts, m)
 
-enum { CFG_TOP_COLLECTOR, CFG_TOP_DEFAULTS, CFG_TOP_CHECKS };
+enum { CFG_TOP_COLLECTOR, CFG_TOP_DEFAULTS, CFG_TOP_CHECKS, CFG_TOP_SERVICES,
+       CFG_TOP_MAINTENANCE, CFG_TOP_API };
 static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_COLLECTOR] = { "collector", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_DEFAULTS] = { "defaults", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_CHECKS] = { "checks", CFG_SEQ, CFG_REQUIRED, 0, 0, 0, 0 },
+    [CFG_TOP_SERVICES] = { "services", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_TOP_MAINTENANCE] = { "maintenance", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_TOP_API] = { "api", CFG_MAP, 0, 0, 0, 0, 0 },
 };
 
 static const struct cfg_field cfg_collector_fields[] = {
@@ -114,7 +130,9 @@ static const struct cfg_field cfg_collector_fields[] = {
     { "stream_maxlen", CFG_INT64, 0, CFG_COLL(stream_maxlen), 0, 1000, 100000000 },
 };
 
-enum { CFG_CK_ID, CFG_CK_KIND, CFG_CK_INTERVAL, CFG_CK_TIMEOUT };
+#define CFG_QUORUM_MAX 32
+enum { CFG_CK_ID, CFG_CK_KIND, CFG_CK_INTERVAL, CFG_CK_TIMEOUT, CFG_CK_LOCATIONS,
+       CFG_CK_FAILURES, CFG_CK_SUCCESSES, CFG_CK_QUORUM };
 static const struct cfg_field cfg_check_fields[] = {
     [CFG_CK_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_CHECK(id), 0, 0, 0 },
     [CFG_CK_KIND] = { "kind", CFG_CHECK_KIND, CFG_REQUIRED, CFG_CHECK(kind), 0, 0, 0 },
@@ -122,10 +140,25 @@ static const struct cfg_field cfg_check_fields[] = {
                           1000, INT64_C(24) * 3600 * 1000 },
     [CFG_CK_TIMEOUT] = { "timeout", CFG_DURATION, CFG_DEFAULTABLE, CFG_CHECK(timeout_ms), 0,
                          100, INT64_C(120) * 1000 },
-    { "locations", CFG_LOCATIONS, CFG_DEFAULTABLE, CFG_CHECK(locations),
-      CFG_CHECK(locations_count), 0, 0 },
-    { "failures_to_down", CFG_INT, CFG_DEFAULTABLE, CFG_CHECK(failures_to_down), 0, 1, 100 },
-    { "successes_to_up", CFG_INT, CFG_DEFAULTABLE, CFG_CHECK(successes_to_up), 0, 1, 100 },
+    [CFG_CK_LOCATIONS] = { "locations", CFG_LOCATIONS, CFG_DEFAULTABLE, CFG_CHECK(locations),
+                           CFG_CHECK(locations_count), 0, 0 },
+    [CFG_CK_FAILURES] = { "failures_to_down", CFG_INT, CFG_DEFAULTABLE,
+                          CFG_CHECK(failures_to_down), 0, 1, 100 },
+    [CFG_CK_SUCCESSES] = { "successes_to_up", CFG_INT, CFG_DEFAULTABLE,
+                           CFG_CHECK(successes_to_up), 0, 1, 100 },
+    [CFG_CK_QUORUM] = { "quorum", CFG_QUORUM, CFG_DEFAULTABLE, CFG_CHECK(quorum), 0, 1,
+                        CFG_QUORUM_MAX },
+};
+
+/* The common fields a push check cannot have, and why. */
+static const struct {
+    int field;
+    const char *why;
+} cfg_push_not[] = {
+    { CFG_CK_INTERVAL, "'period' says how often the job pings" },
+    { CFG_CK_TIMEOUT, "the collector waits for pings, it runs nothing" },
+    { CFG_CK_LOCATIONS, "the job pings the collector, no probe runs it" },
+    { CFG_CK_QUORUM, "it has no locations" },
 };
 
 /* Options of the http kind, stored in struct nines_http_opts. */
@@ -233,6 +266,18 @@ static const struct cfg_field cfg_host_fields[] = {
     { "mounts", CFG_MOUNTS, 0, CFG_HOSTO(mounts), CFG_HOSTO(mounts_count), 0, 0 },
 };
 
+/*
+ * A push check: the job pings /api/v1/push/TOKEN at least every period; no
+ * ping within period + grace is a failure. The token is stored as its hash.
+ */
+#define CFG_PUSH(m) offsetof(struct nines_push_opts, m)
+#define CFG_DAY_MS (INT64_C(86400000))
+static const struct cfg_field cfg_push_fields[] = {
+    { "token", CFG_SHA256, CFG_REQUIRED, CFG_PUSH(token_sha256), 0, 0, 0 },
+    { "period", CFG_DURATION, CFG_REQUIRED, CFG_PUSH(period_ms), 0, 10000, 30 * CFG_DAY_MS },
+    { "grace", CFG_DURATION, 0, CFG_PUSH(grace_ms), 0, 0, 30 * CFG_DAY_MS },
+};
+
 /* Each kind's option table and where its options live in struct nines_check. */
 struct cfg_kind_opts {
     enum nines_check_kind kind;
@@ -247,11 +292,71 @@ static const struct cfg_kind_opts cfg_kinds[] = {
     { NINES_KIND_TCP, cfg_tcp_fields, CFG_NFIELDS(cfg_tcp_fields), CFG_CHECK(tcp) },
     { NINES_KIND_ICMP, cfg_icmp_fields, CFG_NFIELDS(cfg_icmp_fields), CFG_CHECK(icmp) },
     { NINES_KIND_HOST, cfg_host_fields, CFG_NFIELDS(cfg_host_fields), CFG_CHECK(host) },
+    { NINES_KIND_PUSH, cfg_push_fields, CFG_NFIELDS(cfg_push_fields), CFG_CHECK(push) },
+};
+
+/* services: [{id, name, checks, critical, down_when}] */
+#define CFG_MAX_IDS 1024        /* checks of a service or a maintenance window */
+#define CFG_SVC(m) offsetof(struct nines_service_cfg, m)
+enum { CFG_SV_ID, CFG_SV_NAME, CFG_SV_CHECKS, CFG_SV_CRITICAL, CFG_SV_DOWN_WHEN };
+static const struct cfg_field cfg_service_fields[] = {
+    [CFG_SV_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_SVC(id), 0, 0, 0 },
+    [CFG_SV_NAME] = { "name", CFG_STRING, 0, CFG_SVC(name), 0, 0, 0 },
+    [CFG_SV_CHECKS] = { "checks", CFG_IDS, CFG_REQUIRED, CFG_SVC(checks),
+                        CFG_SVC(checks_count), 0, CFG_MAX_IDS },
+    [CFG_SV_CRITICAL] = { "critical", CFG_IDS, 0, CFG_SVC(critical), CFG_SVC(critical_count),
+                          0, CFG_MAX_IDS },
+    [CFG_SV_DOWN_WHEN] = { "down_when", CFG_DOWN_WHEN, 0, CFG_SVC(down_when_all), 0, 0, 0 },
+};
+
+/* maintenance: [{id, reason, checks, services, start + end | days + at + duration}] */
+#define CFG_MNT(m) offsetof(struct nines_maint_cfg, m)
+enum { CFG_MT_ID, CFG_MT_REASON, CFG_MT_CHECKS, CFG_MT_SERVICES, CFG_MT_START, CFG_MT_END,
+       CFG_MT_DAYS, CFG_MT_AT, CFG_MT_DURATION, CFG_MT_TIMEZONE };
+static const struct cfg_field cfg_maint_fields[] = {
+    [CFG_MT_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_MNT(id), 0, 0, 0 },
+    [CFG_MT_REASON] = { "reason", CFG_STRING, 0, CFG_MNT(reason), 0, 0, 0 },
+    [CFG_MT_CHECKS] = { "checks", CFG_IDS, 0, CFG_MNT(checks), CFG_MNT(checks_count), 0,
+                        CFG_MAX_IDS },
+    [CFG_MT_SERVICES] = { "services", CFG_IDS, 0, CFG_MNT(services), CFG_MNT(services_count),
+                          0, CFG_MAX_IDS },
+    [CFG_MT_START] = { "start", CFG_TIMESTAMP, 0, CFG_MNT(start_ms), 0, 0, 0 },
+    [CFG_MT_END] = { "end", CFG_TIMESTAMP, 0, CFG_MNT(end_ms), 0, 0, 0 },
+    [CFG_MT_DAYS] = { "days", CFG_DAYS, 0, CFG_MNT(weekdays), 0, 0, 0 },
+    [CFG_MT_AT] = { "at", CFG_CLOCK, 0, CFG_MNT(start_minute), 0, 0, 0 },
+    [CFG_MT_DURATION] = { "duration", CFG_DURATION, 0, CFG_MNT(duration_ms), 0, 60000,
+                          7 * CFG_DAY_MS },
+    [CFG_MT_TIMEZONE] = { "timezone", CFG_TIMEZONE, 0, CFG_MNT(timezone), 0, 0, 0 },
+};
+
+/* api: {listen, connection_limit, per_ip_limit, timeout, max_body_bytes, tokens} */
+#define CFG_API(m) offsetof(struct nines_api_cfg, m)
+#define CFG_MAX_TOKENS 64       /* the collector's table holds this many */
+enum { CFG_AP_LISTEN, CFG_AP_CONNS, CFG_AP_PER_IP, CFG_AP_TIMEOUT, CFG_AP_BODY, CFG_AP_TOKENS };
+static const struct cfg_field cfg_api_fields[] = {
+    [CFG_AP_LISTEN] = { "listen", CFG_LISTEN, 0, CFG_API(listen), 0, 0, 0 },
+    [CFG_AP_CONNS] = { "connection_limit", CFG_INT, 0, CFG_API(connection_limit), 0, 1,
+                       100000 },
+    [CFG_AP_PER_IP] = { "per_ip_limit", CFG_INT, 0, CFG_API(per_ip_limit), 0, 1, 10000 },
+    [CFG_AP_TIMEOUT] = { "timeout", CFG_DURATION, 0, CFG_API(timeout_ms), 0, 1000, 600000 },
+    [CFG_AP_BODY] = { "max_body_bytes", CFG_INT64, 0, CFG_API(max_body_bytes), 0, 1024,
+                      16777216 },
+    [CFG_AP_TOKENS] = { "tokens", CFG_SEQ, 0, 0, 0, 0, 0 },
+};
+
+#define CFG_TOK(m) offsetof(struct nines_token_cfg, m)
+enum { CFG_TK_NAME, CFG_TK_ROLE, CFG_TK_HASH };
+static const struct cfg_field cfg_token_fields[] = {
+    [CFG_TK_NAME] = { "name", CFG_TOKEN_NAME, CFG_REQUIRED, CFG_TOK(name), 0, 0, 0 },
+    [CFG_TK_ROLE] = { "role", CFG_ROLE, CFG_REQUIRED, CFG_TOK(role), 0, 0, 0 },
+    [CFG_TK_HASH] = { "hash", CFG_SHA256, CFG_REQUIRED, CFG_TOK(sha256), 0, 0, 0 },
 };
 
 static const char *const cfg_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const cfg_addresses[] = { "first", "all", NULL };
 static const char *const cfg_dns_matches[] = { "none", "exact", "include", NULL };
+static const char *const cfg_down_when[] = { "any", "all", NULL };
+static const char *const cfg_roles[] = { "none", "viewer", "operator", "admin", NULL };
 static const char *const cfg_proxy_schemes[] = { "http", "https", "socks4", "socks4a", "socks5",
                                                  "socks5h", NULL };
 
@@ -269,6 +374,8 @@ static const struct cfg_choice {
     { CFG_AUTH_TYPE, checkopt_auth_types, 0 },
     { CFG_ADDRESSES, cfg_addresses, 0 },
     { CFG_DNS_MATCH, cfg_dns_matches, 1 },
+    { CFG_DOWN_WHEN, cfg_down_when, 0 },
+    { CFG_ROLE, cfg_roles, 1 },     /* the index is the enum nines_role */
 };
 
 struct cfg_ctx {
@@ -286,6 +393,10 @@ struct cfg_defaults {
     const struct yamltree_node *seen[CFG_NFIELDS(cfg_check_fields)];
     int conflict_reported;  /* its timeout > interval was already reported */
 };
+
+/* Secret-looking keys are rejected with this hint (see cfg_walk). */
+#define CFG_HINT_SECRET_SOURCE "only where to read it: 'secret_env' or 'secret_file'"
+#define CFG_HINT_TOKEN_HASH "only the SHA-256 of a token, in 'hash' (nines token hash)"
 
 /* A check's id, for finding duplicates. */
 struct cfg_idref {
@@ -391,6 +502,12 @@ static const char *cfg_expected(enum cfg_kind k)
         return "a path or a sequence of them";
     case CFG_STRINGS:
         return "a string or a sequence of them";
+    case CFG_QUORUM:
+        return "majority, all or a number of locations";
+    case CFG_IDS:
+        return "an id or a sequence of them";
+    case CFG_DAYS:
+        return "a day such as mon, a range such as mon-fri, daily, or a sequence of them";
     default:
         return "a string";
     }
@@ -546,7 +663,11 @@ static int cfg_parse_int(const char *s, int64_t *out)
 
 static const char *cfg_fmt_duration(int64_t ms, char *buf, size_t size)
 {
-    if (ms % 1000 != 0)
+    if (ms == 0)
+        snprintf(buf, size, "0s");
+    else if (ms > 86400000 && ms % 86400000 == 0)
+        snprintf(buf, size, "%" PRId64 "d", ms / 86400000);
+    else if (ms % 1000 != 0)
         snprintf(buf, size, "%" PRId64 "ms", ms);
     else if (ms % 3600000 == 0)
         snprintf(buf, size, "%" PRId64 "h", ms / 3600000);
@@ -1059,6 +1180,51 @@ static int cfg_valid_proxy(const char *s)
     return 1;
 }
 
+/* Decimal 0..65535, the whole of s. */
+static int cfg_valid_port0(const char *s)
+{
+    size_t len = strlen(s);
+
+    return len > 0 && strspn(s, "0123456789") == len && len <= 5 && atol(s) <= 65535;
+}
+
+/*
+ * Where the API listens: "IPv4:port", "[IPv6]:port", "localhost:port", or
+ * ":port" / "*:port" for every IPv4 address. Port 0 picks a free one.
+ */
+static int cfg_valid_listen(const char *s)
+{
+    unsigned char addr[sizeof(struct in6_addr)];
+    char host[INET6_ADDRSTRLEN + 8];
+    const char *colon;
+    size_t hl;
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (close == NULL || close[1] != ':')
+            return 0;
+        hl = (size_t)(close - s - 1);
+        if (hl == 0 || hl >= sizeof(host))
+            return 0;
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        return inet_pton(AF_INET6, host, addr) == 1 && cfg_valid_port0(close + 2);
+    }
+    colon = strchr(s, ':');
+    if (colon == NULL || strchr(colon + 1, ':') != NULL)
+        return 0;                   /* no port, or IPv6 without brackets */
+    hl = (size_t)(colon - s);
+    if (hl >= sizeof(host))
+        return 0;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    if (hl != 0 && strcmp(host, "*") != 0 && strcmp(host, "localhost") != 0
+        && inet_pton(AF_INET, host, addr) != 1)
+        return 0;
+    return cfg_valid_port0(colon + 1);
+}
+
 /* What each syntax-checked string kind must look like, for the message. */
 static const struct cfg_syntax {
     enum cfg_kind kind;
@@ -1072,6 +1238,8 @@ static const struct cfg_syntax {
     { CFG_RESOLVE, cfg_valid_resolve, "host:port:address, such as example.com:443:127.0.0.1" },
     { CFG_PROXY, cfg_valid_proxy, "a proxy URL such as http://proxy.example:3128 (schemes "
       "http, https, socks4, socks4a, socks5, socks5h; no user or password)" },
+    { CFG_LISTEN, cfg_valid_listen, "an address and port such as 127.0.0.1:8080, [::1]:8080 "
+      "or :8080 (every IPv4 address)" },
 };
 
 static int cfg_check_syntax(struct cfg_ctx *x, const struct cfg_field *f,
@@ -1117,6 +1285,33 @@ static int cfg_check_json_cond(struct cfg_ctx *x, const struct cfg_field *f,
     return -1;
 }
 
+/* A zone nines_tz_load can load: "UTC", "Etc/UTC" or a TZif file under the zone directory. */
+static char *cfg_timezone(struct cfg_ctx *x, const struct cfg_field *f,
+                          const struct yamltree_node *v, const char *s)
+{
+    struct nines_tz *tz;
+    struct nines_err e;
+    char got[96];
+
+    memset(&e, 0, sizeof(e));
+    tz = nines_tz_load(s, &e);
+    if (tz != NULL) {
+        nines_tz_free(tz);
+        return cfg_strdup(x, s);
+    }
+    cfg_got(v, got, sizeof(got));
+    if (e.code == NINES_ENOMEM)
+        x->nomem = 1;
+    else if (e.code == NINES_EINVAL)
+        cfg_error(x, v, "'%s' must be an IANA time zone name such as Europe/Berlin, got %s",
+                  f->key, got);
+    else if (e.code == NINES_ENOTFOUND)
+        cfg_error(x, v, "'%s': unknown time zone %s", f->key, got);
+    else
+        cfg_error(x, v, "'%s': cannot load time zone %s: %s", f->key, got, e.msg);
+    return NULL;
+}
+
 /*
  * Validates the string s of field f and returns the value to store
  * (malloc'd), or NULL after reporting why (or after running out of memory).
@@ -1144,6 +1339,14 @@ static char *cfg_string_value(struct cfg_ctx *x, const struct cfg_field *f,
         return cfg_check_url(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
     case CFG_REDIS_URL:
         return cfg_check_redis(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
+    case CFG_TOKEN_NAME:
+        if (cfg_valid_name(s, "_.@-"))
+            return cfg_strdup(x, s);
+        cfg_error(x, v, "'%s' must be 1-63 characters from A-Z a-z 0-9 _ . @ -, got %s", f->key,
+                  cfg_got(v, got, sizeof(got)));
+        return NULL;
+    case CFG_TIMEZONE:
+        return cfg_timezone(x, f, v, s);
     default:
         break;
     }
@@ -1225,7 +1428,8 @@ static int cfg_list_add(struct cfg_ctx *x, const struct cfg_field *f,
                         const struct yamltree_node *s, char **list, size_t *n)
 {
     const char *what = f->kind == CFG_SERVERS ? "an address"
-                       : f->kind == CFG_MOUNTS ? "a path" : "a string";
+                       : f->kind == CFG_MOUNTS ? "a path"
+                       : f->kind == CFG_IDS ? "an id" : "a string";
     char got[96];
 
     if (s->type != YAMLTREE_SCALAR || yamltree_is_null(s) || strlen(s->value) != s->len
@@ -1238,6 +1442,11 @@ static int cfg_list_add(struct cfg_ctx *x, const struct cfg_field *f,
     if (f->kind == CFG_SERVERS && !cfg_valid_server(s->value)) {
         cfg_error(x, s, "'%s': %s is not an IP address with an optional port, such as "
                   "192.0.2.1:5353 or [2001:db8::1]:5353", f->key, cfg_got(s, got, sizeof(got)));
+        return -1;
+    }
+    if (f->kind == CFG_IDS && !cfg_valid_name(s->value, "_.:-")) {
+        cfg_error(x, s, "'%s': %s is not an id (1-63 characters from A-Z a-z 0-9 _ . : -)",
+                  f->key, cfg_got(s, got, sizeof(got)));
         return -1;
     }
     if (f->kind == CFG_MOUNTS && s->value[0] != '/') {
@@ -1264,6 +1473,7 @@ static int cfg_apply_list(struct cfg_ctx *x, const struct cfg_field *f,
                           const struct yamltree_node *v, char ***slot, size_t *count)
 {
     size_t want = v->type == YAMLTREE_SEQUENCE ? v->count : 1;
+    size_t most = f->max > 0 ? (size_t)f->max : CFG_MAX_LIST;
     char **list;
     size_t n = 0;
     int bad = 0;
@@ -1272,8 +1482,8 @@ static int cfg_apply_list(struct cfg_ctx *x, const struct cfg_field *f,
         cfg_type_error(x, f, v);
         return -1;
     }
-    if (want > CFG_MAX_LIST) {
-        cfg_error(x, v, "'%s': at most %d entries, got %zu", f->key, CFG_MAX_LIST, want);
+    if (want > most) {
+        cfg_error(x, v, "'%s': at most %zu entries, got %zu", f->key, most, want);
         return -1;
     }
     list = calloc(want ? want : 1, sizeof(*list));
@@ -1401,11 +1611,12 @@ static const char *const cfg_secret_words[] = { "password", "passwd", "pass", "t
 
 /*
  * Applies each pair of map through tab onto base; seen[i] gets the value
- * node of tab[i] (whether or not it was valid). Unknown keys are reported.
+ * node of tab[i] (whether or not it was valid). Unknown keys are reported;
+ * with a secret_hint, keys such as 'password' are reported with it.
  */
 static void cfg_walk(struct cfg_ctx *x, const struct yamltree_node *map,
                      const struct cfg_field *tab, size_t n, void *base,
-                     const struct yamltree_node **seen)
+                     const struct yamltree_node **seen, const char *secret_hint)
 {
     for (size_t i = 0; i < map->count; i++) {
         const struct yamltree_node *k = map->pairs[i].key;
@@ -1419,10 +1630,9 @@ static void cfg_walk(struct cfg_ctx *x, const struct yamltree_node *map,
             cfg_apply(x, f, map->pairs[i].value, base);
             continue;
         }
-        if (checkopt_one_of(k->value, cfg_secret_words)) {
-            cfg_error(x, k, "unknown key '%s': the configuration never holds a secret, only "
-                      "where to read it: 'secret_env' or 'secret_file'",
-                      cfg_excerpt(k->value, ex, sizeof(ex)));
+        if (secret_hint != NULL && checkopt_one_of(k->value, cfg_secret_words)) {
+            cfg_error(x, k, "unknown key '%s': the configuration never holds a secret, %s",
+                      cfg_excerpt(k->value, ex, sizeof(ex)), secret_hint);
             continue;
         }
         cfg_suggest(k->value, tab, n, 0, &best, &best_d);
@@ -1454,7 +1664,8 @@ static int cfg_apply_auth(struct cfg_ctx *x, const struct cfg_field *f,
     }
     memcpy(saved, x->where, sizeof(saved));
     snprintf(x->where, sizeof(x->where), "%.80s: auth", saved);
-    cfg_walk(x, v, cfg_auth_fields, CFG_NFIELDS(cfg_auth_fields), h, seen);
+    cfg_walk(x, v, cfg_auth_fields, CFG_NFIELDS(cfg_auth_fields), h, seen,
+             CFG_HINT_SECRET_SOURCE);
     cfg_check_required(x, v, cfg_auth_fields, CFG_NFIELDS(cfg_auth_fields));
     env = seen[CFG_AUTH_ENV];
     file = seen[CFG_AUTH_FILE];
@@ -1496,7 +1707,8 @@ static int cfg_hdr_cond(struct cfg_ctx *x, const struct yamltree_node *item,
                   "'regex', got %s", cfg_got(item, got, sizeof(got)));
         return -1;
     }
-    cfg_walk(x, item, cfg_hdr_cond_fields, CFG_NFIELDS(cfg_hdr_cond_fields), &t, seen);
+    cfg_walk(x, item, cfg_hdr_cond_fields, CFG_NFIELDS(cfg_hdr_cond_fields), &t, seen,
+             CFG_HINT_SECRET_SOURCE);
     cfg_check_required(x, item, cfg_hdr_cond_fields, CFG_NFIELDS(cfg_hdr_cond_fields));
     for (size_t i = CFG_HC_PRESENT; i <= CFG_HC_REGEX; i++) {
         if (seen[i] != NULL && op != NULL)
@@ -1563,6 +1775,266 @@ static int cfg_apply_hdr_conds(struct cfg_ctx *x, const struct cfg_field *f,
     return 0;
 }
 
+/* ---- collector features: quorum, token hashes, days and times ------------ */
+
+/* majority (0), all (-1), or a plain number of locations in [min, max]. */
+static int cfg_apply_quorum(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *v, const char *s, int *slot)
+{
+    char got[96];
+    int64_t n;
+
+    if (strcmp(s, "majority") == 0 || strcmp(s, "all") == 0) {
+        *slot = s[0] == 'a' ? -1 : 0;
+        return 0;
+    }
+    if (v->plain && cfg_parse_int(s, &n) == 0 && n >= f->min && n <= f->max) {
+        *slot = (int)n;
+        return 0;
+    }
+    cfg_error(x, v, "'%s' must be majority, all or a number of locations from %" PRId64
+              " to %" PRId64 ", got %s", f->key, f->min, f->max, cfg_got(v, got, sizeof(got)));
+    return -1;
+}
+
+static int cfg_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * "sha256:" and 64 hex digits (either case) into 32 bytes. The value is
+ * never echoed in a message: a mistake here may be the secret itself.
+ */
+static int cfg_apply_sha256(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *v, const char *s, unsigned char *slot)
+{
+    unsigned char h[32], any = 0;
+
+    if (strncasecmp(s, "sha256:", 7) != 0) {
+        cfg_error(x, v, "'%s' must be the SHA-256 of the token, not the token: the "
+                  "configuration never holds a secret (store the SHA-256: nines token hash)",
+                  f->key);
+        return -1;
+    }
+    s += 7;
+    for (size_t i = 0; i < 32; i++) {
+        int hi = cfg_hex_digit(s[2 * i]);
+        int lo = hi < 0 ? -1 : cfg_hex_digit(s[2 * i + 1]);
+
+        if (lo < 0)
+            break;
+        h[i] = (unsigned char)(hi << 4 | lo);
+        any |= h[i];
+        if (i == 31 && s[64] == '\0') {
+            if (!any) {
+                cfg_error(x, v, "'%s': an all-zero hash is the SHA-256 of no token", f->key);
+                return -1;
+            }
+            memcpy(slot, h, sizeof(h));
+            return 0;
+        }
+    }
+    cfg_error(x, v, "'%s' must be sha256: and 64 hex digits (as nines token hash prints it)",
+              f->key);
+    return -1;
+}
+
+/* Exactly width decimal digits at *p, which moves past them. */
+static int cfg_digits(const char **p, int width, int *out)
+{
+    int v = 0;
+
+    for (int i = 0; i < width; i++) {
+        char c = (*p)[i];
+
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    *p += width;
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM[:SS]Z", a real UTC time from 1970 on, into ms since the epoch. */
+static int cfg_parse_timestamp(const char *s, int64_t *ms)
+{
+    int y, mo, d, h, mi, sec = 0;
+    const char *p = s;
+    int64_t days;
+
+    if (cfg_digits(&p, 4, &y) < 0 || *p++ != '-' || cfg_digits(&p, 2, &mo) < 0
+        || *p++ != '-' || cfg_digits(&p, 2, &d) < 0 || *p++ != 'T' || cfg_digits(&p, 2, &h) < 0
+        || *p++ != ':' || cfg_digits(&p, 2, &mi) < 0)
+        return -1;
+    if (*p == ':' && (p++, cfg_digits(&p, 2, &sec) < 0))
+        return -1;
+    if (strcmp(p, "Z") != 0 || y < 1970 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59
+        || sec > 59)
+        return -1;
+    days = nines_days_from_civil(y, mo, d);
+    if (d > nines_days_from_civil(y, mo + 1, 1) - nines_days_from_civil(y, mo, 1))
+        return -1;                  /* no 30 February */
+    *ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000;
+    return 0;
+}
+
+/* "H:MM" or "HH:MM", 00:00 to 23:59, into minutes after midnight. */
+static int cfg_parse_clock(const char *s, int *minutes)
+{
+    const char *p = s;
+    int width = s[0] != '\0' && s[1] == ':' ? 1 : 2;
+    int h, m;
+
+    if (cfg_digits(&p, width, &h) < 0 || *p++ != ':' || cfg_digits(&p, 2, &m) < 0
+        || *p != '\0' || h > 23 || m > 59)
+        return -1;
+    *minutes = h * 60 + m;
+    return 0;
+}
+
+static const char *const cfg_day_short[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+static const char *const cfg_day_long[] = { "sunday", "monday", "tuesday", "wednesday",
+                                            "thursday", "friday", "saturday" };
+
+/* The weekday (0 = Sunday) named by s[0..len) in any case, or -1. */
+static int cfg_day(const char *s, size_t len)
+{
+    for (int i = 0; i < 7; i++) {
+        if ((len == 3 && strncasecmp(s, cfg_day_short[i], 3) == 0)
+            || (len == strlen(cfg_day_long[i]) && strncasecmp(s, cfg_day_long[i], len) == 0))
+            return i;
+    }
+    return -1;
+}
+
+/* daily, weekdays, weekends, a day, or a range of days (fri-mon wraps): a mask, or -1. */
+static int cfg_day_part(const char *s, size_t len)
+{
+    const char *dash = memchr(s, '-', len);
+    int a, b, mask = 0;
+
+    if (len == 5 && strncasecmp(s, "daily", 5) == 0)
+        return 0x7f;
+    if (len == 8 && strncasecmp(s, "weekdays", 8) == 0)
+        return 0x3e;
+    if (len == 8 && strncasecmp(s, "weekends", 8) == 0)
+        return 0x41;
+    if (dash == NULL) {
+        a = cfg_day(s, len);
+        return a < 0 ? -1 : 1 << a;
+    }
+    a = cfg_day(s, (size_t)(dash - s));
+    b = cfg_day(dash + 1, len - (size_t)(dash - s) - 1);
+    if (a < 0 || b < 0)
+        return -1;
+    for (int d = a;; d = (d + 1) % 7) {
+        mask |= 1 << d;
+        if (d == b)
+            return mask;
+    }
+}
+
+/* Parts separated by commas ("mon-fri", "mon, wed, fri"): a mask, or -1. */
+static int cfg_days_text(const char *s)
+{
+    int mask = 0;
+
+    for (;;) {
+        size_t len, t;
+        int m;
+
+        while (*s == ' ')
+            s++;
+        len = strcspn(s, ",");
+        for (t = len; t > 0 && s[t - 1] == ' '; t--)
+            ;
+        m = t > 0 ? cfg_day_part(s, t) : -1;
+        if (m < 0)
+            return -1;
+        mask |= m;
+        if (s[len] == '\0')
+            return mask;
+        s += len + 1;
+    }
+}
+
+/* One entry of days (a scalar) OR'ed into *mask, or an error at it. */
+static int cfg_days_add(struct cfg_ctx *x, const struct cfg_field *f,
+                        const struct yamltree_node *s, int *mask)
+{
+    char got[96];
+    int m = -1;
+
+    if (s->type == YAMLTREE_SCALAR && !yamltree_is_null(s) && strlen(s->value) == s->len
+        && s->len <= CFG_MAX_STRING)
+        m = cfg_days_text(s->value);
+    if (m < 0) {
+        cfg_error(x, s, "'%s': %s is not a day: use mon..sun, a range such as mon-fri, daily, "
+                  "weekdays or weekends", f->key, cfg_got(s, got, sizeof(got)));
+        return -1;
+    }
+    *mask |= m;
+    return 0;
+}
+
+/* days: a scalar or a sequence of them; the weekday mask (bit 0 = Sunday). */
+static int cfg_apply_days(struct cfg_ctx *x, const struct cfg_field *f,
+                          const struct yamltree_node *v, int *slot)
+{
+    int mask = 0, bad = 0;
+
+    if (v->type == YAMLTREE_MAPPING || yamltree_is_null(v)) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (v->type == YAMLTREE_SCALAR)
+        bad = cfg_days_add(x, f, v, &mask) < 0;
+    for (size_t i = 0; v->type == YAMLTREE_SEQUENCE && i < v->count; i++)
+        bad |= cfg_days_add(x, f, v->items[i], &mask) < 0;
+    if (!bad && mask == 0) {
+        cfg_error(x, v, "'%s' must name at least one day", f->key);
+        bad = 1;
+    }
+    if (bad)
+        return -1;
+    *slot = mask;
+    return 0;
+}
+
+/* The scalar kinds of the collector features, after cfg_text gave s. */
+static int cfg_apply_feature_scalar(struct cfg_ctx *x, const struct cfg_field *f,
+                                    const struct yamltree_node *v, const char *s, void *slot)
+{
+    char got[96];
+
+    switch (f->kind) {
+    case CFG_QUORUM:
+        return cfg_apply_quorum(x, f, v, s, slot);
+    case CFG_SHA256:
+        return cfg_apply_sha256(x, f, v, s, slot);
+    case CFG_TIMESTAMP:
+        if (cfg_parse_timestamp(s, slot) == 0)
+            return 0;
+        cfg_error(x, v, "'%s' must be a UTC time such as 2026-12-01T22:00:00Z, got %s", f->key,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    default:                        /* CFG_CLOCK */
+        if (cfg_parse_clock(s, slot) == 0)
+            return 0;
+        cfg_error(x, v, "'%s' must be a time of day HH:MM from 00:00 to 23:59, got %s", f->key,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+}
+
 /* Validates v against f and stores it into base + f->offset. 0 or -1. */
 static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct yamltree_node *v,
                      void *base)
@@ -1591,7 +2063,10 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
     case CFG_SERVERS:
     case CFG_STRINGS:
     case CFG_MOUNTS:
+    case CFG_IDS:
         return cfg_apply_list(x, f, v, slot, count);
+    case CFG_DAYS:
+        return cfg_apply_days(x, f, v, slot);
     case CFG_HEADERS:
         return cfg_apply_headers(x, f, v, slot, count);
     case CFG_AUTH:
@@ -1616,14 +2091,20 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
                   cfg_got(v, got, sizeof(got)), cfg_kind_names(kinds, sizeof(kinds)));
         return -1;
     }
-    if (f->kind == CFG_ADDRESSES || f->kind == CFG_DNS_MATCH) {
+    if (f->kind == CFG_QUORUM || f->kind == CFG_SHA256 || f->kind == CFG_TIMESTAMP
+        || f->kind == CFG_CLOCK)
+        return cfg_apply_feature_scalar(x, f, v, s, slot);
+    if (f->kind == CFG_ADDRESSES || f->kind == CFG_DNS_MATCH || f->kind == CFG_DOWN_WHEN
+        || f->kind == CFG_ROLE) {
         i = cfg_choice(x, f, v, s);
         if (i < 0)
             return -1;
-        if (f->kind == CFG_ADDRESSES)
-            *(int *)slot = i;
-        else
+        if (f->kind == CFG_DNS_MATCH)
             *(enum nines_dns_match *)slot = (enum nines_dns_match)i;
+        else if (f->kind == CFG_ROLE)
+            *(enum nines_role *)slot = (enum nines_role)i;
+        else
+            *(int *)slot = i;
         return 0;
     }
     val = cfg_string_value(x, f, v, s);
@@ -1705,6 +2186,11 @@ static void cfg_load_defaults(struct cfg_ctx *x, const struct yamltree_node *map
                   cfg_fmt_duration(d->tmpl.interval_ms, iv, sizeof(iv)));
         d->conflict_reported = 1;
     }
+    if (d->seen[CFG_CK_QUORUM] && d->tmpl.quorum > 0 && d->tmpl.locations_count > 0
+        && (size_t)d->tmpl.quorum > d->tmpl.locations_count)
+        cfg_error(x, d->seen[CFG_CK_QUORUM], "'quorum' (%d) is more than the %zu location%s "
+                  "in 'locations'", d->tmpl.quorum, d->tmpl.locations_count,
+                  d->tmpl.locations_count == 1 ? "" : "s");
     x->where[0] = '\0';
 }
 
@@ -1724,16 +2210,28 @@ static const struct cfg_kind_opts *cfg_check_kind(const struct yamltree_node *ma
     return NULL;
 }
 
-/* Names the check in messages: by its id when it has a good one. */
-static void cfg_check_where(struct cfg_ctx *x, const struct yamltree_node *map, size_t index)
+/* 1 when n is a scalar that is a good id. */
+static int cfg_is_id(const struct yamltree_node *n)
+{
+    return n != NULL && n->type == YAMLTREE_SCALAR && !yamltree_is_null(n)
+           && strlen(n->value) == n->len && cfg_valid_name(n->value, "_.:-");
+}
+
+/* Names an entry of a list section in messages: by its id when it has a good one. */
+static void cfg_entry_where(struct cfg_ctx *x, const struct yamltree_node *map,
+                            const char *noun, const char *section, size_t index)
 {
     const struct yamltree_node *v = yamltree_get(map, "id");
 
-    if (v != NULL && v->type == YAMLTREE_SCALAR && !yamltree_is_null(v)
-        && strlen(v->value) == v->len && cfg_valid_name(v->value, "_.:-"))
-        snprintf(x->where, sizeof(x->where), "check '%s'", v->value);
+    if (cfg_is_id(v))
+        snprintf(x->where, sizeof(x->where), "%s '%s'", noun, v->value);
     else
-        snprintf(x->where, sizeof(x->where), "checks[%zu]", index);
+        snprintf(x->where, sizeof(x->where), "%s[%zu]", section, index);
+}
+
+static void cfg_check_where(struct cfg_ctx *x, const struct yamltree_node *map, size_t index)
+{
+    cfg_entry_where(x, map, "check", "checks", index);
 }
 
 /* A key that is not a common check field: an option of some kind, or unknown. */
@@ -1846,6 +2344,15 @@ static void cfg_check_kind_rules(struct cfg_ctx *x, const struct yamltree_node *
         if (n == NULL && c->dns.expect_answers_count > 0)
             c->dns.match = NINES_DNS_MATCH_EXACT;
         break;
+    case NINES_KIND_PUSH:
+        /* nothing runs it anywhere: it waits for pings every period */
+        cfg_free_strv(c->locations, c->locations_count);
+        c->locations = NULL;
+        c->locations_count = 0;
+        c->quorum = 0;
+        if (c->push.period_ms > 0)
+            c->interval_ms = c->timeout_ms = c->push.period_ms;
+        break;
     case NINES_KIND_TCP:
         tls = yamltree_get(map, "tls");
         if (c->tcp.tls || (tls != NULL && !cfg_written_false(tls)))
@@ -1870,6 +2377,7 @@ static int cfg_check_inherit(struct cfg_ctx *x, const struct cfg_defaults *d,
     c->timeout_ms = d->tmpl.timeout_ms;
     c->failures_to_down = d->tmpl.failures_to_down;
     c->successes_to_up = d->tmpl.successes_to_up;
+    c->quorum = d->tmpl.quorum;
     if (d->tmpl.locations_count == 0)
         return 0;
     c->locations = calloc(d->tmpl.locations_count, sizeof(*c->locations));
@@ -1886,12 +2394,46 @@ static int cfg_check_inherit(struct cfg_ctx *x, const struct cfg_defaults *d,
     return 0;
 }
 
+/* 1 after reporting key k when field f is one a push check cannot have. */
+static int cfg_push_forbids(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *k)
+{
+    for (size_t i = 0; i < sizeof(cfg_push_not) / sizeof(cfg_push_not[0]); i++) {
+        if (f == &cfg_check_fields[cfg_push_not[i].field]) {
+            cfg_error(x, k, "'%s' does not apply to a push check: %s", f->key,
+                      cfg_push_not[i].why);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * A quorum above the number of locations can never be met. Reported at the
+ * value the check set itself (quorum, else locations); when both came from
+ * the defaults, cfg_load_defaults has said so.
+ */
+static void cfg_check_quorum(struct cfg_ctx *x, const struct nines_check *c,
+                             const struct yamltree_node **seen)
+{
+    const struct yamltree_node *at = seen[CFG_CK_QUORUM];
+
+    if (at == NULL)
+        at = seen[CFG_CK_LOCATIONS];
+    if (at == NULL || c->quorum <= 0 || c->locations_count == 0
+        || (size_t)c->quorum <= c->locations_count)
+        return;
+    cfg_error(x, at, "'quorum' (%d) is more than the %zu location%s the check runs at",
+              c->quorum, c->locations_count, c->locations_count == 1 ? "" : "s");
+}
+
 /* Fills c (zeroed) from the defaults, then from one check mapping. */
 static void cfg_load_check(struct cfg_ctx *x, const struct yamltree_node *map, size_t index,
                            struct cfg_defaults *d, struct nines_check *c)
 {
     const struct yamltree_node *seen[CFG_NFIELDS(cfg_check_fields)] = { 0 };
     const struct cfg_kind_opts *ko = cfg_check_kind(map);
+    int push = ko != NULL && ko->kind == NINES_KIND_PUSH;
 
     if (cfg_check_inherit(x, d, c) < 0)
         return;
@@ -1902,6 +2444,8 @@ static void cfg_load_check(struct cfg_ctx *x, const struct yamltree_node *map, s
 
         if (f == NULL)
             cfg_check_option(x, &map->pairs[i], ko, c);
+        else if (push && cfg_push_forbids(x, f, map->pairs[i].key))
+            continue;
         else if (cfg_apply(x, f, map->pairs[i].value, c) == 0)
             seen[f - cfg_check_fields] = map->pairs[i].value;
     }
@@ -1910,7 +2454,10 @@ static void cfg_load_check(struct cfg_ctx *x, const struct yamltree_node *map, s
         cfg_check_required(x, map, ko->fields, ko->nfields);
         cfg_check_kind_rules(x, map, c);
     }
-    cfg_check_timeout(x, c, seen, d);
+    if (!push) {
+        cfg_check_timeout(x, c, seen, d);
+        cfg_check_quorum(x, c, seen);
+    }
     x->where[0] = '\0';
 }
 
@@ -1925,9 +2472,14 @@ static int cfg_idref_cmp(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Reports every check whose id an earlier check already uses. */
-static void cfg_check_ids(struct cfg_ctx *x, const struct nines_check *checks, size_t n,
-                          const struct yamltree_node **id_nodes)
+/*
+ * Reports every entry whose id (the char * at id_offset in each of the n
+ * structs of size stride at base) an earlier entry already uses, at its
+ * node; what names the id in the message ("check id").
+ */
+static void cfg_check_unique(struct cfg_ctx *x, const void *base, size_t stride,
+                             size_t id_offset, size_t n, const struct yamltree_node **nodes,
+                             const char *what)
 {
     struct cfg_idref *refs = calloc(n ? n : 1, sizeof(*refs));
     size_t m = 0, first = 0;
@@ -1938,9 +2490,11 @@ static void cfg_check_ids(struct cfg_ctx *x, const struct nines_check *checks, s
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (checks[i].id != NULL && id_nodes[i] != NULL) {
-            refs[m].id = checks[i].id;
-            refs[m].node = id_nodes[i];
+        const char *id = *(char *const *)((const char *)base + i * stride + id_offset);
+
+        if (id != NULL && nodes[i] != NULL) {
+            refs[m].id = id;
+            refs[m].node = nodes[i];
             refs[m].index = i;
             m++;
         }
@@ -1951,24 +2505,64 @@ static void cfg_check_ids(struct cfg_ctx *x, const struct nines_check *checks, s
             first = i;
             continue;
         }
-        cfg_error_bare(x, refs[i].node, "duplicate check id '%s' (first defined at line %d)",
+        cfg_error_bare(x, refs[i].node, "duplicate %s '%s' (first defined at line %d)", what,
                        cfg_excerpt(refs[i].id, ex, sizeof(ex)), refs[first].node->line);
     }
     free(refs);
 }
 
+static int cfg_sha256_set(const unsigned char *h)
+{
+    unsigned char any = 0;
+
+    for (size_t i = 0; i < 32; i++)
+        any |= h[i];
+    return any != 0;
+}
+
+/*
+ * Two push checks with one token could not be told apart by their pings.
+ * maps[i] is the mapping checks[i] was read from.
+ */
+static void cfg_check_push_tokens(struct cfg_ctx *x, const struct nines_check *checks,
+                                  size_t n, const struct yamltree_node **maps)
+{
+    char ex[64];
+
+    for (size_t i = 0; i < n; i++) {
+        const struct nines_check *a = &checks[i];
+
+        if (a->kind != NINES_KIND_PUSH || !cfg_sha256_set(a->push.token_sha256))
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const struct nines_check *b = &checks[j];
+
+            if (b->kind != NINES_KIND_PUSH
+                || memcmp(a->push.token_sha256, b->push.token_sha256, 32) != 0)
+                continue;
+            cfg_error_bare(x, yamltree_get(maps[i], "token"), "check '%s': 'token' is also the "
+                           "token of check '%s' (line %d): give each job a token of its own",
+                           a->id ? a->id : "?", cfg_excerpt(b->id ? b->id : "?", ex, sizeof(ex)),
+                           yamltree_get(maps[j], "token")->line);
+            break;
+        }
+    }
+}
+
 static void cfg_load_checks(struct cfg_ctx *x, const struct yamltree_node *seq,
                             struct cfg_defaults *d, struct nines_config *cfg)
 {
-    const struct yamltree_node **id_nodes;
+    const struct yamltree_node **id_nodes, **maps;
     char got[96];
 
     if (seq->count == 0)
         return;
     cfg->checks = calloc(seq->count, sizeof(*cfg->checks));
     id_nodes = calloc(seq->count, sizeof(*id_nodes));
-    if (cfg->checks == NULL || id_nodes == NULL) {
+    maps = calloc(seq->count, sizeof(*maps));
+    if (cfg->checks == NULL || id_nodes == NULL || maps == NULL) {
         free(id_nodes);
+        free(maps);
         x->nomem = 1;
         return;
     }
@@ -1981,10 +2575,426 @@ static void cfg_load_checks(struct cfg_ctx *x, const struct yamltree_node *seq,
             continue;
         }
         id_nodes[cfg->checks_count] = yamltree_get(item, "id");
+        maps[cfg->checks_count] = item;
         cfg_load_check(x, item, i, d, &cfg->checks[cfg->checks_count++]);
     }
-    cfg_check_ids(x, cfg->checks, cfg->checks_count, id_nodes);
+    cfg_check_unique(x, cfg->checks, sizeof(*cfg->checks), offsetof(struct nines_check, id),
+                     cfg->checks_count, id_nodes, "check id");
+    cfg_check_push_tokens(x, cfg->checks, cfg->checks_count, maps);
     free(id_nodes);
+    free(maps);
+}
+
+/* ---- services, maintenance, api ------------------------------------------ */
+
+/* Entries of a list value: a sequence's items, or a single scalar. */
+static size_t cfg_list_len(const struct yamltree_node *list)
+{
+    if (list == NULL || list->type == YAMLTREE_MAPPING)
+        return 0;
+    return list->type == YAMLTREE_SEQUENCE ? list->count : 1;
+}
+
+static const struct yamltree_node *cfg_list_item(const struct yamltree_node *list, size_t i)
+{
+    return list->type == YAMLTREE_SEQUENCE ? list->items[i] : list;
+}
+
+/* The index of the first entry of list with the text of entry i (i when none before it). */
+static size_t cfg_list_first(const struct yamltree_node *list, size_t i)
+{
+    const struct yamltree_node *e = cfg_list_item(list, i);
+
+    for (size_t j = 0; j < i; j++) {
+        const struct yamltree_node *o = cfg_list_item(list, j);
+
+        if (o->type == YAMLTREE_SCALAR && o->len == e->len && strcmp(o->value, e->value) == 0)
+            return j;
+    }
+    return i;
+}
+
+/* 1 when list (a scalar or a sequence) holds a scalar with the text s. */
+static int cfg_list_has(const struct yamltree_node *list, const char *s)
+{
+    for (size_t i = 0; i < cfg_list_len(list); i++) {
+        const struct yamltree_node *e = cfg_list_item(list, i);
+
+        if (e->type == YAMLTREE_SCALAR && strlen(e->value) == e->len && strcmp(e->value, s) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A copy of the n strings of v (for critical: every check). */
+static char **cfg_strv_dup(struct cfg_ctx *x, char *const *v, size_t n)
+{
+    char **d = calloc(n ? n : 1, sizeof(*d));
+
+    if (d == NULL) {
+        x->nomem = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i] = cfg_strdup(x, v[i]);
+        if (d[i] == NULL) {
+            cfg_free_strv(d, i);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+static void cfg_load_service(struct cfg_ctx *x, const struct yamltree_node *map,
+                             struct nines_service_cfg *svc)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_service_fields)] = { 0 };
+    const struct yamltree_node *checks, *crit;
+    char ex[64];
+
+    cfg_walk(x, map, cfg_service_fields, CFG_NFIELDS(cfg_service_fields), svc, seen, NULL);
+    cfg_check_required(x, map, cfg_service_fields, CFG_NFIELDS(cfg_service_fields));
+    checks = seen[CFG_SV_CHECKS];
+    crit = seen[CFG_SV_CRITICAL];
+    if (checks != NULL && checks->type == YAMLTREE_SEQUENCE && checks->count == 0)
+        cfg_error(x, checks, "'checks' must list at least one check");
+    if (crit != NULL && crit->type == YAMLTREE_SEQUENCE && crit->count == 0)
+        cfg_error(x, crit, "'critical' must not be empty: leave it out and every check is "
+                  "critical");
+    for (size_t i = 0; checks != NULL && i < cfg_list_len(crit); i++) {
+        const struct yamltree_node *e = cfg_list_item(crit, i);
+
+        if (cfg_is_id(e) && !cfg_list_has(checks, e->value))
+            cfg_error(x, e, "'critical': '%s' is not one of the service's checks",
+                      cfg_excerpt(e->value, ex, sizeof(ex)));
+    }
+    if (svc->name == NULL && svc->id != NULL)
+        svc->name = cfg_strdup(x, svc->id);
+    if (crit == NULL && svc->checks_count > 0) {
+        svc->critical = cfg_strv_dup(x, svc->checks, svc->checks_count);
+        if (svc->critical != NULL)
+            svc->critical_count = svc->checks_count;
+    }
+}
+
+/*
+ * Reads each mapping of seq into a zeroed struct of size stride in a new
+ * array (returned; *count entries) with load(); entries that are not
+ * mappings are reported. Then ids (at id_offset) must be unique. noun and
+ * section name the entries in messages ("service", "services").
+ */
+static void *cfg_load_list(struct cfg_ctx *x, const struct yamltree_node *seq, size_t stride,
+                           size_t id_offset, const char *noun, const char *section,
+                           void (*load)(struct cfg_ctx *, const struct yamltree_node *, void *),
+                           size_t *count)
+{
+    const struct yamltree_node **id_nodes;
+    char got[96], what[32];
+    char *arr;
+
+    if (seq->count == 0)
+        return NULL;
+    arr = calloc(seq->count, stride);
+    id_nodes = calloc(seq->count, sizeof(*id_nodes));
+    if (arr == NULL || id_nodes == NULL) {
+        free(arr);
+        free(id_nodes);
+        x->nomem = 1;
+        return NULL;
+    }
+    for (size_t i = 0; i < seq->count && !x->nomem; i++) {
+        const struct yamltree_node *item = seq->items[i];
+
+        if (item->type != YAMLTREE_MAPPING) {
+            cfg_error_bare(x, item, "%s[%zu]: expected a mapping, got %s", section, i,
+                           cfg_got(item, got, sizeof(got)));
+            continue;
+        }
+        cfg_entry_where(x, item, noun, section, i);
+        id_nodes[*count] = yamltree_get(item, "id");
+        load(x, item, arr + *count * stride);
+        (*count)++;
+        x->where[0] = '\0';
+    }
+    snprintf(what, sizeof(what), "%s id", noun);
+    cfg_check_unique(x, arr, stride, id_offset, *count, id_nodes, what);
+    free(id_nodes);
+    return arr;
+}
+
+static void cfg_load_service_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    cfg_load_service(x, map, p);
+}
+
+/* The first of two nodes in the file; either may be NULL. */
+static const struct yamltree_node *cfg_earlier(const struct yamltree_node *a,
+                                               const struct yamltree_node *b)
+{
+    if (a == NULL || b == NULL)
+        return a != NULL ? a : b;
+    return cfg_later(a, b) == a ? b : a;
+}
+
+/* Reports, at map, the fields from..to (indexes of cfg_maint_fields) it lacks. */
+static void cfg_maint_missing(struct cfg_ctx *x, const struct yamltree_node *map,
+                              const struct yamltree_node **seen, int from, int to)
+{
+    for (int i = from; i <= to; i++) {
+        if (seen[i] == NULL)
+            cfg_error_bare(x, map, "%s is missing required field '%s'", x->where,
+                           cfg_maint_fields[i].key);
+    }
+}
+
+/* One-off (start, end) or recurring (days, at, duration, timezone): one of them, whole. */
+static void cfg_maint_rules(struct cfg_ctx *x, const struct yamltree_node *map,
+                            const struct yamltree_node **seen)
+{
+    const struct yamltree_node *once = cfg_earlier(seen[CFG_MT_START], seen[CFG_MT_END]);
+    const struct yamltree_node *recur = NULL;
+    char a[64], b[64];
+    int64_t start, end;
+
+    for (int i = CFG_MT_DAYS; i <= CFG_MT_TIMEZONE; i++)
+        recur = cfg_earlier(recur, seen[i]);
+    if (once != NULL && recur != NULL) {
+        cfg_error(x, cfg_later(once, recur), "give either 'start' and 'end' (a one-off window) "
+                  "or 'days', 'at' and 'duration' (a recurring one), not both");
+    } else if (once != NULL) {
+        cfg_maint_missing(x, map, seen, CFG_MT_START, CFG_MT_END);
+        if (seen[CFG_MT_START] != NULL && seen[CFG_MT_END] != NULL
+            && seen[CFG_MT_START]->type == YAMLTREE_SCALAR
+            && seen[CFG_MT_END]->type == YAMLTREE_SCALAR
+            && cfg_parse_timestamp(seen[CFG_MT_START]->value, &start) == 0
+            && cfg_parse_timestamp(seen[CFG_MT_END]->value, &end) == 0 && end <= start)
+            cfg_error(x, seen[CFG_MT_END], "'end' (%s) must be after 'start' (%s)",
+                      cfg_excerpt(seen[CFG_MT_END]->value, a, sizeof(a)),
+                      cfg_excerpt(seen[CFG_MT_START]->value, b, sizeof(b)));
+    } else if (recur != NULL) {
+        cfg_maint_missing(x, map, seen, CFG_MT_DAYS, CFG_MT_DURATION);
+    } else {
+        cfg_error(x, map, "needs 'start' and 'end' (a one-off window) or 'days', 'at' and "
+                  "'duration' (a recurring one)");
+    }
+}
+
+static void cfg_load_maint_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_maint_fields)] = { 0 };
+    struct nines_maint_cfg *m = p;
+
+    cfg_walk(x, map, cfg_maint_fields, CFG_NFIELDS(cfg_maint_fields), m, seen, NULL);
+    cfg_check_required(x, map, cfg_maint_fields, CFG_NFIELDS(cfg_maint_fields));
+    cfg_maint_rules(x, map, seen);
+    if (m->timezone == NULL)
+        cfg_set_default_str(x, &m->timezone, "UTC");
+}
+
+/* 1 when v is a plain integer in [min, max] (a limit that loaded). */
+static int cfg_int_ok(const struct yamltree_node *v, int64_t min, int64_t max)
+{
+    int64_t n;
+
+    return v->type == YAMLTREE_SCALAR && v->plain && cfg_parse_int(v->value, &n) == 0
+           && n >= min && n <= max;
+}
+
+/* api: tokens: [{name, role, hash}]; names and hashes unique. */
+static void cfg_load_tokens(struct cfg_ctx *x, const struct yamltree_node *seq,
+                            struct nines_api_cfg *api)
+{
+    const struct yamltree_node *names[CFG_MAX_TOKENS], *hashes[CFG_MAX_TOKENS];
+    char got[96], ex[64];
+
+    if (seq->count > CFG_MAX_TOKENS) {
+        cfg_error(x, seq, "'tokens': at most %d tokens, got %zu", CFG_MAX_TOKENS, seq->count);
+        return;
+    }
+    if (seq->count == 0)
+        return;
+    api->tokens = calloc(seq->count, sizeof(*api->tokens));
+    if (api->tokens == NULL) {
+        x->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < seq->count; i++) {
+        const struct yamltree_node *item = seq->items[i];
+        const struct yamltree_node *seen[CFG_NFIELDS(cfg_token_fields)] = { 0 };
+        const struct yamltree_node *name;
+        size_t k = api->tokens_count;
+
+        if (item->type != YAMLTREE_MAPPING) {
+            cfg_error_bare(x, item, "api: tokens[%zu]: expected a mapping with 'name', 'role' "
+                           "and 'hash', got %s", i, cfg_got(item, got, sizeof(got)));
+            continue;
+        }
+        name = yamltree_get(item, "name");
+        if (name != NULL && name->type == YAMLTREE_SCALAR && strlen(name->value) == name->len
+            && cfg_valid_name(name->value, "_.@-"))
+            snprintf(x->where, sizeof(x->where), "api: token '%s'", name->value);
+        else
+            snprintf(x->where, sizeof(x->where), "api: tokens[%zu]", i);
+        cfg_walk(x, item, cfg_token_fields, CFG_NFIELDS(cfg_token_fields), &api->tokens[k],
+                 seen, CFG_HINT_TOKEN_HASH);
+        cfg_check_required(x, item, cfg_token_fields, CFG_NFIELDS(cfg_token_fields));
+        names[k] = seen[CFG_TK_NAME];
+        hashes[k] = seen[CFG_TK_HASH];
+        api->tokens_count++;
+        for (size_t j = 0; j < k && cfg_sha256_set(api->tokens[k].sha256); j++) {
+            if (memcmp(api->tokens[j].sha256, api->tokens[k].sha256, 32) == 0) {
+                cfg_error(x, hashes[k], "'hash' is also the hash of token '%s' (line %d): "
+                          "give each holder a token of their own",
+                          cfg_excerpt(api->tokens[j].name ? api->tokens[j].name : "?", ex,
+                                      sizeof(ex)), hashes[j]->line);
+                break;
+            }
+        }
+    }
+    snprintf(x->where, sizeof(x->where), "api");
+    cfg_check_unique(x, api->tokens, sizeof(*api->tokens), offsetof(struct nines_token_cfg, name),
+                     api->tokens_count, names, "token name");
+}
+
+static void cfg_load_api(struct cfg_ctx *x, const struct yamltree_node *map,
+                         struct nines_api_cfg *api)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_api_fields)] = { 0 };
+    const struct yamltree_node *per_ip, *conns;
+
+    snprintf(x->where, sizeof(x->where), "api");
+    cfg_walk(x, map, cfg_api_fields, CFG_NFIELDS(cfg_api_fields), api, seen,
+             CFG_HINT_TOKEN_HASH);
+    if (seen[CFG_AP_TOKENS] != NULL
+        && cfg_want_type(x, &cfg_api_fields[CFG_AP_TOKENS], seen[CFG_AP_TOKENS],
+                         YAMLTREE_SEQUENCE) == 0)
+        cfg_load_tokens(x, seen[CFG_AP_TOKENS], api);
+    per_ip = seen[CFG_AP_PER_IP];
+    conns = seen[CFG_AP_CONNS];
+    if (per_ip == NULL && api->per_ip_limit > api->connection_limit)
+        api->per_ip_limit = api->connection_limit;
+    else if (per_ip != NULL && api->per_ip_limit > api->connection_limit
+             && cfg_int_ok(per_ip, cfg_api_fields[CFG_AP_PER_IP].min,
+                           cfg_api_fields[CFG_AP_PER_IP].max)
+             && (conns == NULL || cfg_int_ok(conns, cfg_api_fields[CFG_AP_CONNS].min,
+                                             cfg_api_fields[CFG_AP_CONNS].max)))
+        cfg_error(x, per_ip, "'per_ip_limit' (%d) must not exceed 'connection_limit' (%d)",
+                  api->per_ip_limit, api->connection_limit);
+    x->where[0] = '\0';
+}
+
+/* Sorted ids, for finding references. */
+static int cfg_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+struct cfg_idset {
+    const char **ids;
+    size_t count;
+};
+
+/* The ids (char * at id_offset) of n structs of size stride at base. */
+static int cfg_idset_make(struct cfg_ctx *x, struct cfg_idset *set, const void *base,
+                          size_t stride, size_t id_offset, size_t n)
+{
+    set->count = 0;
+    set->ids = calloc(n ? n : 1, sizeof(*set->ids));
+    if (set->ids == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *id = *(char *const *)((const char *)base + i * stride + id_offset);
+
+        if (id != NULL)
+            set->ids[set->count++] = id;
+    }
+    qsort(set->ids, set->count, sizeof(*set->ids), cfg_str_cmp);
+    return 0;
+}
+
+/* Reports each good id in the list value of key that set lacks (once per id). */
+static void cfg_refs_exist(struct cfg_ctx *x, const struct yamltree_node *map, const char *key,
+                           const struct cfg_idset *set, const char *noun)
+{
+    const struct yamltree_node *list = yamltree_get(map, key);
+    char ex[64];
+
+    for (size_t i = 0; i < cfg_list_len(list); i++) {
+        const struct yamltree_node *e = cfg_list_item(list, i);
+        const char *id = e->value;
+
+        if (!cfg_is_id(e) || cfg_list_first(list, i) != i
+            || bsearch(&id, set->ids, set->count, sizeof(*set->ids), cfg_str_cmp) != NULL)
+            continue;
+        cfg_error(x, e, "'%s': no %s has id '%s'", key, noun, cfg_excerpt(id, ex, sizeof(ex)));
+    }
+}
+
+/*
+ * Services name checks, maintenance windows name checks and services: each
+ * id must exist somewhere in the file (before or after the reference).
+ */
+static void cfg_check_refs(struct cfg_ctx *x, const struct yamltree_node *services,
+                           const struct yamltree_node *maint, const struct nines_config *cfg)
+{
+    struct cfg_idset checks = { NULL, 0 }, svcs = { NULL, 0 };
+    const struct yamltree_node *item;
+
+    if (cfg_idset_make(x, &checks, cfg->checks, sizeof(*cfg->checks),
+                       offsetof(struct nines_check, id), cfg->checks_count) < 0
+        || cfg_idset_make(x, &svcs, cfg->services, sizeof(*cfg->services),
+                          offsetof(struct nines_service_cfg, id), cfg->services_count) < 0)
+        goto done;
+    for (size_t i = 0; services != NULL && i < services->count; i++) {
+        item = services->items[i];
+        if (item->type != YAMLTREE_MAPPING)
+            continue;
+        cfg_entry_where(x, item, "service", "services", i);
+        cfg_refs_exist(x, item, "checks", &checks, "check");
+    }
+    for (size_t i = 0; maint != NULL && i < maint->count; i++) {
+        item = maint->items[i];
+        if (item->type != YAMLTREE_MAPPING)
+            continue;
+        cfg_entry_where(x, item, "maintenance", "maintenance", i);
+        cfg_refs_exist(x, item, "checks", &checks, "check");
+        cfg_refs_exist(x, item, "services", &svcs, "service");
+    }
+done:
+    x->where[0] = '\0';
+    free(checks.ids);
+    free(svcs.ids);
+}
+
+/* api, services and maintenance; sec holds the top-level values by cfg_top_fields. */
+static void cfg_load_sections(struct cfg_ctx *x, const struct yamltree_node **sec,
+                              struct nines_config *cfg)
+{
+    const struct yamltree_node *svc = sec[CFG_TOP_SERVICES], *mnt = sec[CFG_TOP_MAINTENANCE];
+
+    if (sec[CFG_TOP_API] != NULL
+        && cfg_want_type(x, &cfg_top_fields[CFG_TOP_API], sec[CFG_TOP_API],
+                         YAMLTREE_MAPPING) == 0)
+        cfg_load_api(x, sec[CFG_TOP_API], &cfg->api);
+    if (svc != NULL && cfg_want_type(x, &cfg_top_fields[CFG_TOP_SERVICES], svc,
+                                     YAMLTREE_SEQUENCE) != 0)
+        svc = NULL;
+    if (mnt != NULL && cfg_want_type(x, &cfg_top_fields[CFG_TOP_MAINTENANCE], mnt,
+                                     YAMLTREE_SEQUENCE) != 0)
+        mnt = NULL;
+    if (svc != NULL)
+        cfg->services = cfg_load_list(x, svc, sizeof(*cfg->services),
+                                      offsetof(struct nines_service_cfg, id), "service",
+                                      "services", cfg_load_service_cb, &cfg->services_count);
+    if (mnt != NULL && !x->nomem)
+        cfg->maintenance = cfg_load_list(x, mnt, sizeof(*cfg->maintenance),
+                                         offsetof(struct nines_maint_cfg, id), "maintenance",
+                                         "maintenance", cfg_load_maint_cb,
+                                         &cfg->maintenance_count);
+    if (!x->nomem)
+        cfg_check_refs(x, svc, mnt, cfg);
 }
 
 static void cfg_load_root(struct cfg_ctx *x, const struct yamltree_node *root,
@@ -2032,6 +3042,7 @@ static void cfg_load_root(struct cfg_ctx *x, const struct yamltree_node *root,
                            YAMLTREE_SEQUENCE) == 0)
         cfg_load_checks(x, sec[CFG_TOP_CHECKS], &d, cfg);
     nines_check_clear(&d.tmpl);
+    cfg_load_sections(x, sec, cfg);
 }
 
 /* Reads the whole file (at most CFG_MAX_FILE_BYTES) into a NUL-terminated buffer. */
@@ -2113,6 +3124,15 @@ static void cfg_sort_errors(struct nines_errlist *errs, size_t start)
 /* Where an error about the whole file points. */
 static const struct yamltree_node cfg_file_start = { .line = 1, .column = 1 };
 
+static int cfg_api_defaults(struct cfg_ctx *x, struct nines_api_cfg *a)
+{
+    a->connection_limit = 256;
+    a->per_ip_limit = 32;
+    a->timeout_ms = 10000;
+    a->max_body_bytes = 65536;
+    return cfg_set_default_str(x, &a->listen, "127.0.0.1:8080") < 0 ? NINES_ENOMEM : 0;
+}
+
 static int cfg_collector_defaults(struct cfg_ctx *x, struct nines_collector_cfg *c)
 {
     c->stream_maxlen = 1000000;
@@ -2143,7 +3163,8 @@ int nines_config_load(const char *path, struct nines_config **out, struct nines_
         return rc;
     cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL || (cfg->path = cfg_strdup(&x, path)) == NULL
-        || cfg_collector_defaults(&x, &cfg->collector) < 0) {
+        || cfg_collector_defaults(&x, &cfg->collector) < 0
+        || cfg_api_defaults(&x, &cfg->api) < 0) {
         free(buf);
         nines_config_free(cfg);
         return NINES_ENOMEM;
@@ -2171,6 +3192,37 @@ int nines_config_load(const char *path, struct nines_config **out, struct nines_
     return 0;
 }
 
+static void cfg_free_api(struct nines_api_cfg *a)
+{
+    free(a->listen);
+    for (size_t i = 0; i < a->tokens_count; i++)
+        free(a->tokens[i].name);
+    free(a->tokens);
+}
+
+static void cfg_free_services(struct nines_service_cfg *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].id);
+        free(s[i].name);
+        cfg_free_strv(s[i].checks, s[i].checks_count);
+        cfg_free_strv(s[i].critical, s[i].critical_count);
+    }
+    free(s);
+}
+
+static void cfg_free_maintenance(struct nines_maint_cfg *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].id);
+        free(m[i].reason);
+        cfg_free_strv(m[i].checks, m[i].checks_count);
+        cfg_free_strv(m[i].services, m[i].services_count);
+        free(m[i].timezone);
+    }
+    free(m);
+}
+
 void nines_config_free(struct nines_config *cfg)
 {
     if (cfg == NULL)
@@ -2181,7 +3233,10 @@ void nines_config_free(struct nines_config *cfg)
     free(cfg->collector.redis);
     free(cfg->collector.redis_server);
     free(cfg->collector.log_level);
+    cfg_free_api(&cfg->api);
     nines_checks_free(cfg->checks, cfg->checks_count);
+    cfg_free_services(cfg->services, cfg->services_count);
+    cfg_free_maintenance(cfg->maintenance, cfg->maintenance_count);
     free(cfg);
 }
 

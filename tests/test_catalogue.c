@@ -230,6 +230,12 @@ Test(catalogue, decode_honours_len)
 #define CHK_KIND(kind, obj) CHK_HEAD "{\"id\":\"a\",\"kind\":\"" kind "\",\"interval_ms\":1000," \
     "\"timeout_ms\":500," obj "}" CHK_TAIL
 #define CHK_DNS(kv) CHK_KIND("dns", "\"dns\":{\"name\":\"n\"," kv "}")
+#define HEX64 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
+#define CHK_PUSH(kv) CHK_KIND("push", "\"push\":{\"token_sha256\":\"" HEX64 "\"," \
+                              "\"period_ms\":60000," kv "}")
+#define CHK_TOKEN(v) CHK_KIND("push", "\"push\":{\"period_ms\":60000,\"token_sha256\":" \
+                              v "}")
 
 struct cat_bad {
     char json[400];
@@ -348,6 +354,25 @@ static struct cat_bad cat_bad_cases[] = {
     { CHK_HTTPWITH("\"latency_objective_ms\":-1"),
       "field 'latency_objective_ms': -1 out of range" },
     { CHK_HTTPWITH("\"all_addresses\":\"all\""), "field 'all_addresses': not a boolean" },
+    /* quorum, and the options of push checks */
+    { CHK_WITH("\"quorum\":33"), "check 0: field 'quorum': 33 out of range" },
+    { CHK_WITH("\"quorum\":-2"), "check 0: field 'quorum': -2 out of range" },
+    { CHK_WITH("\"quorum\":\"all\""), "check 0: field 'quorum': not an integer" },
+    { CHK_KIND("push", "\"push\":{\"period_ms\":60000}"), "field 'token_sha256': missing" },
+    { CHK_KIND("push", "\"push\":{\"token_sha256\":\"" HEX64 "\"}"),
+      "field 'period_ms': missing" },
+    { CHK_TOKEN("\"" HEX64 "0\""), "field 'token_sha256': not 64 hex digits" },
+    { CHK_TOKEN("\"sha256:" HEX64 "\""),
+      "field 'token_sha256': not 64 hex digits" },
+    { CHK_TOKEN("\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f0"
+               "0a0x\""), "field 'token_sha256': not 64 hex digits" },
+    { CHK_TOKEN("\"" ZERO64 "\""), "field 'token_sha256': all zeros" },
+    { CHK_TOKEN("7"), "field 'token_sha256': not 64 hex digits" },
+    { CHK_KIND("push", "\"push\":{\"token_sha256\":\"" HEX64 "\",\"period_ms\":9999}"),
+      "field 'period_ms': 9999 out of range" },
+    { CHK_PUSH("\"grace_ms\":-1"), "field 'grace_ms': -1 out of range" },
+    { CHK_PUSH("\"grace_ms\":2592000001"), "field 'grace_ms': 2592000001 out of range" },
+    { CHK_KIND("push", "\"http\":{\"url\":\"http://u/\"}"), "check 0: field 'push': missing" },
 };
 
 ParameterizedTestParameters(catalogue, decode_bad)
@@ -386,8 +411,8 @@ Test(check, kind_names)
     cr_expect(eq(int, nines_check_kind_parse("ftp", &k), NINES_EINVAL));
     cr_expect(eq(int, k, NINES_KIND_HTTP), "left alone on failure");
     cr_expect(eq(str, (char *)nines_check_kind_name((enum nines_check_kind)99), "unknown"));
-    for (int i = NINES_KIND_HTTP; i <= NINES_KIND_HOST; i++) {
-        static const char *const names[] = { "http", "dns", "tcp", "icmp", "host" };
+    for (int i = NINES_KIND_HTTP; i <= NINES_KIND_PUSH; i++) {
+        static const char *const names[] = { "http", "dns", "tcp", "icmp", "host", "push" };
 
         cr_expect(eq(str, (char *)nines_check_kind_name((enum nines_check_kind)i),
                      (char *)names[i]));
@@ -988,4 +1013,156 @@ Test(check, checks_free_releases_every_kind)
     cr_assert(not(eq(ptr, arr, NULL)));
     make_full(arr);
     nines_checks_free(arr, 5);
+}
+
+/* ---- push checks and quorum ---- */
+
+static const unsigned char sha_test[32] = {
+    0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65, 0x9a, 0x2f, 0xea, 0xa0, 0xc5, 0x5a, 0xd0, 0x15,
+    0xa3, 0xbf, 0x4f, 0x1b, 0x2b, 0x0b, 0x82, 0x2c, 0xd1, 0x5d, 0x6c, 0x15, 0xb0, 0xf0, 0x0a, 0x08,
+};
+
+/* A push check (every option set), an http check with quorum all, a dns one with 2. */
+static void make_push_quorum(struct nines_check c[3])
+{
+    static const char *const locs[] = { "eu", "us", "ap" };
+
+    memset(c, 0, 3 * sizeof(*c));
+    for (int i = 0; i < 3; i++)
+        nines_check_defaults(&c[i]);
+    c[0].id = xstrdup("nightly-backup");
+    c[0].kind = NINES_KIND_PUSH;
+    memcpy(c[0].push.token_sha256, sha_test, 32);
+    c[0].push.period_ms = 86400000;
+    c[0].push.grace_ms = 1800000;
+    c[0].interval_ms = c[0].timeout_ms = 86400000;
+    c[0].failures_to_down = 1;
+
+    c[1].id = xstrdup("web");
+    c[1].http.url = xstrdup("http://a.test/");
+    c[1].quorum = -1;
+    c[1].locations = strv(3, locs);
+    c[1].locations_count = 3;
+
+    c[2].id = xstrdup("dns");
+    c[2].kind = NINES_KIND_DNS;
+    c[2].dns.name = xstrdup("a.test");
+    c[2].quorum = 2;
+    c[2].locations = strv(3, locs);
+    c[2].locations_count = 3;
+}
+
+Test(catalogue, push_and_quorum_round_trip)
+{
+    struct nines_check in[3];
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    struct nines_err err = { 0 };
+    char *json, *again;
+
+    make_push_quorum(in);
+    json = nines_catalogue_encode(in, 3);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_assert(eq(int, nines_catalogue_decode(json, strlen(json), &out, &n, &err), 0), "%s",
+              err.msg);
+    cr_assert(eq(sz, n, 3));
+    for (size_t i = 0; i < 3; i++)
+        cr_expect(nines_check_equal(&out[i], &in[i]), "check %zu differs", i);
+    cr_expect(eq(int, out[0].kind, NINES_KIND_PUSH));
+    cr_expect(eq(int, memcmp(out[0].push.token_sha256, sha_test, 32), 0));
+    cr_expect(eq(i64, out[0].push.period_ms, 86400000));
+    cr_expect(eq(i64, out[0].push.grace_ms, 1800000));
+    cr_expect(eq(i64, out[0].interval_ms, 86400000));
+    cr_expect(eq(int, out[0].quorum, 0));
+    cr_expect(eq(sz, out[0].locations_count, 0));
+    cr_expect(eq(int, out[1].quorum, -1));
+    cr_expect(eq(int, out[2].quorum, 2));
+    again = nines_catalogue_encode(out, n);
+    cr_assert(not(eq(ptr, again, NULL)));
+    cr_expect(eq(str, again, json), "canonical");
+    free(again);
+    free(json);
+    nines_checks_free(out, n);
+    clear_all(in, 3);
+}
+
+/* The token travels as lowercase hex; a quorum of 0 (majority) is left out. */
+Test(catalogue, push_and_quorum_encoding_is_pinned)
+{
+    struct nines_check c[3];
+    const char *want = "{\"checks\":["
+        "{\"failures_to_down\":1,\"id\":\"nightly-backup\",\"interval_ms\":86400000,\"kind\":"
+        "\"push\",\"locations\":[],\"push\":{\"grace_ms\":1800000,\"period_ms\":86400000,"
+        "\"token_sha256\":\"" HEX64 "\"},\"successes_to_up\":1,\"timeout_ms\":86400000},"
+        "{\"failures_to_down\":2,\"http\":{\"expect_status\":\"200-399\",\"follow_redirects\":0,"
+        "\"max_body_bytes\":1048576,\"method\":\"GET\",\"url\":\"http://a.test/\","
+        "\"verify_tls\":true},\"id\":\"web\",\"interval_ms\":30000,\"kind\":\"http\","
+        "\"locations\":[\"eu\",\"us\",\"ap\"],\"quorum\":-1,\"successes_to_up\":1,"
+        "\"timeout_ms\":10000}],\"version\":1}";
+    char *json;
+
+    make_push_quorum(c);
+    c[0].push.grace_ms = 1800000;
+    json = nines_catalogue_encode(c, 2);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(eq(str, json, (char *)want));
+    free(json);
+
+    /* grace 0 is the default: left out */
+    c[0].push.grace_ms = 0;
+    json = nines_catalogue_encode(c, 1);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(eq(ptr, strstr(json, "grace_ms"), NULL), "%s", json);
+    free(json);
+    clear_all(c, 3);
+}
+
+/* What the decoder refuses, the encoder refuses too. */
+Test(catalogue, encode_refuses_bad_push_and_quorum)
+{
+    struct nines_check c[3];
+
+    for (int m = 0; m < 6; m++) {
+        make_push_quorum(c);
+        switch (m) {
+        case 0: memset(c[0].push.token_sha256, 0, 32); break;     /* no token */
+        case 1: c[0].push.period_ms = 0; break;
+        case 2: c[0].push.period_ms = 9999; break;
+        case 3: c[0].push.grace_ms = -1; break;
+        case 4: c[1].quorum = 33; break;
+        case 5: c[2].quorum = -2; break;
+        }
+        cr_expect(eq(ptr, nines_catalogue_encode(c, 3), NULL), "mutation %d encoded", m);
+        clear_all(c, 3);
+    }
+}
+
+Test(check, equal_sees_push_options_and_quorum)
+{
+    struct nines_check c[3], d;
+
+    make_push_quorum(c);
+    for (int m = 0; m < 6; m++) {
+        int k = m < 4 ? 0 : 1;
+
+        cr_assert(eq(int, nines_check_copy(&d, &c[k]), 0));
+        cr_assert(nines_check_equal(&d, &c[k]));
+        switch (m) {
+        case 0: d.push.token_sha256[31] ^= 1; break;
+        case 1: d.push.token_sha256[0] ^= 0x80; break;
+        case 2: d.push.period_ms++; break;
+        case 3: d.push.grace_ms++; break;
+        case 4: d.quorum = 0; break;
+        case 5: d.quorum = 3; break;
+        }
+        cr_expect(not(nines_check_equal(&d, &c[k])), "mutation %d not seen", m);
+        cr_expect(not(nines_check_equal(&c[k], &d)), "mutation %d not seen (swapped)", m);
+        nines_check_clear(&d);
+    }
+    /* a copy of a push check carries its token and survives the original */
+    cr_assert(eq(int, nines_check_copy(&d, &c[0]), 0));
+    clear_all(c, 3);
+    cr_expect(eq(int, memcmp(d.push.token_sha256, sha_test, 32), 0));
+    cr_expect(eq(i64, d.push.period_ms, 86400000));
+    nines_check_clear(&d);
 }

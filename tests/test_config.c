@@ -699,7 +699,7 @@ Test(config_errors, unknown_kind_hides_its_options)
                   "    kind: ftp\n"
                   "    url: ftp://a.test/\n",
                   "3:11: check 'api': 'kind': unknown check kind 'ftp' (known kinds: http, dns, "
-                  "tcp, icmp, host)",
+                  "tcp, icmp, host, push)",
                   NULL);
 }
 
@@ -1119,6 +1119,601 @@ Test(config_kind_errors, numbers_that_are_not_plain)
                   "6:39: check 'e': 'load_per_cpu': expected a number such as 1.5, got '.nan'",
                   "7:44: check 'f': 'port': expected an integer, got the quoted string '80'",
                   NULL);
+}
+
+/* ------------------------------------------ collector features: good files */
+
+#define HASH_TEST "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define HASH_01 "0101010101010101010101010101010101010101010101010101010101010101"
+#define HASH_AB "abababababababababababababababababababababababababababababababab"
+#define HASH_FE "fefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefe"
+
+/* Each of the n bytes of got is b. */
+static int all_bytes(const unsigned char *got, size_t n, unsigned char b)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (got[i] != b)
+            return 0;
+    }
+    return 1;
+}
+
+/* Quorum, push checks, services, maintenance and the API: every field lands. */
+Test(config_features, full_file_every_field)
+{
+    static const unsigned char sha_test[32] = {
+        0x9f, 0x86, 0xd0, 0x81, 0x88, 0x4c, 0x7d, 0x65, 0x9a, 0x2f, 0xea, 0xa0, 0xc5, 0x5a,
+        0xd0, 0x15, 0xa3, 0xbf, 0x4f, 0x1b, 0x2b, 0x0b, 0x82, 0x2c, 0xd1, 0x5d, 0x6c, 0x15,
+        0xb0, 0xf0, 0x0a, 0x08,
+    };
+    struct loaded l;
+    const struct nines_config *c;
+    const struct nines_check *k;
+    const struct nines_service_cfg *s;
+    const struct nines_maint_cfg *m;
+    const struct nines_api_cfg *a;
+
+    expect_good(&l, "defaults:\n"
+                    "  quorum: 2\n"
+                    "  locations: [eu, us, ap]\n"
+                    "maintenance:\n"                    /* before what it names */
+                    "  - id: upgrade\n"
+                    "    reason: PostgreSQL 17 upgrade\n"
+                    "    checks: [db]\n"
+                    "    services: [shop, batch]\n"
+                    "    start: 2026-12-01T22:00:00Z\n"
+                    "    end: 2026-12-02T01:30Z\n"
+                    "  - id: nightly\n"
+                    "    days: [mon-fri, sun]\n"
+                    "    at: '02:30'\n"
+                    "    duration: 90m\n"
+                    "    timezone: Europe/Berlin\n"
+                    "  - {id: weekly, days: Saturday, at: 4:05, duration: 7d}\n"
+                    "services:\n"
+                    "  - id: shop\n"
+                    "    name: Web shop\n"
+                    "    checks: [web, api, db]\n"
+                    "    critical: [web, api]\n"
+                    "    down_when: all\n"
+                    "  - id: batch\n"
+                    "    checks: backup\n"
+                    "checks:\n"
+                    "  - {id: web, kind: http, url: 'http://a.test/'}\n"
+                    "  - {id: api, kind: http, url: 'http://b.test/', quorum: all}\n"
+                    "  - {id: db, kind: tcp, host: db.test, port: 5432, quorum: majority,\n"
+                    "     locations: eu}\n"
+                    "  - {id: three, kind: http, url: 'http://c.test/', quorum: 3}\n"
+                    "  - id: backup\n"
+                    "    kind: push\n"
+                    "    token: sha256:" HASH_TEST "\n"
+                    "    period: 1d\n"
+                    "    grace: 2h\n"
+                    "    failures_to_down: 1\n"
+                    "  - {id: beat, kind: push, token: 'SHA256:" HASH_01 "', period: 10s}\n"
+                    "api:\n"
+                    "  listen: '[::1]:9090'\n"
+                    "  connection_limit: 1000\n"
+                    "  per_ip_limit: 50\n"
+                    "  timeout: 30s\n"
+                    "  max_body_bytes: 1048576\n"
+                    "  tokens:\n"
+                    "    - name: grafana\n"
+                    "      role: viewer\n"
+                    "      hash: sha256:" HASH_01 "\n"
+                    "    - {name: ops@example.com, role: operator, hash: 'sha256:" HASH_AB "'}\n"
+                    "    - {name: root, role: admin, hash: sha256:" HASH_FE "}\n");
+    c = l.cfg;
+    cr_assert(eq(sz, c->checks_count, 6));
+    k = &c->checks[0];
+    cr_expect(eq(int, k->quorum, 2), "inherited from defaults");
+    cr_expect(eq(sz, k->locations_count, 3));
+    cr_expect(eq(int, c->checks[1].quorum, -1), "all");
+    cr_expect(eq(int, c->checks[2].quorum, 0), "majority");
+    cr_expect(eq(sz, c->checks[2].locations_count, 1));
+    cr_expect(eq(int, c->checks[3].quorum, 3));
+
+    k = &c->checks[4];
+    cr_expect(eq(int, k->kind, NINES_KIND_PUSH));
+    cr_expect(eq(int, memcmp(k->push.token_sha256, sha_test, 32), 0));
+    cr_expect(eq(i64, k->push.period_ms, 86400000));
+    cr_expect(eq(i64, k->push.grace_ms, 2 * 3600000));
+    cr_expect(eq(i64, k->interval_ms, 86400000), "the period is the interval");
+    cr_expect(eq(i64, k->timeout_ms, 86400000));
+    cr_expect(eq(sz, k->locations_count, 0), "the defaults' locations do not apply");
+    cr_expect(eq(ptr, k->locations, NULL));
+    cr_expect(eq(int, k->quorum, 0), "the defaults' quorum does not apply");
+    cr_expect(eq(int, k->failures_to_down, 1));
+    k = &c->checks[5];
+    cr_expect(all_bytes(k->push.token_sha256, 32, 0x01), "'SHA256:' in any case");
+    cr_expect(eq(i64, k->push.period_ms, 10000));
+    cr_expect(eq(i64, k->push.grace_ms, 0));
+
+    cr_assert(eq(sz, c->services_count, 2));
+    s = &c->services[0];
+    cr_expect(eq(str, s->id, "shop"));
+    cr_expect(eq(str, s->name, "Web shop"));
+    cr_assert(eq(sz, s->checks_count, 3));
+    cr_expect(eq(str, s->checks[0], "web"));
+    cr_expect(eq(str, s->checks[1], "api"));
+    cr_expect(eq(str, s->checks[2], "db"));
+    cr_assert(eq(sz, s->critical_count, 2));
+    cr_expect(eq(str, s->critical[0], "web"));
+    cr_expect(eq(str, s->critical[1], "api"));
+    cr_expect(eq(int, s->down_when_all, 1));
+    s = &c->services[1];
+    cr_expect(eq(str, s->name, "batch"), "the name defaults to the id");
+    cr_assert(eq(sz, s->checks_count, 1));
+    cr_expect(eq(str, s->checks[0], "backup"));
+    cr_assert(eq(sz, s->critical_count, 1), "every check is critical by default");
+    cr_expect(eq(str, s->critical[0], "backup"));
+    cr_expect(s->critical != s->checks && s->critical[0] != s->checks[0], "a copy");
+    cr_expect(eq(int, s->down_when_all, 0));
+
+    cr_assert(eq(sz, c->maintenance_count, 3));
+    m = &c->maintenance[0];
+    cr_expect(eq(str, m->id, "upgrade"));
+    cr_expect(eq(str, m->reason, "PostgreSQL 17 upgrade"));
+    cr_assert(eq(sz, m->checks_count, 1));
+    cr_expect(eq(str, m->checks[0], "db"));
+    cr_assert(eq(sz, m->services_count, 2));
+    cr_expect(eq(str, m->services[0], "shop"));
+    cr_expect(eq(str, m->services[1], "batch"));
+    cr_expect(eq(i64, m->start_ms, INT64_C(1796162400000)));
+    cr_expect(eq(i64, m->end_ms, INT64_C(1796175000000)), "seconds may be left out");
+    cr_expect(eq(int, m->weekdays, 0));
+    cr_expect(eq(i64, m->duration_ms, 0));
+    cr_expect(eq(str, m->timezone, "UTC"));
+    m = &c->maintenance[1];
+    cr_expect(eq(i64, m->start_ms, 0));
+    cr_expect(eq(i64, m->end_ms, 0));
+    cr_expect(eq(int, m->weekdays, 0x3f), "Sunday to Friday");
+    cr_expect(eq(int, m->start_minute, 150));
+    cr_expect(eq(i64, m->duration_ms, 90 * 60000));
+    cr_expect(eq(str, m->timezone, "Europe/Berlin"));
+    cr_expect(eq(sz, m->checks_count + m->services_count, 0), "covers everything");
+    cr_expect(eq(ptr, m->reason, NULL));
+    m = &c->maintenance[2];
+    cr_expect(eq(int, m->weekdays, 0x40), "Saturday");
+    cr_expect(eq(int, m->start_minute, 4 * 60 + 5));
+    cr_expect(eq(i64, m->duration_ms, 7 * INT64_C(86400000)));
+    cr_expect(eq(str, m->timezone, "UTC"));
+
+    a = &c->api;
+    cr_expect(eq(str, a->listen, "[::1]:9090"));
+    cr_expect(eq(int, a->connection_limit, 1000));
+    cr_expect(eq(int, a->per_ip_limit, 50));
+    cr_expect(eq(i64, a->timeout_ms, 30000));
+    cr_expect(eq(i64, a->max_body_bytes, 1048576));
+    cr_assert(eq(sz, a->tokens_count, 3));
+    cr_expect(eq(str, a->tokens[0].name, "grafana"));
+    cr_expect(eq(int, a->tokens[0].role, NINES_ROLE_VIEWER));
+    cr_expect(all_bytes(a->tokens[0].sha256, 32, 0x01));
+    cr_expect(eq(str, a->tokens[1].name, "ops@example.com"));
+    cr_expect(eq(int, a->tokens[1].role, NINES_ROLE_OPERATOR));
+    cr_expect(all_bytes(a->tokens[1].sha256, 32, 0xab));
+    cr_expect(eq(str, a->tokens[2].name, "root"));
+    cr_expect(eq(int, a->tokens[2].role, NINES_ROLE_ADMIN));
+    cr_expect(all_bytes(a->tokens[2].sha256, 32, 0xfe));
+    loaded_close(&l);
+}
+
+Test(config_features, defaults_without_the_new_sections)
+{
+    struct loaded l;
+
+    expect_good(&l, API_CHECK);
+    cr_expect(eq(int, l.cfg->checks[0].quorum, 0));
+    cr_expect(eq(str, l.cfg->api.listen, "127.0.0.1:8080"));
+    cr_expect(eq(int, l.cfg->api.connection_limit, 256));
+    cr_expect(eq(int, l.cfg->api.per_ip_limit, 32));
+    cr_expect(eq(i64, l.cfg->api.timeout_ms, 10000));
+    cr_expect(eq(i64, l.cfg->api.max_body_bytes, 65536));
+    cr_expect(eq(sz, l.cfg->api.tokens_count, 0));
+    cr_expect(eq(ptr, l.cfg->api.tokens, NULL));
+    cr_expect(eq(sz, l.cfg->services_count, 0));
+    cr_expect(eq(ptr, l.cfg->services, NULL));
+    cr_expect(eq(sz, l.cfg->maintenance_count, 0));
+    cr_expect(eq(ptr, l.cfg->maintenance, NULL));
+    loaded_close(&l);
+
+    /* a small connection limit lowers the per-IP default with it */
+    expect_good(&l, "api: {connection_limit: 10, tokens: []}\n"
+                    "services: []\n"
+                    "maintenance: []\n"
+                    "checks: []\n");
+    cr_expect(eq(int, l.cfg->api.connection_limit, 10));
+    cr_expect(eq(int, l.cfg->api.per_ip_limit, 10));
+    loaded_close(&l);
+}
+
+/* Every way of writing days, times, listen addresses and zones that is accepted. */
+Test(config_features, days_times_and_addresses)
+{
+    static const struct {
+        const char *days;
+        int mask;
+    } days[] = {
+        { "daily", 0x7f }, { "weekdays", 0x3e }, { "weekends", 0x41 },
+        { "fri-mon", 0x63 }, { "'mon, wed,fri'", 0x2a }, { "[sun, SAT]", 0x41 },
+        { "[Monday, tue-tue]", 0x06 }, { "sun-sat", 0x7f }, { "[daily, mon]", 0x7f },
+    };
+    static const char *const listens[] = { "':8080'", "'*:0'", "localhost:80",
+                                           "'[::]:65535'", "0.0.0.0:8080" };
+    struct loaded l;
+    char yaml[512];
+
+    for (size_t i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "checks: []\n"
+                 "maintenance:\n"
+                 "  - {id: m, days: %s, at: '0:00', duration: 1m, timezone: Etc/UTC}\n",
+                 days[i].days);
+        expect_good(&l, yaml);
+        cr_expect(eq(int, l.cfg->maintenance[0].weekdays, days[i].mask), "%s", days[i].days);
+        cr_expect(eq(int, l.cfg->maintenance[0].start_minute, 0));
+        cr_expect(eq(str, l.cfg->maintenance[0].timezone, "Etc/UTC"));
+        loaded_close(&l);
+    }
+    for (size_t i = 0; i < sizeof(listens) / sizeof(listens[0]); i++) {
+        snprintf(yaml, sizeof(yaml), "checks: []\napi: {listen: %s}\n", listens[i]);
+        expect_good(&l, yaml);
+        loaded_close(&l);
+    }
+    expect_good(&l, "checks: []\n"
+                    "maintenance:\n"
+                    "  - {id: leap, start: 2024-02-29T00:00:00Z, end: 2024-02-29T23:59:59Z}\n"
+                    "  - {id: late, days: mon, at: '23:59', duration: 1m,\n"
+                    "     timezone: America/New_York}\n");
+    cr_expect(eq(i64, l.cfg->maintenance[0].start_ms, INT64_C(1709164800000)));
+    cr_expect(eq(i64, l.cfg->maintenance[0].end_ms, INT64_C(1709164800000) + 86399000));
+    cr_expect(eq(int, l.cfg->maintenance[1].start_minute, 1439));
+    loaded_close(&l);
+}
+
+/* ------------------------------------------- collector features: bad files */
+
+Test(config_feature_errors, bad_quorums)
+{
+    expect_errors("checks:\n"
+                  "  - {id: a, kind: http, url: 'http://a.test', quorum: 0}\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', quorum: 33}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test', quorum: some}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test', quorum: '3'}\n"
+                  "  - {id: e, kind: http, url: 'http://e.test', quorum: [1]}\n"
+                  "  - {id: f, kind: http, url: 'http://f.test', quorum: 3, locations: [x, y]}\n",
+                  "2:55: check 'a': 'quorum' must be majority, all or a number of locations "
+                  "from 1 to 32, got '0'",
+                  "3:55: check 'b': 'quorum' must be majority, all or a number of locations "
+                  "from 1 to 32, got '33'",
+                  "4:55: check 'c': 'quorum' must be majority, all or a number of locations "
+                  "from 1 to 32, got 'some'",
+                  "5:55: check 'd': 'quorum' must be majority, all or a number of locations "
+                  "from 1 to 32, got the quoted string '3'",
+                  "6:55: check 'e': 'quorum': expected majority, all or a number of locations, "
+                  "got a sequence",
+                  "7:55: check 'f': 'quorum' (3) is more than the 2 locations the check runs "
+                  "at", NULL);
+}
+
+/* Reported where it was set: the defaults once, else the check's own value. */
+Test(config_feature_errors, quorum_above_the_locations)
+{
+    expect_errors("defaults:\n"
+                  "  quorum: 4\n"
+                  "  locations: [eu, us]\n"
+                  "checks:\n"
+                  "  - {id: a, kind: http, url: 'http://a.test'}\n"
+                  "  - {id: b, kind: http, url: 'http://b.test', locations: [x]}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test', locations: [x, y, z, w], "
+                  "quorum: all}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test', locations: [x, y, z], "
+                  "quorum: 4}\n",
+                  "2:11: defaults: 'quorum' (4) is more than the 2 locations in 'locations'",
+                  "6:58: check 'b': 'quorum' (4) is more than the 1 location the check runs "
+                  "at",
+                  "8:77: check 'd': 'quorum' (4) is more than the 3 locations the check runs "
+                  "at", NULL);
+}
+
+Test(config_feature_errors, push_checks)
+{
+    static struct loaded l;
+
+    expect_errors("checks:\n"
+                  "  - id: p1\n"
+                  "    kind: push\n"
+                  "    period: 1h\n"
+                  "  - id: p2\n"
+                  "    kind: push\n"
+                  "    token: my-secret-token\n"
+                  "    period: 5s\n"
+                  "    grace: 31d\n"
+                  "  - id: p3\n"
+                  "    kind: push\n"
+                  "    token: sha256:" HASH_TEST "\n"
+                  "    period: 1m\n"
+                  "    timeout: 5s\n"
+                  "    interval: 1m\n"
+                  "    locations: [eu]\n"
+                  "    quorum: all\n"
+                  "  - {id: p4, kind: push, token: 'sha256:abc', period: 1m}\n"
+                  "  - {id: p5, kind: push, token: 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f"
+                  "1b2b0b822cd15d6c15b0f00a0g', period: 1m}\n"
+                  "  - {id: p6, kind: push, token: 'sha256:00000000000000000000000000000000000000"
+                  "00000000000000000000000000', period: 1m}\n"
+                  "  - {id: p7, kind: push, token: 'sha256:9F86D081884C7D659A2FEAA0C55AD015A3BF4F"
+                  "1B2B0B822CD15D6C15B0F00A08', period: 1m, url: 'http://x'}\n",
+                  "2:5: check 'p1' is missing required field 'token'",
+                  "7:12: check 'p2': 'token' must be the SHA-256 of the token, not the token: "
+                  "the configuration never holds a secret (store the SHA-256: nines token hash)",
+                  "8:13: check 'p2': 'period' must be between 10s and 30d, got '5s'",
+                  "9:12: check 'p2': 'grace' must be between 0s and 30d, got '31d'",
+                  "14:5: check 'p3': 'timeout' does not apply to a push check: the collector "
+                  "waits for pings, it runs nothing",
+                  "15:5: check 'p3': 'interval' does not apply to a push check: 'period' says "
+                  "how often the job pings",
+                  "16:5: check 'p3': 'locations' does not apply to a push check: the job pings "
+                  "the collector, no probe runs it",
+                  "17:5: check 'p3': 'quorum' does not apply to a push check: it has no "
+                  "locations",
+                  "18:33: check 'p4': 'token' must be sha256: and 64 hex digits (as nines token "
+                  "hash prints it)",
+                  "19:33: check 'p5': 'token' must be sha256: and 64 hex digits (as nines token "
+                  "hash prints it)",
+                  "20:33: check 'p6': 'token': an all-zero hash is the SHA-256 of no token",
+                  "21:33: check 'p7': 'token' is also the token of check 'p3' (line 12): give "
+                  "each job a token of its own",
+                  "21:120: check 'p7': unknown key 'url' for kind push (an option of kind http)",
+                  NULL);
+
+    /* a plain token is a secret: it must never be repeated in a message */
+    load_text(&l, "checks:\n"
+                  "  - {id: p, kind: push, token: hunter2-secret, period: 1m}\n"
+                  "api:\n"
+                  "  tokens: [{name: a, role: admin, hash: hunter3-secret}]\n");
+    loaded_close(&l);
+    cr_assert(eq(sz, l.errs.count, 2));
+    cr_expect(eq(ptr, strstr(l.msgs[0], "hunter"), NULL), "%s", l.msgs[0]);
+    cr_expect(eq(ptr, strstr(l.msgs[1], "hunter"), NULL), "%s", l.msgs[1]);
+}
+
+Test(config_feature_errors, services)
+{
+    expect_errors("checks:\n"
+                  "  - {id: web, kind: http, url: 'http://a.test'}\n"
+                  "services:\n"
+                  "  - id: shop\n"
+                  "    checks: [web, nope, web, nope]\n"
+                  "    critical: [web, db]\n"
+                  "    down_when: some\n"
+                  "  - id: shop\n"
+                  "    checks: []\n"
+                  "    critical: []\n"
+                  "  - id: 'bad id'\n"
+                  "    name: ''\n"
+                  "    checks: {a: b}\n"
+                  "  - name: x\n"
+                  "  - [a]\n"
+                  "  - {id: other, checks: web, colour: red}\n",
+                  "5:19: service 'shop': 'checks': no check has id 'nope'",
+                  "5:25: service 'shop': 'checks': 'web' is listed twice",
+                  "5:30: service 'shop': 'checks': 'nope' is listed twice",
+                  "6:21: service 'shop': 'critical': 'db' is not one of the service's checks",
+                  "7:16: service 'shop': 'down_when' must be one of any, all, got 'some'",
+                  "8:9: duplicate service id 'shop' (first defined at line 4)",
+                  "9:13: service 'shop': 'checks' must list at least one check",
+                  "10:15: service 'shop': 'critical' must not be empty: leave it out and every "
+                  "check is critical",
+                  "11:9: services[2]: 'id' must be 1-63 characters from A-Z a-z 0-9 _ . : -, "
+                  "got the quoted string 'bad id'",
+                  "12:11: services[2]: 'name' must not be empty",
+                  "13:13: services[2]: 'checks': expected an id or a sequence of them, got a "
+                  "mapping",
+                  "14:5: services[3] is missing required field 'id'",
+                  "14:5: services[3] is missing required field 'checks'",
+                  "15:5: services[4]: expected a mapping, got a sequence",
+                  "16:30: service 'other': unknown key 'colour'", NULL);
+}
+
+Test(config_feature_errors, maintenance_windows)
+{
+    expect_errors("checks:\n"
+                  "  - {id: web, kind: http, url: 'http://a.test'}\n"
+                  "services:\n"
+                  "  - {id: shop, checks: web}\n"
+                  "maintenance:\n"
+                  "  - id: both\n"
+                  "    start: 2026-12-01T22:00:00Z\n"
+                  "    end: 2026-12-01T23:00:00Z\n"
+                  "    days: mon\n"
+                  "  - id: backwards\n"
+                  "    start: 2026-12-01T22:00:00Z\n"
+                  "    end: 2026-12-01T21:59:59Z\n"
+                  "  - id: badtimes\n"
+                  "    start: 2026-02-30T00:00:00Z\n"
+                  "    end: '2026-12-01 23:00:00'\n"
+                  "  - id: halfonce\n"
+                  "    start: 2026-12-01T22:00:00Z\n"
+                  "  - {id: halfrecur, days: mon}\n"
+                  "  - {id: nothing, reason: why, checks: [web, gone, gone], services: [shop, "
+                  "shoppe]}\n"
+                  "  - {id: both, days: [], at: '1:00', duration: 1h}\n"
+                  "  - {id: neither, reason: why}\n",
+                  "9:11: maintenance 'both': give either 'start' and 'end' (a one-off window) "
+                  "or 'days', 'at' and 'duration' (a recurring one), not both",
+                  "12:10: maintenance 'backwards': 'end' (2026-12-01T21:59:59Z) must be after "
+                  "'start' (2026-12-01T22:00:00Z)",
+                  "14:12: maintenance 'badtimes': 'start' must be a UTC time such as "
+                  "2026-12-01T22:00:00Z, got '2026-02-30T00:00:00Z'",
+                  "15:10: maintenance 'badtimes': 'end' must be a UTC time such as "
+                  "2026-12-01T22:00:00Z, got the quoted string '2026-12-01 23:00:00'",
+                  "16:5: maintenance 'halfonce' is missing required field 'end'",
+                  "18:5: maintenance 'halfrecur' is missing required field 'at'",
+                  "18:5: maintenance 'halfrecur' is missing required field 'duration'",
+                  "19:5: maintenance 'nothing': needs 'start' and 'end' (a one-off window) or "
+                  "'days', 'at' and 'duration' (a recurring one)",
+                  "19:46: maintenance 'nothing': 'checks': no check has id 'gone'",
+                  "19:52: maintenance 'nothing': 'checks': 'gone' is listed twice",
+                  "19:76: maintenance 'nothing': 'services': no service has id 'shoppe'",
+                  "20:10: duplicate maintenance id 'both' (first defined at line 6)",
+                  "20:22: maintenance 'both': 'days' must name at least one day",
+                  "21:5: maintenance 'neither': needs 'start' and 'end' (a one-off window) or "
+                  "'days', 'at' and 'duration' (a recurring one)", NULL);
+}
+
+#define NOT_A_DAY " is not a day: use mon..sun, a range such as mon-fri, daily, weekdays or " \
+    "weekends"
+#define TIME_OF_DAY "' must be a time of day HH:MM from 00:00 to 23:59, got "
+#define IANA "'timezone' must be an IANA time zone name such as Europe/Berlin, got "
+
+Test(config_feature_errors, recurring_windows)
+{
+    expect_errors("checks: []\n"
+                  "maintenance:\n"
+                  "  - id: baddays\n"
+                  "    days: [mon, funday, 'tue-xyz', {a: b}]\n"
+                  "    at: '24:00'\n"
+                  "    duration: 30s\n"
+                  "  - id: badzone\n"
+                  "    days: daily\n"
+                  "    at: 7:5\n"
+                  "    duration: 8d\n"
+                  "    timezone: Mars/Olympus\n"
+                  "  - {id: escape, days: mon, at: '01:00', duration: 1h, timezone: ../etc/passwd"
+                  "}\n"
+                  "  - {id: abs, days: mon, at: '01:00', duration: 1h, timezone: /etc/localtime}\n"
+                  "  - {id: map, days: {mon: 1}, at: [1], duration: 1h, timezone: ''}\n"
+                  "  - [x]\n"
+                  "  - {id: ranges, days: 'mon-', at: '1:60', duration: 1h}\n"
+                  "  - {id: lists, days: 'mon,,tue', at: ' 1:00', duration: 1h}\n",
+                  "4:17: maintenance 'baddays': 'days': 'funday'" NOT_A_DAY,
+                  "4:25: maintenance 'baddays': 'days': the quoted string 'tue-xyz'" NOT_A_DAY,
+                  "4:36: maintenance 'baddays': 'days': a mapping" NOT_A_DAY,
+                  "5:9: maintenance 'baddays': 'at" TIME_OF_DAY "the quoted string '24:00'",
+                  "6:15: maintenance 'baddays': 'duration' must be between 60s and 7d, "
+                  "got '30s'",
+                  "9:9: maintenance 'badzone': 'at" TIME_OF_DAY "'7:5'",
+                  "10:15: maintenance 'badzone': 'duration' must be between 60s and 7d, "
+                  "got '8d'",
+                  "11:15: maintenance 'badzone': 'timezone': unknown time zone 'Mars/Olympus'",
+                  "12:66: maintenance 'escape': " IANA "'../etc/passwd'",
+                  "13:63: maintenance 'abs': " IANA "'/etc/localtime'",
+                  "14:21: maintenance 'map': 'days': expected a day such as mon, a range such "
+                  "as mon-fri, daily, or a sequence of them, got a mapping",
+                  "14:35: maintenance 'map': 'at': expected a string, got a sequence",
+                  "14:64: maintenance 'map': " IANA "the quoted string ''",
+                  "15:5: maintenance[5]: expected a mapping, got a sequence",
+                  "16:24: maintenance 'ranges': 'days': the quoted string 'mon-'" NOT_A_DAY,
+                  "16:36: maintenance 'ranges': 'at" TIME_OF_DAY "the quoted string '1:60'",
+                  "17:23: maintenance 'lists': 'days': the quoted string 'mon,,tue'" NOT_A_DAY,
+                  "17:39: maintenance 'lists': 'at" TIME_OF_DAY "the quoted string ' 1:00'",
+                  NULL);
+}
+
+/* A file in the zone directory that is not a zone is refused too. */
+Test(config_feature_errors, timezone_file_that_is_not_a_zone)
+{
+    static struct loaded l;
+    char want[400];
+
+    load_text(&l, "checks: []\n"
+                  "maintenance:\n"
+                  "  - {id: m, days: mon, at: '01:00', duration: 1h, timezone: zone1970.tab}\n");
+    loaded_close(&l);
+    cr_expect(eq(int, l.rc, NINES_ECONFIG));
+    cr_assert(eq(sz, l.errs.count, 1));
+    snprintf(want, sizeof(want), "%s:3:61: maintenance 'm': 'timezone': cannot load time zone "
+             "'zone1970.tab': ", l.path);
+    cr_expect(eq(int, strncmp(l.msgs[0], want, strlen(want)), 0), "%s", l.msgs[0]);
+}
+
+Test(config_feature_errors, api_section)
+{
+    expect_errors("checks: []\n"
+                  "api:\n"
+                  "  listen: 8080\n"
+                  "  connection_limit: 0\n"
+                  "  per_ip_limit: 10001\n"
+                  "  timeout: 11m\n"
+                  "  max_body_bytes: 1000\n"
+                  "  token: abc\n"
+                  "  tokens:\n"
+                  "    - {name: ci, role: root, hash: 'sha256:" HASH_01 "'}\n"
+                  "    - {name: ci, role: viewer, hash: 'sha256:" HASH_01 "'}\n"
+                  "    - {name: 'a b', role: admin, hash: my-plain-token}\n"
+                  "    - {role: viewer, hash: 'sha256:abc', token: x}\n"
+                  "    - {name: zero, role: admin, hash: 'sha256:00000000000000000000000000000000"
+                  "00000000000000000000000000000000'}\n"
+                  "    - ci\n",
+                  "3:11: api: 'listen' must be an address and port such as 127.0.0.1:8080, "
+                  "[::1]:8080 or :8080 (every IPv4 address), got '8080'",
+                  "4:21: api: 'connection_limit' must be between 1 and 100000, got '0'",
+                  "5:17: api: 'per_ip_limit' must be between 1 and 10000, got '10001'",
+                  "6:12: api: 'timeout' must be between 1s and 600s, got '11m'",
+                  "7:19: api: 'max_body_bytes' must be between 1024 and 16777216, got '1000'",
+                  "8:3: api: unknown key 'token': the configuration never holds a secret, only "
+                  "the SHA-256 of a token, in 'hash' (nines token hash)",
+                  "10:24: api: token 'ci': 'role' must be one of viewer, operator, admin, "
+                  "got 'root'",
+                  "11:14: duplicate token name 'ci' (first defined at line 10)",
+                  "11:38: api: token 'ci': 'hash' is also the hash of token 'ci' (line 10): "
+                  "give each holder a token of their own",
+                  "12:14: api: tokens[2]: 'name' must be 1-63 characters from A-Z a-z 0-9 _ . "
+                  "@ -, got the quoted string 'a b'",
+                  "12:40: api: tokens[2]: 'hash' must be the SHA-256 of the token, not the "
+                  "token: the configuration never holds a secret (store the SHA-256: nines "
+                  "token hash)",
+                  "13:7: api: tokens[3] is missing required field 'name'",
+                  "13:28: api: tokens[3]: 'hash' must be sha256: and 64 hex digits (as nines "
+                  "token hash prints it)",
+                  "13:42: api: tokens[3]: unknown key 'token': the configuration never holds a "
+                  "secret, only the SHA-256 of a token, in 'hash' (nines token hash)",
+                  "14:39: api: token 'zero': 'hash': an all-zero hash is the SHA-256 of no "
+                  "token",
+                  "15:7: api: tokens[5]: expected a mapping with 'name', 'role' and 'hash', "
+                  "got 'ci'", NULL);
+}
+
+Test(config_feature_errors, api_listen_and_limits)
+{
+    static const char *const bad_listen[] = { "'[::1]8080'", "'::1:8080'", "example.com:80",
+                                              "'127.0.0.1:65536'", "'1.2.3.4:'", "'[::1]:'",
+                                              "'[]:80'", "'[1.2.3.4]:80'", "'1.2.3.4:-1'" };
+    char yaml[256], want[400];
+
+    for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++) {
+        const char *v = bad_listen[i];
+
+        snprintf(yaml, sizeof(yaml), "checks: []\napi: {listen: %s}\n", v);
+        if (v[0] == '\'')
+            snprintf(want, sizeof(want), "2:15: api: 'listen' must be an address and port such "
+                     "as 127.0.0.1:8080, [::1]:8080 or :8080 (every IPv4 address), got the "
+                     "quoted string %s", v);
+        else
+            snprintf(want, sizeof(want), "2:15: api: 'listen' must be an address and port such "
+                     "as 127.0.0.1:8080, [::1]:8080 or :8080 (every IPv4 address), got '%s'", v);
+        expect_errors(yaml, want, NULL);
+    }
+    expect_errors("checks: []\n"
+                  "api: {connection_limit: 100, per_ip_limit: 200}\n",
+                  "2:44: api: 'per_ip_limit' (200) must not exceed 'connection_limit' (100)",
+                  NULL);
+    expect_errors("checks: []\n"
+                  "api: {per_ip_limit: 257, tokens: {a: b}}\n",
+                  "2:21: api: 'per_ip_limit' (257) must not exceed 'connection_limit' (256)",
+                  "2:34: api: 'tokens': expected a sequence, got a mapping", NULL);
+}
+
+Test(config_feature_errors, sections_of_the_wrong_type)
+{
+    expect_errors("checks: []\n"
+                  "service: []\n"
+                  "services: {id: x}\n"
+                  "maintenance: yes\n"
+                  "api: [a]\n",
+                  "2:1: unknown key 'service' (did you mean 'services'?)",
+                  "3:11: 'services': expected a sequence, got a mapping",
+                  "4:14: 'maintenance': expected a sequence, got 'yes'",
+                  "5:6: 'api': expected a mapping, got a sequence", NULL);
 }
 
 /* -------------------------------------------------------------- bad: YAML */
