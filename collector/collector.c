@@ -93,14 +93,13 @@ static void collector_maint_replace(struct collector *c, int from_config, struct
     for (size_t i = 0; i < c->nmaint; i++)
         if (i < keep_at || i >= keep_at + keep)
             sla_maint_clear(&c->maint[i]);
-    if (from_config) {
-        memcpy(all, m, n * sizeof(*m));
-        memcpy(all + n, c->maint + keep_at, keep * sizeof(*all));
+    /* memcpy with a NULL pointer is undefined even for 0 bytes: copy by loop */
+    for (size_t i = 0; i < n; i++)
+        all[from_config ? i : keep + i] = m[i];
+    for (size_t i = 0; i < keep; i++)
+        all[from_config ? n + i : i] = c->maint[keep_at + i];
+    if (from_config)
         c->nmaint_config = n;
-    } else {
-        memcpy(all, c->maint, keep * sizeof(*all));
-        memcpy(all + keep, m, n * sizeof(*m));
-    }
     free(c->maint);
     c->maint = all;
     c->nmaint = keep + n;

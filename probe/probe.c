@@ -30,6 +30,7 @@ struct probe {
     int open_handles;
     uint64_t version;             /* catalogue version running now (0 = none) */
     int fetching;                 /* a catalogue read is in flight */
+    int catalogue_missing;        /* warned that Redis has none */
     struct probe_check **checks;
     size_t nchecks;
     int64_t boot_ms;
@@ -183,9 +184,13 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
         return;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
-        log_warn("catalogue_missing", "note=\"no catalogue in Redis yet; is a collector running?\"");
+        if (!p->catalogue_missing)    /* once, not at every poll */
+            log_warn("catalogue_missing",
+                     "note=\"no catalogue in Redis yet; is a collector running?\"");
+        p->catalogue_missing = 1;
         return;
     }
+    p->catalogue_missing = 0;
     if (r->element[2]->type == REDIS_REPLY_STRING)
         push_set_maxlen(p->push, strtoll(r->element[2]->str, NULL, 10));
     if (nines_catalogue_decode(r->element[1]->str, r->element[1]->len, &cat, &n, &err) != 0) {

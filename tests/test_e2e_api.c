@@ -60,6 +60,7 @@ static void world_open(struct api_world *w, const char *extra_checks)
 {
     char yaml[4096], viewer[72], operator[72], admin[72], beat[72], log[400];
 
+    test_wait_poll_ms(100);
     memset(w, 0, sizeof(*w));
     cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
     cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
@@ -147,7 +148,7 @@ Test(e2e_api, roles_tokens_and_errors, .timeout = 60)
 
     world_open(&w, NULL);
     up = (struct state_want){ &w, "web", "UP" };
-    cr_assert(eq(int, test_wait_until(check_state_is, &up, 10000), 0));
+    cr_assert(eq(int, test_wait_until(check_state_is, &up, 20000), 0));
     cr_expect(eq(int, req(&w, "GET", "/healthz", NULL, NULL), 200));
     cr_expect(eq(int, req(&w, "GET", "/api/v1/checks", NULL, NULL), 401), "no token");
     cr_expect(eq(int, req(&w, "GET", "/api/v1/checks", "wrong", NULL), 401), "bad token");
@@ -185,8 +186,8 @@ Test(e2e_api, incidents_services_ack_uptime_latency_and_maintenance, .timeout = 
     world_open(&w, NULL);
     down = (struct state_want){ &w, "api", "DOWN" };
     up = (struct state_want){ &w, "web", "UP" };
-    cr_assert(eq(int, test_wait_until(check_state_is, &down, 10000), 0));
-    cr_assert(eq(int, test_wait_until(check_state_is, &up, 10000), 0));
+    cr_assert(eq(int, test_wait_until(check_state_is, &down, 20000), 0));
+    cr_assert(eq(int, test_wait_until(check_state_is, &up, 20000), 0));
     test_sleep_ms(1500);      /* a few more results for latency */
 
     cr_assert(eq(int, req(&w, "GET", "/api/v1/services", "viewer-token", NULL), 200));

@@ -109,6 +109,7 @@ static void e2e_start_probe(struct e2e *e, const char *redis_url)
 
 static void e2e_open(struct e2e *e, int embedded)
 {
+    test_wait_poll_ms(100);
     memset(e, 0, sizeof(*e));
     e2e_cur = e;
     e->embedded = embedded;
@@ -236,7 +237,7 @@ Test(e2e, fixture_500_makes_check_down_within_two_intervals_then_up, .timeout = 
     e2e_open(&e, 0);
     e2e_start_collector(&e);
     e2e_start_probe(&e, e.redis.url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0), "web never came UP");
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0), "web never came UP");
 
     switched = (long long)nines_wall_ms();
     cr_assert(eq(int, httpfix_set_mode(&e.http, "status=500"), 0));
@@ -293,7 +294,7 @@ Test(e2e, collector_killed_mid_run_loses_no_state_and_resumes, .timeout = 60)
     e2e_open(&e, 0);
     e2e_start_collector(&e);
     e2e_start_probe(&e, e.redis.url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
     cr_assert(eq(int, httpfix_set_mode(&e.http, "status=500"), 0));
     cr_assert(ge(int, e2e_wait_state(&e, "web", "DOWN", 6000), 0));
     since = e2e_field(&e, "web", "since_ms");
@@ -340,7 +341,7 @@ Test(e2e, sigterm_drains_and_exits_zero, .timeout = 30)
     e2e_open(&e, 0);
     e2e_start_collector(&e);
     e2e_start_probe(&e, e.redis.url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
     cr_assert(ge(int, e2e_count_results(&e), 0));
     cr_assert(eq(int, proc_signal(e.collector, SIGTERM), 0));
     cr_assert(eq(int, proc_wait(e.collector, 5000, &status), 0), "collector did not exit");
@@ -391,7 +392,7 @@ Test(e2e, sighup_adds_a_check_to_running_probes_and_rejects_a_bad_file, .timeout
     e2e_open(&e, 0);
     e2e_start_collector(&e);
     e2e_start_probe(&e, e.redis.url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
     cr_assert(e2e_status(&e, "api", &root) == NULL);
     json_decref(root);
 
@@ -426,7 +427,7 @@ Test(e2e, both_daemons_survive_a_redis_restart, .timeout = 60)
     e2e_open(&e, 0);
     e2e_start_collector(&e);
     e2e_start_probe(&e, e.redis.url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
     cr_assert(eq(int, redis_fixture_kill9(&e.redis), 0));
     test_sleep_ms(1500);     /* a real outage, long enough for both to notice */
     cr_assert(proc_alive(e.collector));
@@ -515,7 +516,7 @@ Test(e2e, embedded_redis_is_started_supervised_and_stopped, .timeout = 60)
     snprintf(sock, sizeof(sock), "%s/data/redis.sock", e.dir);
     snprintf(probe_url, sizeof(probe_url), "unix://%s", sock);
     e2e_start_probe(&e, probe_url);
-    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 10000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
     pid = e2e_embedded_pid(&e);
     cr_assert(gt(int, pid, 0));
     {

@@ -42,6 +42,7 @@ static void world_open(struct world *w)
 {
     char yaml[1024];
 
+    test_wait_poll_ms(100);
     memset(w, 0, sizeof(*w));
     cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
     cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
@@ -76,7 +77,8 @@ static void world_close(struct world *w)
     proc_stop(w->collector, 5000);
     httpfix_stop(&w->http);
     redis_fixture_stop(&w->redis);
-    test_rmtree(w->dir);
+    if (getenv("NINES_TEST_KEEP") == NULL)
+        test_rmtree(w->dir);
 }
 
 /* `nines incidents --check web --json`, parsed; NULL on failure. */
@@ -139,7 +141,7 @@ Test(e2e_incidents, collector_killed_mid_incident_carries_it_on_exactly, .timeou
     int status;
 
     world_open(&w);
-    cr_assert(eq(int, test_wait_until(world_all_up, &w, 10000), 0), "never UP");
+    cr_assert(eq(int, test_wait_until(world_all_up, &w, 20000), 0), "never UP");
     switched = (long long)nines_wall_ms();
     cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));
     open1 = (struct want){ &w, 1, 1 };
@@ -203,7 +205,7 @@ Test(e2e_incidents, a_silent_probe_raises_probe_silent_and_no_incident, .timeout
     struct want none;
 
     world_open(&w);
-    cr_assert(eq(int, test_wait_until(world_all_up, &w, 10000), 0), "never UP");
+    cr_assert(eq(int, test_wait_until(world_all_up, &w, 20000), 0), "never UP");
     cr_assert(eq(int, proc_signal(w.probe[2], SIGSTOP), 0));     /* ap goes quiet */
     cr_assert(eq(int, test_wait_until(world_silent_raised, &w, 8000), 0),
               "probe silent was not raised");

@@ -34,6 +34,8 @@ static void testutil_cleanup_at_exit(void)
     int i;
 
     proc_kill_all();
+    if (getenv("NINES_TEST_KEEP") != NULL)
+        return;     /* debugging: keep the temp dirs and their logs */
     for (i = 0; i < TESTUTIL_MAX_DIRS; i++) {
         if (testutil_dirs[i][0] != '\0')
             test_rmtree(testutil_dirs[i]);
@@ -232,9 +234,17 @@ void test_sleep_ms(int ms)
         continue;
 }
 
+static int testutil_poll_ms = 20;
+
+void test_wait_poll_ms(int ms)
+{
+    testutil_poll_ms = ms > 0 ? ms : 20;
+}
+
 int test_wait_until(int (*cond)(void *), void *arg, int timeout_ms)
 {
     uint64_t deadline = test_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+    int poll = testutil_poll_ms;
 
     for (;;) {
         uint64_t now;
@@ -244,7 +254,7 @@ int test_wait_until(int (*cond)(void *), void *arg, int timeout_ms)
         now = test_now_ms();
         if (now >= deadline)
             return -1;
-        test_sleep_ms(deadline - now < 20 ? (int)(deadline - now) : 20);
+        test_sleep_ms(deadline - now < (uint64_t)poll ? (int)(deadline - now) : poll);
     }
 }
 

@@ -48,6 +48,10 @@ int test_unused_port(void);
  * This is how a test waits for another process: never a bare sleep.
  */
 int test_wait_until(int (*cond)(void *), void *arg, int timeout_ms);
+/* How often test_wait_until polls (default 20 ms): conditions that start a
+ * process each time (`nines status`) poll less often to leave the CPU to the
+ * daemons under test. */
+void test_wait_poll_ms(int ms);
 
 /* Milliseconds of CLOCK_MONOTONIC, for deadlines and elapsed-time assertions. */
 uint64_t test_now_ms(void);
