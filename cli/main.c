@@ -16,6 +16,7 @@ static void usage(FILE *f)
             "                                            incidents, exact to the ms\n"
             "  ack INCIDENT --by NAME                    acknowledge an incident\n"
             "  maintenance add|list|rm                   maintenance windows\n"
+            "  token new | token hash [TOKEN]            tokens and their hashes for the config\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
         return cli_status(argc - 1, argv + 1);
     if (strcmp(argv[1], "incidents") == 0)
         return cli_incidents(argc - 1, argv + 1);
+    if (strcmp(argv[1], "token") == 0)
+        return cli_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "maintenance") == 0)
         return cli_maintenance(argc - 1, argv + 1);
     if (strcmp(argv[1], "ack") == 0)

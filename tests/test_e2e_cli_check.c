@@ -11,6 +11,7 @@
 
 #include "httpfix_client.h"
 #include "proc.h"
+#include "redis_fixture.h"
 
 #define NINES NINES_BIN_DIR "/nines"
 
@@ -150,4 +151,75 @@ Test(cli_check, runs_a_check_from_the_configuration_by_id, .timeout = 20)
     remove(path);
     rmdir(dir);
     httpfix_stop(&f);
+}
+
+Test(cli_token, hash_is_the_sha256_of_the_token_and_new_tokens_verify, .timeout = 20)
+{
+    const char *hash[] = { NINES, "token", "hash", "abc", NULL };
+    const char *fresh[] = { NINES, "token", "new", NULL };
+    const char *bad[] = { NINES, "token", "hash", "", NULL };
+    char token[128] = "", want[128];
+    const char *p;
+
+    cr_assert(eq(int, run_check(hash), 0));
+    cr_expect(eq(str, out, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"));
+    cr_assert(eq(int, run_check(fresh), 0));
+    p = strstr(out, "token: ");
+    cr_assert(p != NULL, "%s", out);
+    sscanf(p + 7, "%127s", token);
+    p = strstr(out, "hash:  ");
+    cr_assert(p != NULL, "%s", out);
+    sscanf(p + 7, "%127s", want);
+    {
+        const char *again[] = { NINES, "token", "hash", token, NULL };
+
+        cr_assert(eq(int, run_check(again), 0));
+    }
+    out[strcspn(out, "\n")] = '\0';
+    cr_expect(eq(str, out, want), "the printed hash belongs to the printed token");
+    cr_expect(eq(int, run_check(bad), 2));
+}
+
+Test(cli_maintenance, add_list_and_remove_against_redis, .timeout = 20)
+{
+    struct redis_fixture f;
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    {
+        const char *add[] = { NINES, "maintenance", "add", "db-upgrade", "--check", "db",
+                              "--start", "2026-12-01T22:00:00Z", "--end",
+                              "2026-12-02T01:00:00Z", "--reason", "PostgreSQL 16", "--redis",
+                              f.url, NULL };
+
+        cr_assert(eq(int, run_check(add), 0), "%s", out);
+    }
+    {
+        const char *weekly[] = { NINES, "maintenance", "add", "weekly", "--recurring",
+                                 "sun 02:00 2h Europe/Berlin", "--redis", f.url, NULL };
+
+        cr_assert(eq(int, run_check(weekly), 0), "%s", out);
+    }
+    {
+        const char *bad[] = { NINES, "maintenance", "add", "x", "--recurring", "funday 25:00 2h",
+                              "--redis", f.url, NULL };
+
+        cr_expect(eq(int, run_check(bad), 2), "a bad window is refused");
+    }
+    {
+        const char *list[] = { NINES, "maintenance", "list", "--json", "--redis", f.url, NULL };
+
+        cr_assert(eq(int, run_check(list), 0));
+        cr_expect(strstr(out, "\"db-upgrade\"") != NULL, "%s", out);
+        cr_expect(strstr(out, "1796162400000") != NULL, "start in ms: %s", out);
+        cr_expect(strstr(out, "Europe/Berlin") != NULL, "%s", out);
+        cr_expect(strstr(out, "\"x\"") == NULL, "%s", out);
+    }
+    {
+        const char *rm[] = { NINES, "maintenance", "rm", "weekly", "--redis", f.url, NULL };
+        const char *again[] = { NINES, "maintenance", "rm", "weekly", "--redis", f.url, NULL };
+
+        cr_expect(eq(int, run_check(rm), 0));
+        cr_expect(eq(int, run_check(again), 1));
+    }
+    redis_fixture_stop(&f);
 }
