@@ -77,6 +77,9 @@ static json_t *incident_json(const redisReply *h)
     json_object_set_new(o, "reason", json_string(field(h, "reason")));
     json_object_set_new(o, "message", json_string(field(h, "message")));
     json_object_set_new(o, "locations", json_string(field(h, "locations")));
+    json_object_set_new(o, "maintenance", field(h, "maintenance")[0]
+                                              ? json_string(field(h, "maintenance"))
+                                              : json_null());
     json_object_set_new(o, "acknowledged_by", field(h, "ack_by")[0]
                                                   ? json_string(field(h, "ack_by"))
                                                   : json_null());

@@ -170,6 +170,7 @@ struct api_call {
     size_t expect;           /* replies still due */
     int64_t from, to;
     int open_only;
+    char service[NINES_ID_LEN];   /* only incidents of this service's checks */
 };
 
 static int api_time_param(struct httpd_req *r, const char *name, int64_t dflt, int64_t *out)
@@ -204,7 +205,7 @@ static json_t *api_incident_json(const redisReply *h)
     int64_t start = 0, end = 0;
     json_t *o = json_object();
     static const char *const strs[] = { "id", "check", "reason", "message", "locations",
-                                        "ack_by" };
+                                        "ack_by", "maintenance" };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if ((v = api_hash_get(h, strs[i])) != NULL)
@@ -220,6 +221,21 @@ static json_t *api_incident_json(const redisReply *h)
     if ((v = api_hash_get(h, "ack_ms")) != NULL)
         json_object_set_new(o, "ack_ms", json_integer(strtoll(v, NULL, 10)));
     return o;
+}
+
+static const struct nines_service_cfg *api_service(struct api *a, const char *id);
+
+static int api_incident_in_service(const struct api_call *call, const char *check)
+{
+    const struct nines_service_cfg *svc;
+
+    if (call->service[0] == '\0')
+        return 1;
+    svc = api_service(call->a, call->service);
+    for (size_t i = 0; svc != NULL && check != NULL && i < svc->checks_count; i++)
+        if (strcmp(svc->checks[i], check) == 0)
+            return 1;
+    return 0;
 }
 
 static void api_call_free(struct api_call *call)
@@ -238,7 +254,8 @@ static void api_on_incident(redisAsyncContext *ac, void *reply, void *privdata)
     if (h != NULL && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
         int64_t e = (end = api_hash_get(h, "end_ms")) ? strtoll(end, NULL, 10) : 0;
 
-        if (!(e != 0 && e <= call->from) && !(call->open_only && e != 0))
+        if (!(e != 0 && e <= call->from) && !(call->open_only && e != 0) &&
+            api_incident_in_service(call, api_hash_get(h, "check")))
             json_array_append_new(call->list, api_incident_json(h));
     }
     if (--call->expect > 0)
@@ -303,10 +320,13 @@ static void api_incidents(struct httpd_req *r, void *arg)
         api_call_free(call);
         return;
     }
-    if (service != NULL && check == NULL) {
-        httpd_respond_error(r, 400, "service= is answered per check: use check=");
-        api_call_free(call);
-        return;
+    if (service != NULL) {
+        if (api_service(a, service) == NULL) {
+            httpd_respond_error(r, 404, "no service '%s'", service);
+            api_call_free(call);
+            return;
+        }
+        snprintf(call->service, sizeof(call->service), "%s", service);
     }
     if (check != NULL)
         snprintf(key, sizeof(key), "%s%s", STORE_KEY_CHECK_INCIDENTS, check);

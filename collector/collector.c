@@ -19,6 +19,7 @@
 #define COLLECTOR_BLOCK_MS 2000
 #define COLLECTOR_TRIM_MS 10000
 #define COLLECTOR_TICK_MS 1000
+#define COLLECTOR_SLA_MS 60000
 #define COLLECTOR_BUCKETS 4096
 
 struct ccheck {
@@ -59,6 +60,9 @@ struct collector {
     uint64_t applied, invalid, duplicates;
     int64_t last_result_ms, last_applied_ms;
     struct api *api;
+    struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
+    size_t svc_sla_pending;     /* fetches in flight */
+    uv_timer_t sla_timer;
     struct sla_maint *maint;    /* configuration's windows first, then stored ones */
     size_t nmaint, nmaint_config;
     struct nines_tzcache *tz;
@@ -66,6 +70,8 @@ struct collector {
 
 static void collector_read(struct collector *c);
 static void collector_resync(struct collector *c);
+static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
+                                       const struct ccheck *k, const struct state_events *ev);
 
 static struct ccheck *collector_find(struct collector *c, const char *id)
 {
@@ -204,7 +210,9 @@ static int collector_index(struct collector *c)
         c->bucket[b] = k;
     }
     collector_maint_from_config(c);
-    return 0;
+    free(c->svc_sla);
+    c->svc_sla = calloc(c->cfg->services_count + 1, sizeof(*c->svc_sla));
+    return c->svc_sla != NULL ? 0 : NINES_ENOMEM;
 }
 
 /* ---- synchronisation: publish the catalogue, load every state ---------- */
@@ -393,6 +401,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
         return 1;
     }
     store_events(ac, &k->st, &ev);
+    collector_note_maintenance(c, ac, k, &ev);
     store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
@@ -400,6 +409,90 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     c->last_applied_ms = nines_wall_ms();
     k->dirty = 1;
     return 1;
+}
+
+/* An incident opened during maintenance says so (shown in the API and CLI). */
+static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
+                                       const struct ccheck *k, const struct state_events *ev)
+{
+    char ids[256], id[NINES_ID_LEN + 32];
+
+    for (size_t i = 0; i < ev->n; i++) {
+        if (ev->ev[i].kind != EV_INCIDENT_OPEN ||
+            sla_maint_active(c, k->spec->id, ev->ev[i].t_ms, ids, sizeof(ids)) == 0)
+            continue;
+        store_incident_id(k->spec->id, ev->ev[i].t_ms, id, sizeof(id));
+        redisAsyncCommand(ac, NULL, NULL, "HSET %s%s maintenance %s", STORE_KEY_INCIDENT, id,
+                          ids);
+        log_info("incident_in_maintenance", "incident=%s maintenance=%s", id, ids);
+    }
+}
+
+/* ---- service availability over 30 days, for /metrics ------------------ */
+
+struct collector_sla_job {
+    struct collector *c;
+    char service[NINES_ID_LEN];
+    int64_t from, to;
+};
+
+static void collector_on_service_sla(struct sla_query *q, int status, void *arg)
+{
+    struct collector_sla_job *job = arg;
+    struct collector *c = job->c;
+    struct uptime_result u;
+
+    c->svc_sla_pending--;
+    for (size_t i = 0; status == 0 && i < c->cfg->services_count; i++) {
+        const struct nines_service_cfg *svc = &c->cfg->services[i];
+        double target = svc->target_pct > 0 ? svc->target_pct : 99.9;
+        double allowed;
+
+        if (strcmp(svc->id, job->service) != 0 || svc->checks_count != sla_query_count(q) ||
+            sla_service_uptime(c, q, svc, job->from, job->to, &u) != 0)
+            continue;
+        allowed = (1.0 - target / 100.0) * (double)u.eligible_ms;
+        c->svc_sla[i].valid = 1;
+        c->svc_sla[i].availability = u.uptime;
+        c->svc_sla[i].target = target / 100.0;
+        c->svc_sla[i].downtime_ms = u.downtime_ms;
+        c->svc_sla[i].eligible_ms = u.eligible_ms;
+        c->svc_sla[i].budget_remaining = allowed > 0 ? 1.0 - (double)u.downtime_ms / allowed
+                                                     : (u.downtime_ms > 0 ? -1.0 : 1.0);
+    }
+    sla_free(q);
+    free(job);
+}
+
+/* Starts the 30-day computation for every service (one round at a time). */
+static void collector_refresh_service_sla(uv_timer_t *t)
+{
+    struct collector *c = t->data;
+    int64_t now = nines_wall_ms();
+
+    if (c->svc_sla_pending > 0 || c->phase != PHASE_READY || c->stopping)
+        return;
+    for (size_t i = 0; i < c->cfg->services_count; i++) {
+        const struct nines_service_cfg *svc = &c->cfg->services[i];
+        struct collector_sla_job *job = calloc(1, sizeof(*job));
+
+        if (job == NULL)
+            return;
+        job->c = c;
+        snprintf(job->service, sizeof(job->service), "%s", svc->id);
+        uptime_window_range(UPTIME_30D, now, &job->from, &job->to);
+        if (sla_fetch(c, (const char *const *)svc->checks, svc->checks_count, job->from, job->to,
+                      collector_on_service_sla, job) == NULL) {
+            free(job);
+            return;
+        }
+        c->svc_sla_pending++;
+    }
+}
+
+const struct collector_service_sla *collector_service_sla(const struct collector *c, size_t i)
+{
+    return c->svc_sla[i].valid ? &c->svc_sla[i] : NULL;
 }
 
 /* Queues the state of every check changed since the last write. */
@@ -636,7 +729,9 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     uv_timer_init(loop, &c->trim_timer);
     uv_timer_init(loop, &c->retry_timer);
     uv_timer_init(loop, &c->tick_timer);
+    uv_timer_init(loop, &c->sla_timer);
     c->tick_timer.data = c;
+    c->sla_timer.data = c;
     c->trim_timer.data = c;
     c->retry_timer.data = c;
     return c;
@@ -671,6 +766,7 @@ int collector_start(struct collector *c, struct nines_err *err)
     rconn_start(c->blk);
     uv_timer_start(&c->trim_timer, collector_trim, COLLECTOR_TRIM_MS, COLLECTOR_TRIM_MS);
     uv_timer_start(&c->tick_timer, collector_tick, COLLECTOR_TICK_MS, COLLECTOR_TICK_MS);
+    uv_timer_start(&c->sla_timer, collector_refresh_service_sla, 2000, COLLECTOR_SLA_MS);
     return 0;
 }
 
@@ -735,6 +831,7 @@ void collector_stop(struct collector *c)
         uv_close((uv_handle_t *)&c->trim_timer, NULL);
         uv_close((uv_handle_t *)&c->retry_timer, NULL);
         uv_close((uv_handle_t *)&c->tick_timer, NULL);
+        uv_close((uv_handle_t *)&c->sla_timer, NULL);
         api_close(c->api, NULL, NULL);
         c->api = NULL;
         /* the blocking read holds no state: delivered entries stay pending */
@@ -758,6 +855,7 @@ void collector_free(struct collector *c)
     for (size_t i = 0; i < c->nmaint; i++)
         sla_maint_clear(&c->maint[i]);
     free(c->maint);
+    free(c->svc_sla);
     nines_tzcache_free(c->tz);
     free(c);
 }

@@ -48,6 +48,17 @@ redisAsyncContext *collector_redis(struct collector *c);
 /* Appends a result to the results stream, as a probe would (push pings). */
 int collector_push_result(struct collector *c, const struct nines_result *r);
 
+/* A service's availability over the last 30 days (refreshed each minute),
+ * or NULL before the first computation. */
+struct collector_service_sla {
+    int valid;
+    double availability;       /* 0..1 */
+    double target;             /* 0..1 */
+    int64_t downtime_ms, eligible_ms;
+    double budget_remaining;   /* 1 = untouched, 0 = spent, < 0 = overspent */
+};
+const struct collector_service_sla *collector_service_sla(const struct collector *c, size_t i);
+
 struct nines_tzcache *collector_tzcache(struct collector *c);
 struct sla_maint;
 /* Adds (or replaces, by id) a stored maintenance window in memory; takes m. */

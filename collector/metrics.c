@@ -219,6 +219,35 @@ static void metrics_services(struct metrics_buf *b, struct collector *c)
             out(b, "nines_service_up{service=\"%s\"} %d\n", cfg->services[i].id,
                 st != CHECK_DOWN);
     }
+    out(b, "# HELP nines_service_availability_30d Exact availability over the last 30 days "
+           "(maintenance and no-data time excluded), refreshed each minute.\n"
+           "# TYPE nines_service_availability_30d gauge\n");
+    for (size_t i = 0; i < cfg->services_count; i++) {
+        const struct collector_service_sla *s = collector_service_sla(c, i);
+
+        if (s != NULL)
+            out(b, "nines_service_availability_30d{service=\"%s\"} %.9f\n",
+                cfg->services[i].id, s->availability);
+    }
+    out(b, "# HELP nines_service_availability_target The service's availability objective.\n"
+           "# TYPE nines_service_availability_target gauge\n");
+    for (size_t i = 0; i < cfg->services_count; i++) {
+        const struct collector_service_sla *s = collector_service_sla(c, i);
+
+        if (s != NULL)
+            out(b, "nines_service_availability_target{service=\"%s\"} %.6f\n",
+                cfg->services[i].id, s->target);
+    }
+    out(b, "# HELP nines_service_error_budget_remaining_ratio Share of the 30-day error "
+           "budget ((1 - target) x eligible time) not yet spent; negative when overspent.\n"
+           "# TYPE nines_service_error_budget_remaining_ratio gauge\n");
+    for (size_t i = 0; i < cfg->services_count; i++) {
+        const struct collector_service_sla *s = collector_service_sla(c, i);
+
+        if (s != NULL)
+            out(b, "nines_service_error_budget_remaining_ratio{service=\"%s\"} %.6f\n",
+                cfg->services[i].id, s->budget_remaining);
+    }
 }
 
 char *metrics_render(struct collector *c)

@@ -144,11 +144,14 @@ static int sla_check_sets(struct collector *c, struct sla_query *q, size_t i,
     long k = collector_check_index(c, q->checks[i].id);
     int rc = sla_maint_intervals(c, q->checks[i].id, NULL, q->from_ms, q->to_ms, maint);
 
-    /* a check with no data right now has an open gap the store lacks */
+    /* no data before the first result, and an open gap the store lacks
+     * while the check has no data right now */
     if (rc == 0 && k >= 0) {
         const struct check_state *s = collector_check_state(c, (size_t)k);
 
-        if (s->state == CHECK_UNKNOWN && s->last_ms > 0)
+        rc = nines_ivset_add(&q->checks[i].gaps, q->from_ms,
+                             s->first_ms > 0 ? s->first_ms : q->now_ms);
+        if (rc == 0 && s->state == CHECK_UNKNOWN && s->last_ms > 0)
             rc = nines_ivset_add(&q->checks[i].gaps, s->since_ms, q->now_ms);
     }
     return rc != 0 ? rc : nines_ivset_subtract(&q->checks[i].down, maint, down_net);
@@ -369,4 +372,40 @@ char *sla_maint_to_json(const struct sla_maint *m)
     out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     return out;
+}
+
+size_t sla_maint_active(struct collector *c, const char *check, int64_t at_ms, char *ids,
+                        size_t len)
+{
+    size_t n = 0, used = 0;
+
+    if (len > 0)
+        ids[0] = '\0';
+    for (size_t i = 0; i < sla_maint_count(c); i++) {
+        const struct sla_maint *m = sla_maint_at(c, i);
+        const struct nines_tz *tz = NULL;
+        struct nines_err err = { 0 };
+        struct nines_ivset hit;
+        int on;
+
+        if (!sla_maint_covers(c, m, check, NULL))
+            continue;
+        if (m->w.kind == MAINT_RECURRING &&
+            (tz = nines_tzcache_get(collector_tzcache(c), m->w.tz, &err)) == NULL)
+            continue;
+        nines_ivset_init(&hit);
+        on = maint_expand(&m->w, tz, at_ms, at_ms + 1, &hit) == 0 && hit.n > 0;
+        nines_ivset_close(&hit);
+        if (!on)
+            continue;
+        n++;
+        if (used + strlen(m->id) + 2 <= len)
+            used += (size_t)snprintf(ids + used, len - used, "%s%s", used ? "," : "", m->id);
+    }
+    return n;
+}
+
+size_t sla_query_count(const struct sla_query *q)
+{
+    return q->n;
 }

@@ -39,6 +39,7 @@ typedef void sla_done_cb(struct sla_query *q, int status, void *arg);
 struct sla_query *sla_fetch(struct collector *c, const char *const *checks, size_t n,
                             int64_t from_ms, int64_t to_ms, sla_done_cb *done, void *arg);
 void sla_free(struct sla_query *q);
+size_t sla_query_count(const struct sla_query *q);
 
 /* Uptime of the i-th check of q over [from, to) (within the fetched range). */
 int sla_check_uptime(struct collector *c, struct sla_query *q, size_t i, int64_t from_ms,
@@ -55,6 +56,9 @@ const struct sla_maint *sla_maint_at(const struct collector *c, size_t i);
 int sla_maint_from_json(const char *json, size_t len, struct sla_maint *m, struct nines_err *err);
 char *sla_maint_to_json(const struct sla_maint *m);
 void sla_maint_clear(struct sla_maint *m);
+/* The windows covering check at at_ms, as "id,id" in ids; returns how many. */
+size_t sla_maint_active(struct collector *c, const char *check, int64_t at_ms, char *ids,
+                        size_t len);
 /* Whether the window covers the check or the service (NULL for neither). */
 int sla_maint_covers(const struct collector *c, const struct sla_maint *m, const char *check,
                      const struct nines_service_cfg *svc);

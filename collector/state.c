@@ -307,6 +307,8 @@ int state_apply(struct check_state *s, const struct nines_check *c,
         state_emit(ev, EV_GAP, NULL, 0, 0, s->last_ms + c->interval_ms, r->start_ms);
     if (r->start_ms > s->last_ms)
         s->last_ms = r->start_ms;
+    if (s->first_ms == 0 || r->start_ms < s->first_ms)
+        s->first_ms = r->start_ms;
     state_note_result(s, r);
     memcpy(l->probe, r->probe, sizeof(l->probe));
     if (r->start_ms > l->last_ms) {
@@ -371,7 +373,7 @@ char *state_encode(const struct check_state *s)
         json_array_append_new(locs, state_loc_json(&s->loc[i]));
     snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
     doc = json_pack("{s:i,s:s,s:s,s:I,s:o,s:{s:b,s:I,s:I,s:s,s:s,s:s},s:I,s:I,s:i,s:s,s:s,"
-                    "s:I,s:s,s:s,s:s,s:I}",
+                    "s:I,s:s,s:s,s:s,s:I,s:I}",
                     "v", 1, "id", s->id, "state", state_name(s->state), "since_ms",
                     (json_int_t)s->since_ms, "locations", locs, "incident", "open",
                     s->incident.open, "start_ms", (json_int_t)s->incident.start_ms, "end_ms",
@@ -382,7 +384,8 @@ char *state_encode(const struct check_state *s)
                     nines_outcome_name(s->last_outcome), "last_location", s->last_location,
                     "last_error_ms", (json_int_t)s->last_error_ms, "last_error_reason",
                     s->last_error_reason, "last_error_message", s->last_error_message,
-                    "applied", applied, "results", (json_int_t)s->results);
+                    "applied", applied, "results", (json_int_t)s->results, "first_ms",
+                    (json_int_t)s->first_ms);
     if (doc == NULL)
         return NULL;
     out = json_dumps(doc, JSON_COMPACT);
@@ -474,6 +477,8 @@ static int state_decode_doc(struct check_state *s, json_t *doc)
     bad |= state_get_str(doc, "applied", applied, sizeof(applied));
     bad |= stream_id_parse(applied, strlen(applied), &s->applied);
     bad |= state_get_int(doc, "results", &results);
+    if (state_get_int(doc, "first_ms", &s->first_ms) != 0)
+        s->first_ms = 0;     /* stored before the field existed */
     s->last_code = (int)code;
     s->results = (uint64_t)results;
     return bad ? -1 : 0;

@@ -54,6 +54,7 @@ struct check_state {
     struct loc_state loc[STATE_MAX_LOCATIONS];
     size_t nloc;
     struct incident_state incident;  /* the open one, or the last closed one */
+    int64_t first_ms;                /* the first result ever: before it, no data */
     int64_t last_ms;                 /* newest result from any location */
     int64_t last_total_us;
     int last_code;

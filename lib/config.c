@@ -298,7 +298,8 @@ static const struct cfg_kind_opts cfg_kinds[] = {
 /* services: [{id, name, checks, critical, down_when}] */
 #define CFG_MAX_IDS 1024        /* checks of a service or a maintenance window */
 #define CFG_SVC(m) offsetof(struct nines_service_cfg, m)
-enum { CFG_SV_ID, CFG_SV_NAME, CFG_SV_CHECKS, CFG_SV_CRITICAL, CFG_SV_DOWN_WHEN };
+enum { CFG_SV_ID, CFG_SV_NAME, CFG_SV_CHECKS, CFG_SV_CRITICAL, CFG_SV_DOWN_WHEN,
+       CFG_SV_TARGET };
 static const struct cfg_field cfg_service_fields[] = {
     [CFG_SV_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_SVC(id), 0, 0, 0 },
     [CFG_SV_NAME] = { "name", CFG_STRING, 0, CFG_SVC(name), 0, 0, 0 },
@@ -307,6 +308,7 @@ static const struct cfg_field cfg_service_fields[] = {
     [CFG_SV_CRITICAL] = { "critical", CFG_IDS, 0, CFG_SVC(critical), CFG_SVC(critical_count),
                           0, CFG_MAX_IDS },
     [CFG_SV_DOWN_WHEN] = { "down_when", CFG_DOWN_WHEN, 0, CFG_SVC(down_when_all), 0, 0, 0 },
+    [CFG_SV_TARGET] = { "target", CFG_DOUBLE, 0, CFG_SVC(target_pct), 0, 0, 100 },
 };
 
 /* maintenance: [{id, reason, checks, services, start + end | days + at + duration}] */

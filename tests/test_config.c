@@ -1175,6 +1175,7 @@ Test(config_features, full_file_every_field)
                     "    checks: [web, api, db]\n"
                     "    critical: [web, api]\n"
                     "    down_when: all\n"
+                    "    target: 99.95\n"
                     "  - id: batch\n"
                     "    checks: backup\n"
                     "checks:\n"
@@ -1240,6 +1241,7 @@ Test(config_features, full_file_every_field)
     cr_expect(eq(str, s->critical[0], "web"));
     cr_expect(eq(str, s->critical[1], "api"));
     cr_expect(eq(int, s->down_when_all, 1));
+    cr_expect(eq(dbl, s->target_pct, 99.95));
     s = &c->services[1];
     cr_expect(eq(str, s->name, "batch"), "the name defaults to the id");
     cr_assert(eq(sz, s->checks_count, 1));

@@ -76,15 +76,19 @@ static void world_open(struct api_world *w, const char *extra_checks)
              "    - {name: alice, role: viewer, hash: \"%s\"}\n"
              "    - {name: bob, role: operator, hash: \"%s\"}\n"
              "    - {name: root, role: admin, hash: \"%s\"}\n"
-             "services:\n  - id: shop\n    checks: [web, api]\n"
+             "services:\n  - id: shop\n    checks: [web, api]\n    target: 99.9\n"
+             "maintenance:\n  - id: migration\n    checks: [legacy]\n"
+             "    start: 2020-01-01T00:00:00Z\n    end: 2099-01-01T00:00:00Z\n"
              "checks:\n"
+             "  - id: legacy\n    kind: http\n    url: %s/status/500\n    interval: 1s\n"
+             "    timeout: 500ms\n    failures_to_down: 1\n"
              "  - id: web\n    kind: http\n    url: %s/\n    interval: 1s\n    timeout: 500ms\n"
              "  - id: api\n    kind: http\n    url: %s/status/503\n    interval: 1s\n"
              "    timeout: 500ms\n    failures_to_down: 1\n"
              "  - id: beat\n    kind: push\n    token: \"%s\"\n    period: 10s\n"
              "%s",
              w->redis.url, w->dir, viewer, operator, admin, w->http.base_url, w->http.base_url,
-             beat, extra_checks ? extra_checks : "");
+             w->http.base_url, beat, extra_checks ? extra_checks : "");
     cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
     {
         const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
@@ -176,7 +180,15 @@ Test(e2e_api, roles_tokens_and_errors, .timeout = 60)
     world_close(&w);
 }
 
-Test(e2e_api, incidents_services_ack_uptime_latency_and_maintenance, .timeout = 60)
+static int metrics_have_service_sla(void *arg)
+{
+    struct api_world *w = arg;
+
+    return req(w, "GET", "/metrics", "viewer-token", NULL) == 200 &&
+           strstr(body, "nines_service_availability_30d{service=\"shop\"} 0.") != NULL;
+}
+
+Test(e2e_api, incidents_services_ack_uptime_latency_and_maintenance, .timeout = 90)
 {
     struct api_world w;
     struct state_want down, up;
@@ -229,6 +241,28 @@ Test(e2e_api, incidents_services_ack_uptime_latency_and_maintenance, .timeout = 
     cr_expect(gt(i64, json_integer_value(json_object_get(j, "count")), 0), "%s", body);
     cr_expect(gt(dbl, json_real_value(json_object_get(j, "p50_ms")), 0.0), "%s", body);
     json_decref(j);
+
+    /* an incident during maintenance says so, and the time is not SLA time */
+    down = (struct state_want){ &w, "legacy", "DOWN" };
+    cr_assert(eq(int, test_wait_until(check_state_is, &down, 10000), 0));
+    cr_assert(eq(int, req(&w, "GET", "/api/v1/incidents?check=legacy", "viewer-token", NULL),
+                 200));
+    cr_expect(strstr(body, "\"maintenance\":\"migration\"") != NULL, "%s", body);
+    cr_assert(eq(int, req(&w, "GET", "/api/v1/uptime?check=legacy", "viewer-token", NULL), 200));
+    j = json_loads(body, 0, NULL);
+    win = json_object_get(json_object_get(j, "windows"), "24h");
+    cr_expect(eq(i64, json_integer_value(json_object_get(win, "downtime_ms")), 0), "%s", body);
+    cr_expect(eq(int, json_is_true(json_object_get(win, "no_eligible_time")), 1), "%s", body);
+    json_decref(j);
+    /* incidents by service: api's, not legacy's */
+    cr_assert(eq(int, req(&w, "GET", "/api/v1/incidents?service=shop", "viewer-token", NULL),
+                 200));
+    cr_expect(strstr(body, "\"check\":\"api\"") != NULL, "%s", body);
+    cr_expect(strstr(body, "\"check\":\"legacy\"") == NULL, "%s", body);
+    /* the service's 30-day availability and error budget in /metrics */
+    cr_assert(eq(int, test_wait_until(metrics_have_service_sla, &w, 10000), 0), "%s", body);
+    cr_expect(strstr(body, "nines_service_error_budget_remaining_ratio{service=\"shop\"} -")
+                  != NULL, "api has been down for seconds: the budget is overspent: %s", body);
 
     /* maintenance through the API */
     cr_expect(eq(int, req(&w, "POST", "/api/v1/maintenance", "operator-token",

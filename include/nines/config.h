@@ -44,6 +44,7 @@ struct nines_service_cfg {
     char **critical;               /* subset of checks; empty = every check is critical */
     size_t critical_count;
     int down_when_all;             /* 0: any critical check down; 1: all of them */
+    double target_pct;             /* availability objective, e.g. 99.9; 0 = 99.9 */
 };
 
 /* A maintenance window: one-off [start, end) or weekly/daily recurring. */
