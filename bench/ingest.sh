@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Collector ingest, side by side with the pipelined-XADD ceiling of the same
+# redis-server (AOF everysec): results/s the collector sustains, and its lag.
+# Everything runs on loopback/Unix sockets in a temp dir; every process
+# started here is stopped by its PID.
+#
+#   bench/ingest.sh [CHECKS] [SECONDS] [RATES...]     (defaults: 10000 15 3000 30000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+checks=${1:-10000}
+seconds=${2:-15}
+shift $(( $# > 2 ? 2 : $# )) || true
+rates=("$@")
+[ ${#rates[@]} -gt 0 ] || rates=(3000 30000)
+
+scripts/deps.sh run
+build="$root/build/bench"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DNINES_TESTS=OFF >/dev/null
+cmake --build "$build" -j "$(nproc)" --target nines-collector loadgen >/dev/null
+
+tmp=$(mktemp -d /tmp/nines-bench-XXXXXX)
+pids=()
+cleanup() {
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill -TERM "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+redis-server --port 0 --unixsocket "$tmp/redis.sock" --dir "$tmp" --appendonly yes \
+    --appendfsync everysec --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do [ -S "$tmp/redis.sock" ] && break; sleep 0.05; done
+
+echo "== peer: redis-benchmark XADD, pipelined, same redis-server" >&2
+peer() {   # pipeline depth → requests/s
+    redis-benchmark -s "$tmp/redis.sock" -n 300000 -P "$1" -q XADD bench:peer '*' f v |
+        awk '/XADD/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) {print $i; exit}}'
+}
+peer16=$(peer 16)
+peer64=$(peer 64)
+redis-cli -s "$tmp/redis.sock" DEL bench:peer >/dev/null
+
+{
+    printf 'collector:\n  name: bench\n  redis: unix://%s/redis.sock\n  data_dir: %s/data\n' \
+        "$tmp" "$tmp"
+    printf '  log_level: warn\napi:\n  listen: 127.0.0.1:0\n'
+    printf 'defaults:\n  interval: 10s\n  timeout: 5s\n  locations: [l0, l1, l2]\n'
+    printf 'checks:\n'
+    for ((i = 0; i < checks; i++)); do
+        printf '  - {id: c%d, kind: http, url: "http://127.0.0.1:9/"}\n' "$i"
+    done
+} >"$tmp/nines.yaml"
+
+"$build/nines-collector" -c "$tmp/nines.yaml" 2>"$tmp/collector.log" &
+cpid=$!
+pids+=($cpid)
+for _ in $(seq 1 200); do [ -s "$tmp/data/api.addr" ] && break; sleep 0.05; done
+sleep 2    # catalogue published, states loaded
+
+cpu_ms() {  # utime + stime of a pid, in ms
+    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
+}
+
+printf '\n%-10s %-12s %-12s %-10s %-10s %-10s %-14s\n' "offered/s" "sent/s" "cpu ms/1k" \
+    "lag max" "lag p99" "drain s" "vs XADD -P64"
+lines=()
+for rate in "${rates[@]}"; do
+    before=$(cpu_ms "$cpid")
+    out=$("$build/bench/loadgen" --redis-socket "$tmp/redis.sock" \
+        --checks "$checks" --locations 3 --rate "$rate" --seconds "$seconds")
+    after=$(cpu_ms "$cpid")
+    sent=$(sed -n 's/.*rate_sent=\([0-9.]*\).*/\1/p' <<<"$out")
+    total=$(awk -v s="$sent" -v t="$seconds" 'BEGIN {print s * t}')
+    cpu1k=$(awk -v a="$after" -v b="$before" -v n="$total" 'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
+    ratio=$(awk -v s="$sent" -v p="$peer64" 'BEGIN {printf "%.3f", s / p}')
+    lagmax=$(sed -n 's/.*lag_max_s=\([-0-9.]*\).*/\1/p' <<<"$out")
+    lagp99=$(sed -n 's/.*lag_p99_s=\([-0-9.]*\).*/\1/p' <<<"$out")
+    drain=$(sed -n 's/.*drain_s=\([-0-9.]*\).*/\1/p' <<<"$out")
+    printf '%-10s %-12s %-12s %-10s %-10s %-10s %-14s\n' "$rate" "$sent" "$cpu1k" "$lagmax" \
+        "$lagp99" "$drain" "$ratio"
+    lines+=("$out collector_cpu_ms_per_1000=$cpu1k xadd_p64_rps=$peer64 ratio=$ratio")
+done
+printf '\npeer: redis-benchmark XADD -P 16: %s/s, -P 64: %s/s\n' "$peer16" "$peer64"
+printf '%s\n' "${lines[@]}"
+printf 'machine nproc=%s cpu="%s" date=%s\n' "$(nproc)" \
+    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$(date -u +%Y-%m-%dT%H:%MZ)"
