@@ -549,3 +549,38 @@ Test(e2e, embedded_redis_is_started_supervised_and_stopped, .timeout = 60)
     cr_expect(kill(pid, 0) != 0, "the embedded Redis outlived its collector");
     e2e_close(&e);
 }
+
+struct schedule_probe {
+    struct e2e *e;
+    long long results_at_start;
+};
+
+Test(e2e, a_hanging_check_does_not_delay_a_healthy_one_in_the_same_probe, .timeout = 60)
+{
+    struct e2e e;
+    char extra[512];
+    long long before, after, t0, t1;
+
+    e2e_open(&e, 0);
+    /* a second check in the same probe that hangs until its 900 ms deadline */
+    snprintf(extra, sizeof(extra),
+             "  - id: stuck\n    kind: http\n    url: %s/hang\n    interval: 1s\n"
+             "    timeout: 900ms\n",
+             e.http.base_url);
+    e2e_write_config(&e, extra);
+    e2e_start_collector(&e);
+    e2e_start_probe(&e, e.redis.url);
+    cr_assert(ge(int, e2e_wait_state(&e, "web", "UP", 20000), 0));
+    cr_assert(ge(int, e2e_wait_state(&e, "stuck", "DOWN", 10000), 0));
+    before = e2e_field(&e, "web", "results");
+    t0 = (long long)nines_wall_ms();
+    test_sleep_ms(5000);     /* five intervals of both checks */
+    after = e2e_field(&e, "web", "results");
+    t1 = (long long)nines_wall_ms();
+    /* one result per second, on time, whatever the stuck check does */
+    cr_expect(ge(i64, after - before, (t1 - t0) / 1000 - 1), "web ran %lld times in %lld ms",
+              after - before, t1 - t0);
+    cr_expect(le(i64, t1 - e2e_field(&e, "web", "last_result_ms"), 1500),
+              "web's newest result is recent");
+    e2e_close(&e);
+}
