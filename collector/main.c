@@ -12,6 +12,7 @@
 static struct collector *the_collector;
 static const char *config_path = "/etc/nines/nines.yaml";
 static uv_signal_t sig_int, sig_term, sig_hup;
+static int stopping;
 
 static void usage(FILE *f)
 {
@@ -63,6 +64,8 @@ static void on_signal(uv_signal_t *h, int signum)
 
     if (signum == SIGHUP) {
         log_info("signal", "signal=HUP path=%s", config_path);
+        if (stopping)
+            return;
         if (load_config(&cfg) != 0) {
             log_error("reload_rejected", "note=\"keeping the running configuration\"");
             return;
@@ -72,9 +75,14 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     log_info("signal", "signal=%s", signum == SIGINT ? "INT" : "TERM");
     (void)h;
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
-    uv_close((uv_handle_t *)&sig_hup, NULL);
+    if (stopping)
+        return;     /* Ctrl-C and a TERM together: one stop is enough */
+    stopping = 1;
+    /* keep catching signals (a second one must not kill us mid-drain), but
+     * let the loop end once everything else is closed */
+    uv_unref((uv_handle_t *)&sig_int);
+    uv_unref((uv_handle_t *)&sig_term);
+    uv_unref((uv_handle_t *)&sig_hup);
     collector_stop(the_collector);
 }
 
@@ -142,6 +150,10 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     uv_signal_start(&sig_hup, on_signal, SIGHUP);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
+    uv_close((uv_handle_t *)&sig_hup, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     collector_free(the_collector);
     rc = uv_loop_close(&loop);

@@ -179,7 +179,8 @@ static void state_evaluate(struct check_state *s, const struct nines_check *c,
                            const struct loc_state *changed, int64_t end_ms,
                            struct state_events *ev)
 {
-    size_t reporting = 0, down = 0, degraded = 0, k;
+    size_t reporting = 0, down = 0, degraded = 0, up = 0, k;
+    int64_t up_since = INT64_MAX;
     struct incident_state *in = &s->incident;
 
     for (size_t i = 0; i < s->nloc; i++) {
@@ -190,6 +191,11 @@ static void state_evaluate(struct check_state *s, const struct nines_check *c,
         reporting++;
         down += s->loc[i].state == CHECK_DOWN;
         degraded += s->loc[i].state == CHECK_DEGRADED;
+        if (s->loc[i].state == CHECK_UP || s->loc[i].state == CHECK_DEGRADED) {
+            up++;
+            if (s->loc[i].since_ms < up_since)
+                up_since = s->loc[i].since_ms;
+        }
     }
     k = state_quorum(c, reporting);
     if (!in->open && down >= k) {
@@ -218,13 +224,19 @@ static void state_evaluate(struct check_state *s, const struct nines_check *c,
         in->end_ms = end_ms > in->start_ms ? end_ms : in->start_ms;
         state_emit(ev, EV_INCIDENT_CLOSE, changed ? changed->name : NULL, 0, 0, in->end_ms, 0);
     }
-    if (reporting == 0)
+    if (reporting == 0) {
         state_set_check(s, CHECK_UNKNOWN, end_ms, ev);
-    else if (degraded > 0 && degraded + down >= k)
+    } else if (degraded > 0 && degraded + down >= k) {
         state_set_check(s, CHECK_DEGRADED, end_ms, ev);
-    else
-        state_set_check(s, CHECK_UP, in->end_ms && s->state == CHECK_DOWN ? in->end_ms : end_ms,
-                        ev);
+    } else if (up > 0) {
+        /* up again when the incident ended, or up for the first time when
+         * the first location was */
+        state_set_check(s, CHECK_UP, s->state == CHECK_DOWN ? in->end_ms : up_since, ev);
+    } else if (s->state == CHECK_DOWN) {
+        /* the incident ended but no location has confirmed UP yet */
+        state_set_check(s, CHECK_UNKNOWN, in->end_ms, ev);
+    }
+    /* otherwise no location has a confirmed state yet: stay as we are */
 }
 
 static int state_result_degraded(const struct nines_check *c, const struct nines_result *r)

@@ -13,6 +13,7 @@
 
 static struct probe *the_probe;
 static uv_signal_t sig_int, sig_term;
+static int stopping;
 
 static void usage(FILE *f)
 {
@@ -45,11 +46,12 @@ static int valid_name(const char *s)
 static void on_signal(uv_signal_t *h, int signum)
 {
     log_info("signal", "signal=%s", signum == SIGINT ? "INT" : "TERM");
-    uv_signal_stop(&sig_int);
-    uv_signal_stop(&sig_term);
-    uv_close((uv_handle_t *)&sig_int, NULL);
-    uv_close((uv_handle_t *)&sig_term, NULL);
     (void)h;
+    if (stopping)
+        return;     /* one stop; a second signal must not kill the drain */
+    stopping = 1;
+    uv_unref((uv_handle_t *)&sig_int);
+    uv_unref((uv_handle_t *)&sig_term);
     probe_stop(the_probe, 2000);
 }
 
@@ -170,6 +172,9 @@ int main(int argc, char **argv)
     uv_signal_start(&sig_int, on_signal, SIGINT);
     uv_signal_start(&sig_term, on_signal, SIGTERM);
     probe_start(the_probe);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&sig_int, NULL);
+    uv_close((uv_handle_t *)&sig_term, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     probe_free(the_probe);
     rc = uv_loop_close(&loop);

@@ -17,18 +17,28 @@ cmake --build "$build" -j "$(nproc)" --target nines nines-collector nines-probe 
 
 mkdir -p "$state/quickstart"
 pids=()
+# Stops one process we started and waits (up to 15 s) until it is gone;
+# `wait` alone returns early when a signal arrives meanwhile.
+stop_one() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 1 150); do
+        kill -0 "$1" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$1" 2>/dev/null || true
+}
 stop_all() {
     trap - INT TERM EXIT
     echo >&2
     echo "==== stopping" >&2
     # newest first: probe, collector (which stops its Redis), demo target
     for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-        kill -TERM "${pids[i]}" 2>/dev/null || true
-        wait "${pids[i]}" 2>/dev/null || true
+        stop_one "${pids[i]}"
     done
     echo "==== stopped; data kept in $state/quickstart" >&2
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 130' INT TERM
+trap stop_all EXIT
 
 "$build/tests/httpfix" --port "$demo_port" --port-file "$state/demo.port" \
     2>"$state/demo-target.log" &

@@ -342,3 +342,30 @@ Test(state, bad_stored_forms_are_refused)
     cr_assert(eq(int, stream_id_parse("5", 1, &sid), NINES_EPROTO));
     cr_assert(eq(int, stream_id_parse("1-2-3", 5, &sid), NINES_EPROTO));
 }
+
+Test(state, unconfirmed_failures_leave_a_new_check_unknown)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+    struct state_events ev;
+
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 0, &ev);
+    cr_assert(eq(int, s.state, CHECK_UNKNOWN), "one failure of two: not UP, not DOWN");
+    cr_assert(eq(int, count_events(&ev, EV_CHECK_STATE), 0));
+    feed(&s, &c, "eu", S(10), 0, &ev);
+    cr_assert(eq(int, s.state, CHECK_DOWN));
+    cr_assert(eq(i64, s.since_ms, S(0)));
+}
+
+Test(state, first_up_is_dated_from_the_first_location_up)
+{
+    struct nines_check c = spec(2, 1, 0);
+    struct check_state s;
+
+    state_init(&s, "web");
+    feed(&s, &c, "eu", S(0), 0, NULL);     /* eu unconfirmed */
+    feed(&s, &c, "us", S(3), 1, NULL);     /* us UP at 3 s */
+    cr_assert(eq(int, s.state, CHECK_UP));
+    cr_assert(eq(i64, s.since_ms, S(3)));
+}
