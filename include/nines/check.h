@@ -133,6 +133,11 @@ struct nines_check {
     size_t locations_count;
     int failures_to_down;    /* default 2 */
     int successes_to_up;     /* default 1 */
+    char **depends_on;       /* checks this one depends on: while one of them is down,
+                              * this check's incidents are recorded but not paged */
+    size_t depends_on_count;
+    char *team;              /* routing labels; NULL = none */
+    char *severity;          /* page (default) | ticket | info */
     int quorum;              /* locations down for the check to be down:
                               * 0 = majority of those reporting (default),
                               * -1 = all of them, N > 0 = at least N */

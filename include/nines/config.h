@@ -63,6 +63,44 @@ struct nines_maint_cfg {
     char *timezone;                /* IANA name; default "UTC" */
 };
 
+/* Where notifications go (collector/notify/notify.h has the kinds). */
+struct nines_receiver_cfg {
+    char *name;                    /* unique */
+    char *kind;                    /* webhook slack pagerduty opsgenie alertmanager email */
+    char *url;                     /* endpoint; email: smtp[s]://host:port */
+    char *secret_env;              /* the secret (HMAC key, routing key, API key, SMTP
+                                    * password) from this environment variable ... */
+    char *secret_file;             /* ... or this file's first line; never in the YAML */
+    char *user;                    /* SMTP user */
+    char *from;                    /* email From */
+    char *to;                      /* email To, comma-separated */
+    int starttls;                  /* email: require STARTTLS (default 1) */
+    char *template_summary;        /* optional summary template, see the README */
+};
+
+/* A label matcher of a route or silence: name = value, or name =~ regex. */
+struct nines_matcher {
+    char *name;                    /* check service customer team severity rule location */
+    char *value;
+    int regex;
+};
+
+/* Routes are tried in order; the first match takes the notification, unless
+ * it says continue. */
+struct nines_route_cfg {
+    struct nines_matcher *match;   /* all must match; none = every notification */
+    size_t match_count;
+    char **receivers;              /* names; at least one */
+    size_t receivers_count;
+    int continue_matching;
+    int64_t group_wait_ms;         /* default 10 s */
+    int64_t group_interval_ms;     /* default 5 min */
+    int64_t repeat_interval_ms;    /* default 4 h */
+    char **escalate_to;            /* receivers paged when still unacknowledged ... */
+    size_t escalate_to_count;
+    int64_t escalate_after_ms;     /* ... after this long; 0 = no escalation */
+};
+
 struct nines_config {
     char *path;
     struct nines_collector_cfg collector;
@@ -73,6 +111,10 @@ struct nines_config {
     size_t services_count;
     struct nines_maint_cfg *maintenance;
     size_t maintenance_count;
+    struct nines_receiver_cfg *receivers;
+    size_t receivers_count;
+    struct nines_route_cfg *routes;
+    size_t routes_count;
 };
 
 /*
