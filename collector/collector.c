@@ -9,7 +9,9 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "rconn.h"
+#include "alert.h"
 #include "api.h"
+#include "outbox.h"
 #include "metrics.h"
 #include "sla.h"
 #include "state.h"
@@ -60,6 +62,8 @@ struct collector {
     uint64_t applied, invalid, duplicates;
     int64_t last_result_ms, last_applied_ms;
     struct api *api;
+    struct outbox *outbox;      /* notifications, when receivers are configured */
+    struct alerter *alerter;
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     size_t svc_sla_pending;     /* fetches in flight */
     uv_timer_t sla_timer;
@@ -72,6 +76,16 @@ static void collector_read(struct collector *c);
 static void collector_resync(struct collector *c);
 static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
                                        const struct ccheck *k, const struct state_events *ev);
+
+/* Hands every event of check k to the alerter (routing, grouping, outbox). */
+static void collector_alert(struct collector *c, const struct ccheck *k,
+                            const struct state_events *ev)
+{
+    int64_t now = nines_wall_ms();
+
+    for (size_t i = 0; c->alerter != NULL && i < ev->n; i++)
+        alerter_event(c->alerter, (size_t)(k - c->checks), &ev->ev[i], now);
+}
 
 static struct ccheck *collector_find(struct collector *c, const char *id)
 {
@@ -402,6 +416,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     }
     store_events(ac, &k->st, &ev);
     collector_note_maintenance(c, ac, k, &ev);
+    collector_alert(c, k, &ev);
     store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
@@ -555,6 +570,8 @@ static void collector_tick(uv_timer_t *t)
 
     if (ac != NULL && c->phase == PHASE_READY && !c->stopping)
         api_tick(c->api, now);
+    if (!c->stopping)
+        alerter_tick(c->alerter, now);
     if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
         c->writing || c->stopping)
         return;
@@ -569,6 +586,7 @@ static void collector_tick(uv_timer_t *t)
             redisAsyncCommand(ac, NULL, NULL, "MULTI");
         any = 1;
         store_events(ac, &k->st, &ev);
+        collector_alert(c, k, &ev);
         k->dirty = 1;
     }
     if (!any)
@@ -759,6 +777,14 @@ int collector_start(struct collector *c, struct nines_err *err)
     log_info("collector_started", "name=%s redis=%s embedded=%s checks=%zu", cc->name,
              nines_redis_addr_str(&c->addr, where, sizeof(where)), c->embed ? "yes" : "no",
              c->cfg->checks_count);
+    if (c->cfg->receivers_count > 0) {
+        struct outbox_opts oo = { 0 };
+
+        c->outbox = outbox_new(c->loop, &c->addr, &oo);
+        c->alerter = c->outbox ? alerter_new(c, c->outbox) : NULL;
+        if (c->alerter == NULL)
+            return nines_err_set(err, NINES_ENOMEM, "cannot start alerting");
+    }
     c->api = api_start(c->loop, c, err);
     if (c->api == NULL)
         return err->code ? err->code : NINES_EIO;
@@ -795,6 +821,11 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
     }
     log_info("config_reloaded", "checks=%zu", cfg->checks_count);
     api_reload(c->api);
+    if (c->alerter != NULL)
+        alerter_reload(c->alerter);
+    else if (cfg->receivers_count > 0)
+        log_warn("reload_partial", "note=\"alerting starts with the first configuration "
+                                   "that has receivers: restart to enable it\"");
     collector_resync(c);
 }
 
@@ -834,6 +865,9 @@ void collector_stop(struct collector *c)
         uv_close((uv_handle_t *)&c->sla_timer, NULL);
         api_close(c->api, NULL, NULL);
         c->api = NULL;
+        if (c->outbox != NULL)
+            outbox_close(c->outbox, NULL, NULL);
+        c->outbox = NULL;
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
     }
@@ -856,6 +890,7 @@ void collector_free(struct collector *c)
         sla_maint_clear(&c->maint[i]);
     free(c->maint);
     free(c->svc_sla);
+    alerter_free(c->alerter);
     nines_tzcache_free(c->tz);
     free(c);
 }

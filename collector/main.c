@@ -1,4 +1,5 @@
 /* nines-collector: results → state; SIGHUP reloads, SIGTERM drains. */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
     if (load_config(&cfg) != 0)
         return 2;
     apply_log_level(cfg, log_level);
+    curl_global_init(CURL_GLOBAL_DEFAULT);   /* notifications go out through libcurl */
     uv_loop_init(&loop);
     the_collector = collector_new(&loop, cfg, &err);
     if (the_collector == NULL || collector_start(the_collector, &err) != 0) {
@@ -157,6 +159,7 @@ int main(int argc, char **argv)
     uv_run(&loop, UV_RUN_DEFAULT);
     collector_free(the_collector);
     rc = uv_loop_close(&loop);
+    curl_global_cleanup();
     if (rc != 0) {
         log_error("loop_not_empty", "note=\"handles left open at exit\"");
         return 1;

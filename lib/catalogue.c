@@ -21,7 +21,10 @@
  * (secret_env, secret_file) travels, never a secret: a push check's token
  * travels as its SHA-256, 64 lowercase hex digits ("token_sha256"). A
  * check's "quorum" (-1 = all locations, N = at least N) is left out while it
- * is 0, a majority of the locations reporting.
+ * is 0, a majority of the locations reporting. The routing labels are left
+ * out while empty: "depends_on" (an array of check ids, in order), "team",
+ * and "severity" (ticket or info; page, the default, is never written, so
+ * NULL and "page" give the same bytes).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -248,6 +251,35 @@ static json_t *cat_opts_to_json(const struct checkopt_kind *k, const struct nine
     return o;
 }
 
+/* 1 when s is a string the decoder takes as an id: 1..NINES_ID_LEN-1 bytes. */
+static int cat_id_ok(const char *s)
+{
+    return s != NULL && s[0] != '\0' && strlen(s) < NINES_ID_LEN;
+}
+
+/* depends_on, team and severity into o, each left out while empty. */
+static int cat_labels_to_json(const struct nines_check *c, json_t *o)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < c->depends_on_count; i++) {
+        if (!cat_id_ok(c->depends_on[i]))
+            return -1;
+    }
+    if (c->depends_on_count > 0)
+        rc |= json_object_set_new(o, "depends_on",
+                                  cat_strv_to_json(c->depends_on, c->depends_on_count));
+    if (c->team != NULL && !cat_id_ok(c->team))
+        return -1;
+    if (c->team != NULL)
+        rc |= json_object_set_new(o, "team", json_string(c->team));
+    if (c->severity == NULL || strcmp(c->severity, CHECKOPT_SEVERITY_DEFAULT) == 0)
+        return rc;
+    if (!checkopt_one_of(c->severity, checkopt_severities))
+        return -1;
+    return rc | json_object_set_new(o, "severity", json_string(c->severity));
+}
+
 static json_t *cat_check_to_json(const struct nines_check *c)
 {
     const struct checkopt_kind *k = checkopt_kind(c->kind);
@@ -274,6 +306,7 @@ static json_t *cat_check_to_json(const struct nines_check *c)
     else if (c->quorum != 0)
         rc |= json_object_set_new(o, "quorum", json_integer(c->quorum));
     rc |= json_object_set_new(o, k->name, cat_opts_to_json(k, c));
+    rc |= cat_labels_to_json(c, o);
     if (rc != 0) {
         json_decref(o);
         return NULL;
@@ -681,6 +714,37 @@ static int cat_get_quorum(struct cat_ctx *x, json_t *o, struct nines_check *c)
     return rc;
 }
 
+/* "depends_on", "team" and "severity", each optional. */
+static int cat_get_labels(struct cat_ctx *x, json_t *o, struct nines_check *c)
+{
+    json_t *deps = json_object_get(o, "depends_on");
+    json_t *sev = json_object_get(o, "severity");
+    char what[80];
+    size_t n;
+    int rc;
+
+    if (deps != NULL && !json_is_array(deps))
+        return cat_fail(x, "depends_on", "not an array");
+    n = json_array_size(deps);
+    if (n > 0 && (c->depends_on = calloc(n, sizeof(*c->depends_on))) == NULL)
+        return cat_nomem(x);
+    for (size_t i = 0; i < n; i++) {
+        rc = cat_str_value(x, "depends_on", json_array_get(deps, i), NINES_ID_LEN, 0,
+                           &c->depends_on[i]);
+        if (rc < 0)
+            return rc;
+        c->depends_on_count++;
+    }
+    rc = cat_get_str(x, o, "team", 0, NINES_ID_LEN, &c->team);
+    if (rc < 0 || sev == NULL)
+        return rc;
+    rc = cat_str_value(x, "severity", sev, 0, 0, &c->severity);
+    if (rc < 0 || checkopt_one_of(c->severity, checkopt_severities))
+        return rc;
+    snprintf(what, sizeof(what), "unknown value '%.40s'", c->severity);
+    return cat_fail(x, "severity", what);
+}
+
 /* Fills c (zeroed by the caller) from one element of "checks". */
 static int cat_check_from_json(struct cat_ctx *x, json_t *o, struct nines_check *c)
 {
@@ -706,7 +770,8 @@ static int cat_check_from_json(struct cat_ctx *x, json_t *o, struct nines_check 
         || (rc = cat_get_locations(x, o, c)) < 0
         || (rc = cat_get_small_int(x, o, "failures_to_down", 1, &c->failures_to_down)) < 0
         || (rc = cat_get_small_int(x, o, "successes_to_up", 1, &c->successes_to_up)) < 0
-        || (rc = cat_get_quorum(x, o, c)) < 0)
+        || (rc = cat_get_quorum(x, o, c)) < 0
+        || (rc = cat_get_labels(x, o, c)) < 0)
         return rc;
     return cat_opts_from_json(x, o, c);
 }

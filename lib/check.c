@@ -3,9 +3,10 @@
  *
  * Some string options may be NULL, meaning their defaults: http.method
  * ("GET"), http.expect_status ("200-399"), dns.record_type ("A") and
- * dns.expect_rcode ("NOERROR"). nines_check_defaults leaves them NULL because
- * it cannot report an allocation failure; nines_check_equal compares the
- * values in effect, so NULL and the default string are equal.
+ * dns.expect_rcode ("NOERROR"), and the check's severity ("page").
+ * nines_check_defaults leaves them NULL because it cannot report an
+ * allocation failure; nines_check_equal compares the values in effect, so
+ * NULL and the default string are equal.
  *
  * The options of every kind are handled through the tables in checkopt.c.
  */
@@ -56,14 +57,22 @@ void nines_check_defaults(struct nines_check *c)
     c->push.grace_ms = 0;
 }
 
+static void check_free_strv(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
 void nines_check_clear(struct nines_check *c)
 {
     if (c == NULL)
         return;
     free(c->id);
-    for (size_t i = 0; i < c->locations_count; i++)
-        free(c->locations[i]);
-    free(c->locations);
+    check_free_strv(c->locations, c->locations_count);
+    check_free_strv(c->depends_on, c->depends_on_count);
+    free(c->team);
+    free(c->severity);
     checkopt_free(c);
     memset(c, 0, sizeof(*c));
 }
@@ -78,20 +87,21 @@ static int check_dup_str(char **dst, const char *src)
     return *dst == NULL ? -1 : 0;
 }
 
-static int check_copy_locations(struct nines_check *dst, const struct nines_check *src)
+/* Copies n strings of src into *dst, counting in *dn each one made. */
+static int check_copy_strv(char ***dst, size_t *dn, char *const *src, size_t n)
 {
-    dst->locations = NULL;
-    dst->locations_count = 0;
-    if (src->locations_count == 0)
+    *dst = NULL;
+    *dn = 0;
+    if (n == 0)
         return 0;
-    dst->locations = calloc(src->locations_count, sizeof(*dst->locations));
-    if (dst->locations == NULL)
+    *dst = calloc(n, sizeof(**dst));
+    if (*dst == NULL)
         return -1;
-    for (size_t i = 0; i < src->locations_count; i++) {
+    for (size_t i = 0; i < n; i++) {
         /* count each string as it is made, so a failure frees what exists */
-        if (check_dup_str(&dst->locations[i], src->locations[i]) < 0)
+        if (check_dup_str(&(*dst)[i], src[i]) < 0)
             return -1;
-        dst->locations_count++;
+        (*dn)++;
     }
     return 0;
 }
@@ -107,11 +117,16 @@ int nines_check_copy(struct nines_check *dst, const struct nines_check *src)
     if (dst == src)
         return 0;
     tmp = *src;                     /* scalars; every pointer is replaced below */
-    tmp.id = NULL;
-    tmp.locations = NULL;
-    tmp.locations_count = 0;
+    tmp.id = tmp.team = tmp.severity = NULL;
+    tmp.locations = tmp.depends_on = NULL;
+    tmp.locations_count = tmp.depends_on_count = 0;
     if (checkopt_copy(&tmp, src) < 0 || check_dup_str(&tmp.id, src->id) < 0
-        || check_copy_locations(&tmp, src) < 0) {
+        || check_dup_str(&tmp.team, src->team) < 0
+        || check_dup_str(&tmp.severity, src->severity) < 0
+        || check_copy_strv(&tmp.locations, &tmp.locations_count, src->locations,
+                           src->locations_count) < 0
+        || check_copy_strv(&tmp.depends_on, &tmp.depends_on_count, src->depends_on,
+                           src->depends_on_count) < 0) {
         nines_check_clear(&tmp);
         memset(dst, 0, sizeof(*dst));
         return NINES_ENOMEM;
@@ -127,9 +142,27 @@ static int check_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+static int check_strv_eq(char *const *a, size_t an, char *const *b, size_t bn)
+{
+    if (an != bn)
+        return 0;
+    for (size_t i = 0; i < an; i++) {
+        if (!check_str_eq(a[i], b[i]))
+            return 0;
+    }
+    return 1;
+}
+
+/* The severity in effect: NULL is "page". */
+static const char *check_severity(const struct nines_check *c)
+{
+    return c->severity != NULL ? c->severity : CHECKOPT_SEVERITY_DEFAULT;
+}
+
 /*
  * Compares the common fields and the options of the check's own kind: the
- * other kinds' options are unused, whatever they hold.
+ * other kinds' options are unused, whatever they hold. Lists compare in
+ * order.
  */
 int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
 {
@@ -139,12 +172,12 @@ int nines_check_equal(const struct nines_check *a, const struct nines_check *b)
         || a->interval_ms != b->interval_ms || a->timeout_ms != b->timeout_ms
         || a->failures_to_down != b->failures_to_down
         || a->successes_to_up != b->successes_to_up || a->quorum != b->quorum
-        || a->locations_count != b->locations_count)
+        || !check_strv_eq(a->locations, a->locations_count, b->locations, b->locations_count)
+        || !check_strv_eq(a->depends_on, a->depends_on_count, b->depends_on,
+                          b->depends_on_count)
+        || !check_str_eq(a->team, b->team)
+        || !check_str_eq(check_severity(a), check_severity(b)))
         return 0;
-    for (size_t i = 0; i < a->locations_count; i++) {
-        if (!check_str_eq(a->locations[i], b->locations[i]))
-            return 0;
-    }
     ko = checkopt_kind(a->kind);
     return ko == NULL || checkopt_equal(ko, a, b);
 }

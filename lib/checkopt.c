@@ -29,6 +29,7 @@ const char *const checkopt_rcodes[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOM
                                         "NOTZONE", NULL };
 const char *const checkopt_tls_versions[] = { "1.0", "1.1", "1.2", "1.3", NULL };
 const char *const checkopt_auth_types[] = { "basic", "bearer", NULL };
+const char *const checkopt_severities[] = { "page", "ticket", "info", NULL };
 
 static const struct checkopt co_http[] = {
     CO_OPT(http, url, CHECKOPT_STR, CHECKOPT_REQUIRED | CHECKOPT_ALWAYS),

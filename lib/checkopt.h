@@ -56,6 +56,9 @@ extern const char *const checkopt_record_types[];
 extern const char *const checkopt_rcodes[];
 extern const char *const checkopt_tls_versions[];
 extern const char *const checkopt_auth_types[];
+/* A check's severity, a routing label: page (what NULL stands for), ticket, info. */
+extern const char *const checkopt_severities[];
+#define CHECKOPT_SEVERITY_DEFAULT "page"
 
 /* The table of kind k, or NULL for a kind that does not exist. */
 const struct checkopt_kind *checkopt_kind(enum nines_check_kind k);

@@ -6,6 +6,9 @@
  * and reports every problem, not just the first, each as FILE:LINE:COLUMN.
  * Messages point at the value that is wrong, at the key that is unknown, or
  * at the start of the mapping a required field is missing from.
+ * References between entries (services and maintenance windows naming
+ * checks, checks depending on checks, routes naming receivers) are checked
+ * once the whole file is read, so an entry may name one defined after it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,6 +93,15 @@ enum cfg_kind {
     CFG_DAYS,           /* mon..sun, ranges, daily, or a sequence: int weekday mask */
     CFG_CLOCK,          /* "HH:MM": int minutes after midnight */
     CFG_TIMEZONE,       /* an IANA zone name that nines_tz_load can load */
+    CFG_SEVERITY,       /* page, ticket, info: the string */
+    CFG_RECEIVER_KIND,  /* webhook ... email: the string */
+    CFG_ENDPOINT,       /* a URL without spaces (its scheme is checked against the kind) */
+    CFG_LINE,           /* one line of text: no control characters */
+    CFG_MAIL_FROM,      /* "addr", "Name <addr>" or "\"Name\" <addr>" */
+    CFG_MAIL_TO,        /* addresses, comma-separated or a sequence: stored joined by ", " */
+    CFG_TEMPLATE,       /* text with {placeholders} of the notifications */
+    CFG_MATCHERS,       /* mapping label -> value | ~regex: struct nines_matcher * + count */
+    CFG_ESCALATE,       /* mapping {after, to} of a route */
 };
 
 #define CFG_REQUIRED 1u
@@ -102,7 +114,7 @@ struct cfg_field {
     size_t offset;          /* of the value in the target struct */
     size_t count_offset;    /* CFG_LOCATIONS and the other lists: of the count */
     int64_t min;            /* CFG_INT, CFG_INT64, CFG_DURATION */
-    int64_t max;            /* and CFG_DOUBLE */
+    int64_t max;            /* and CFG_DOUBLE; lists: most entries; strings: most bytes */
 };
 
 #define CFG_NFIELDS(tab) (sizeof(tab) / sizeof((tab)[0]))
@@ -111,7 +123,7 @@ struct cfg_field {
 #define CFG_HTTP(m) offsetof(struct nines_http_opts, m)
 
 enum { CFG_TOP_COLLECTOR, CFG_TOP_DEFAULTS, CFG_TOP_CHECKS, CFG_TOP_SERVICES,
-       CFG_TOP_MAINTENANCE, CFG_TOP_API };
+       CFG_TOP_MAINTENANCE, CFG_TOP_API, CFG_TOP_RECEIVERS, CFG_TOP_ROUTES };
 static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_COLLECTOR] = { "collector", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_DEFAULTS] = { "defaults", CFG_MAP, 0, 0, 0, 0, 0 },
@@ -119,6 +131,8 @@ static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_SERVICES] = { "services", CFG_SEQ, 0, 0, 0, 0, 0 },
     [CFG_TOP_MAINTENANCE] = { "maintenance", CFG_SEQ, 0, 0, 0, 0, 0 },
     [CFG_TOP_API] = { "api", CFG_MAP, 0, 0, 0, 0, 0 },
+    [CFG_TOP_RECEIVERS] = { "receivers", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_TOP_ROUTES] = { "routes", CFG_SEQ, 0, 0, 0, 0, 0 },
 };
 
 static const struct cfg_field cfg_collector_fields[] = {
@@ -132,7 +146,8 @@ static const struct cfg_field cfg_collector_fields[] = {
 
 #define CFG_QUORUM_MAX 32
 enum { CFG_CK_ID, CFG_CK_KIND, CFG_CK_INTERVAL, CFG_CK_TIMEOUT, CFG_CK_LOCATIONS,
-       CFG_CK_FAILURES, CFG_CK_SUCCESSES, CFG_CK_QUORUM };
+       CFG_CK_FAILURES, CFG_CK_SUCCESSES, CFG_CK_QUORUM, CFG_CK_DEPENDS, CFG_CK_TEAM,
+       CFG_CK_SEVERITY };
 static const struct cfg_field cfg_check_fields[] = {
     [CFG_CK_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_CHECK(id), 0, 0, 0 },
     [CFG_CK_KIND] = { "kind", CFG_CHECK_KIND, CFG_REQUIRED, CFG_CHECK(kind), 0, 0, 0 },
@@ -148,6 +163,11 @@ static const struct cfg_field cfg_check_fields[] = {
                            CFG_CHECK(successes_to_up), 0, 1, 100 },
     [CFG_CK_QUORUM] = { "quorum", CFG_QUORUM, CFG_DEFAULTABLE, CFG_CHECK(quorum), 0, 1,
                         CFG_QUORUM_MAX },
+    [CFG_CK_DEPENDS] = { "depends_on", CFG_IDS, 0, CFG_CHECK(depends_on),
+                         CFG_CHECK(depends_on_count), 0, CFG_MAX_LIST },
+    [CFG_CK_TEAM] = { "team", CFG_NAME, CFG_DEFAULTABLE, CFG_CHECK(team), 0, 0, 0 },
+    [CFG_CK_SEVERITY] = { "severity", CFG_SEVERITY, CFG_DEFAULTABLE, CFG_CHECK(severity), 0,
+                          0, 0 },
 };
 
 /* The common fields a push check cannot have, and why. */
@@ -354,6 +374,107 @@ static const struct cfg_field cfg_token_fields[] = {
     [CFG_TK_HASH] = { "hash", CFG_SHA256, CFG_REQUIRED, CFG_TOK(sha256), 0, 0, 0 },
 };
 
+/*
+ * receivers: [{name, kind, url, secret_env | secret_file, user, from, to,
+ * starttls, template_summary}]. String limits are those of struct
+ * receiver_cfg in collector/notify/notify.h, so nothing is cut on the way.
+ */
+#define CFG_RCV(m) offsetof(struct nines_receiver_cfg, m)
+#define CFG_MAX_RCPT 16         /* recipients of one email (collector/notify/email.c) */
+enum { CFG_RC_NAME, CFG_RC_KIND, CFG_RC_URL, CFG_RC_ENV, CFG_RC_FILE, CFG_RC_USER, CFG_RC_FROM,
+       CFG_RC_TO, CFG_RC_STARTTLS, CFG_RC_TEMPLATE };
+static const struct cfg_field cfg_receiver_fields[] = {
+    [CFG_RC_NAME] = { "name", CFG_ID, CFG_REQUIRED, CFG_RCV(name), 0, 0, 0 },
+    [CFG_RC_KIND] = { "kind", CFG_RECEIVER_KIND, CFG_REQUIRED, CFG_RCV(kind), 0, 0, 0 },
+    [CFG_RC_URL] = { "url", CFG_ENDPOINT, 0, CFG_RCV(url), 0, 0, 511 },
+    [CFG_RC_ENV] = { "secret_env", CFG_ENV_NAME, 0, CFG_RCV(secret_env), 0, 0, 0 },
+    [CFG_RC_FILE] = { "secret_file", CFG_PATH, 0, CFG_RCV(secret_file), 0, 0, 0 },
+    [CFG_RC_USER] = { "user", CFG_LINE, 0, CFG_RCV(user), 0, 0, 127 },
+    [CFG_RC_FROM] = { "from", CFG_MAIL_FROM, 0, CFG_RCV(from), 0, 0, 255 },
+    [CFG_RC_TO] = { "to", CFG_MAIL_TO, 0, CFG_RCV(to), 0, 0, 511 },
+    [CFG_RC_STARTTLS] = { "starttls", CFG_BOOL, 0, CFG_RCV(starttls), 0, 0, 0 },
+    [CFG_RC_TEMPLATE] = { "template_summary", CFG_TEMPLATE, 0, CFG_RCV(template_summary), 0,
+                          0, 500 },
+};
+
+/* Receiver kinds, in the order of enum receiver_kind; bit i of a mask is kind i. */
+static const char *const cfg_receiver_kinds[] = { "webhook", "slack", "pagerduty", "opsgenie",
+                                                  "alertmanager", "email", NULL };
+#define CFG_RK(i) (1u << (i))
+#define CFG_RK_WEBHOOK CFG_RK(0)
+#define CFG_RK_SLACK CFG_RK(1)
+#define CFG_RK_PAGERDUTY CFG_RK(2)
+#define CFG_RK_OPSGENIE CFG_RK(3)
+#define CFG_RK_ALERTMANAGER CFG_RK(4)
+#define CFG_RK_EMAIL CFG_RK(5)
+#define CFG_RK_ALL 0x3fu
+#define CFG_RK_SECRET (CFG_RK_WEBHOOK | CFG_RK_PAGERDUTY | CFG_RK_OPSGENIE | CFG_RK_EMAIL)
+
+/* Which kinds each receiver field is for, and which kinds must have it. */
+static const struct {
+    unsigned allowed;
+    unsigned required;
+} cfg_receiver_rules_of[] = {
+    [CFG_RC_NAME] = { CFG_RK_ALL, 0 },
+    [CFG_RC_KIND] = { CFG_RK_ALL, 0 },
+    [CFG_RC_URL] = { CFG_RK_ALL, CFG_RK_WEBHOOK | CFG_RK_SLACK | CFG_RK_ALERTMANAGER
+                                 | CFG_RK_EMAIL },
+    [CFG_RC_ENV] = { CFG_RK_SECRET, 0 },
+    [CFG_RC_FILE] = { CFG_RK_SECRET, 0 },
+    [CFG_RC_USER] = { CFG_RK_EMAIL, 0 },
+    [CFG_RC_FROM] = { CFG_RK_EMAIL, CFG_RK_EMAIL },
+    [CFG_RC_TO] = { CFG_RK_EMAIL, CFG_RK_EMAIL },
+    [CFG_RC_STARTTLS] = { CFG_RK_EMAIL, 0 },
+    [CFG_RC_TEMPLATE] = { CFG_RK_ALL, 0 },
+};
+
+/* The public endpoints of the kinds whose url is optional. */
+static const struct {
+    unsigned kind;
+    const char *url;
+    const char *secret;     /* what secret_env / secret_file give, for messages */
+} cfg_receiver_defaults[] = {
+    { CFG_RK_PAGERDUTY, "https://events.pagerduty.com/v2/enqueue", "routing key" },
+    { CFG_RK_OPSGENIE, "https://api.opsgenie.com", "API key" },
+};
+
+/*
+ * routes: [{match, receivers, continue, group_wait, group_interval,
+ * repeat_interval, escalate: {after, to}}]
+ */
+#define CFG_RT(m) offsetof(struct nines_route_cfg, m)
+#define CFG_HOUR_MS (INT64_C(3600000))
+enum { CFG_RT_MATCH, CFG_RT_RECEIVERS, CFG_RT_CONTINUE, CFG_RT_WAIT, CFG_RT_INTERVAL,
+       CFG_RT_REPEAT, CFG_RT_ESCALATE };
+static const struct cfg_field cfg_route_fields[] = {
+    [CFG_RT_MATCH] = { "match", CFG_MATCHERS, 0, CFG_RT(match), CFG_RT(match_count), 0, 0 },
+    [CFG_RT_RECEIVERS] = { "receivers", CFG_IDS, CFG_REQUIRED, CFG_RT(receivers),
+                           CFG_RT(receivers_count), 0, CFG_MAX_LIST },
+    [CFG_RT_CONTINUE] = { "continue", CFG_BOOL, 0, CFG_RT(continue_matching), 0, 0, 0 },
+    [CFG_RT_WAIT] = { "group_wait", CFG_DURATION, 0, CFG_RT(group_wait_ms), 0, 0, CFG_HOUR_MS },
+    [CFG_RT_INTERVAL] = { "group_interval", CFG_DURATION, 0, CFG_RT(group_interval_ms), 0,
+                          1000, 24 * CFG_HOUR_MS },
+    [CFG_RT_REPEAT] = { "repeat_interval", CFG_DURATION, 0, CFG_RT(repeat_interval_ms), 0,
+                        60000, 30 * CFG_DAY_MS },
+    [CFG_RT_ESCALATE] = { "escalate", CFG_ESCALATE, 0, 0, 0, 0, 0 },
+};
+
+enum { CFG_ES_AFTER, CFG_ES_TO };
+static const struct cfg_field cfg_escalate_fields[] = {
+    [CFG_ES_AFTER] = { "after", CFG_DURATION, CFG_REQUIRED, CFG_RT(escalate_after_ms), 0,
+                       60000, 24 * CFG_HOUR_MS },
+    [CFG_ES_TO] = { "to", CFG_IDS, CFG_REQUIRED, CFG_RT(escalate_to), CFG_RT(escalate_to_count),
+                    0, CFG_MAX_LIST },
+};
+
+/* The labels of a notification a route can match on. */
+static const char *const cfg_match_labels[] = { "check", "service", "customer", "team",
+                                                "severity", "rule", "location", NULL };
+
+/* The placeholders of template_summary (collector/notify/payload.c). */
+static const char *const cfg_placeholders[] = { "check", "service", "state", "reason",
+                                                "summary", "start", "url", NULL };
+
 static const char *const cfg_log_levels[] = { "debug", "info", "warn", "error", NULL };
 static const char *const cfg_addresses[] = { "first", "all", NULL };
 static const char *const cfg_dns_matches[] = { "none", "exact", "include", NULL };
@@ -378,6 +499,8 @@ static const struct cfg_choice {
     { CFG_DNS_MATCH, cfg_dns_matches, 1 },
     { CFG_DOWN_WHEN, cfg_down_when, 0 },
     { CFG_ROLE, cfg_roles, 1 },     /* the index is the enum nines_role */
+    { CFG_SEVERITY, checkopt_severities, 0 },
+    { CFG_RECEIVER_KIND, cfg_receiver_kinds, 0 },
 };
 
 struct cfg_ctx {
@@ -510,6 +633,12 @@ static const char *cfg_expected(enum cfg_kind k)
         return "an id or a sequence of them";
     case CFG_DAYS:
         return "a day such as mon, a range such as mon-fri, daily, or a sequence of them";
+    case CFG_MAIL_TO:
+        return "an address or a sequence of them";
+    case CFG_MATCHERS:
+        return "a mapping of labels to values";
+    case CFG_ESCALATE:
+        return "a mapping with 'after' and 'to'";
     default:
         return "a string";
     }
@@ -1227,6 +1356,93 @@ static int cfg_valid_listen(const char *s)
     return cfg_valid_port0(colon + 1);
 }
 
+/* A receiver's URL before its scheme is checked: no spaces or control characters. */
+static int cfg_valid_endpoint(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s <= ' ' || *s == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* One line of text: no control characters (tabs neither). */
+static int cfg_valid_line(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < ' ' || *s == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * local@domain in plain ASCII, as collector/notify/email.c sends it: at most
+ * 254 bytes (local part 64), one '@', no spaces, controls, quotes or the
+ * specials that could break out of a header or an SMTP command.
+ */
+static int cfg_valid_mail_addr(const char *a, size_t len)
+{
+    const char *at = memchr(a, '@', len);
+
+    if (at == NULL || at == a || memchr(at + 1, '@', len - (size_t)(at - a) - 1) != NULL
+        || (size_t)(at - a) == len - 1 || len > 254 || (size_t)(at - a) > 64)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)a[i] <= 0x20 || (unsigned char)a[i] >= 0x7f
+            || strchr("<>()[]\\,;:\"", a[i]) != NULL)
+            return 0;
+    }
+    if (at[1] == '.' || a[len - 1] == '.')
+        return 0;
+    for (const char *p = at; p + 1 < a + len; p++) {
+        if (p[0] == '.' && p[1] == '.')
+            return 0;
+    }
+    return 1;
+}
+
+/* s[0..len) without the spaces and tabs around it. */
+static void cfg_trim(const char **s, size_t *len)
+{
+    while (*len > 0 && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+/* "addr", "Display Name <addr>" or "\"Display Name\" <addr>", as email.c reads it. */
+static int cfg_valid_mail_from(const char *s)
+{
+    const char *lt = strchr(s, '<'), *gt, *name = s, *addr = s;
+    size_t len = strlen(s), nlen;
+
+    if (lt == NULL) {
+        cfg_trim(&addr, &len);
+        return cfg_valid_mail_addr(addr, len);
+    }
+    gt = strchr(lt, '>');
+    addr = lt + 1;
+    len = gt != NULL ? (size_t)(gt - addr) : 0;
+    nlen = (size_t)(lt - s);
+    cfg_trim(&name, &nlen);
+    if (nlen >= 2 && name[0] == '"' && name[nlen - 1] == '"') {
+        name++;
+        nlen -= 2;
+    }
+    if (gt == NULL || gt[1 + strspn(gt + 1, " \t")] != '\0')
+        return 0;
+    for (size_t i = 0; i < nlen; i++) {
+        if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] >= 0x7f || name[i] == '"'
+            || name[i] == '\\')
+            return 0;
+    }
+    cfg_trim(&addr, &len);
+    return cfg_valid_mail_addr(addr, len);
+}
+
 /* What each syntax-checked string kind must look like, for the message. */
 static const struct cfg_syntax {
     enum cfg_kind kind;
@@ -1242,6 +1458,10 @@ static const struct cfg_syntax {
       "http, https, socks4, socks4a, socks5, socks5h; no user or password)" },
     { CFG_LISTEN, cfg_valid_listen, "an address and port such as 127.0.0.1:8080, [::1]:8080 "
       "or :8080 (every IPv4 address)" },
+    { CFG_ENDPOINT, cfg_valid_endpoint, "a URL without spaces or control characters" },
+    { CFG_LINE, cfg_valid_line, "one line of text" },
+    { CFG_MAIL_FROM, cfg_valid_mail_from, "an address such as nines@example.com or "
+      "Nines <nines@example.com>" },
 };
 
 static int cfg_check_syntax(struct cfg_ctx *x, const struct cfg_field *f,
@@ -1314,6 +1534,31 @@ static char *cfg_timezone(struct cfg_ctx *x, const struct cfg_field *f,
     return NULL;
 }
 
+/* Every {word} of lowercase letters and '_' in s must be a known placeholder. */
+static int cfg_check_template(struct cfg_ctx *x, const struct cfg_field *f,
+                              const struct yamltree_node *v, const char *s)
+{
+    char word[24];
+    int bad = 0;
+
+    for (const char *p = strchr(s, '{'); p != NULL; p = strchr(p + 1, '{')) {
+        size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz_");
+
+        if (n == 0 || p[1 + n] != '}')
+            continue;               /* not a placeholder: sent as it is */
+        if (n < sizeof(word)) {
+            memcpy(word, p + 1, n);
+            word[n] = '\0';
+            if (checkopt_one_of(word, cfg_placeholders))
+                continue;
+        }
+        cfg_error(x, v, "'%s': unknown placeholder {%.*s} (known: {check} {service} {state} "
+                  "{reason} {summary} {start} {url})", f->key, n > 20 ? 20 : (int)n, p + 1);
+        bad = 1;
+    }
+    return bad ? -1 : 0;
+}
+
 /*
  * Validates the string s of field f and returns the value to store
  * (malloc'd), or NULL after reporting why (or after running out of memory).
@@ -1367,6 +1612,7 @@ static char *cfg_string_value(struct cfg_ctx *x, const struct cfg_field *f,
     }
     if ((f->kind == CFG_REGEX && cfg_check_regex(x, f, v, s) < 0)
         || (f->kind == CFG_JSON_COND && cfg_check_json_cond(x, f, v, s) < 0)
+        || (f->kind == CFG_TEMPLATE && cfg_check_template(x, f, v, s) < 0)
         || cfg_check_syntax(x, f, v, s) < 0)
         return NULL;
     return cfg_strdup(x, s);
@@ -1609,7 +1855,8 @@ static void cfg_check_required(struct cfg_ctx *x, const struct yamltree_node *ma
 
 /* Keys people may try for a secret itself. */
 static const char *const cfg_secret_words[] = { "password", "passwd", "pass", "token",
-                                                "secret", "bearer", NULL };
+                                                "secret", "bearer", "api_key", "apikey",
+                                                "routing_key", "integration_key", NULL };
 
 /*
  * Applies each pair of map through tab onto base; seen[i] gets the value
@@ -1775,6 +2022,231 @@ static int cfg_apply_hdr_conds(struct cfg_ctx *x, const struct cfg_field *f,
     *slot = c;
     *count = n;
     return 0;
+}
+
+/* ---- alerting: recipients, matchers, escalation -------------------------- */
+
+/* One address (s[0..len) of entry node e) appended to the joined list, or an error. */
+static int cfg_mail_to_add(struct cfg_ctx *x, const struct cfg_field *f,
+                           const struct yamltree_node *e, const char *s, size_t len,
+                           char *out, size_t *olen, size_t *n)
+{
+    char ex[64], addr[300];
+
+    cfg_trim(&s, &len);
+    snprintf(addr, sizeof(addr), "%.*s", (int)(len < 299 ? len : 299), s);
+    if (len == 0) {
+        cfg_error(x, e, "'%s': an address is empty (two commas in a row, or one at an end)",
+                  f->key);
+        return -1;
+    }
+    if (!cfg_valid_mail_addr(s, len)) {
+        cfg_error(x, e, "'%s': '%s' is not an email address such as ops@example.com", f->key,
+                  cfg_excerpt(addr, ex, sizeof(ex)));
+        return -1;
+    }
+    for (const char *p = out; *p != '\0';) {     /* out: addresses joined by ", " */
+        size_t l = strcspn(p, ",");
+
+        if (l == len && strncasecmp(p, s, len) == 0) {
+            cfg_error(x, e, "'%s': '%s' is listed twice", f->key,
+                      cfg_excerpt(addr, ex, sizeof(ex)));
+            return -1;
+        }
+        p += l;
+        p += *p == ',' ? 2 : 0;
+    }
+    if (*n == CFG_MAX_RCPT || *olen + len + 2 > (size_t)f->max) {
+        cfg_error(x, e, "'%s': at most %d addresses and %" PRId64 " bytes", f->key,
+                  CFG_MAX_RCPT, f->max);
+        return -1;
+    }
+    *olen += (size_t)snprintf(out + *olen, (size_t)f->max + 1 - *olen, "%s%.*s",
+                              *n ? ", " : "", (int)len, s);
+    (*n)++;
+    return 0;
+}
+
+/* The addresses of one scalar, comma-separated ("a@x, b@y"), appended. */
+static int cfg_mail_to_scalar(struct cfg_ctx *x, const struct cfg_field *f,
+                              const struct yamltree_node *e, char *out, size_t *olen,
+                              size_t *n)
+{
+    char got[96];
+    const char *p;
+
+    if (e->type != YAMLTREE_SCALAR || yamltree_is_null(e) || strlen(e->value) != e->len
+        || e->len > CFG_MAX_STRING) {
+        cfg_error(x, e, "'%s': expected an address, got %s", f->key, cfg_got(e, got,
+                                                                             sizeof(got)));
+        return -1;
+    }
+    for (p = e->value;; p++) {
+        size_t len = strcspn(p, ",");
+
+        if (cfg_mail_to_add(x, f, e, p, len, out, olen, n) < 0)
+            return -1;
+        p += len;
+        if (*p == '\0')
+            return 0;
+    }
+}
+
+/* to: "a@x, b@y" or [a@x, b@y]: stored as "a@x, b@y". */
+static int cfg_apply_mail_to(struct cfg_ctx *x, const struct cfg_field *f,
+                             const struct yamltree_node *v, char **slot)
+{
+    char *out;
+    size_t olen = 0, n = 0;
+    int bad = 0;
+
+    if (v->type == YAMLTREE_MAPPING || yamltree_is_null(v)) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    if (v->type == YAMLTREE_SEQUENCE && v->count == 0) {
+        cfg_error(x, v, "'%s' must list at least one address", f->key);
+        return -1;
+    }
+    out = calloc(1, (size_t)f->max + 1);
+    if (out == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    if (v->type == YAMLTREE_SCALAR)
+        bad = cfg_mail_to_scalar(x, f, v, out, &olen, &n) < 0;
+    for (size_t i = 0; v->type == YAMLTREE_SEQUENCE && i < v->count; i++)
+        bad |= cfg_mail_to_scalar(x, f, v->items[i], out, &olen, &n) < 0;
+    if (bad) {
+        free(out);
+        return -1;
+    }
+    free(*slot);
+    *slot = out;
+    return 0;
+}
+
+static void cfg_free_matchers(struct nines_matcher *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].name);
+        free(m[i].value);
+    }
+    free(m);
+}
+
+/* The value of label k: text, or "~" and a regex; -1 after reporting. */
+static int cfg_matcher_value(struct cfg_ctx *x, const struct cfg_field *f,
+                             const struct yamltree_node *k, const struct yamltree_node *v)
+{
+    char got[96], why[128], list[64];
+    regex_t re;
+    int rc;
+
+    if (v->type != YAMLTREE_SCALAR || yamltree_is_null(v) || strlen(v->value) != v->len
+        || v->len == 0 || v->len > CFG_MAX_STRING) {
+        cfg_error(x, v, "'%s': '%s' needs a value or ~regex, got %s", f->key, k->value,
+                  v->len == 0 && v->type == YAMLTREE_SCALAR ? "an empty string"
+                                                            : cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    if (v->value[0] != '~') {
+        if (strcmp(k->value, "severity") != 0 || checkopt_one_of(v->value, checkopt_severities))
+            return 0;
+        cfg_error(x, v, "'%s': 'severity' must be one of %s (or ~regex), got %s", f->key,
+                  cfg_choice_list(cfg_choice_of(CFG_SEVERITY), list, sizeof(list)),
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    if (v->value[1] == '\0') {
+        cfg_error(x, v, "'%s': '%s': '~' must be followed by a regular expression", f->key,
+                  k->value);
+        return -1;
+    }
+    rc = regcomp(&re, v->value + 1, REG_EXTENDED | REG_NOSUB);
+    if (rc == 0) {
+        regfree(&re);
+        return 0;
+    }
+    regerror(rc, &re, why, sizeof(why));
+    cfg_error(x, v, "'%s': '%s': %s is not a valid regular expression: %s", f->key, k->value,
+              cfg_got(v, got, sizeof(got)), why);
+    return -1;
+}
+
+/* One "label: value" pair of match appended to m, or an error. */
+static int cfg_matcher_add(struct cfg_ctx *x, const struct cfg_field *f,
+                           const struct yamltree_pair *p, struct nines_matcher *m, size_t *n)
+{
+    const struct yamltree_node *k = p->key, *v = p->value;
+    char ex[64];
+
+    if (strlen(k->value) != k->len || !checkopt_one_of(k->value, cfg_match_labels)) {
+        cfg_error(x, k, "'%s': unknown label '%s' (labels: check, service, customer, team, "
+                  "severity, rule, location)", f->key, cfg_excerpt(k->value, ex, sizeof(ex)));
+        return -1;
+    }
+    if (cfg_matcher_value(x, f, k, v) < 0)
+        return -1;
+    m[*n].regex = v->value[0] == '~';
+    m[*n].name = cfg_strdup(x, k->value);
+    m[*n].value = cfg_strdup(x, v->value + m[*n].regex);
+    (*n)++;                         /* freed as a pair, even if one dup failed */
+    return x->nomem ? -1 : 0;
+}
+
+/* match: {label: value | ~regex, ...}; labels are unique (YAML keys). */
+static int cfg_apply_matchers(struct cfg_ctx *x, const struct cfg_field *f,
+                              const struct yamltree_node *v, struct nines_matcher **slot,
+                              size_t *count)
+{
+    struct nines_matcher *m;
+    size_t n = 0;
+    int bad = 0;
+
+    if (v->type != YAMLTREE_MAPPING) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    m = calloc(v->count ? v->count : 1, sizeof(*m));
+    if (m == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < v->count; i++)
+        bad |= cfg_matcher_add(x, f, &v->pairs[i], m, &n) < 0;
+    if (bad || n == 0) {
+        cfg_free_matchers(m, n);
+        return bad ? -1 : 0;
+    }
+    cfg_free_matchers(*slot, *count);
+    *slot = m;
+    *count = n;
+    return 0;
+}
+
+/* escalate: {after: DURATION, to: [receiver names]}, stored in the route. */
+static int cfg_apply_escalate(struct cfg_ctx *x, const struct cfg_field *f,
+                              const struct yamltree_node *v, struct nines_route_cfg *r)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_escalate_fields)] = { 0 };
+    const struct yamltree_node *to;
+    char saved[sizeof(x->where)];
+    int nerr = x->nerr;
+
+    if (v->type != YAMLTREE_MAPPING) {
+        cfg_type_error(x, f, v);
+        return -1;
+    }
+    memcpy(saved, x->where, sizeof(saved));
+    snprintf(x->where, sizeof(x->where), "%.80s: escalate", saved);
+    cfg_walk(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields), r, seen, NULL);
+    cfg_check_required(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields));
+    to = seen[CFG_ES_TO];
+    if (to != NULL && to->type == YAMLTREE_SEQUENCE && to->count == 0)
+        cfg_error(x, to, "'to' must list at least one receiver");
+    memcpy(x->where, saved, sizeof(saved));
+    return x->nerr > nerr ? -1 : 0;
 }
 
 /* ---- collector features: quorum, token hashes, days and times ------------ */
@@ -2075,6 +2547,12 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
         return cfg_apply_auth(x, f, v, base);
     case CFG_HDR_CONDS:
         return cfg_apply_hdr_conds(x, f, v, slot, count);
+    case CFG_MAIL_TO:
+        return cfg_apply_mail_to(x, f, v, slot);
+    case CFG_MATCHERS:
+        return cfg_apply_matchers(x, f, v, slot, count);
+    case CFG_ESCALATE:
+        return cfg_apply_escalate(x, f, v, base);
     case CFG_MAP:
     case CFG_SEQ:
         return -1;                  /* sections have their own walkers */
@@ -2108,6 +2586,11 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
         else
             *(int *)slot = i;
         return 0;
+    }
+    if (f->max > 0 && strlen(s) > (size_t)f->max) {
+        cfg_error(x, v, "'%s' is too long (%zu bytes, at most %" PRId64 ")", f->key, strlen(s),
+                  f->max);
+        return -1;
     }
     val = cfg_string_value(x, f, v, s);
     if (val == NULL)
@@ -2219,11 +2702,15 @@ static int cfg_is_id(const struct yamltree_node *n)
            && strlen(n->value) == n->len && cfg_valid_name(n->value, "_.:-");
 }
 
-/* Names an entry of a list section in messages: by its id when it has a good one. */
+/*
+ * Names an entry of a list section in messages: by its id (the value of key)
+ * when it has a good one, else by its index; key NULL: always by index.
+ */
 static void cfg_entry_where(struct cfg_ctx *x, const struct yamltree_node *map,
-                            const char *noun, const char *section, size_t index)
+                            const char *noun, const char *section, const char *key,
+                            size_t index)
 {
-    const struct yamltree_node *v = yamltree_get(map, "id");
+    const struct yamltree_node *v = key != NULL ? yamltree_get(map, key) : NULL;
 
     if (cfg_is_id(v))
         snprintf(x->where, sizeof(x->where), "%s '%s'", noun, v->value);
@@ -2233,7 +2720,7 @@ static void cfg_entry_where(struct cfg_ctx *x, const struct yamltree_node *map,
 
 static void cfg_check_where(struct cfg_ctx *x, const struct yamltree_node *map, size_t index)
 {
-    cfg_entry_where(x, map, "check", "checks", index);
+    cfg_entry_where(x, map, "check", "checks", "id", index);
 }
 
 /* A key that is not a common check field: an option of some kind, or unknown. */
@@ -2380,6 +2867,10 @@ static int cfg_check_inherit(struct cfg_ctx *x, const struct cfg_defaults *d,
     c->failures_to_down = d->tmpl.failures_to_down;
     c->successes_to_up = d->tmpl.successes_to_up;
     c->quorum = d->tmpl.quorum;
+    if ((d->tmpl.team != NULL && (c->team = cfg_strdup(x, d->tmpl.team)) == NULL)
+        || (d->tmpl.severity != NULL
+            && (c->severity = cfg_strdup(x, d->tmpl.severity)) == NULL))
+        return -1;
     if (d->tmpl.locations_count == 0)
         return 0;
     c->locations = calloc(d->tmpl.locations_count, sizeof(*c->locations));
@@ -2679,18 +3170,26 @@ static void cfg_load_service(struct cfg_ctx *x, const struct yamltree_node *map,
     }
 }
 
+/* A list section: how its entries are named, and where their unique id is. */
+struct cfg_list_kind {
+    size_t stride;          /* of the struct each entry is read into */
+    const char *noun;       /* "service": names an entry with a good id */
+    const char *section;    /* "services": names one by index */
+    const char *key;        /* the key of the unique id, "id" or "name"; NULL: none */
+    size_t id_offset;       /* of the id (char *) in the struct */
+    void (*load)(struct cfg_ctx *, const struct yamltree_node *, void *);
+};
+
 /*
- * Reads each mapping of seq into a zeroed struct of size stride in a new
- * array (returned; *count entries) with load(); entries that are not
- * mappings are reported. Then ids (at id_offset) must be unique. noun and
- * section name the entries in messages ("service", "services").
+ * Reads each mapping of seq into a zeroed struct in a new array (returned;
+ * *count entries) with lk->load(); entries that are not mappings are
+ * reported. Then ids must be unique.
  */
-static void *cfg_load_list(struct cfg_ctx *x, const struct yamltree_node *seq, size_t stride,
-                           size_t id_offset, const char *noun, const char *section,
-                           void (*load)(struct cfg_ctx *, const struct yamltree_node *, void *),
-                           size_t *count)
+static void *cfg_load_list(struct cfg_ctx *x, const struct yamltree_node *seq,
+                           const struct cfg_list_kind *lk, size_t *count)
 {
     const struct yamltree_node **id_nodes;
+    size_t stride = lk->stride;
     char got[96], what[32];
     char *arr;
 
@@ -2708,18 +3207,19 @@ static void *cfg_load_list(struct cfg_ctx *x, const struct yamltree_node *seq, s
         const struct yamltree_node *item = seq->items[i];
 
         if (item->type != YAMLTREE_MAPPING) {
-            cfg_error_bare(x, item, "%s[%zu]: expected a mapping, got %s", section, i,
+            cfg_error_bare(x, item, "%s[%zu]: expected a mapping, got %s", lk->section, i,
                            cfg_got(item, got, sizeof(got)));
             continue;
         }
-        cfg_entry_where(x, item, noun, section, i);
-        id_nodes[*count] = yamltree_get(item, "id");
-        load(x, item, arr + *count * stride);
+        cfg_entry_where(x, item, lk->noun, lk->section, lk->key, i);
+        id_nodes[*count] = lk->key != NULL ? yamltree_get(item, lk->key) : NULL;
+        lk->load(x, item, arr + *count * stride);
         (*count)++;
         x->where[0] = '\0';
     }
-    snprintf(what, sizeof(what), "%s id", noun);
-    cfg_check_unique(x, arr, stride, id_offset, *count, id_nodes, what);
+    snprintf(what, sizeof(what), "%s %s", lk->noun, lk->key != NULL ? lk->key : "");
+    if (lk->key != NULL)
+        cfg_check_unique(x, arr, stride, lk->id_offset, *count, id_nodes, what);
     free(id_nodes);
     return arr;
 }
@@ -2792,6 +3292,168 @@ static void cfg_load_maint_cb(struct cfg_ctx *x, const struct yamltree_node *map
     if (m->timezone == NULL)
         cfg_set_default_str(x, &m->timezone, "UTC");
 }
+
+static const struct cfg_list_kind cfg_services_list = {
+    sizeof(struct nines_service_cfg), "service", "services", "id",
+    offsetof(struct nines_service_cfg, id), cfg_load_service_cb,
+};
+
+static const struct cfg_list_kind cfg_maint_list = {
+    sizeof(struct nines_maint_cfg), "maintenance", "maintenance", "id",
+    offsetof(struct nines_maint_cfg, id), cfg_load_maint_cb,
+};
+
+/* ---- receivers and routes ------------------------------------------------ */
+
+/* "kind email" or "kinds webhook, pagerduty" for the kinds of mask. */
+static const char *cfg_receiver_kind_names(unsigned mask, char *buf, size_t size)
+{
+    size_t o = 0;
+    int n = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; cfg_receiver_kinds[i] != NULL; i++)
+        n += (mask & CFG_RK(i)) != 0;
+    o += (size_t)snprintf(buf, size, "kind%s", n > 1 ? "s" : "");
+    for (int i = 0, k = 0; cfg_receiver_kinds[i] != NULL && o < size; i++) {
+        if (mask & CFG_RK(i))
+            o += (size_t)snprintf(buf + o, size - o, "%s%s", k++ ? ", " : " ",
+                                  cfg_receiver_kinds[i]);
+    }
+    return buf;
+}
+
+/* The kind bit a receiver mapping declares, looked up before its fields; 0 if none. */
+static unsigned cfg_receiver_kind(const struct yamltree_node *map)
+{
+    const struct yamltree_node *v = yamltree_get(map, "kind");
+
+    for (int i = 0; v != NULL && v->type == YAMLTREE_SCALAR && cfg_receiver_kinds[i]; i++) {
+        if (strlen(v->value) == v->len && strcmp(v->value, cfg_receiver_kinds[i]) == 0)
+            return CFG_RK(i);
+    }
+    return 0;
+}
+
+/* Applies the pairs of a receiver mapping; a field its kind does not have is an error. */
+static void cfg_receiver_walk(struct cfg_ctx *x, const struct yamltree_node *map, unsigned kind,
+                              struct nines_receiver_cfg *r, const struct yamltree_node **seen)
+{
+    const struct cfg_field *tab = cfg_receiver_fields;
+    size_t n = CFG_NFIELDS(cfg_receiver_fields);
+    char kinds[96], ex[64];
+
+    for (size_t i = 0; i < map->count; i++) {
+        const struct yamltree_node *k = map->pairs[i].key;
+        const struct cfg_field *f = cfg_lookup(tab, n, k);
+        const char *best = NULL;
+        size_t best_d = SIZE_MAX;
+
+        if (f != NULL && kind != 0 && !(cfg_receiver_rules_of[f - tab].allowed & kind)) {
+            cfg_error(x, k, "'%s' is only for %s", f->key,
+                      cfg_receiver_kind_names(cfg_receiver_rules_of[f - tab].allowed, kinds,
+                                              sizeof(kinds)));
+        } else if (f != NULL) {
+            seen[f - tab] = map->pairs[i].value;
+            cfg_apply(x, f, map->pairs[i].value, r);
+        } else if (checkopt_one_of(k->value, cfg_secret_words)) {
+            cfg_error(x, k, "unknown key '%s': the configuration never holds a secret, %s",
+                      cfg_excerpt(k->value, ex, sizeof(ex)), CFG_HINT_SECRET_SOURCE);
+        } else {
+            cfg_suggest(k->value, tab, n, 0, &best, &best_d);
+            cfg_unknown_key(x, k, best);
+        }
+    }
+}
+
+/* url by kind: smtp[s]://host for email, http(s) otherwise; no credentials in it. */
+static void cfg_receiver_url(struct cfg_ctx *x, unsigned kind, const struct yamltree_node *v,
+                             const char *url)
+{
+    const struct cfg_field *f = &cfg_receiver_fields[CFG_RC_URL];
+    size_t skip = strncasecmp(url, "smtps://", 8) == 0 ? 8 : 7;
+    char got[96];
+
+    if (kind != CFG_RK_EMAIL) {
+        cfg_check_url(x, f, v, url);
+        return;
+    }
+    if (strncasecmp(url, "smtp://", 7) != 0 && strncasecmp(url, "smtps://", 8) != 0)
+        cfg_error(x, v, "'url' must start with smtp:// or smtps:// (kind email), got %s",
+                  cfg_got(v, got, sizeof(got)));
+    else if (url[skip] == '\0' || strchr("/?#:", url[skip]) != NULL)
+        cfg_error(x, v, "'url' has no host, got %s", cfg_got(v, got, sizeof(got)));
+    else if (strchr(url, '@') != NULL)
+        cfg_error(x, v, "'url' must not hold a user or password: use 'user' and 'secret_env' "
+                  "or 'secret_file'");
+}
+
+/* What the receiver's kind requires, and the defaults that depend on it. */
+static void cfg_receiver_rules(struct cfg_ctx *x, const struct yamltree_node *map,
+                               unsigned kind, const struct yamltree_node **seen,
+                               struct nines_receiver_cfg *r)
+{
+    const struct yamltree_node *env = seen[CFG_RC_ENV], *file = seen[CFG_RC_FILE];
+
+    if (kind == 0)
+        return;                     /* no good kind: reported */
+    for (size_t i = 0; i < CFG_NFIELDS(cfg_receiver_fields); i++) {
+        if ((cfg_receiver_rules_of[i].required & kind) && seen[i] == NULL)
+            cfg_error_bare(x, map, "%s is missing required field '%s'", x->where,
+                           cfg_receiver_fields[i].key);
+    }
+    if (env != NULL && file != NULL)
+        cfg_error(x, cfg_later(env, file), "give either 'secret_env' or 'secret_file', "
+                  "not both");
+    for (size_t i = 0; i < CFG_NFIELDS(cfg_receiver_defaults); i++) {
+        if (cfg_receiver_defaults[i].kind != kind)
+            continue;
+        if (env == NULL && file == NULL)
+            cfg_error(x, map, "needs 'secret_env' or 'secret_file' (where to read the %s "
+                      "from)", cfg_receiver_defaults[i].secret);
+        if (r->url == NULL && seen[CFG_RC_URL] == NULL)
+            cfg_set_default_str(x, &r->url, cfg_receiver_defaults[i].url);
+    }
+    if (r->url != NULL && seen[CFG_RC_URL] != NULL)
+        cfg_receiver_url(x, kind, seen[CFG_RC_URL], r->url);
+}
+
+static void cfg_load_receiver_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_receiver_fields)] = { 0 };
+    struct nines_receiver_cfg *r = p;
+    unsigned kind = cfg_receiver_kind(map);
+
+    r->starttls = 1;
+    cfg_receiver_walk(x, map, kind, r, seen);
+    cfg_check_required(x, map, cfg_receiver_fields, CFG_NFIELDS(cfg_receiver_fields));
+    cfg_receiver_rules(x, map, kind, seen, r);
+}
+
+static void cfg_load_route_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_route_fields)] = { 0 };
+    const struct yamltree_node *rcv;
+    struct nines_route_cfg *r = p;
+
+    r->group_wait_ms = 10000;
+    r->group_interval_ms = 5 * 60000;
+    r->repeat_interval_ms = 4 * CFG_HOUR_MS;
+    cfg_walk(x, map, cfg_route_fields, CFG_NFIELDS(cfg_route_fields), r, seen, NULL);
+    cfg_check_required(x, map, cfg_route_fields, CFG_NFIELDS(cfg_route_fields));
+    rcv = seen[CFG_RT_RECEIVERS];
+    if (rcv != NULL && rcv->type == YAMLTREE_SEQUENCE && rcv->count == 0)
+        cfg_error(x, rcv, "'receivers' must list at least one receiver");
+}
+
+static const struct cfg_list_kind cfg_receivers_list = {
+    sizeof(struct nines_receiver_cfg), "receiver", "receivers", "name",
+    offsetof(struct nines_receiver_cfg, name), cfg_load_receiver_cb,
+};
+
+static const struct cfg_list_kind cfg_routes_list = {
+    sizeof(struct nines_route_cfg), "route", "routes", NULL, 0, cfg_load_route_cb,
+};
 
 /* 1 when v is a plain integer in [min, max] (a limit that loaded). */
 static int cfg_int_ok(const struct yamltree_node *v, int64_t min, int64_t max)
@@ -2916,87 +3578,285 @@ static int cfg_idset_make(struct cfg_ctx *x, struct cfg_idset *set, const void *
     return 0;
 }
 
-/* Reports each good id in the list value of key that set lacks (once per id). */
-static void cfg_refs_exist(struct cfg_ctx *x, const struct yamltree_node *map, const char *key,
-                           const struct cfg_idset *set, const char *noun)
+static int cfg_idset_has(const struct cfg_idset *set, const char *id)
 {
-    const struct yamltree_node *list = yamltree_get(map, key);
+    return bsearch(&id, set->ids, set->count, sizeof(*set->ids), cfg_str_cmp) != NULL;
+}
+
+/*
+ * Reports each good id in the list value of key that set lacks (once per
+ * id); noun and attr name what it should be ("no receiver has name 'x'").
+ */
+static void cfg_refs_exist(struct cfg_ctx *x, const struct yamltree_node *map, const char *key,
+                           const struct cfg_idset *set, const char *noun, const char *attr)
+{
+    const struct yamltree_node *list = map != NULL && map->type == YAMLTREE_MAPPING
+                                       ? yamltree_get(map, key) : NULL;
     char ex[64];
 
     for (size_t i = 0; i < cfg_list_len(list); i++) {
         const struct yamltree_node *e = cfg_list_item(list, i);
-        const char *id = e->value;
 
-        if (!cfg_is_id(e) || cfg_list_first(list, i) != i
-            || bsearch(&id, set->ids, set->count, sizeof(*set->ids), cfg_str_cmp) != NULL)
+        if (!cfg_is_id(e) || cfg_list_first(list, i) != i || cfg_idset_has(set, e->value))
             continue;
-        cfg_error(x, e, "'%s': no %s has id '%s'", key, noun, cfg_excerpt(id, ex, sizeof(ex)));
+        cfg_error(x, e, "'%s': no %s has %s '%s'", key, noun, attr,
+                  cfg_excerpt(e->value, ex, sizeof(ex)));
+    }
+}
+
+/* The index of the first check with id, or -1 (refs sorted by id, then index). */
+static long cfg_dep_lookup(const struct cfg_idref *refs, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(refs[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(refs[lo].id, id) == 0 ? (long)refs[lo].index : -1;
+}
+
+/* A check's own depends_on entries: each must name another check that exists. */
+static void cfg_deps_exist(struct cfg_ctx *x, const struct yamltree_node *map,
+                           const struct nines_check *c, const struct cfg_idset *checks)
+{
+    const struct yamltree_node *list = yamltree_get(map, "depends_on");
+    char ex[64];
+
+    for (size_t i = 0; i < cfg_list_len(list); i++) {
+        const struct yamltree_node *e = cfg_list_item(list, i);
+
+        if (!cfg_is_id(e) || cfg_list_first(list, i) != i)
+            continue;
+        if (c->id != NULL && strcmp(c->id, e->value) == 0)
+            cfg_error(x, e, "'depends_on': a check cannot depend on itself");
+        else if (!cfg_idset_has(checks, e->value))
+            cfg_error(x, e, "'depends_on': no check has id '%s'",
+                      cfg_excerpt(e->value, ex, sizeof(ex)));
+    }
+}
+
+/* The state of a depth-first walk of the dependencies. */
+struct cfg_deps {
+    const struct nines_check *checks;
+    const struct yamltree_node **maps;  /* the mapping each check was read from */
+    size_t *index;                      /* its index in the checks sequence */
+    struct cfg_idref *refs;             /* ids sorted, for cfg_dep_lookup */
+    size_t nrefs;
+    unsigned char *state;               /* 0 unseen, 1 on the stack, 2 done */
+    size_t *stack, *edge, *pos;         /* check, next depends_on entry; stack position */
+};
+
+/* The edge u -> depends_on[j] closes a cycle through the stack from pos[v] to the top. */
+static void cfg_deps_cycle(struct cfg_ctx *x, const struct cfg_deps *g, size_t top, size_t u,
+                           size_t j, size_t v)
+{
+    const struct yamltree_node *list = yamltree_get(g->maps[u], "depends_on");
+    char path[160];
+    size_t o = 0;
+
+    for (size_t i = g->pos[v]; i <= top && o < sizeof(path); i++)
+        o += (size_t)snprintf(path + o, sizeof(path) - o, "%s -> ", g->checks[g->stack[i]].id);
+    if (o < sizeof(path))
+        snprintf(path + o, sizeof(path) - o, "%s", g->checks[v].id);
+    else
+        memcpy(path + sizeof(path) - 4, "...", 4);
+    cfg_check_where(x, g->maps[u], g->index[u]);
+    cfg_error(x, cfg_list_item(list, j), "'depends_on': '%s' closes a dependency cycle: %s",
+              g->checks[v].id, path);
+}
+
+/* Walks the dependencies from check s, reporting every edge that closes a cycle. */
+static void cfg_deps_walk(struct cfg_ctx *x, struct cfg_deps *g, size_t s)
+{
+    size_t top = 0;
+
+    g->stack[0] = s;
+    g->edge[0] = 0;
+    g->pos[s] = 0;
+    g->state[s] = 1;
+    for (;;) {
+        size_t u = g->stack[top], j = g->edge[top];
+        long v;
+
+        if (j == g->checks[u].depends_on_count) {
+            g->state[u] = 2;
+            if (top-- == 0)
+                return;
+            continue;
+        }
+        g->edge[top]++;
+        v = cfg_dep_lookup(g->refs, g->nrefs, g->checks[u].depends_on[j]);
+        if (v < 0 || (size_t)v == u || g->state[v] == 2)
+            continue;               /* unknown or itself: reported by cfg_deps_exist */
+        if (g->state[v] == 1) {
+            cfg_deps_cycle(x, g, top, u, j, (size_t)v);
+            continue;
+        }
+        top++;
+        g->stack[top] = (size_t)v;
+        g->edge[top] = 0;
+        g->pos[v] = top;
+        g->state[v] = 1;
     }
 }
 
 /*
- * Services name checks, maintenance windows name checks and services: each
- * id must exist somewhere in the file (before or after the reference).
+ * depends_on: every entry names another existing check, and no chain of
+ * dependencies leads back to where it started. Checks are walked in file
+ * order, so a cycle is reported at the entry that closes it, once.
  */
-static void cfg_check_refs(struct cfg_ctx *x, const struct yamltree_node *services,
-                           const struct yamltree_node *maint, const struct nines_config *cfg)
+static void cfg_check_deps(struct cfg_ctx *x, const struct yamltree_node *seq,
+                           const struct nines_config *cfg, const struct cfg_idset *ids)
 {
-    struct cfg_idset checks = { NULL, 0 }, svcs = { NULL, 0 };
-    const struct yamltree_node *item;
+    size_t n = cfg->checks_count, k = 0;
+    struct cfg_deps g;
+
+    memset(&g, 0, sizeof(g));
+    g.checks = cfg->checks;
+    g.maps = calloc(n ? n : 1, sizeof(*g.maps));
+    g.index = calloc(n ? n : 1, sizeof(*g.index));
+    g.refs = calloc(n ? n : 1, sizeof(*g.refs));
+    g.state = calloc(n ? n : 1, 1);
+    g.stack = calloc(n ? n : 1, sizeof(*g.stack));
+    g.edge = calloc(n ? n : 1, sizeof(*g.edge));
+    g.pos = calloc(n ? n : 1, sizeof(*g.pos));
+    if (g.maps == NULL || g.index == NULL || g.refs == NULL || g.state == NULL
+        || g.stack == NULL || g.edge == NULL || g.pos == NULL) {
+        x->nomem = 1;
+        goto done;
+    }
+    for (size_t i = 0; seq != NULL && i < seq->count && k < n; i++) {
+        if (seq->items[i]->type != YAMLTREE_MAPPING)
+            continue;               /* no check was made of it */
+        g.maps[k] = seq->items[i];
+        g.index[k] = i;
+        cfg_check_where(x, g.maps[k], i);
+        cfg_deps_exist(x, g.maps[k], &cfg->checks[k], ids);
+        if (cfg->checks[k].id != NULL) {
+            g.refs[g.nrefs].id = cfg->checks[k].id;
+            g.refs[g.nrefs].index = k;
+            g.nrefs++;
+        }
+        k++;
+    }
+    qsort(g.refs, g.nrefs, sizeof(*g.refs), cfg_idref_cmp);
+    for (size_t s = 0; s < k; s++) {
+        if (g.state[s] == 0 && cfg->checks[s].id != NULL)
+            cfg_deps_walk(x, &g, s);
+    }
+done:
+    free(g.maps);
+    free(g.index);
+    free(g.refs);
+    free(g.state);
+    free(g.stack);
+    free(g.edge);
+    free(g.pos);
+}
+
+/* Routes name receivers, in 'receivers' and in 'escalate: to'. */
+static void cfg_route_refs(struct cfg_ctx *x, const struct yamltree_node *routes,
+                           const struct cfg_idset *rcvs)
+{
+    for (size_t i = 0; routes != NULL && i < routes->count; i++) {
+        const struct yamltree_node *item = routes->items[i];
+
+        if (item->type != YAMLTREE_MAPPING)
+            continue;
+        cfg_entry_where(x, item, "route", "routes", NULL, i);
+        cfg_refs_exist(x, item, "receivers", rcvs, "receiver", "name");
+        snprintf(x->where, sizeof(x->where), "routes[%zu]: escalate", i);
+        cfg_refs_exist(x, yamltree_get(item, "escalate"), "to", rcvs, "receiver", "name");
+    }
+}
+
+/*
+ * Checks depend on checks, services name checks, maintenance windows name
+ * checks and services, routes name receivers: each must exist somewhere in
+ * the file (before or after the reference). sec holds the top-level values
+ * by cfg_top_fields, NULL where a section is missing or of the wrong type.
+ */
+static void cfg_check_refs(struct cfg_ctx *x, const struct yamltree_node **sec,
+                           const struct nines_config *cfg)
+{
+    struct cfg_idset checks = { NULL, 0 }, svcs = { NULL, 0 }, rcvs = { NULL, 0 };
+    const struct yamltree_node *item, *services = sec[CFG_TOP_SERVICES];
+    const struct yamltree_node *maint = sec[CFG_TOP_MAINTENANCE];
 
     if (cfg_idset_make(x, &checks, cfg->checks, sizeof(*cfg->checks),
                        offsetof(struct nines_check, id), cfg->checks_count) < 0
         || cfg_idset_make(x, &svcs, cfg->services, sizeof(*cfg->services),
-                          offsetof(struct nines_service_cfg, id), cfg->services_count) < 0)
+                          offsetof(struct nines_service_cfg, id), cfg->services_count) < 0
+        || cfg_idset_make(x, &rcvs, cfg->receivers, sizeof(*cfg->receivers),
+                          offsetof(struct nines_receiver_cfg, name), cfg->receivers_count) < 0)
         goto done;
+    cfg_check_deps(x, sec[CFG_TOP_CHECKS], cfg, &checks);
     for (size_t i = 0; services != NULL && i < services->count; i++) {
         item = services->items[i];
         if (item->type != YAMLTREE_MAPPING)
             continue;
-        cfg_entry_where(x, item, "service", "services", i);
-        cfg_refs_exist(x, item, "checks", &checks, "check");
+        cfg_entry_where(x, item, "service", "services", "id", i);
+        cfg_refs_exist(x, item, "checks", &checks, "check", "id");
     }
     for (size_t i = 0; maint != NULL && i < maint->count; i++) {
         item = maint->items[i];
         if (item->type != YAMLTREE_MAPPING)
             continue;
-        cfg_entry_where(x, item, "maintenance", "maintenance", i);
-        cfg_refs_exist(x, item, "checks", &checks, "check");
-        cfg_refs_exist(x, item, "services", &svcs, "service");
+        cfg_entry_where(x, item, "maintenance", "maintenance", "id", i);
+        cfg_refs_exist(x, item, "checks", &checks, "check", "id");
+        cfg_refs_exist(x, item, "services", &svcs, "service", "id");
     }
+    cfg_route_refs(x, sec[CFG_TOP_ROUTES], &rcvs);
 done:
     x->where[0] = '\0';
     free(checks.ids);
     free(svcs.ids);
+    free(rcvs.ids);
 }
 
-/* api, services and maintenance; sec holds the top-level values by cfg_top_fields. */
+/* A list section's value, or NULL after reporting that it is not a sequence. */
+static const struct yamltree_node *cfg_section_seq(struct cfg_ctx *x,
+                                                   const struct yamltree_node **sec, int which)
+{
+    const struct yamltree_node *v = sec[which];
+
+    if (v != NULL && cfg_want_type(x, &cfg_top_fields[which], v, YAMLTREE_SEQUENCE) != 0)
+        sec[which] = v = NULL;
+    return v;
+}
+
+/*
+ * api, services, maintenance, receivers and routes, then the references
+ * between sections; sec holds the top-level values by cfg_top_fields.
+ */
 static void cfg_load_sections(struct cfg_ctx *x, const struct yamltree_node **sec,
                               struct nines_config *cfg)
 {
-    const struct yamltree_node *svc = sec[CFG_TOP_SERVICES], *mnt = sec[CFG_TOP_MAINTENANCE];
+    const struct yamltree_node *svc, *mnt, *rcv, *rt;
 
     if (sec[CFG_TOP_API] != NULL
         && cfg_want_type(x, &cfg_top_fields[CFG_TOP_API], sec[CFG_TOP_API],
                          YAMLTREE_MAPPING) == 0)
         cfg_load_api(x, sec[CFG_TOP_API], &cfg->api);
-    if (svc != NULL && cfg_want_type(x, &cfg_top_fields[CFG_TOP_SERVICES], svc,
-                                     YAMLTREE_SEQUENCE) != 0)
-        svc = NULL;
-    if (mnt != NULL && cfg_want_type(x, &cfg_top_fields[CFG_TOP_MAINTENANCE], mnt,
-                                     YAMLTREE_SEQUENCE) != 0)
-        mnt = NULL;
+    svc = cfg_section_seq(x, sec, CFG_TOP_SERVICES);
+    mnt = cfg_section_seq(x, sec, CFG_TOP_MAINTENANCE);
+    rcv = cfg_section_seq(x, sec, CFG_TOP_RECEIVERS);
+    rt = cfg_section_seq(x, sec, CFG_TOP_ROUTES);
     if (svc != NULL)
-        cfg->services = cfg_load_list(x, svc, sizeof(*cfg->services),
-                                      offsetof(struct nines_service_cfg, id), "service",
-                                      "services", cfg_load_service_cb, &cfg->services_count);
+        cfg->services = cfg_load_list(x, svc, &cfg_services_list, &cfg->services_count);
     if (mnt != NULL && !x->nomem)
-        cfg->maintenance = cfg_load_list(x, mnt, sizeof(*cfg->maintenance),
-                                         offsetof(struct nines_maint_cfg, id), "maintenance",
-                                         "maintenance", cfg_load_maint_cb,
-                                         &cfg->maintenance_count);
+        cfg->maintenance = cfg_load_list(x, mnt, &cfg_maint_list, &cfg->maintenance_count);
+    if (rcv != NULL && !x->nomem)
+        cfg->receivers = cfg_load_list(x, rcv, &cfg_receivers_list, &cfg->receivers_count);
+    if (rt != NULL && !x->nomem)
+        cfg->routes = cfg_load_list(x, rt, &cfg_routes_list, &cfg->routes_count);
     if (!x->nomem)
-        cfg_check_refs(x, svc, mnt, cfg);
+        cfg_check_refs(x, sec, cfg);
 }
 
 static void cfg_load_root(struct cfg_ctx *x, const struct yamltree_node *root,
@@ -3043,6 +3903,8 @@ static void cfg_load_root(struct cfg_ctx *x, const struct yamltree_node *root,
     else if (cfg_want_type(x, &cfg_top_fields[CFG_TOP_CHECKS], sec[CFG_TOP_CHECKS],
                            YAMLTREE_SEQUENCE) == 0)
         cfg_load_checks(x, sec[CFG_TOP_CHECKS], &d, cfg);
+    else
+        sec[CFG_TOP_CHECKS] = NULL;     /* reported; no references into it */
     nines_check_clear(&d.tmpl);
     cfg_load_sections(x, sec, cfg);
 }
@@ -3225,6 +4087,32 @@ static void cfg_free_maintenance(struct nines_maint_cfg *m, size_t n)
     free(m);
 }
 
+static void cfg_free_receivers(struct nines_receiver_cfg *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].name);
+        free(r[i].kind);
+        free(r[i].url);
+        free(r[i].secret_env);
+        free(r[i].secret_file);
+        free(r[i].user);
+        free(r[i].from);
+        free(r[i].to);
+        free(r[i].template_summary);
+    }
+    free(r);
+}
+
+static void cfg_free_routes(struct nines_route_cfg *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cfg_free_matchers(r[i].match, r[i].match_count);
+        cfg_free_strv(r[i].receivers, r[i].receivers_count);
+        cfg_free_strv(r[i].escalate_to, r[i].escalate_to_count);
+    }
+    free(r);
+}
+
 void nines_config_free(struct nines_config *cfg)
 {
     if (cfg == NULL)
@@ -3239,6 +4127,8 @@ void nines_config_free(struct nines_config *cfg)
     nines_checks_free(cfg->checks, cfg->checks_count);
     cfg_free_services(cfg->services, cfg->services_count);
     cfg_free_maintenance(cfg->maintenance, cfg->maintenance_count);
+    cfg_free_receivers(cfg->receivers, cfg->receivers_count);
+    cfg_free_routes(cfg->routes, cfg->routes_count);
     free(cfg);
 }
 

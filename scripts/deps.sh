@@ -8,7 +8,7 @@ want=(build-essential cmake pkg-config
       libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev
       redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then
-    want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus)
+    want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager)
 fi
 
 missing=()

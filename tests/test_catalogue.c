@@ -231,6 +231,8 @@ Test(catalogue, decode_honours_len)
     "\"timeout_ms\":500," obj "}" CHK_TAIL
 #define CHK_DNS(kv) CHK_KIND("dns", "\"dns\":{\"name\":\"n\"," kv "}")
 #define HEX64 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+/* an id one byte too long */
+#define ID64 "0123456789012345678901234567890123456789012345678901234567890123"
 #define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"
 #define CHK_PUSH(kv) CHK_KIND("push", "\"push\":{\"token_sha256\":\"" HEX64 "\"," \
                               "\"period_ms\":60000," kv "}")
@@ -373,6 +375,17 @@ static struct cat_bad cat_bad_cases[] = {
     { CHK_PUSH("\"grace_ms\":-1"), "field 'grace_ms': -1 out of range" },
     { CHK_PUSH("\"grace_ms\":2592000001"), "field 'grace_ms': 2592000001 out of range" },
     { CHK_KIND("push", "\"http\":{\"url\":\"http://u/\"}"), "check 0: field 'push': missing" },
+    { CHK_WITH("\"depends_on\":\"db\""), "check 0: field 'depends_on': not an array" },
+    { CHK_WITH("\"depends_on\":[\"db\",1]"), "field 'depends_on': not a string" },
+    { CHK_WITH("\"depends_on\":[\"\"]"), "field 'depends_on': empty" },
+    { CHK_WITH("\"depends_on\":[\"" ID64 "\"]"),
+      "field 'depends_on': too long (64 bytes, max 63)" },
+    { CHK_WITH("\"team\":\"\""), "check 0: field 'team': empty" },
+    { CHK_WITH("\"team\":[\"a\"]"), "check 0: field 'team': not a string" },
+    { CHK_WITH("\"team\":\"" ID64 "\""), "field 'team': too long (64 bytes, max 63)" },
+    { CHK_WITH("\"severity\":\"urgent\""), "check 0: field 'severity': unknown value 'urgent'" },
+    { CHK_WITH("\"severity\":\"\""), "check 0: field 'severity': empty" },
+    { CHK_WITH("\"severity\":null"), "check 0: field 'severity': not a string" },
 };
 
 ParameterizedTestParameters(catalogue, decode_bad)
@@ -1165,4 +1178,188 @@ Test(check, equal_sees_push_options_and_quorum)
     cr_expect(eq(int, memcmp(d.push.token_sha256, sha_test, 32), 0));
     cr_expect(eq(i64, d.push.period_ms, 86400000));
     nines_check_clear(&d);
+}
+
+/* ---- dependencies and routing labels ---- */
+
+/* web depends on two checks, with a team and a severity; db says page outright; dns nothing. */
+static void make_labelled(struct nines_check c[3])
+{
+    static const char *const deps[] = { "db", "dns" };
+
+    memset(c, 0, 3 * sizeof(*c));
+    for (int i = 0; i < 3; i++)
+        nines_check_defaults(&c[i]);
+    c[0].id = xstrdup("web");
+    c[0].http.url = xstrdup("http://a.test/");
+    c[0].depends_on = strv(2, deps);
+    c[0].depends_on_count = 2;
+    c[0].team = xstrdup("web-team");
+    c[0].severity = xstrdup("ticket");
+
+    c[1].id = xstrdup("db");
+    c[1].kind = NINES_KIND_TCP;
+    c[1].tcp.host = xstrdup("db.test");
+    c[1].tcp.port = 5432;
+    c[1].depends_on = strv(1, deps + 1);
+    c[1].depends_on_count = 1;
+    c[1].severity = xstrdup("page");
+
+    c[2].id = xstrdup("dns");
+    c[2].kind = NINES_KIND_DNS;
+    c[2].dns.name = xstrdup("a.test");
+}
+
+Test(catalogue, labels_round_trip)
+{
+    struct nines_check in[3];
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    struct nines_err err = { 0 };
+    char *json, *again;
+
+    make_labelled(in);
+    json = nines_catalogue_encode(in, 3);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_assert(eq(int, nines_catalogue_decode(json, strlen(json), &out, &n, &err), 0), "%s",
+              err.msg);
+    cr_assert(eq(sz, n, 3));
+    for (size_t i = 0; i < 3; i++)
+        cr_expect(nines_check_equal(&out[i], &in[i]), "check %zu differs", i);
+    cr_assert(eq(sz, out[0].depends_on_count, 2));
+    cr_expect(eq(str, out[0].depends_on[0], "db"));
+    cr_expect(eq(str, out[0].depends_on[1], "dns"));
+    cr_expect(eq(str, out[0].team, "web-team"));
+    cr_expect(eq(str, out[0].severity, "ticket"));
+    cr_assert(eq(sz, out[1].depends_on_count, 1));
+    cr_expect(eq(str, out[1].depends_on[0], "dns"));
+    cr_expect(eq(ptr, out[1].team, NULL));
+    cr_expect(eq(ptr, out[1].severity, NULL), "page, the default, does not travel");
+    cr_expect(eq(sz, out[2].depends_on_count, 0));
+    cr_expect(eq(ptr, out[2].depends_on, NULL));
+    cr_expect(eq(ptr, out[2].team, NULL));
+    cr_expect(eq(ptr, out[2].severity, NULL));
+    again = nines_catalogue_encode(out, n);
+    cr_assert(not(eq(ptr, again, NULL)));
+    cr_expect(eq(str, again, json), "canonical");
+    free(again);
+    free(json);
+    nines_checks_free(out, n);
+    clear_all(in, 3);
+}
+
+/* Labels sit beside the common fields; empty ones and severity page are left out. */
+Test(catalogue, labels_encoding_is_pinned)
+{
+    struct nines_check c[3];
+    const char *want = "{\"checks\":["
+        "{\"depends_on\":[\"db\",\"dns\"],\"failures_to_down\":2,\"http\":{\"expect_status\":"
+        "\"200-399\",\"follow_redirects\":0,\"max_body_bytes\":1048576,\"method\":\"GET\","
+        "\"url\":\"http://a.test/\",\"verify_tls\":true},\"id\":\"web\",\"interval_ms\":30000,"
+        "\"kind\":\"http\",\"locations\":[],\"severity\":\"ticket\",\"successes_to_up\":1,"
+        "\"team\":\"web-team\",\"timeout_ms\":10000},"
+        "{\"depends_on\":[\"dns\"],\"failures_to_down\":2,\"id\":\"db\",\"interval_ms\":30000,"
+        "\"kind\":\"tcp\",\"locations\":[],\"successes_to_up\":1,\"tcp\":{\"host\":\"db.test\","
+        "\"port\":5432},\"timeout_ms\":10000}],\"version\":1}";
+    char *json;
+
+    make_labelled(c);
+    json = nines_catalogue_encode(c, 2);
+    cr_assert(not(eq(ptr, json, NULL)));
+    cr_expect(eq(str, json, (char *)want));
+    free(json);
+    clear_all(c, 3);
+}
+
+/* What the decoder refuses, the encoder refuses too. */
+Test(catalogue, encode_refuses_bad_labels)
+{
+    struct nines_check c[3];
+
+    for (int m = 0; m < 6; m++) {
+        make_labelled(c);
+        switch (m) {
+        case 0:
+            free(c[0].severity);
+            c[0].severity = xstrdup("urgent");
+            break;
+        case 1:
+            free(c[0].team);
+            c[0].team = xstrdup("");
+            break;
+        case 2:
+            free(c[0].team);
+            c[0].team = xstrdup(ID64);
+            break;
+        case 3:
+            free(c[0].depends_on[1]);
+            c[0].depends_on[1] = xstrdup("");
+            break;
+        case 4:
+            free(c[0].depends_on[0]);
+            c[0].depends_on[0] = NULL;
+            break;
+        case 5:
+            free(c[1].depends_on[0]);
+            c[1].depends_on[0] = xstrdup(ID64);
+            break;
+        }
+        cr_expect(eq(ptr, nines_catalogue_encode(c, 3), NULL), "mutation %d encoded", m);
+        clear_all(c, 3);
+    }
+}
+
+Test(check, equal_and_copy_see_labels)
+{
+    static const char *const other[] = { "dns", "db" };
+    struct nines_check c[3], d;
+
+    make_labelled(c);
+    for (int m = 0; m < 8; m++) {
+        cr_assert(eq(int, nines_check_copy(&d, &c[0]), 0));
+        cr_assert(nines_check_equal(&d, &c[0]));
+        switch (m) {
+        case 0:                     /* the order of dependencies counts */
+            free(d.depends_on[0]);
+            free(d.depends_on[1]);
+            d.depends_on[0] = xstrdup(other[0]);
+            d.depends_on[1] = xstrdup(other[1]);
+            break;
+        case 1: d.depends_on_count = 1; break;
+        case 2: d.depends_on[1][0] = 'x'; break;
+        case 3: free(d.team); d.team = NULL; break;
+        case 4: d.team[0] = 'x'; break;
+        case 5: free(d.severity); d.severity = NULL; break;    /* page */
+        case 6: free(d.severity); d.severity = xstrdup("info"); break;
+        case 7: free(d.severity); d.severity = xstrdup("page"); break;
+        }
+        cr_expect(not(nines_check_equal(&d, &c[0])), "mutation %d not seen", m);
+        cr_expect(not(nines_check_equal(&c[0], &d)), "mutation %d not seen (swapped)", m);
+        if (m == 1)
+            d.depends_on_count = 2;     /* so clear frees both */
+        nines_check_clear(&d);
+    }
+    /* NULL severity is page */
+    cr_assert(eq(int, nines_check_copy(&d, &c[1]), 0));
+    free(d.severity);
+    d.severity = NULL;
+    cr_expect(nines_check_equal(&d, &c[1]));
+    cr_expect(nines_check_equal(&c[1], &d));
+    nines_check_clear(&d);
+
+    /* a copy is deep: it outlives the original */
+    cr_assert(eq(int, nines_check_copy(&d, &c[0]), 0));
+    cr_expect(d.depends_on != c[0].depends_on && d.depends_on[0] != c[0].depends_on[0]);
+    cr_expect(d.team != c[0].team && d.severity != c[0].severity);
+    clear_all(c, 3);
+    cr_assert(eq(sz, d.depends_on_count, 2));
+    cr_expect(eq(str, d.depends_on[0], "db"));
+    cr_expect(eq(str, d.depends_on[1], "dns"));
+    cr_expect(eq(str, d.team, "web-team"));
+    cr_expect(eq(str, d.severity, "ticket"));
+    nines_check_clear(&d);
+    cr_expect(eq(ptr, d.depends_on, NULL), "clear zeroes");
+    cr_expect(eq(sz, d.depends_on_count, 0));
+    cr_expect(eq(ptr, d.team, NULL));
+    cr_expect(eq(ptr, d.severity, NULL));
 }

@@ -2067,3 +2067,498 @@ Test(duration, null_is_invalid)
 
     cr_expect(eq(int, nines_duration_parse(NULL, &ms), NINES_EINVAL));
 }
+
+/* ------------------------------------------------------------------ alerting */
+
+/* Dependencies, routing labels, every receiver kind and routes: every field lands. */
+Test(config_alerting, full_file_every_field)
+{
+    struct loaded l;
+    const struct nines_config *c;
+    const struct nines_check *k;
+    const struct nines_receiver_cfg *r;
+    const struct nines_route_cfg *rt;
+    char real[PATH_MAX], want[PATH_MAX + 16];
+
+    expect_good(&l, "defaults:\n"
+                    "  team: core\n"
+                    "  severity: ticket\n"
+                    "routes:\n"                          /* before what it names */
+                    "  - match:\n"
+                    "      severity: page\n"
+                    "      check: '~^(web|api)$'\n"
+                    "      customer: acme\n"
+                    "      service: ~shop\n"
+                    "      team: web-team\n"
+                    "      rule: check_down\n"
+                    "      location: eu\n"
+                    "    receivers: [pd, chat]\n"
+                    "    continue: true\n"
+                    "    group_wait: 0s\n"
+                    "    group_interval: 1m\n"
+                    "    repeat_interval: 30d\n"
+                    "    escalate: {after: 15m, to: [og, mail]}\n"
+                    "  - receivers: mail\n"
+                    "checks:\n"
+                    "  - id: web\n"
+                    "    kind: http\n"
+                    "    url: http://a.test/\n"
+                    "    depends_on: [db, dns]\n"          /* defined after it */
+                    "    team: web-team\n"
+                    "    severity: page\n"
+                    "  - {id: db, kind: tcp, host: db.test, port: 5432, depends_on: dns}\n"
+                    "  - {id: dns, kind: dns, name: a.test, severity: info}\n"
+                    "  - {id: beat, kind: push, token: 'sha256:" HASH_01 "', period: 1m,\n"
+                    "     depends_on: [web]}\n"
+                    "receivers:\n"
+                    "  - name: hook\n"
+                    "    kind: webhook\n"
+                    "    url: https://hooks.example/nines\n"
+                    "    secret_env: HOOK_KEY\n"
+                    "    template_summary: '{check} is {state} since {start}: {reason} {url}'\n"
+                    "  - {name: hook2, kind: webhook, url: 'http://127.0.0.1:9/x'}\n"
+                    "  - {name: chat, kind: slack,\n"
+                    "     url: 'https://hooks.slack.com/services/T/B/X'}\n"
+                    "  - {name: pd, kind: pagerduty, secret_file: keys/pd}\n"
+                    "  - {name: og, kind: opsgenie, secret_env: OG_KEY,\n"
+                    "     url: 'https://api.eu.opsgenie.com'}\n"
+                    "  - {name: og2, kind: opsgenie, secret_file: /run/og}\n"
+                    "  - {name: 'am:1', kind: alertmanager, url: 'http://127.0.0.1:9093'}\n"
+                    "  - name: mail\n"
+                    "    kind: email\n"
+                    "    url: smtps://mail.example:465\n"
+                    "    user: nines@example.com\n"
+                    "    secret_env: SMTP_PASSWORD\n"
+                    "    from: '\"Nines\" <nines@example.com>'\n"
+                    "    to: [ops@example.com, 'dev@example.com,boss@Example.com']\n"
+                    "    starttls: false\n"
+                    "  - {name: mail2, kind: email, url: 'smtp://127.0.0.1:2525',\n"
+                    "     from: alerts@example.com, to: ' a@example.com ,b@example.com'}\n");
+    c = l.cfg;
+    cr_assert(eq(sz, c->checks_count, 4));
+    k = &c->checks[0];
+    cr_assert(eq(sz, k->depends_on_count, 2));
+    cr_expect(eq(str, k->depends_on[0], "db"));
+    cr_expect(eq(str, k->depends_on[1], "dns"));
+    cr_expect(eq(str, k->team, "web-team"));
+    cr_expect(eq(str, k->severity, "page"));
+    k = &c->checks[1];
+    cr_assert(eq(sz, k->depends_on_count, 1), "one id as a string");
+    cr_expect(eq(str, k->depends_on[0], "dns"));
+    cr_expect(eq(str, k->team, "core"), "from defaults");
+    cr_expect(eq(str, k->severity, "ticket"), "from defaults");
+    k = &c->checks[2];
+    cr_expect(eq(sz, k->depends_on_count, 0));
+    cr_expect(eq(ptr, k->depends_on, NULL));
+    cr_expect(eq(str, k->severity, "info"));
+    cr_expect(eq(str, c->checks[3].depends_on[0], "web"), "a push check may depend too");
+    cr_expect(eq(str, c->checks[3].team, "core"));
+
+    cr_assert(eq(sz, c->receivers_count, 9));
+    r = &c->receivers[0];
+    cr_expect(eq(str, r->name, "hook"));
+    cr_expect(eq(str, r->kind, "webhook"));
+    cr_expect(eq(str, r->url, "https://hooks.example/nines"));
+    cr_expect(eq(str, r->secret_env, "HOOK_KEY"));
+    cr_expect(eq(ptr, r->secret_file, NULL));
+    cr_expect(eq(str, r->template_summary, "{check} is {state} since {start}: {reason} {url}"));
+    cr_expect(eq(ptr, c->receivers[1].secret_env, NULL), "a webhook need not sign");
+    cr_expect(eq(ptr, c->receivers[1].template_summary, NULL));
+    r = &c->receivers[2];
+    cr_expect(eq(str, r->kind, "slack"));
+    cr_expect(eq(str, r->url, "https://hooks.slack.com/services/T/B/X"));
+    r = &c->receivers[3];
+    cr_expect(eq(str, r->kind, "pagerduty"));
+    cr_expect(eq(str, r->url, "https://events.pagerduty.com/v2/enqueue"), "the public endpoint");
+    cr_assert(ne(ptr, realpath(l.dir, real), NULL));
+    snprintf(want, sizeof(want), "%s/keys/pd", real);
+    cr_expect(eq(str, r->secret_file, want), "relative to the file");
+    cr_expect(eq(ptr, r->secret_env, NULL));
+    r = &c->receivers[4];
+    cr_expect(eq(str, r->url, "https://api.eu.opsgenie.com"));
+    cr_expect(eq(str, r->secret_env, "OG_KEY"));
+    cr_expect(eq(str, c->receivers[5].url, "https://api.opsgenie.com"), "the public endpoint");
+    cr_expect(eq(str, c->receivers[5].secret_file, "/run/og"));
+    cr_expect(eq(str, c->receivers[6].name, "am:1"));
+    cr_expect(eq(str, c->receivers[6].kind, "alertmanager"));
+    r = &c->receivers[7];
+    cr_expect(eq(str, r->kind, "email"));
+    cr_expect(eq(str, r->url, "smtps://mail.example:465"));
+    cr_expect(eq(str, r->user, "nines@example.com"));
+    cr_expect(eq(str, r->secret_env, "SMTP_PASSWORD"));
+    cr_expect(eq(str, r->from, "\"Nines\" <nines@example.com>"));
+    cr_expect(eq(str, r->to, "ops@example.com, dev@example.com, boss@Example.com"));
+    cr_expect(eq(int, r->starttls, 0));
+    r = &c->receivers[8];
+    cr_expect(eq(str, r->to, "a@example.com, b@example.com"), "trimmed and joined");
+    cr_expect(eq(int, r->starttls, 1), "the default");
+    cr_expect(eq(ptr, r->user, NULL));
+    cr_expect(eq(ptr, r->secret_env, NULL), "SMTP without auth");
+
+    cr_assert(eq(sz, c->routes_count, 2));
+    rt = &c->routes[0];
+    cr_assert(eq(sz, rt->match_count, 7));
+    cr_expect(eq(str, rt->match[0].name, "severity"));
+    cr_expect(eq(str, rt->match[0].value, "page"));
+    cr_expect(eq(int, rt->match[0].regex, 0));
+    cr_expect(eq(str, rt->match[1].name, "check"));
+    cr_expect(eq(str, rt->match[1].value, "^(web|api)$"), "stored without the ~");
+    cr_expect(eq(int, rt->match[1].regex, 1));
+    cr_expect(eq(str, rt->match[2].name, "customer"));
+    cr_expect(eq(str, rt->match[2].value, "acme"));
+    cr_expect(eq(str, rt->match[3].value, "shop"));
+    cr_expect(eq(int, rt->match[3].regex, 1));
+    cr_expect(eq(str, rt->match[4].name, "team"));
+    cr_expect(eq(str, rt->match[5].name, "rule"));
+    cr_expect(eq(str, rt->match[6].name, "location"));
+    cr_expect(eq(str, rt->match[6].value, "eu"));
+    cr_expect(eq(int, rt->match[6].regex, 0));
+    cr_assert(eq(sz, rt->receivers_count, 2));
+    cr_expect(eq(str, rt->receivers[0], "pd"));
+    cr_expect(eq(str, rt->receivers[1], "chat"));
+    cr_expect(eq(int, rt->continue_matching, 1));
+    cr_expect(eq(i64, rt->group_wait_ms, 0));
+    cr_expect(eq(i64, rt->group_interval_ms, 60000));
+    cr_expect(eq(i64, rt->repeat_interval_ms, 30 * INT64_C(86400000)));
+    cr_expect(eq(i64, rt->escalate_after_ms, 15 * 60000));
+    cr_assert(eq(sz, rt->escalate_to_count, 2));
+    cr_expect(eq(str, rt->escalate_to[0], "og"));
+    cr_expect(eq(str, rt->escalate_to[1], "mail"));
+    rt = &c->routes[1];             /* every default */
+    cr_expect(eq(sz, rt->match_count, 0));
+    cr_expect(eq(ptr, rt->match, NULL));
+    cr_assert(eq(sz, rt->receivers_count, 1));
+    cr_expect(eq(str, rt->receivers[0], "mail"));
+    cr_expect(eq(int, rt->continue_matching, 0));
+    cr_expect(eq(i64, rt->group_wait_ms, 10000));
+    cr_expect(eq(i64, rt->group_interval_ms, 300000));
+    cr_expect(eq(i64, rt->repeat_interval_ms, 4 * INT64_C(3600000)));
+    cr_expect(eq(i64, rt->escalate_after_ms, 0));
+    cr_expect(eq(sz, rt->escalate_to_count, 0));
+    cr_expect(eq(ptr, rt->escalate_to, NULL));
+    loaded_close(&l);
+}
+
+/* Receivers without routes send nothing, and that is allowed; none at all by default. */
+Test(config_alerting, receivers_without_routes_and_defaults)
+{
+    struct loaded l;
+
+    expect_good(&l, API_CHECK);
+    cr_expect(eq(sz, l.cfg->receivers_count, 0));
+    cr_expect(eq(ptr, l.cfg->receivers, NULL));
+    cr_expect(eq(sz, l.cfg->routes_count, 0));
+    cr_expect(eq(ptr, l.cfg->routes, NULL));
+    cr_expect(eq(sz, l.cfg->checks[0].depends_on_count, 0));
+    cr_expect(eq(ptr, l.cfg->checks[0].team, NULL));
+    cr_expect(eq(ptr, l.cfg->checks[0].severity, NULL), "NULL means page");
+    loaded_close(&l);
+
+    expect_good(&l, API_CHECK
+                "receivers:\n"
+                "  - {name: chat, kind: slack, url: 'https://hooks.slack.test/x'}\n"
+                "routes: []\n");
+    cr_expect(eq(sz, l.cfg->receivers_count, 1));
+    cr_expect(eq(sz, l.cfg->routes_count, 0));
+    cr_expect(eq(ptr, l.cfg->routes, NULL));
+    loaded_close(&l);
+
+    /* an empty match is every notification; the longest escalation */
+    expect_good(&l, API_CHECK
+                "routes:\n"
+                "  - {match: {}, receivers: [a], escalate: {after: 24h, to: a}}\n"
+                "receivers: [{name: a, kind: alertmanager, url: 'http://am.test'}]\n");
+    cr_assert(eq(sz, l.cfg->routes_count, 1));
+    cr_expect(eq(sz, l.cfg->routes[0].match_count, 0));
+    cr_expect(eq(i64, l.cfg->routes[0].escalate_after_ms, 24 * INT64_C(3600000)));
+    cr_assert(eq(sz, l.cfg->routes[0].escalate_to_count, 1));
+    cr_expect(eq(str, l.cfg->routes[0].escalate_to[0], "a"));
+    loaded_close(&l);
+}
+
+/* -------------------------------------------------------- alerting: bad files */
+
+Test(config_alerting_errors, dependencies_and_labels)
+{
+    expect_errors("defaults:\n"
+                  "  depends_on: [a]\n"
+                  "checks:\n"
+                  "  - {id: a, kind: http, url: 'http://a.test/', depends_on: [b]}\n"
+                  "  - {id: b, kind: http, url: 'http://b.test/', depends_on: [a, nope]}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test/', depends_on: c}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test/', depends_on: [e]}\n"
+                  "  - {id: e, kind: http, url: 'http://e.test/', depends_on: [f, a]}\n"
+                  "  - {id: f, kind: http, url: 'http://f.test/', depends_on: [d]}\n"
+                  "  - {id: g, kind: http, url: 'http://g.test/', depends_on: [g, 'x y', g]}\n"
+                  "  - {id: h, kind: http, url: 'http://h.test/', severity: urgent, team: 'a b'}\n"
+                  "  - id: i\n"
+                  "    kind: http\n"
+                  "    url: http://i.test/\n"
+                  "    depends_on: {a: b}\n"
+                  "    severity: [page]\n"
+                  "    team: ''\n"
+                  "  - {id: j, kind: push, token: 'sha256:" HASH_01 "', period: 1m, "
+                  "depends_on: [j2]}\n"
+                  "  - {kind: http, url: 'http://k.test/', depends_on: [nope2]}\n",
+                  "2:3: defaults: 'depends_on' cannot have a default: set it in each check",
+                  "5:61: check 'b': 'depends_on': 'a' closes a dependency cycle: a -> b -> a",
+                  "5:64: check 'b': 'depends_on': no check has id 'nope'",
+                  "6:60: check 'c': 'depends_on': a check cannot depend on itself",
+                  "9:61: check 'f': 'depends_on': 'd' closes a dependency cycle: d -> e -> f -> d",
+                  "10:61: check 'g': 'depends_on': a check cannot depend on itself",
+                  "10:64: check 'g': 'depends_on': the quoted string 'x y' is not an id (1-63 "
+                  "characters from A-Z a-z 0-9 _ . : -)",
+                  "10:71: check 'g': 'depends_on': 'g' is listed twice",
+                  "11:58: check 'h': 'severity' must be one of page, ticket, info, got 'urgent'",
+                  "11:72: check 'h': 'team' must be 1-63 characters from A-Z a-z 0-9 _ . -, got "
+                  "the quoted string 'a b'",
+                  "15:17: check 'i': 'depends_on': expected an id or a sequence of them, got a "
+                  "mapping",
+                  "16:15: check 'i': 'severity': expected a string, got a sequence",
+                  "17:11: check 'i': 'team' must be 1-63 characters from A-Z a-z 0-9 _ . -, got "
+                  "the quoted string ''",
+                  "18:132: check 'j': 'depends_on': no check has id 'j2'",
+                  "19:5: checks[10] is missing required field 'id'",
+                  "19:54: checks[10]: 'depends_on': no check has id 'nope2'", NULL);
+}
+
+/* Two cycles through one check are two errors; a dependency on a cycle is not one. */
+Test(config_alerting_errors, every_cycle_once)
+{
+    expect_errors("checks:\n"
+                  "  - {id: a, kind: http, url: 'http://a.test/', depends_on: [b, c]}\n"
+                  "  - {id: b, kind: http, url: 'http://b.test/', depends_on: a}\n"
+                  "  - {id: c, kind: http, url: 'http://c.test/', depends_on: [a]}\n"
+                  "  - {id: d, kind: http, url: 'http://d.test/', depends_on: [a, b]}\n",
+                  "3:60: check 'b': 'depends_on': 'a' closes a dependency cycle: a -> b -> a",
+                  "4:61: check 'c': 'depends_on': 'a' closes a dependency cycle: a -> c -> a",
+                  NULL);
+}
+
+Test(config_alerting_errors, receivers)
+{
+    expect_errors("checks: []\n"
+                  "receivers:\n"
+                  "  - {name: chat, kind: slack, url: 'https://hooks.slack.test/x', "
+                  "secret_env: SLACK_KEY}\n"
+                  "  - {name: am, kind: alertmanager, url: 'http://am.test', secret_file: /k, "
+                  "starttls: true}\n"
+                  "  - {name: pd, kind: pagerduty}\n"
+                  "  - {name: og, kind: opsgenie, user: me}\n"
+                  "  - {name: hook, kind: webhook, secret_env: A, secret_file: /b, "
+                  "from: a@b.test}\n"
+                  "  - {name: chat, kind: sms, from: x, url: 'mailto:x'}\n"
+                  "  - {kind: webhook, url: 'ftp://hooks.test/'}\n"
+                  "  - name: 'bad name'\n"
+                  "    url: https://x.test/\n"
+                  "  - {name: tpl, kind: webhook, url: 'http://h.test/', "
+                  "template_summary: '{chek} {check} {Check} {}'}\n"
+                  "  - {name: pw, kind: webhook, url: 'http://h.test/', password: hunter2, "
+                  "routing_key: hunter3}\n"
+                  "  - [x]\n",
+                  "3:66: receiver 'chat': 'secret_env' is only for kinds webhook, pagerduty, "
+                  "opsgenie, email",
+                  "4:59: receiver 'am': 'secret_file' is only for kinds webhook, pagerduty, "
+                  "opsgenie, email",
+                  "4:76: receiver 'am': 'starttls' is only for kind email",
+                  "5:5: receiver 'pd': needs 'secret_env' or 'secret_file' (where to read the "
+                  "routing key from)",
+                  "6:5: receiver 'og': needs 'secret_env' or 'secret_file' (where to read the "
+                  "API key from)",
+                  "6:32: receiver 'og': 'user' is only for kind email",
+                  "7:5: receiver 'hook' is missing required field 'url'",
+                  "7:61: receiver 'hook': give either 'secret_env' or 'secret_file', not both",
+                  "7:65: receiver 'hook': 'from' is only for kind email",
+                  "8:12: duplicate receiver name 'chat' (first defined at line 3)",
+                  "8:24: receiver 'chat': 'kind' must be one of webhook, slack, pagerduty, "
+                  "opsgenie, alertmanager, email, got 'sms'",
+                  "8:35: receiver 'chat': 'from' must be an address such as nines@example.com "
+                  "or Nines <nines@example.com>, got 'x'",
+                  "9:5: receivers[6] is missing required field 'name'",
+                  "9:26: receivers[6]: 'url' must start with http:// or https://, got the "
+                  "quoted string 'ftp://hooks.test/'",
+                  "10:5: receivers[7] is missing required field 'kind'",
+                  "10:11: receivers[7]: 'name' must be 1-63 characters from A-Z a-z 0-9 _ . : -, "
+                  "got the quoted string 'bad name'",
+                  "12:73: receiver 'tpl': 'template_summary': unknown placeholder {chek} (known: "
+                  "{check} {service} {state} {reason} {summary} {start} {url})",
+                  "13:54: receiver 'pw': unknown key 'password': the configuration never holds "
+                  "a secret, only where to read it: 'secret_env' or 'secret_file'",
+                  "13:73: receiver 'pw': unknown key 'routing_key': the configuration never "
+                  "holds a secret, only where to read it: 'secret_env' or 'secret_file'",
+                  "14:5: receivers[10]: expected a mapping, got a sequence", NULL);
+}
+
+Test(config_alerting_errors, email_receivers)
+{
+    expect_errors("checks: []\n"
+                  "receivers:\n"
+                  "  - {name: m1, kind: email, url: 'smtp://mail.test', from: a@b.test}\n"
+                  "  - {name: m2, kind: email, to: ops@b.test}\n"
+                  "  - {name: m3, kind: email, url: 'https://mail.test', from: a@b.test, "
+                  "to: ops@b.test}\n"
+                  "  - {name: m4, kind: email, url: 'smtp://u:pw@mail.test', from: a@b.test, "
+                  "to: ops@b.test}\n"
+                  "  - {name: m5, kind: email, url: 'smtps://:465', from: 'Nines <a@b.test', "
+                  "to: [ops@b.test, OPS@b.test]}\n"
+                  "  - {name: m6, kind: email, url: 'smtp://mail.test', "
+                  "from: '\"Q\\\"x\" <a@b.test>', to: 'a@b.test,, c@d.test'}\n"
+                  "  - {name: m7, kind: email, url: 'smtp://mail.test', from: a@b.test, to: [], "
+                  "starttls: maybe}\n"
+                  "  - {name: m8, kind: email, url: 'smtp://mail.test', from: a@b.test, "
+                  "to: {a: b}, user: \"a\\tb\"}\n"
+                  "  - {name: m9, kind: email, url: 'smtp://mail.test', from: a@b.test, "
+                  "to: [a@b.test, [x], 'c d@e.test', 'x@y..z']}\n"
+                  "  - {name: m10, kind: email, url: 'smtp://mail.test', from: a@b.test, "
+                  "to: [a1@b.test, a2@b.test, a3@b.test, a4@b.test, a5@b.test, a6@b.test, "
+                  "a7@b.test, a8@b.test, a9@b.test, a10@b.test, a11@b.test, a12@b.test, "
+                  "a13@b.test, a14@b.test, a15@b.test, a16@b.test, a17@b.test]}\n",
+                  "3:5: receiver 'm1' is missing required field 'to'",
+                  "4:5: receiver 'm2' is missing required field 'url'",
+                  "4:5: receiver 'm2' is missing required field 'from'",
+                  "5:34: receiver 'm3': 'url' must start with smtp:// or smtps:// (kind email), "
+                  "got the quoted string 'https://mail.test'",
+                  "6:34: receiver 'm4': 'url' must not hold a user or password: use 'user' and "
+                  "'secret_env' or 'secret_file'",
+                  "7:34: receiver 'm5': 'url' has no host, got the quoted string 'smtps://:465'",
+                  "7:56: receiver 'm5': 'from' must be an address such as nines@example.com or "
+                  "Nines <nines@example.com>, got the quoted string 'Nines <a@b.test'",
+                  "7:92: receiver 'm5': 'to': 'OPS@b.test' is listed twice",
+                  "8:60: receiver 'm6': 'from' must be an address such as nines@example.com or "
+                  "Nines <nines@example.com>, got the quoted string '\"Q\\\"x\" <a@b.test>'",
+                  "8:85: receiver 'm6': 'to': an address is empty (two commas in a row, or one "
+                  "at an end)",
+                  "9:74: receiver 'm7': 'to' must list at least one address",
+                  "9:88: receiver 'm7': 'starttls': expected true or false, got 'maybe'",
+                  "10:74: receiver 'm8': 'to': expected an address or a sequence of them, got a "
+                  "mapping",
+                  "10:88: receiver 'm8': 'user' must be one line of text, got the quoted string "
+                  "'a?b'",
+                  "11:85: receiver 'm9': 'to': expected an address, got a sequence",
+                  "11:90: receiver 'm9': 'to': 'c d@e.test' is not an email address such as "
+                  "ops@example.com",
+                  "11:104: receiver 'm9': 'to': 'x@y..z' is not an email address such as "
+                  "ops@example.com",
+                  "12:259: receiver 'm10': 'to': at most 16 addresses and 511 bytes", NULL);
+}
+
+Test(config_alerting_errors, routes)
+{
+    expect_errors("checks: []\n"
+                  "receivers:\n"
+                  "  - {name: pd, kind: pagerduty, secret_env: PD_KEY}\n"
+                  "routes:\n"
+                  "  - match: {check: '~(', colour: red, severity: pag, team: '', rule: ~}\n"
+                  "    receivers: [pd, pager]\n"
+                  "    escalate: {after: 30s, to: [nobody, pd], when: later}\n"
+                  "  - receivers: []\n"
+                  "    group_wait: 2h\n"
+                  "    group_interval: 0s\n"
+                  "    repeat_interval: 59s\n"
+                  "    continue: sometimes\n"
+                  "  - {match: [a], receivers: pd, escalate: 5m}\n"
+                  "  - escalate: {to: []}\n"
+                  "  - just text\n",
+                  "5:20: routes[0]: 'match': 'check': the quoted string '~(' is not a valid "
+                  "regular expression: Unmatched ( or \\(",
+                  "5:26: routes[0]: 'match': unknown label 'colour' (labels: check, service, "
+                  "customer, team, severity, rule, location)",
+                  "5:49: routes[0]: 'match': 'severity' must be one of page, ticket, info (or "
+                  "~regex), got 'pag'",
+                  "5:60: routes[0]: 'match': 'team' needs a value or ~regex, got an empty string",
+                  "5:70: routes[0]: 'match': 'rule' needs a value or ~regex, got null",
+                  "6:21: routes[0]: 'receivers': no receiver has name 'pager'",
+                  "7:23: routes[0]: escalate: 'after' must be between 60s and 24h, got '30s'",
+                  "7:33: routes[0]: escalate: 'to': no receiver has name 'nobody'",
+                  "7:46: routes[0]: escalate: unknown key 'when'",
+                  "8:16: routes[1]: 'receivers' must list at least one receiver",
+                  "9:17: routes[1]: 'group_wait' must be between 0s and 1h, got '2h'",
+                  "10:21: routes[1]: 'group_interval' must be between 1s and 24h, got '0s'",
+                  "11:22: routes[1]: 'repeat_interval' must be between 60s and 30d, got '59s'",
+                  "12:15: routes[1]: 'continue': expected true or false, got 'sometimes'",
+                  "13:13: routes[2]: 'match': expected a mapping of labels to values, got a "
+                  "sequence",
+                  "13:43: routes[2]: 'escalate': expected a mapping with 'after' and 'to', got "
+                  "'5m'",
+                  "14:5: routes[3] is missing required field 'receivers'",
+                  "14:15: routes[3]: escalate is missing required field 'after'",
+                  "14:20: routes[3]: escalate: 'to' must list at least one receiver",
+                  "15:5: routes[4]: expected a mapping, got 'just text'", NULL);
+}
+
+/* Regexes that do not compile, an empty one, and references without receivers at all. */
+Test(config_alerting_errors, matchers_and_missing_receivers)
+{
+    expect_errors("checks: []\n"
+                  "routes:\n"
+                  "  - receivers: [pd, pd]\n"
+                  "    match: {location: '~', service: '~a[', customer: ~ok, "
+                  "severity: '~x{2,1}'}\n"
+                  "  - {receivers: ops, escalate: {after: 25h, to: ops}}\n"
+                  "receivers: {pd: x}\n",
+                  "3:17: routes[0]: 'receivers': no receiver has name 'pd'",
+                  "3:21: routes[0]: 'receivers': 'pd' is listed twice",
+                  "4:23: routes[0]: 'match': 'location': '~' must be followed by a regular "
+                  "expression",
+                  "4:37: routes[0]: 'match': 'service': the quoted string '~a[' is not a valid "
+                  "regular expression: Invalid regular expression",
+                  "4:69: routes[0]: 'match': 'severity': the quoted string '~x{2,1}' is not a "
+                  "valid regular expression: Invalid content of \\{\\}",
+                  "5:17: routes[1]: 'receivers': no receiver has name 'ops'",
+                  "5:40: routes[1]: escalate: 'after' must be between 60s and 24h, got '25h'",
+                  "5:49: routes[1]: escalate: 'to': no receiver has name 'ops'",
+                  "6:12: 'receivers': expected a sequence, got a mapping", NULL);
+}
+
+/* Whatever is written where a secret does not belong, it is never repeated in a message. */
+Test(config_alerting_errors, secrets_are_not_echoed)
+{
+    static struct loaded l;
+
+    load_text(&l, "checks: []\n"
+                  "receivers:\n"
+                  "  - {name: a, kind: pagerduty, routing_key: hunter1-secret}\n"
+                  "  - {name: b, kind: opsgenie, api_key: hunter2-secret, secret_env: X}\n"
+                  "  - {name: c, kind: email, url: 'smtp://u:hunter3-secret@m.test', from: a@b.c,"
+                  " to: a@b.c}\n");
+    loaded_close(&l);
+    cr_assert(eq(sz, l.errs.count, 4));
+    for (size_t i = 0; i < l.errs.count; i++)
+        cr_expect(eq(ptr, strstr(l.msgs[i], "hunter"), NULL), "%s", l.msgs[i]);
+}
+
+/* Strings are limited to what the notifier's fixed buffers hold: nothing is cut later. */
+Test(config_alerting_errors, lengths_fit_the_notifier)
+{
+    static char yaml[4096], url[600], tpl[600], user[200];
+    static struct loaded l;
+
+    snprintf(url, sizeof(url), "https://h.test/%0497d", 0);     /* 512 bytes */
+    memset(tpl, 'x', 501);
+    tpl[501] = '\0';
+    memset(user, 'u', 128);
+    user[128] = '\0';
+    snprintf(yaml, sizeof(yaml), "checks: []\n"
+             "receivers:\n"
+             "  - {name: a, kind: webhook, url: '%s', template_summary: %s}\n"
+             "  - {name: b, kind: email, url: 'smtp://m.test', from: a@b.test, to: a@b.test,\n"
+             "     user: %s}\n", url, tpl, user);
+    expect_errors(yaml, "3:35: receiver 'a': 'url' is too long (512 bytes, at most 511)",
+                  "3:569: receiver 'a': 'template_summary' is too long (501 bytes, at most 500)",
+                  "5:12: receiver 'b': 'user' is too long (128 bytes, at most 127)", NULL);
+
+    /* one byte less of each is fine */
+    url[511] = '\0';
+    tpl[500] = '\0';
+    user[127] = '\0';
+    snprintf(yaml, sizeof(yaml), "checks: []\n"
+             "receivers:\n"
+             "  - {name: a, kind: webhook, url: '%s', template_summary: %s}\n"
+             "  - {name: b, kind: email, url: 'smtp://m.test', from: a@b.test, to: a@b.test,\n"
+             "     user: %s}\n", url, tpl, user);
+    expect_good(&l, yaml);
+    cr_expect(eq(sz, strlen(l.cfg->receivers[0].url), 511));
+    cr_expect(eq(sz, strlen(l.cfg->receivers[0].template_summary), 500));
+    cr_expect(eq(sz, strlen(l.cfg->receivers[1].user), 127));
+    loaded_close(&l);
+}

@@ -1,0 +1,415 @@
+/* Alert rules, routing and grouping; see alert.h. */
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "nines/clock.h"
+#include "nines/log.h"
+#include "outbox.h"
+#include "sla.h"
+#include "store.h"
+
+#define ALERT_GROUP_MAX 1000      /* members listed; more are counted */
+#define ALERT_SUPPRESSED 1024     /* incidents whose firing was held back */
+
+struct alert_route {
+    const struct nines_route_cfg *cfg;
+    regex_t *re;                  /* per matcher, compiled when regex */
+    struct notification *firing;  /* waiting for group_wait */
+    size_t nfiring, extra_firing;
+    struct notification *resolved;
+    size_t nresolved, extra_resolved;
+    int64_t first_ms;             /* oldest waiting notification */
+};
+
+struct alerter {
+    struct collector *c;
+    struct outbox *ob;
+    struct receiver_cfg *rx;      /* resolved receivers (secrets read) */
+    size_t nrx;
+    struct alert_route *routes;
+    size_t nroutes;
+    /* keys whose firing was held back (dependency, maintenance): their
+     * resolve is held back too. A ring: the oldest are forgotten. */
+    char suppressed[ALERT_SUPPRESSED][NOTIFY_KEY_LEN];
+    size_t next_suppressed;
+};
+
+const char *alert_label(const struct notification *n, const char *name)
+{
+    if (strcmp(name, "check") == 0)
+        return n->check;
+    if (strcmp(name, "service") == 0)
+        return n->service;
+    if (strcmp(name, "customer") == 0)
+        return n->customer;
+    if (strcmp(name, "team") == 0)
+        return n->team;
+    if (strcmp(name, "severity") == 0)
+        return n->severity;
+    if (strcmp(name, "rule") == 0)
+        return n->rule;
+    if (strcmp(name, "location") == 0)
+        return n->location;
+    return NULL;
+}
+
+/* The secret of a receiver, from its environment variable or file. */
+static int alert_read_secret(const struct nines_receiver_cfg *rc, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (rc->secret_env != NULL) {
+        const char *v = getenv(rc->secret_env);
+
+        if (v == NULL || v[0] == '\0')
+            return -1;
+        snprintf(out, len, "%s", v);
+    } else if (rc->secret_file != NULL) {
+        FILE *f = fopen(rc->secret_file, "r");
+
+        if (f == NULL)
+            return -1;
+        if (fgets(out, (int)len, f) == NULL)
+            out[0] = '\0';
+        fclose(f);
+        out[strcspn(out, "\r\n")] = '\0';
+        if (out[0] == '\0')
+            return -1;
+    }
+    return 0;
+}
+
+static void alert_routes_free(struct alerter *a)
+{
+    for (size_t i = 0; i < a->nroutes; i++) {
+        for (size_t j = 0; a->routes[i].re != NULL && j < a->routes[i].cfg->match_count; j++)
+            if (a->routes[i].cfg->match[j].regex)
+                regfree(&a->routes[i].re[j]);
+        free(a->routes[i].re);
+        free(a->routes[i].firing);
+        free(a->routes[i].resolved);
+    }
+    free(a->routes);
+    a->routes = NULL;
+    a->nroutes = 0;
+}
+
+void alerter_reload(struct alerter *a)
+{
+    const struct nines_config *cfg = collector_config(a->c);
+
+    alert_routes_free(a);
+    if (a->rx != NULL)
+        memset(a->rx, 0, a->nrx * sizeof(*a->rx));     /* secrets */
+    free(a->rx);
+    a->rx = calloc(cfg->receivers_count + 1, sizeof(*a->rx));
+    a->nrx = 0;
+    for (size_t i = 0; a->rx != NULL && i < cfg->receivers_count; i++) {
+        const struct nines_receiver_cfg *rc = &cfg->receivers[i];
+        struct receiver_cfg *r = &a->rx[a->nrx];
+
+        if (receiver_kind_parse(rc->kind, &r->kind) != 0)
+            continue;
+        if (alert_read_secret(rc, r->secret, sizeof(r->secret)) != 0) {
+            log_error("receiver_secret_missing", "receiver=%s source=%s", rc->name,
+                      rc->secret_env ? rc->secret_env : rc->secret_file);
+            continue;
+        }
+        snprintf(r->name, sizeof(r->name), "%s", rc->name);
+        snprintf(r->url, sizeof(r->url), "%s", rc->url ? rc->url : "");
+        snprintf(r->user, sizeof(r->user), "%s", rc->user ? rc->user : "");
+        snprintf(r->from, sizeof(r->from), "%s", rc->from ? rc->from : "");
+        snprintf(r->to, sizeof(r->to), "%s", rc->to ? rc->to : "");
+        snprintf(r->template_summary, sizeof(r->template_summary), "%s",
+                 rc->template_summary ? rc->template_summary : "");
+        r->starttls = rc->starttls;
+        a->nrx++;
+    }
+    a->routes = calloc(cfg->routes_count + 1, sizeof(*a->routes));
+    for (size_t i = 0; a->routes != NULL && i < cfg->routes_count; i++) {
+        struct alert_route *rt = &a->routes[a->nroutes++];
+
+        rt->cfg = &cfg->routes[i];
+        rt->re = calloc(rt->cfg->match_count + 1, sizeof(*rt->re));
+        for (size_t j = 0; rt->re != NULL && j < rt->cfg->match_count; j++)
+            if (rt->cfg->match[j].regex &&
+                regcomp(&rt->re[j], rt->cfg->match[j].value, REG_EXTENDED | REG_NOSUB) != 0)
+                /* validated at load; an impossible pattern matches nothing */
+                regcomp(&rt->re[j], "$^", REG_EXTENDED | REG_NOSUB);
+    }
+    log_info("alerting_configured", "receivers=%zu routes=%zu", a->nrx, a->nroutes);
+}
+
+struct alerter *alerter_new(struct collector *c, struct outbox *ob)
+{
+    struct alerter *a = calloc(1, sizeof(*a));
+
+    if (a == NULL)
+        return NULL;
+    a->c = c;
+    a->ob = ob;
+    alerter_reload(a);
+    return a;
+}
+
+void alerter_free(struct alerter *a)
+{
+    if (a == NULL)
+        return;
+    alert_routes_free(a);
+    if (a->rx != NULL)
+        memset(a->rx, 0, a->nrx * sizeof(*a->rx));
+    free(a->rx);
+    free(a);
+}
+
+static int alert_route_matches(const struct alert_route *rt, const struct notification *n)
+{
+    for (size_t j = 0; j < rt->cfg->match_count; j++) {
+        const struct nines_matcher *m = &rt->cfg->match[j];
+        const char *v = alert_label(n, m->name);
+
+        if (v == NULL)
+            return 0;
+        if (m->regex ? regexec(&rt->re[j], v, 0, NULL, 0) != 0 : strcmp(v, m->value) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static const struct receiver_cfg *alert_receiver(const struct alerter *a, const char *name)
+{
+    for (size_t i = 0; i < a->nrx; i++)
+        if (strcmp(a->rx[i].name, name) == 0)
+            return &a->rx[i];
+    return NULL;
+}
+
+static void alert_enqueued(int status, void *arg)
+{
+    if (status != 0)
+        log_error("notification_not_queued", "id=%s status=%d", (char *)arg, status);
+    free(arg);
+}
+
+/* Queues n for every receiver of route rt. */
+static void alert_send(struct alerter *a, const struct alert_route *rt,
+                       const struct notification *n, int64_t now_ms)
+{
+    for (size_t i = 0; i < rt->cfg->receivers_count; i++) {
+        const struct receiver_cfg *rc = alert_receiver(a, rt->cfg->receivers[i]);
+        struct notify_request req;
+        char id[NOTIFY_KEY_LEN + 96], *idcopy;
+
+        if (rc == NULL)
+            continue;
+        if (notify_build(rc, n, now_ms, &req) != 0) {
+            log_error("notification_build_failed", "receiver=%s key=%s", rc->name, n->key);
+            continue;
+        }
+        /* stable: a state change re-applied after a crash re-queues the same id,
+         * which the outbox takes as already there */
+        snprintf(id, sizeof(id), "%s/%s/%s", rc->name, n->key, notify_state_name(n->state));
+        idcopy = strdup(id);
+        if (a->ob == NULL || outbox_enqueue(a->ob, id, rc->name, &req, alert_enqueued,
+                                            idcopy) != 0) {
+            log_error("notification_not_queued", "id=%s", id);
+            free(idcopy);
+        } else {
+            log_info("notification_queued", "id=%s receiver=%s state=%s", id, rc->name,
+                     notify_state_name(n->state));
+        }
+        notify_request_clear(&req);
+    }
+}
+
+/* Adds n to route rt's waiting group. */
+static void alert_group_add(struct alert_route *rt, const struct notification *n, int64_t now)
+{
+    struct notification **list = n->state == NOTIFY_RESOLVED ? &rt->resolved : &rt->firing;
+    size_t *count = n->state == NOTIFY_RESOLVED ? &rt->nresolved : &rt->nfiring;
+    size_t *extra = n->state == NOTIFY_RESOLVED ? &rt->extra_resolved : &rt->extra_firing;
+    struct notification *grown;
+
+    if (rt->nfiring + rt->nresolved + rt->extra_firing + rt->extra_resolved == 0)
+        rt->first_ms = now;
+    if (*count >= ALERT_GROUP_MAX) {
+        (*extra)++;       /* counted in the grouped message, never dropped silently */
+        return;
+    }
+    grown = realloc(*list, (*count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        (*extra)++;
+        return;
+    }
+    *list = grown;
+    grown[(*count)++] = *n;
+}
+
+/* One notification for a group: itself when alone, else a summary. */
+static void alert_group_flush(struct alerter *a, struct alert_route *rt,
+                              struct notification *list, size_t n, size_t extra, int64_t now)
+{
+    struct notification g;
+    size_t used = 0;
+
+    if (n == 0)
+        return;
+    if (n == 1 && extra == 0) {
+        alert_send(a, rt, &list[0], now);
+        return;
+    }
+    g = list[0];
+    snprintf(g.key, sizeof(g.key), "group/%zu/%" PRId64, (size_t)(rt - a->routes),
+             list[0].created_ms);
+    snprintf(g.rule, sizeof(g.rule), "%s", list[0].rule);
+    g.check[0] = g.location[0] = '\0';
+    /* summaries are cut to fit: the details list every member */
+    snprintf(g.summary, sizeof(g.summary), "%zu alerts %s: %.160s and %zu more", n + extra,
+             g.state == NOTIFY_RESOLVED ? "resolved" : "firing", list[0].summary,
+             n + extra - 1);
+    g.details[0] = '\0';
+    for (size_t i = 0; i < n && used + 2 < sizeof(g.details); i++)
+        used += (size_t)snprintf(g.details + used, sizeof(g.details) - used, "%s\n",
+                                 list[i].summary);
+    alert_send(a, rt, &g, now);
+}
+
+void alerter_tick(struct alerter *a, int64_t now_ms)
+{
+    for (size_t i = 0; a != NULL && i < a->nroutes; i++) {
+        struct alert_route *rt = &a->routes[i];
+
+        if (rt->nfiring + rt->nresolved + rt->extra_firing + rt->extra_resolved == 0 ||
+            now_ms - rt->first_ms < rt->cfg->group_wait_ms)
+            continue;
+        alert_group_flush(a, rt, rt->firing, rt->nfiring, rt->extra_firing, now_ms);
+        alert_group_flush(a, rt, rt->resolved, rt->nresolved, rt->extra_resolved, now_ms);
+        rt->nfiring = rt->nresolved = rt->extra_firing = rt->extra_resolved = 0;
+    }
+}
+
+/* Routes n: to the first matching route, and on while routes say continue. */
+static void alert_route(struct alerter *a, const struct notification *n, int64_t now)
+{
+    for (size_t i = 0; i < a->nroutes; i++) {
+        if (!alert_route_matches(&a->routes[i], n))
+            continue;
+        alert_group_add(&a->routes[i], n, now);
+        if (!a->routes[i].cfg->continue_matching)
+            return;
+    }
+}
+
+/* A dependency of check i that is down now, or NULL. */
+static const char *alert_parent_down(struct alerter *a, const struct nines_check *spec)
+{
+    for (size_t j = 0; j < spec->depends_on_count; j++) {
+        long p = collector_check_index(a->c, spec->depends_on[j]);
+
+        if (p >= 0 && collector_check_state(a->c, (size_t)p)->state == CHECK_DOWN)
+            return spec->depends_on[j];
+    }
+    return NULL;
+}
+
+static void alert_labels(struct alerter *a, const struct nines_check *spec,
+                         struct notification *n)
+{
+    const struct nines_config *cfg = collector_config(a->c);
+
+    snprintf(n->check, sizeof(n->check), "%s", spec->id);
+    snprintf(n->team, sizeof(n->team), "%s", spec->team ? spec->team : "");
+    snprintf(n->severity, sizeof(n->severity), "%s", spec->severity ? spec->severity : "page");
+    for (size_t i = 0; i < cfg->services_count && n->service[0] == '\0'; i++)
+        for (size_t j = 0; j < cfg->services[i].checks_count; j++)
+            if (strcmp(cfg->services[i].checks[j], spec->id) == 0)
+                snprintf(n->service, sizeof(n->service), "%s", cfg->services[i].id);
+}
+
+static int alert_was_suppressed(const struct alerter *a, const char *key)
+{
+    for (size_t i = 0; i < ALERT_SUPPRESSED; i++)
+        if (strcmp(a->suppressed[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+static void alert_suppress(struct alerter *a, const char *key, const char *cause,
+                           const char *what)
+{
+    snprintf(a->suppressed[a->next_suppressed], NOTIFY_KEY_LEN, "%s", key);
+    a->next_suppressed = (a->next_suppressed + 1) % ALERT_SUPPRESSED;
+    log_info("notification_suppressed", "key=%s cause=%s by=%s", key, cause, what);
+}
+
+void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int64_t now_ms)
+{
+    const struct nines_check *spec;
+    const struct check_state *s;
+    struct notification n;
+    char inc[NINES_ID_LEN + 32], maint[128];
+    const char *parent;
+
+    if (a == NULL || a->nroutes == 0)
+        return;
+    spec = collector_check_spec(a->c, i);
+    s = collector_check_state(a->c, i);
+    memset(&n, 0, sizeof(n));
+    n.created_ms = now_ms;
+    alert_labels(a, spec, &n);
+    store_incident_id(spec->id, s->incident.start_ms, inc, sizeof(inc));
+    switch (e->kind) {
+    case EV_INCIDENT_OPEN:
+    case EV_INCIDENT_CLOSE:
+        n.state = e->kind == EV_INCIDENT_OPEN ? NOTIFY_FIRING : NOTIFY_RESOLVED;
+        snprintf(n.rule, sizeof(n.rule), "check_down");
+        snprintf(n.key, sizeof(n.key), "check_down/%s", inc);
+        n.start_ms = s->incident.start_ms;
+        n.end_ms = e->kind == EV_INCIDENT_CLOSE ? s->incident.end_ms : 0;
+        snprintf(n.reason, sizeof(n.reason), "%s", s->incident.reason);
+        snprintf(n.summary, sizeof(n.summary), "%s is %s: %.120s (%.60s)", spec->id,
+                 n.state == NOTIFY_FIRING ? "DOWN" : "UP again", s->incident.message,
+                 s->incident.locations);
+        break;
+    case EV_CHECK_STATE:
+        if (e->to != CHECK_DEGRADED && e->from != CHECK_DEGRADED)
+            return;
+        n.state = e->to == CHECK_DEGRADED ? NOTIFY_FIRING : NOTIFY_RESOLVED;
+        snprintf(n.rule, sizeof(n.rule), "degraded");
+        snprintf(n.severity, sizeof(n.severity), "ticket");
+        snprintf(n.key, sizeof(n.key), "degraded/%s", spec->id);
+        n.start_ms = e->t_ms;
+        snprintf(n.summary, sizeof(n.summary), "%s is %s", spec->id,
+                 n.state == NOTIFY_FIRING ? "slower than its latency objective" : "fast again");
+        break;
+    case EV_LOCATION_SILENT:
+    case EV_LOCATION_BACK:
+        n.state = e->kind == EV_LOCATION_SILENT ? NOTIFY_FIRING : NOTIFY_RESOLVED;
+        snprintf(n.rule, sizeof(n.rule), "probe_silent");
+        snprintf(n.severity, sizeof(n.severity), "ticket");
+        snprintf(n.location, sizeof(n.location), "%s", e->location);
+        snprintf(n.key, sizeof(n.key), "probe_silent/%s/%s", e->location, spec->id);
+        n.start_ms = e->t_ms;
+        snprintf(n.summary, sizeof(n.summary), "probe at %s %s for %s", e->location,
+                 n.state == NOTIFY_FIRING ? "is silent" : "reports again", spec->id);
+        break;
+    default:
+        return;
+    }
+    if (e->kind == EV_INCIDENT_OPEN && (parent = alert_parent_down(a, spec)) != NULL) {
+        alert_suppress(a, n.key, "dependency", parent);
+        return;
+    }
+    if (e->kind == EV_INCIDENT_OPEN &&
+        sla_maint_active(a->c, spec->id, s->incident.start_ms, maint, sizeof(maint)) > 0) {
+        alert_suppress(a, n.key, "maintenance", maint);
+        return;
+    }
+    if (n.state == NOTIFY_RESOLVED && alert_was_suppressed(a, n.key))
+        return;
+    alert_route(a, &n, now_ms);
+}
