@@ -36,6 +36,13 @@ struct alerter {
      * resolve is held back too. A ring: the oldest are forgotten. */
     char suppressed[ALERT_SUPPRESSED][NOTIFY_KEY_LEN];
     size_t next_suppressed;
+    /* conditions firing now (degraded, silent) and the key they fired with,
+     * so their resolution carries the same key */
+    struct {
+        char what[NOTIFY_KEY_LEN];
+        char key[NOTIFY_KEY_LEN];
+    } open[ALERT_SUPPRESSED];
+    size_t next_open;
 };
 
 const char *alert_label(const struct notification *n, const char *name)
@@ -330,6 +337,28 @@ static void alert_labels(struct alerter *a, const struct nines_check *spec,
                 snprintf(n->service, sizeof(n->service), "%s", cfg->services[i].id);
 }
 
+/* The key of a condition: new (what@start) when it fires, the one it fired
+ * with when it resolves. */
+static void alert_condition_key(struct alerter *a, const char *what, int firing,
+                                int64_t start_ms, char *key, size_t len)
+{
+    if (!firing) {
+        for (size_t i = 0; i < ALERT_SUPPRESSED; i++) {
+            if (strcmp(a->open[i].what, what) == 0) {
+                snprintf(key, len, "%s", a->open[i].key);
+                a->open[i].what[0] = '\0';
+                return;
+            }
+        }
+    }
+    snprintf(key, len, "%.150s@%" PRId64, what, start_ms);
+    if (firing) {
+        snprintf(a->open[a->next_open].what, NOTIFY_KEY_LEN, "%s", what);
+        snprintf(a->open[a->next_open].key, NOTIFY_KEY_LEN, "%s", key);
+        a->next_open = (a->next_open + 1) % ALERT_SUPPRESSED;
+    }
+}
+
 static int alert_was_suppressed(const struct alerter *a, const char *key)
 {
     for (size_t i = 0; i < ALERT_SUPPRESSED; i++)
@@ -351,7 +380,7 @@ void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int
     const struct nines_check *spec;
     const struct check_state *s;
     struct notification n;
-    char inc[NINES_ID_LEN + 32], maint[128];
+    char inc[NINES_ID_LEN + 32], maint[128], what[NOTIFY_KEY_LEN];
     const char *parent;
 
     if (a == NULL || a->nroutes == 0)
@@ -381,7 +410,8 @@ void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int
         n.state = e->to == CHECK_DEGRADED ? NOTIFY_FIRING : NOTIFY_RESOLVED;
         snprintf(n.rule, sizeof(n.rule), "degraded");
         snprintf(n.severity, sizeof(n.severity), "ticket");
-        snprintf(n.key, sizeof(n.key), "degraded/%s", spec->id);
+        snprintf(what, sizeof(what), "degraded/%s", spec->id);
+        alert_condition_key(a, what, n.state == NOTIFY_FIRING, e->t_ms, n.key, sizeof(n.key));
         n.start_ms = e->t_ms;
         snprintf(n.summary, sizeof(n.summary), "%s is %s", spec->id,
                  n.state == NOTIFY_FIRING ? "slower than its latency objective" : "fast again");
@@ -392,7 +422,8 @@ void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int
         snprintf(n.rule, sizeof(n.rule), "probe_silent");
         snprintf(n.severity, sizeof(n.severity), "ticket");
         snprintf(n.location, sizeof(n.location), "%s", e->location);
-        snprintf(n.key, sizeof(n.key), "probe_silent/%s/%s", e->location, spec->id);
+        snprintf(what, sizeof(what), "probe_silent/%s/%s", e->location, spec->id);
+        alert_condition_key(a, what, n.state == NOTIFY_FIRING, e->t_ms, n.key, sizeof(n.key));
         n.start_ms = e->t_ms;
         snprintf(n.summary, sizeof(n.summary), "probe at %s %s for %s", e->location,
                  n.state == NOTIFY_FIRING ? "is silent" : "reports again", spec->id);
