@@ -813,6 +813,8 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
     free(cfg->collector.name);
     cfg->collector.name = strdup(c->cfg->collector.name);
     collector_abandon_sync(c);
+    if (c->alerter != NULL)
+        alerter_flush(c->alerter, nines_wall_ms());   /* groups point into the old config */
     nines_config_free(c->cfg);
     c->cfg = cfg;
     if (collector_index(c) != 0) {

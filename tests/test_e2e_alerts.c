@@ -195,6 +195,10 @@ Test(e2e_alerts, down_and_up_reach_alertmanager_and_a_signed_webhook_once_each, 
     world_start(&w, 1, "0s");
     test_sleep_ms(3000);    /* UP first: no alert for a healthy check */
     cr_assert(eq(int, am_alert_count(&w, "web0"), 0));
+    /* a reload rebuilds receivers and routes; alerting carries on */
+    cr_assert(eq(int, proc_signal(w.collector, SIGHUP), 0));
+    test_sleep_ms(500);
+    cr_assert(proc_alive(w.collector));
     cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));
     firing = (struct am_want){ &w, 1 };
     cr_assert(eq(int, test_wait_until(am_has, &firing, 20000), 0),

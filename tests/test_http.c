@@ -1087,7 +1087,9 @@ Test(http, latency_over_objective_is_ok_with_warning)
     cr_assert(eq(str, slow.r.warning, "latency_over_objective"));
     cr_assert(eq(int, sscanf(slow.r.message, "took %lld ms (objective 100 ms)", &took), 1),
               "%s", slow.r.message);
-    cr_assert(ge(int, took, 250));
+    /* the fixture's 250 ms timer runs on libuv's cached loop time and may
+     * fire a millisecond or two early; well above the 100 ms objective */
+    cr_assert(ge(int, took, 240));
     cr_assert(eq(i64, took, slow.r.total_us / 1000));
 
     c.http.latency_objective_ms = 1500;

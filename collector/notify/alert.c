@@ -16,8 +16,10 @@
 #define ALERT_SUPPRESSED 1024     /* incidents whose firing was held back */
 
 struct alert_route {
-    const struct nines_route_cfg *cfg;
+    const struct nines_route_cfg *cfg;   /* borrowed from the configuration */
     regex_t *re;                  /* per matcher, compiled when regex */
+    unsigned char *compiled;      /* which re[] are compiled (freed without cfg) */
+    size_t nre;
     struct notification *firing;  /* waiting for group_wait */
     size_t nfiring, extra_firing;
     struct notification *resolved;
@@ -91,11 +93,14 @@ static int alert_read_secret(const struct nines_receiver_cfg *rc, char *out, siz
 
 static void alert_routes_free(struct alerter *a)
 {
+    /* the configuration these routes came from may be gone already (reload,
+     * exit): touch only what the routes own */
     for (size_t i = 0; i < a->nroutes; i++) {
-        for (size_t j = 0; a->routes[i].re != NULL && j < a->routes[i].cfg->match_count; j++)
-            if (a->routes[i].cfg->match[j].regex)
+        for (size_t j = 0; j < a->routes[i].nre; j++)
+            if (a->routes[i].compiled[j])
                 regfree(&a->routes[i].re[j]);
         free(a->routes[i].re);
+        free(a->routes[i].compiled);
         free(a->routes[i].firing);
         free(a->routes[i].resolved);
     }
@@ -141,11 +146,19 @@ void alerter_reload(struct alerter *a)
 
         rt->cfg = &cfg->routes[i];
         rt->re = calloc(rt->cfg->match_count + 1, sizeof(*rt->re));
-        for (size_t j = 0; rt->re != NULL && j < rt->cfg->match_count; j++)
-            if (rt->cfg->match[j].regex &&
-                regcomp(&rt->re[j], rt->cfg->match[j].value, REG_EXTENDED | REG_NOSUB) != 0)
-                /* validated at load; an impossible pattern matches nothing */
-                regcomp(&rt->re[j], "$^", REG_EXTENDED | REG_NOSUB);
+        rt->compiled = calloc(rt->cfg->match_count + 1, 1);
+        if (rt->re == NULL || rt->compiled == NULL)
+            continue;     /* matches nothing: alert_route_matches checks re */
+        rt->nre = rt->cfg->match_count;
+        for (size_t j = 0; j < rt->nre; j++) {
+            if (!rt->cfg->match[j].regex)
+                continue;
+            /* validated at load; should it fail now, match nothing */
+            if (regcomp(&rt->re[j], rt->cfg->match[j].value, REG_EXTENDED | REG_NOSUB) != 0 &&
+                regcomp(&rt->re[j], "$^", REG_EXTENDED | REG_NOSUB) != 0)
+                continue;
+            rt->compiled[j] = 1;
+        }
     }
     log_info("alerting_configured", "receivers=%zu routes=%zu", a->nrx, a->nroutes);
 }
@@ -175,13 +188,16 @@ void alerter_free(struct alerter *a)
 
 static int alert_route_matches(const struct alert_route *rt, const struct notification *n)
 {
+    if (rt->nre != rt->cfg->match_count)
+        return 0;     /* could not set the route up (out of memory) */
     for (size_t j = 0; j < rt->cfg->match_count; j++) {
         const struct nines_matcher *m = &rt->cfg->match[j];
         const char *v = alert_label(n, m->name);
 
         if (v == NULL)
             return 0;
-        if (m->regex ? regexec(&rt->re[j], v, 0, NULL, 0) != 0 : strcmp(v, m->value) != 0)
+        if (m->regex ? !rt->compiled[j] || regexec(&rt->re[j], v, 0, NULL, 0) != 0
+                     : strcmp(v, m->value) != 0)
             return 0;
     }
     return 1;
@@ -285,18 +301,28 @@ static void alert_group_flush(struct alerter *a, struct alert_route *rt,
     alert_send(a, rt, &g, now);
 }
 
-void alerter_tick(struct alerter *a, int64_t now_ms)
+static void alert_flush_groups(struct alerter *a, int64_t now_ms, int all)
 {
     for (size_t i = 0; a != NULL && i < a->nroutes; i++) {
         struct alert_route *rt = &a->routes[i];
 
         if (rt->nfiring + rt->nresolved + rt->extra_firing + rt->extra_resolved == 0 ||
-            now_ms - rt->first_ms < rt->cfg->group_wait_ms)
+            (!all && now_ms - rt->first_ms < rt->cfg->group_wait_ms))
             continue;
         alert_group_flush(a, rt, rt->firing, rt->nfiring, rt->extra_firing, now_ms);
         alert_group_flush(a, rt, rt->resolved, rt->nresolved, rt->extra_resolved, now_ms);
         rt->nfiring = rt->nresolved = rt->extra_firing = rt->extra_resolved = 0;
     }
+}
+
+void alerter_tick(struct alerter *a, int64_t now_ms)
+{
+    alert_flush_groups(a, now_ms, 0);
+}
+
+void alerter_flush(struct alerter *a, int64_t now_ms)
+{
+    alert_flush_groups(a, now_ms, 1);
 }
 
 /* Routes n: to the first matching route, and on while routes say continue. */

@@ -25,6 +25,8 @@ void alerter_reload(struct alerter *a);
 void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int64_t now_ms);
 /* Sends groups whose wait is over. */
 void alerter_tick(struct alerter *a, int64_t now_ms);
+/* Sends every waiting group now: before a reload frees the routes' config. */
+void alerter_flush(struct alerter *a, int64_t now_ms);
 void alerter_free(struct alerter *a);
 
 /* Labels of a notification, for matching: check service customer team
