@@ -510,6 +510,7 @@ struct api_uptime {
     struct api *a;
     struct httpd_req *req;
     char service[NINES_ID_LEN];   /* "" for a check */
+    char check[NINES_ID_LEN];
     int64_t from, to;             /* a custom window, or 0 */
     int64_t now;
 };
@@ -559,8 +560,8 @@ static void api_on_uptime(struct sla_query *q, int status, void *arg)
     }
     if (rc == 0)
         httpd_respond_json(u->req, 200, json_pack("{s:s,s:s,s:o}", svc ? "service" : "check",
-                                                  svc ? svc->id : q == NULL ? "" : "",
-                                                  "computed", "exact", "windows", windows));
+                                                  svc ? svc->id : u->check, "computed",
+                                                  "exact", "windows", windows));
     else {
         json_decref(windows);
         httpd_respond_error(u->req, rc == NINES_ENOTFOUND ? 404 : 503,
@@ -606,6 +607,8 @@ static void api_uptime(struct httpd_req *r, void *arg)
     u->now = nines_wall_ms();
     if (svc != NULL)
         snprintf(u->service, sizeof(u->service), "%s", svc->id);
+    else
+        snprintf(u->check, sizeof(u->check), "%s", check);
     uptime_window_range(UPTIME_90D, u->now, &span_from, &to);
     if (u->to > to)
         to = u->to;

@@ -226,6 +226,7 @@ Test(e2e_api, incidents_services_ack_uptime_latency_and_maintenance, .timeout = 
     /* uptime: web never failed, api failed from its first result */
     cr_assert(eq(int, req(&w, "GET", "/api/v1/uptime?check=web", "viewer-token", NULL), 200));
     j = json_loads(body, 0, NULL);
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(j, "check")), "web"), "%s", body);
     win = json_object_get(json_object_get(j, "windows"), "24h");
     cr_expect(eq(dbl, json_real_value(json_object_get(win, "uptime")), 1.0), "%s", body);
     json_decref(j);

@@ -199,6 +199,25 @@ static int world_silent_raised(void *arg)
     return yes;
 }
 
+/* Every location has reported at least once (the collector's stored state). */
+static int world_all_reporting(void *arg)
+{
+    struct world *w = arg;
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *r = c ? redisCommand(c, "HGET nines:state:web doc") : NULL;
+    int yes = r != NULL && r->type == REDIS_REPLY_STRING;
+
+    for (int i = 0; yes && i < 3; i++) {
+        char name[32];
+
+        snprintf(name, sizeof(name), "\"name\":\"%s\"", locations[i]);
+        yes = strstr(r->str, name) != NULL;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return yes;
+}
+
 Test(e2e_incidents, a_silent_probe_raises_probe_silent_and_no_incident, .timeout = 60)
 {
     struct world w;
@@ -206,6 +225,9 @@ Test(e2e_incidents, a_silent_probe_raises_probe_silent_and_no_incident, .timeout
 
     world_open(&w);
     cr_assert(eq(int, test_wait_until(world_all_up, &w, 20000), 0), "never UP");
+    /* ap must have reported before it can fall silent */
+    cr_assert(eq(int, test_wait_until(world_all_reporting, &w, 10000), 0),
+              "not every location reported");
     cr_assert(eq(int, proc_signal(w.probe[2], SIGSTOP), 0));     /* ap goes quiet */
     cr_assert(eq(int, test_wait_until(world_silent_raised, &w, 8000), 0),
               "probe silent was not raised");
