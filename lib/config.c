@@ -896,21 +896,30 @@ static int cfg_location_add(struct cfg_ctx *x, const struct cfg_field *f,
     return 0;
 }
 
-/* A location name or a sequence of them; an empty sequence means everywhere. */
-static int cfg_apply_locations(struct cfg_ctx *x, const struct cfg_field *f,
-                               const struct yamltree_node *v, char ***slot, size_t *count)
+/* Checks and keeps one item of a string list (list has room for it). */
+typedef int cfg_item_add_fn(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *s, char **list, size_t *n);
+
+/*
+ * One string or a sequence of them, at most `most` (named `noun` in the
+ * error), each checked by add. On success *out holds *n strings (an array
+ * even when n is 0; the caller owns it); on failure nothing is kept.
+ */
+static int cfg_collect_strings(struct cfg_ctx *x, const struct cfg_field *f,
+                               const struct yamltree_node *v, size_t most, const char *noun,
+                               cfg_item_add_fn *add, char ***out, size_t *n)
 {
     size_t want = v->type == YAMLTREE_SEQUENCE ? v->count : 1;
     char **list;
-    size_t n = 0;
     int bad = 0;
 
+    *n = 0;
     if (v->type == YAMLTREE_MAPPING || yamltree_is_null(v)) {
         cfg_type_error(x, f, v);
         return -1;
     }
-    if (want > CFG_MAX_LOCATIONS) {
-        cfg_error(x, v, "'%s': at most %d locations, got %zu", f->key, CFG_MAX_LOCATIONS, want);
+    if (want > most) {
+        cfg_error(x, v, "'%s': at most %zu %s, got %zu", f->key, most, noun, want);
         return -1;
     }
     list = calloc(want ? want : 1, sizeof(*list));
@@ -919,15 +928,30 @@ static int cfg_apply_locations(struct cfg_ctx *x, const struct cfg_field *f,
         return -1;
     }
     if (v->type == YAMLTREE_SCALAR) {
-        bad = cfg_location_add(x, f, v, list, &n) < 0;
+        bad = add(x, f, v, list, n) < 0;
     } else {
         for (size_t i = 0; i < v->count; i++)
-            bad |= cfg_location_add(x, f, v->items[i], list, &n) < 0;
+            bad |= add(x, f, v->items[i], list, n) < 0;
     }
     if (bad) {
-        cfg_free_strv(list, n);
+        cfg_free_strv(list, *n);
+        *n = 0;
         return -1;
     }
+    *out = list;
+    return 0;
+}
+
+/* A location name or a sequence of them; an empty sequence means everywhere. */
+static int cfg_apply_locations(struct cfg_ctx *x, const struct cfg_field *f,
+                               const struct yamltree_node *v, char ***slot, size_t *count)
+{
+    char **list;
+    size_t n = 0;
+
+    if (cfg_collect_strings(x, f, v, CFG_MAX_LOCATIONS, "locations", cfg_location_add, &list,
+                            &n) != 0)
+        return -1;
     cfg_free_strv(*slot, *count);
     *slot = list;
     *count = n;
@@ -1720,34 +1744,17 @@ static int cfg_list_add(struct cfg_ctx *x, const struct cfg_field *f,
 static int cfg_apply_list(struct cfg_ctx *x, const struct cfg_field *f,
                           const struct yamltree_node *v, char ***slot, size_t *count)
 {
-    size_t want = v->type == YAMLTREE_SEQUENCE ? v->count : 1;
     size_t most = f->max > 0 ? (size_t)f->max : CFG_MAX_LIST;
     char **list;
     size_t n = 0;
-    int bad = 0;
+    int bad;
 
-    if (v->type == YAMLTREE_MAPPING || yamltree_is_null(v)) {
-        cfg_type_error(x, f, v);
+    bad = cfg_collect_strings(x, f, v, most, "entries", cfg_list_add, &list, &n) != 0;
+    if (bad)
         return -1;
-    }
-    if (want > most) {
-        cfg_error(x, v, "'%s': at most %zu entries, got %zu", f->key, most, want);
-        return -1;
-    }
-    list = calloc(want ? want : 1, sizeof(*list));
-    if (list == NULL) {
-        x->nomem = 1;
-        return -1;
-    }
-    if (v->type == YAMLTREE_SCALAR) {
-        bad = cfg_list_add(x, f, v, list, &n) < 0;
-    } else {
-        for (size_t i = 0; i < v->count; i++)
-            bad |= cfg_list_add(x, f, v->items[i], list, &n) < 0;
-    }
-    if (bad || n == 0) {
+    if (n == 0) {
         cfg_free_strv(list, n);
-        return bad ? -1 : 0;
+        return 0;
     }
     cfg_free_strv(*slot, *count);
     *slot = list;
