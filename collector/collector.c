@@ -64,6 +64,7 @@ struct collector {
     struct api *api;
     struct outbox *outbox;      /* notifications, when receivers are configured */
     struct alerter *alerter;
+    int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     size_t svc_sla_pending;     /* fetches in flight */
     uv_timer_t sla_timer;
@@ -77,14 +78,15 @@ static void collector_resync(struct collector *c);
 static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
                                        const struct ccheck *k, const struct state_events *ev);
 
-/* Hands every event of check k to the alerter (routing, grouping, outbox). */
-static void collector_alert(struct collector *c, const struct ccheck *k,
+/* Hands every event of check k to the alerter (routing, grouping, outbox);
+ * we are inside MULTI on ac. */
+static void collector_alert(struct collector *c, redisAsyncContext *ac, const struct ccheck *k,
                             const struct state_events *ev)
 {
     int64_t now = nines_wall_ms();
 
     for (size_t i = 0; c->alerter != NULL && i < ev->n; i++)
-        alerter_event(c->alerter, (size_t)(k - c->checks), &ev->ev[i], now);
+        alerter_event(c->alerter, ac, (size_t)(k - c->checks), &ev->ev[i], now);
 }
 
 static struct ccheck *collector_find(struct collector *c, const char *id)
@@ -231,6 +233,18 @@ static int collector_index(struct collector *c)
 
 /* ---- synchronisation: publish the catalogue, load every state ---------- */
 
+/* Notifications made before a crash and not yet in the outbox: once. */
+static void collector_on_pending_alerts(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+
+    (void)ac;
+    if (reply == NULL || c->alerter == NULL || c->alerts_restored)
+        return;
+    c->alerts_restored = 1;
+    alerter_restore(c->alerter, reply, nines_wall_ms());
+}
+
 static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct collector *c = privdata;
@@ -249,6 +263,8 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
     c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
     collector_maint_refresh(c);
+    if (c->alerter != NULL && !c->alerts_restored)
+        redisAsyncCommand(ac, collector_on_pending_alerts, c, "HGETALL nines:alerts:pending");
     collector_read(c);
 }
 
@@ -416,7 +432,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     }
     store_events(ac, &k->st, &ev);
     collector_note_maintenance(c, ac, k, &ev);
-    collector_alert(c, k, &ev);
+    collector_alert(c, ac, k, &ev);
     store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
@@ -586,7 +602,7 @@ static void collector_tick(uv_timer_t *t)
             redisAsyncCommand(ac, NULL, NULL, "MULTI");
         any = 1;
         store_events(ac, &k->st, &ev);
-        collector_alert(c, k, &ev);
+        collector_alert(c, ac, k, &ev);
         k->dirty = 1;
     }
     if (!any)

@@ -27,8 +27,20 @@ struct alert_world {
     struct hookfix hook;
     char dir[256];
     int am_port;
+    char cfg[400];
     pid_t am, collector, probe;
 };
+
+static void world_start_collector(struct alert_world *w)
+{
+    char log[400];
+    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
+    const char *env[] = { "NINES_TEST_HOOK_SECRET=hook-secret", NULL };
+
+    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
+    w->collector = proc_spawn_env(argv, log, env);
+    cr_assert(gt(int, w->collector, 0));
+}
 
 static void world_start(struct alert_world *w, int checks, const char *group_wait)
 {
@@ -74,15 +86,9 @@ static void world_start(struct alert_world *w, int checks, const char *group_wai
                               "  - {id: web%d, kind: http, url: \"%s/\", interval: 1s, "
                               "timeout: 500ms}\n",
                               i, w->http.base_url);
-    snprintf(path, sizeof(path), "%s/nines.yaml", w->dir);
-    cr_assert(eq(int, test_write_file(path, yaml), 0));
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", path, NULL };
-        const char *env[] = { "NINES_TEST_HOOK_SECRET=hook-secret", NULL };
-
-        snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-        w->collector = proc_spawn_env(argv, log, env);
-    }
+    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
+    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
+    world_start_collector(w);
     {
         const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", w->redis.url, "--name",
                                "p1", "--location", "local", "--poll-ms", "200", NULL };
@@ -237,5 +243,42 @@ Test(e2e_alerts, fifty_checks_down_at_once_make_one_grouped_notification, .timeo
     test_sleep_ms(4000);
     cr_assert(eq(int, hook_count(&w, &hc), 0));
     cr_expect(le(long, hc.firing, 2), "%ld firing notifications for 50 checks", hc.firing);
+    world_stop(&w);
+}
+
+static int pending_alert_written(void *arg)
+{
+    struct alert_world *w = arg;
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *r = c ? redisCommand(c, "HLEN nines:alerts:pending") : NULL;
+    int yes = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+
+    freeReplyObject(r);
+    redisFree(c);
+    return yes;
+}
+
+Test(e2e_alerts, a_collector_killed_while_grouping_still_delivers_once, .timeout = 90)
+{
+    struct alert_world w;
+    struct hook_want one;
+    struct hook_counts hc;
+    int status;
+
+    world_start(&w, 1, "5s");    /* the notification waits 5 s in its group */
+    test_sleep_ms(3000);
+    cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));
+    cr_assert(eq(int, test_wait_until(pending_alert_written, &w, 15000), 0),
+              "no pending notification was written with the incident");
+    cr_assert(eq(int, proc_signal(w.collector, SIGKILL), 0));    /* inside group_wait */
+    cr_assert(eq(int, proc_wait(w.collector, 3000, &status), 0));
+    world_start_collector(&w);
+    one = (struct hook_want){ &w, 1, 0 };
+    cr_assert(eq(int, test_wait_until(hook_has, &one, 30000), 0),
+              "the notification made before the crash was never delivered");
+    test_sleep_ms(2000);
+    cr_assert(eq(int, hook_count(&w, &hc), 0));
+    cr_expect(eq(long, hc.firing, 1), "exactly once");
+    cr_expect(eq(int, pending_alert_written(&w), 0), "nothing left pending once delivered");
     world_stop(&w);
 }

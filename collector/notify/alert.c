@@ -1,5 +1,6 @@
 /* Alert rules, routing and grouping; see alert.h. */
 #include <inttypes.h>
+#include <jansson.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,10 @@
 #include "store.h"
 
 #define ALERT_GROUP_MAX 1000      /* members listed; more are counted */
+/* Notifications made but not yet in the outbox: written in the same
+ * transaction as the state change that made them, removed once the outbox
+ * has taken everything made from them, and routed again after a restart. */
+#define ALERT_KEY_PENDING "nines:alerts:pending"
 #define ALERT_SUPPRESSED 1024     /* incidents whose firing was held back */
 
 struct alert_route {
@@ -211,21 +216,112 @@ static const struct receiver_cfg *alert_receiver(const struct alerter *a, const 
     return NULL;
 }
 
-static void alert_enqueued(int status, void *arg)
+/* "KEY|STATE": a notification's field in the pending hash. */
+static void alert_pending_field(const struct notification *n, char *out, size_t len)
 {
-    if (status != 0)
-        log_error("notification_not_queued", "id=%s status=%d", (char *)arg, status);
-    free(arg);
+    snprintf(out, len, "%s|%s", n->key, notify_state_name(n->state));
 }
 
-/* Queues n for every receiver of route rt. */
+static char *alert_to_json(const struct notification *n)
+{
+    json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:s,s:s}",
+                          "key", n->key, "state", (int)n->state, "rule", n->rule, "severity",
+                          n->severity, "check", n->check, "service", n->service, "customer",
+                          n->customer, "team", n->team, "location", n->location, "start_ms",
+                          (json_int_t)n->start_ms, "end_ms", (json_int_t)n->end_ms,
+                          "created_ms", (json_int_t)n->created_ms, "reason", n->reason,
+                          "summary", n->summary, "details", n->details, "url", n->url);
+    char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    return out;
+}
+
+static void alert_copy_str(json_t *o, const char *k, char *dst, size_t len)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+
+    snprintf(dst, len, "%s", v != NULL ? v : "");
+}
+
+static int alert_from_json(const char *text, size_t len, struct notification *n)
+{
+    json_t *o = json_loadb(text, len, 0, NULL);
+    int st;
+
+    memset(n, 0, sizeof(*n));
+    if (!json_is_object(o) || !json_is_integer(json_object_get(o, "state"))) {
+        json_decref(o);
+        return -1;
+    }
+    st = (int)json_integer_value(json_object_get(o, "state"));
+    n->state = st == NOTIFY_RESOLVED ? NOTIFY_RESOLVED : NOTIFY_FIRING;
+    alert_copy_str(o, "key", n->key, sizeof(n->key));
+    alert_copy_str(o, "rule", n->rule, sizeof(n->rule));
+    alert_copy_str(o, "severity", n->severity, sizeof(n->severity));
+    alert_copy_str(o, "check", n->check, sizeof(n->check));
+    alert_copy_str(o, "service", n->service, sizeof(n->service));
+    alert_copy_str(o, "customer", n->customer, sizeof(n->customer));
+    alert_copy_str(o, "team", n->team, sizeof(n->team));
+    alert_copy_str(o, "location", n->location, sizeof(n->location));
+    alert_copy_str(o, "reason", n->reason, sizeof(n->reason));
+    alert_copy_str(o, "summary", n->summary, sizeof(n->summary));
+    alert_copy_str(o, "details", n->details, sizeof(n->details));
+    alert_copy_str(o, "url", n->url, sizeof(n->url));
+    n->start_ms = json_integer_value(json_object_get(o, "start_ms"));
+    n->end_ms = json_integer_value(json_object_get(o, "end_ms"));
+    n->created_ms = json_integer_value(json_object_get(o, "created_ms"));
+    json_decref(o);
+    return n->key[0] != '\0' ? 0 : -1;
+}
+
+/* The members of one flushed group: their pending fields go once the outbox
+ * has taken every request made from them. */
+struct alert_flush {
+    struct alerter *a;
+    size_t waiting;          /* outbox enqueues not yet answered, plus a hold */
+    int failed;
+    size_t n;
+    char (*fields)[NOTIFY_KEY_LEN + 16];
+};
+
+static void alert_flush_done(struct alert_flush *f)
+{
+    redisAsyncContext *ac = collector_redis(f->a->c);
+
+    for (size_t i = 0; !f->failed && ac != NULL && i < f->n; i++)
+        redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", ALERT_KEY_PENDING, f->fields[i]);
+    free(f->fields);
+    free(f);
+}
+
+struct alert_enqueue {
+    char id[NOTIFY_KEY_LEN + 96];
+    struct alert_flush *flush;
+};
+
+static void alert_enqueued(int status, void *arg)
+{
+    struct alert_enqueue *q = arg;
+
+    /* 1: the id was there already (a replay): as good as queued */
+    if (status != 0 && status != 1) {
+        log_error("notification_not_queued", "id=%s status=%d", q->id, status);
+        q->flush->failed = 1;
+    }
+    if (--q->flush->waiting == 0)
+        alert_flush_done(q->flush);
+    free(q);
+}
+
+/* Queues n for every receiver of route rt; f counts the answers. */
 static void alert_send(struct alerter *a, const struct alert_route *rt,
-                       const struct notification *n, int64_t now_ms)
+                       const struct notification *n, int64_t now_ms, struct alert_flush *f)
 {
     for (size_t i = 0; i < rt->cfg->receivers_count; i++) {
         const struct receiver_cfg *rc = alert_receiver(a, rt->cfg->receivers[i]);
         struct notify_request req;
-        char id[NOTIFY_KEY_LEN + 96], *idcopy;
+        struct alert_enqueue *q;
 
         if (rc == NULL)
             continue;
@@ -233,16 +329,25 @@ static void alert_send(struct alerter *a, const struct alert_route *rt,
             log_error("notification_build_failed", "receiver=%s key=%s", rc->name, n->key);
             continue;
         }
+        q = calloc(1, sizeof(*q));
+        if (q == NULL) {
+            f->failed = 1;
+            notify_request_clear(&req);
+            continue;
+        }
         /* stable: a state change re-applied after a crash re-queues the same id,
          * which the outbox takes as already there */
-        snprintf(id, sizeof(id), "%s/%s/%s", rc->name, n->key, notify_state_name(n->state));
-        idcopy = strdup(id);
-        if (a->ob == NULL || outbox_enqueue(a->ob, id, rc->name, &req, alert_enqueued,
-                                            idcopy) != 0) {
-            log_error("notification_not_queued", "id=%s", id);
-            free(idcopy);
+        snprintf(q->id, sizeof(q->id), "%s/%s/%s", rc->name, n->key,
+                 notify_state_name(n->state));
+        q->flush = f;
+        f->waiting++;
+        if (a->ob == NULL || outbox_enqueue(a->ob, q->id, rc->name, &req, alert_enqueued, q) != 0) {
+            log_error("notification_not_queued", "id=%s", q->id);
+            f->waiting--;
+            f->failed = 1;
+            free(q);
         } else {
-            log_info("notification_queued", "id=%s receiver=%s state=%s", id, rc->name,
+            log_info("notification_queued", "id=%s receiver=%s state=%s", q->id, rc->name,
                      notify_state_name(n->state));
         }
         notify_request_clear(&req);
@@ -278,11 +383,27 @@ static void alert_group_flush(struct alerter *a, struct alert_route *rt,
 {
     struct notification g;
     size_t used = 0;
+    struct alert_flush *f;
 
     if (n == 0)
         return;
+    f = calloc(1, sizeof(*f));
+    if (f != NULL)
+        f->fields = calloc(n, sizeof(*f->fields));
+    if (f == NULL || f->fields == NULL) {
+        log_error("out_of_memory", "where=alert_flush");
+        free(f);
+        return;      /* the members stay pending in Redis: sent after a restart */
+    }
+    f->a = a;
+    f->n = n;
+    for (size_t i = 0; i < n; i++)
+        alert_pending_field(&list[i], f->fields[i], sizeof(f->fields[i]));
+    f->waiting = 1;      /* held until every send below is queued */
     if (n == 1 && extra == 0) {
-        alert_send(a, rt, &list[0], now);
+        alert_send(a, rt, &list[0], now, f);
+        if (--f->waiting == 0)
+            alert_flush_done(f);
         return;
     }
     g = list[0];
@@ -298,7 +419,9 @@ static void alert_group_flush(struct alerter *a, struct alert_route *rt,
     for (size_t i = 0; i < n && used + 2 < sizeof(g.details); i++)
         used += (size_t)snprintf(g.details + used, sizeof(g.details) - used, "%s\n",
                                  list[i].summary);
-    alert_send(a, rt, &g, now);
+    alert_send(a, rt, &g, now, f);
+    if (--f->waiting == 0)
+        alert_flush_done(f);
 }
 
 static void alert_flush_groups(struct alerter *a, int64_t now_ms, int all)
@@ -325,16 +448,43 @@ void alerter_flush(struct alerter *a, int64_t now_ms)
     alert_flush_groups(a, now_ms, 1);
 }
 
-/* Routes n: to the first matching route, and on while routes say continue. */
-static void alert_route(struct alerter *a, const struct notification *n, int64_t now)
+/* Routes n: to the first matching route, and on while routes say continue.
+ * Returns how many routes took it. */
+static int alert_route(struct alerter *a, const struct notification *n, int64_t now)
 {
+    int taken = 0;
+
     for (size_t i = 0; i < a->nroutes; i++) {
         if (!alert_route_matches(&a->routes[i], n))
             continue;
         alert_group_add(&a->routes[i], n, now);
+        taken++;
         if (!a->routes[i].cfg->continue_matching)
-            return;
+            break;
     }
+    return taken;
+}
+
+void alerter_restore(struct alerter *a, const redisReply *r, int64_t now_ms)
+{
+    redisAsyncContext *ac = collector_redis(a->c);
+    size_t restored = 0;
+
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements;
+         i += 2) {
+        struct notification n;
+
+        if (alert_from_json(r->element[i + 1]->str, r->element[i + 1]->len, &n) == 0 &&
+            alert_route(a, &n, now_ms) > 0) {
+            restored++;
+            continue;
+        }
+        if (ac != NULL)    /* unreadable, or no route wants it any more */
+            redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", ALERT_KEY_PENDING,
+                              r->element[i]->str);
+    }
+    if (restored > 0)
+        log_info("notifications_restored", "count=%zu", restored);
 }
 
 /* A dependency of check i that is down now, or NULL. */
@@ -401,7 +551,8 @@ static void alert_suppress(struct alerter *a, const char *key, const char *cause
     log_info("notification_suppressed", "key=%s cause=%s by=%s", key, cause, what);
 }
 
-void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int64_t now_ms)
+void alerter_event(struct alerter *a, redisAsyncContext *ac, size_t i,
+                   const struct state_event *e, int64_t now_ms)
 {
     const struct nines_check *spec;
     const struct check_state *s;
@@ -468,5 +619,13 @@ void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int
     }
     if (n.state == NOTIFY_RESOLVED && alert_was_suppressed(a, n.key))
         return;
-    alert_route(a, &n, now_ms);
+    if (alert_route(a, &n, now_ms) > 0 && ac != NULL) {
+        char field[NOTIFY_KEY_LEN + 16], *json = alert_to_json(&n);
+
+        /* inside the caller's MULTI: durable together with the state change */
+        alert_pending_field(&n, field, sizeof(field));
+        if (json != NULL)
+            redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", ALERT_KEY_PENDING, field, json);
+        free(json);
+    }
 }

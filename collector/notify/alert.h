@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include <hiredis/async.h>
+
 #include "collector.h"
 #include "notify.h"
 
@@ -21,8 +23,14 @@ struct alerter;
  * receiver skipped. */
 struct alerter *alerter_new(struct collector *c, struct outbox *ob);
 void alerter_reload(struct alerter *a);
-/* One state event of check index i (already stored). */
-void alerter_event(struct alerter *a, size_t i, const struct state_event *e, int64_t now_ms);
+/* One state event of check index i. The notification it makes is written to
+ * Redis on ac, inside the caller's MULTI with the state change, so that a
+ * crash before it reaches the outbox loses nothing (NULL: memory only). */
+void alerter_event(struct alerter *a, redisAsyncContext *ac, size_t i,
+                   const struct state_event *e, int64_t now_ms);
+/* Routes again the notifications found pending in Redis (HGETALL reply of
+ * nines:alerts:pending) after a restart. */
+void alerter_restore(struct alerter *a, const redisReply *r, int64_t now_ms);
 /* Sends groups whose wait is over. */
 void alerter_tick(struct alerter *a, int64_t now_ms);
 /* Sends every waiting group now: before a reload frees the routes' config. */
