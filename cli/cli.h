@@ -17,6 +17,7 @@ int cli_incidents(int argc, char **argv);
 int cli_ack(int argc, char **argv);
 int cli_maintenance(int argc, char **argv);
 int cli_token(int argc, char **argv);
+int cli_alerts(int argc, char **argv);
 /* Times on the command line: ISO 8601 (UTC), a date, ms, or now-DURATION. */
 int cli_parse_time(const char *s, int64_t *ms);
 

@@ -226,6 +226,40 @@ Test(e2e_alerts, down_and_up_reach_alertmanager_and_a_signed_webhook_once_each, 
     cr_expect(eq(long, hc.resolved, 1));
     cr_expect(eq(long, hc.max_per_key, 1), "each notification exactly once");
     cr_expect(eq(long, hc.bad_signature, 0), "every delivery was signed correctly");
+    /* the delivery log, from the CLI */
+    {
+        static char out[65536];
+        const char *list[] = { NINES_BIN_DIR "/nines", "alerts", "--json", "--redis",
+                               w.redis.url, NULL };
+        const char *log[] = { NINES_BIN_DIR "/nines", "alerts", "log",
+                              "hook/check_down/web0@", "--redis", w.redis.url, NULL };
+        json_t *j, *item;
+        size_t i;
+        int code = -1, hook_delivered = 0;
+        char id[256] = "";
+
+        cr_assert(eq(int, proc_run(list, out, sizeof(out), 5000, &code), 0));
+        cr_assert(eq(int, code, 0));
+        j = json_loads(out, 0, NULL);
+        json_array_foreach(json_object_get(j, "notifications"), i, item) {
+            const char *rid = json_string_value(json_object_get(item, "id"));
+
+            if (strcmp(json_string_value(json_object_get(item, "receiver")), "hook") == 0 &&
+                strcmp(json_string_value(json_object_get(item, "state")), "delivered") == 0) {
+                hook_delivered++;
+                if (strstr(rid, "/resolved") != NULL)   /* it met the 500s */
+                    snprintf(id, sizeof(id), "%s", rid);
+            }
+        }
+        json_decref(j);
+        cr_expect(eq(int, hook_delivered, 2), "%s", out);
+        cr_expect(strstr(out, "secret") == NULL && strstr(out, "request") == NULL,
+                  "no stored request or secret in the listing");
+        log[3] = id;
+        cr_assert(eq(int, proc_run(log, out, sizeof(out), 5000, &code), 0));
+        cr_expect(eq(int, code, 0), "log of %s: %s", id, out);
+        cr_expect(strstr(out, "500") != NULL, "the failed attempts are in the log: %s", out);
+    }
     world_stop(&w);
 }
 
