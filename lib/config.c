@@ -866,6 +866,28 @@ static void cfg_free_strv(char **v, size_t n)
     free(v);
 }
 
+/* Appends scalar s to list unless it is there already ("'KEY': WHAT'x' is
+ * listed twice"); list has room for it. */
+static int cfg_keep_unique(struct cfg_ctx *x, const struct cfg_field *f,
+                           const struct yamltree_node *s, const char *what, char **list,
+                           size_t *n)
+{
+    char got[96];
+
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(list[i], s->value) == 0) {
+            cfg_error(x, s, "'%s': %s'%s' is listed twice", f->key, what,
+                      cfg_excerpt(s->value, got, sizeof(got)));
+            return -1;
+        }
+    }
+    list[*n] = cfg_strdup(x, s->value);
+    if (list[*n] == NULL)
+        return -1;
+    (*n)++;
+    return 0;
+}
+
 /* One location name (scalar s) appended to list, or an error. */
 static int cfg_location_add(struct cfg_ctx *x, const struct cfg_field *f,
                             const struct yamltree_node *s, char **list, size_t *n)
@@ -882,18 +904,7 @@ static int cfg_location_add(struct cfg_ctx *x, const struct cfg_field *f,
                   "got %s", f->key, cfg_got(s, got, sizeof(got)));
         return -1;
     }
-    for (size_t i = 0; i < *n; i++) {
-        if (strcmp(list[i], s->value) == 0) {
-            cfg_error(x, s, "'%s': location '%s' is listed twice", f->key,
-                      cfg_excerpt(s->value, got, sizeof(got)));
-            return -1;
-        }
-    }
-    list[*n] = cfg_strdup(x, s->value);
-    if (list[*n] == NULL)
-        return -1;
-    (*n)++;
-    return 0;
+    return cfg_keep_unique(x, f, s, "location ", list, n);
 }
 
 /* Checks and keeps one item of a string list (list has room for it). */
@@ -1726,18 +1737,7 @@ static int cfg_list_add(struct cfg_ctx *x, const struct cfg_field *f,
                   cfg_got(s, got, sizeof(got)));
         return -1;
     }
-    for (size_t i = 0; i < *n; i++) {
-        if (strcmp(list[i], s->value) == 0) {
-            cfg_error(x, s, "'%s': '%s' is listed twice", f->key,
-                      cfg_excerpt(s->value, got, sizeof(got)));
-            return -1;
-        }
-    }
-    list[*n] = cfg_strdup(x, s->value);
-    if (list[*n] == NULL)
-        return -1;
-    (*n)++;
-    return 0;
+    return cfg_keep_unique(x, f, s, "", list, n);
 }
 
 /* One string or a sequence of them, each checked by cfg_list_add. */
