@@ -878,7 +878,9 @@ Test(dns, slow_answer_within_the_deadline_is_ok)
     check_init(&c, fixes[0].addr, "any.example", NULL, 2000);
     run_one(&c, &g);
     cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
-    cr_assert(ge(i64, g.r.total_us, 150000));
+    /* the fixture's 150 ms timer runs on libuv's cached loop time and can
+     * fire a millisecond early, as the other deadline tests allow for */
+    cr_assert(ge(i64, g.r.total_us, 148000));
     cr_assert(lt(i64, g.r.total_us, 1000000));
 }
 
