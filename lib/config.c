@@ -123,7 +123,8 @@ struct cfg_field {
 #define CFG_HTTP(m) offsetof(struct nines_http_opts, m)
 
 enum { CFG_TOP_COLLECTOR, CFG_TOP_DEFAULTS, CFG_TOP_CHECKS, CFG_TOP_SERVICES,
-       CFG_TOP_MAINTENANCE, CFG_TOP_API, CFG_TOP_RECEIVERS, CFG_TOP_ROUTES };
+       CFG_TOP_MAINTENANCE, CFG_TOP_API, CFG_TOP_RECEIVERS, CFG_TOP_ROUTES, CFG_TOP_ALERTING,
+       CFG_TOP_CUSTOMERS };
 static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_COLLECTOR] = { "collector", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_DEFAULTS] = { "defaults", CFG_MAP, 0, 0, 0, 0, 0 },
@@ -133,6 +134,8 @@ static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_API] = { "api", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_RECEIVERS] = { "receivers", CFG_SEQ, 0, 0, 0, 0, 0 },
     [CFG_TOP_ROUTES] = { "routes", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_TOP_ALERTING] = { "alerting", CFG_MAP, 0, 0, 0, 0, 0 },
+    [CFG_TOP_CUSTOMERS] = { "customers", CFG_SEQ, 0, 0, 0, 0, 0 },
 };
 
 static const struct cfg_field cfg_collector_fields[] = {
@@ -382,7 +385,7 @@ static const struct cfg_field cfg_token_fields[] = {
 #define CFG_RCV(m) offsetof(struct nines_receiver_cfg, m)
 #define CFG_MAX_RCPT 16         /* recipients of one email (collector/notify/email.c) */
 enum { CFG_RC_NAME, CFG_RC_KIND, CFG_RC_URL, CFG_RC_ENV, CFG_RC_FILE, CFG_RC_USER, CFG_RC_FROM,
-       CFG_RC_TO, CFG_RC_STARTTLS, CFG_RC_TEMPLATE };
+       CFG_RC_TO, CFG_RC_STARTTLS, CFG_RC_TEMPLATE, CFG_RC_HOOK_ENV, CFG_RC_HOOK_FILE };
 static const struct cfg_field cfg_receiver_fields[] = {
     [CFG_RC_NAME] = { "name", CFG_ID, CFG_REQUIRED, CFG_RCV(name), 0, 0, 0 },
     [CFG_RC_KIND] = { "kind", CFG_RECEIVER_KIND, CFG_REQUIRED, CFG_RCV(kind), 0, 0, 0 },
@@ -395,6 +398,10 @@ static const struct cfg_field cfg_receiver_fields[] = {
     [CFG_RC_STARTTLS] = { "starttls", CFG_BOOL, 0, CFG_RCV(starttls), 0, 0, 0 },
     [CFG_RC_TEMPLATE] = { "template_summary", CFG_TEMPLATE, 0, CFG_RCV(template_summary), 0,
                           0, 500 },
+    [CFG_RC_HOOK_ENV] = { "webhook_secret_env", CFG_ENV_NAME, 0, CFG_RCV(webhook_secret_env), 0,
+                          0, 0 },
+    [CFG_RC_HOOK_FILE] = { "webhook_secret_file", CFG_PATH, 0, CFG_RCV(webhook_secret_file), 0,
+                           0, 0 },
 };
 
 /* Receiver kinds, in the order of enum receiver_kind; bit i of a mask is kind i. */
@@ -426,6 +433,8 @@ static const struct {
     [CFG_RC_TO] = { CFG_RK_EMAIL, CFG_RK_EMAIL },
     [CFG_RC_STARTTLS] = { CFG_RK_EMAIL, 0 },
     [CFG_RC_TEMPLATE] = { CFG_RK_ALL, 0 },
+    [CFG_RC_HOOK_ENV] = { CFG_RK_PAGERDUTY, 0 },
+    [CFG_RC_HOOK_FILE] = { CFG_RK_PAGERDUTY, 0 },
 };
 
 /* The public endpoints of the kinds whose url is optional. */
@@ -459,12 +468,92 @@ static const struct cfg_field cfg_route_fields[] = {
     [CFG_RT_ESCALATE] = { "escalate", CFG_ESCALATE, 0, 0, 0, 0, 0 },
 };
 
+#define CFG_ESC(m) offsetof(struct nines_escalation, m)
+#define CFG_MAX_STEPS 8
 enum { CFG_ES_AFTER, CFG_ES_TO };
 static const struct cfg_field cfg_escalate_fields[] = {
-    [CFG_ES_AFTER] = { "after", CFG_DURATION, CFG_REQUIRED, CFG_RT(escalate_after_ms), 0,
-                       60000, 24 * CFG_HOUR_MS },
-    [CFG_ES_TO] = { "to", CFG_IDS, CFG_REQUIRED, CFG_RT(escalate_to), CFG_RT(escalate_to_count),
-                    0, CFG_MAX_LIST },
+    [CFG_ES_AFTER] = { "after", CFG_DURATION, CFG_REQUIRED, CFG_ESC(after_ms), 0, 60000,
+                       24 * CFG_HOUR_MS },
+    [CFG_ES_TO] = { "to", CFG_IDS, CFG_REQUIRED, CFG_ESC(to), CFG_ESC(to_count), 0,
+                    CFG_MAX_LIST },
+};
+
+/* alerting: {public_url, evaluate_every, silence_reminder, burn_rates, forecast_*} */
+#define CFG_AL(m) offsetof(struct nines_alerting_cfg, m)
+enum { CFG_AL_URL, CFG_AL_EVERY, CFG_AL_REMIND, CFG_AL_BURN, CFG_AL_FWINDOW, CFG_AL_FHORIZON,
+       CFG_AL_FSAMPLES };
+static const struct cfg_field cfg_alerting_fields[] = {
+    [CFG_AL_URL] = { "public_url", CFG_HTTP_URL, 0, CFG_AL(public_url), 0, 0, 0 },
+    [CFG_AL_EVERY] = { "evaluate_every", CFG_DURATION, 0, CFG_AL(evaluate_every_ms), 0, 1000,
+                       600000 },
+    [CFG_AL_REMIND] = { "silence_reminder", CFG_DURATION, 0, CFG_AL(silence_reminder_ms), 0,
+                        60000, 30 * CFG_DAY_MS },
+    [CFG_AL_BURN] = { "burn_rates", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_AL_FWINDOW] = { "forecast_window", CFG_DURATION, 0, CFG_AL(forecast_window_ms), 0,
+                         60000, 30 * CFG_DAY_MS },
+    [CFG_AL_FHORIZON] = { "forecast_horizon", CFG_DURATION, 0, CFG_AL(forecast_horizon_ms), 0,
+                          60000, 365 * CFG_DAY_MS },
+    [CFG_AL_FSAMPLES] = { "forecast_min_samples", CFG_INT, 0, CFG_AL(forecast_min_samples), 0,
+                          3, 100000 },
+};
+
+#define CFG_BR(m) offsetof(struct nines_burn_rule_cfg, m)
+#define CFG_MAX_BURN 8
+enum { CFG_BR_LONG, CFG_BR_SHORT, CFG_BR_FACTOR, CFG_BR_SEVERITY };
+static const struct cfg_field cfg_burn_fields[] = {
+    [CFG_BR_LONG] = { "long", CFG_DURATION, CFG_REQUIRED, CFG_BR(long_ms), 0, 60000,
+                      30 * CFG_DAY_MS },
+    [CFG_BR_SHORT] = { "short", CFG_DURATION, 0, CFG_BR(short_ms), 0, 10000, 30 * CFG_DAY_MS },
+    [CFG_BR_FACTOR] = { "factor", CFG_DOUBLE, CFG_REQUIRED, CFG_BR(factor), 0, 0, 1000 },
+    [CFG_BR_SEVERITY] = { "severity", CFG_SEVERITY, CFG_REQUIRED, CFG_BR(severity), 0, 0, 0 },
+};
+
+/* customers: [{id, name, timezone, contacts, services, slas, report_day, report_hour}] */
+#define CFG_CU(m) offsetof(struct nines_customer_cfg, m)
+#define CFG_MAX_SLAS 8
+enum { CFG_CU_ID, CFG_CU_NAME, CFG_CU_TZ, CFG_CU_CONTACTS, CFG_CU_SERVICES, CFG_CU_SLAS,
+       CFG_CU_DAY, CFG_CU_HOUR };
+static const struct cfg_field cfg_customer_fields[] = {
+    [CFG_CU_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_CU(id), 0, 0, 0 },
+    [CFG_CU_NAME] = { "name", CFG_LINE, 0, CFG_CU(name), 0, 0, 200 },
+    [CFG_CU_TZ] = { "timezone", CFG_TIMEZONE, 0, CFG_CU(timezone), 0, 0, 0 },
+    [CFG_CU_CONTACTS] = { "contacts", CFG_MAIL_TO, 0, CFG_CU(contacts), 0, 0, 511 },
+    [CFG_CU_SERVICES] = { "services", CFG_IDS, CFG_REQUIRED, CFG_CU(services),
+                          CFG_CU(services_count), 0, CFG_MAX_IDS },
+    [CFG_CU_SLAS] = { "slas", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_CU_DAY] = { "report_day", CFG_INT, 0, CFG_CU(report_day), 0, 1, 28 },
+    [CFG_CU_HOUR] = { "report_hour", CFG_INT, 0, CFG_CU(report_hour), 0, 0, 23 },
+};
+
+#define CFG_SL(m) offsetof(struct nines_sla_cfg, m)
+enum { CFG_SL_NAME, CFG_SL_TARGET, CFG_SL_SERVICES, CFG_SL_HOURS, CFG_SL_NODATA,
+       CFG_SL_MAINT, CFG_SL_CREDITS };
+static const struct cfg_field cfg_sla_fields[] = {
+    [CFG_SL_NAME] = { "name", CFG_NAME, 0, CFG_SL(name), 0, 0, 0 },
+    [CFG_SL_TARGET] = { "target", CFG_DOUBLE, CFG_REQUIRED, CFG_SL(target_pct), 0, 0, 100 },
+    [CFG_SL_SERVICES] = { "services", CFG_IDS, 0, CFG_SL(services), CFG_SL(services_count), 0,
+                          CFG_MAX_IDS },
+    [CFG_SL_HOURS] = { "business_hours", CFG_MAP, 0, 0, 0, 0, 0 },
+    [CFG_SL_NODATA] = { "nodata_counts_down", CFG_BOOL, 0, CFG_SL(nodata_counts_down), 0, 0,
+                        0 },
+    [CFG_SL_MAINT] = { "maintenance_counts", CFG_BOOL, 0, CFG_SL(maintenance_counts), 0, 0,
+                       0 },
+    [CFG_SL_CREDITS] = { "credits", CFG_SEQ, 0, 0, 0, 0, 0 },
+};
+
+enum { CFG_BH_DAYS, CFG_BH_FROM, CFG_BH_TO };
+static const struct cfg_field cfg_hours_fields[] = {
+    [CFG_BH_DAYS] = { "days", CFG_DAYS, CFG_REQUIRED, CFG_SL(business_days), 0, 0, 0 },
+    [CFG_BH_FROM] = { "from", CFG_CLOCK, CFG_REQUIRED, CFG_SL(business_from_minute), 0, 0, 0 },
+    [CFG_BH_TO] = { "to", CFG_CLOCK, CFG_REQUIRED, CFG_SL(business_to_minute), 0, 0, 0 },
+};
+
+#define CFG_CR(m) offsetof(struct nines_credit_tier, m)
+#define CFG_MAX_TIERS 16
+enum { CFG_CR_BELOW, CFG_CR_CREDIT };
+static const struct cfg_field cfg_credit_fields[] = {
+    [CFG_CR_BELOW] = { "below", CFG_DOUBLE, CFG_REQUIRED, CFG_CR(below_pct), 0, 0, 100 },
+    [CFG_CR_CREDIT] = { "credit", CFG_DOUBLE, CFG_REQUIRED, CFG_CR(credit_pct), 0, 0, 100 },
 };
 
 /* The labels of a notification a route can match on. */
@@ -638,7 +727,7 @@ static const char *cfg_expected(enum cfg_kind k)
     case CFG_MATCHERS:
         return "a mapping of labels to values";
     case CFG_ESCALATE:
-        return "a mapping with 'after' and 'to'";
+        return "a mapping with 'after' and 'to', or a sequence of them";
     default:
         return "a string";
     }
@@ -2232,28 +2321,135 @@ static int cfg_apply_matchers(struct cfg_ctx *x, const struct cfg_field *f,
     return 0;
 }
 
-/* escalate: {after: DURATION, to: [receiver names]}, stored in the route. */
-static int cfg_apply_escalate(struct cfg_ctx *x, const struct cfg_field *f,
-                              const struct yamltree_node *v, struct nines_route_cfg *r)
+/* One escalation step (a mapping) into e; where names it. 0 or -1. */
+static int cfg_escalate_step(struct cfg_ctx *x, const struct yamltree_node *v,
+                             struct nines_escalation *e, const char *where)
 {
     const struct yamltree_node *seen[CFG_NFIELDS(cfg_escalate_fields)] = { 0 };
     const struct yamltree_node *to;
     char saved[sizeof(x->where)];
+    char got[96];
     int nerr = x->nerr;
 
+    memcpy(saved, x->where, sizeof(saved));
+    snprintf(x->where, sizeof(x->where), "%.80s: %s", saved, where);
     if (v->type != YAMLTREE_MAPPING) {
+        cfg_error(x, v, "expected a mapping with 'after' and 'to', got %s",
+                  cfg_got(v, got, sizeof(got)));
+    } else {
+        cfg_walk(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields), e, seen, NULL);
+        cfg_check_required(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields));
+        to = seen[CFG_ES_TO];
+        if (to != NULL && to->type == YAMLTREE_SEQUENCE && to->count == 0)
+            cfg_error(x, to, "'to' must list at least one receiver");
+    }
+    memcpy(x->where, saved, sizeof(saved));
+    return x->nerr > nerr ? -1 : 0;
+}
+
+static void cfg_free_escalation(struct nines_escalation *e, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cfg_free_strv(e[i].to, e[i].to_count);
+    free(e);
+}
+
+/*
+ * escalate: {after: DURATION, to: [receiver names]}, or a sequence of such
+ * steps with increasing 'after'; stored in the route.
+ */
+static int cfg_apply_escalate(struct cfg_ctx *x, const struct cfg_field *f,
+                              const struct yamltree_node *v, struct nines_route_cfg *r)
+{
+    size_t n = v->type == YAMLTREE_SEQUENCE ? v->count : 1;
+    struct nines_escalation *steps;
+    char where[32];
+    int bad = 0;
+
+    if (v->type != YAMLTREE_MAPPING && (v->type != YAMLTREE_SEQUENCE || v->count == 0)) {
         cfg_type_error(x, f, v);
         return -1;
     }
+    if (n > CFG_MAX_STEPS) {
+        cfg_error(x, v, "'escalate': at most %d steps, got %zu", CFG_MAX_STEPS, n);
+        return -1;
+    }
+    steps = calloc(n, sizeof(*steps));
+    if (steps == NULL) {
+        x->nomem = 1;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct yamltree_node *item = v->type == YAMLTREE_SEQUENCE ? v->items[i] : v;
+
+        if (v->type == YAMLTREE_SEQUENCE)
+            snprintf(where, sizeof(where), "escalate[%zu]", i);
+        else
+            snprintf(where, sizeof(where), "escalate");
+        if (cfg_escalate_step(x, item, &steps[i], where) < 0) {
+            bad = 1;
+            continue;
+        }
+        if (i > 0 && !bad && steps[i].after_ms <= steps[i - 1].after_ms) {
+            cfg_error(x, yamltree_get(item, "after"), "escalate[%zu]: 'after' must be later "
+                      "than the step before it", i);
+            bad = 1;
+        }
+    }
+    if (bad) {
+        cfg_free_escalation(steps, n);
+        return -1;
+    }
+    cfg_free_escalation(r->escalate, r->escalate_count);
+    r->escalate = steps;
+    r->escalate_count = n;
+    return 0;
+}
+
+/*
+ * Loads each mapping of seq (a list inside an entry, such as a customer's
+ * slas) into a new zeroed array of n entries of stride bytes, naming them
+ * "WHERE: noun[i]" in errors. At most max entries.
+ */
+static void *cfg_load_sublist(struct cfg_ctx *x, const struct yamltree_node *seq,
+                              size_t stride, const char *noun, size_t max,
+                              void (*load)(struct cfg_ctx *, const struct yamltree_node *,
+                                           void *),
+                              size_t *count)
+{
+    char saved[sizeof(x->where)], got[96];
+    char *arr;
+
+    *count = 0;
+    if (seq->type != YAMLTREE_SEQUENCE) {
+        cfg_error(x, seq, "'%s': expected a sequence of mappings, got %s", noun,
+                  cfg_got(seq, got, sizeof(got)));
+        return NULL;
+    }
+    if (seq->count > max) {
+        cfg_error(x, seq, "'%s': at most %zu entries, got %zu", noun, max, seq->count);
+        return NULL;
+    }
+    if (seq->count == 0)
+        return NULL;
+    arr = calloc(seq->count, stride);
+    if (arr == NULL) {
+        x->nomem = 1;
+        return NULL;
+    }
     memcpy(saved, x->where, sizeof(saved));
-    snprintf(x->where, sizeof(x->where), "%.80s: escalate", saved);
-    cfg_walk(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields), r, seen, NULL);
-    cfg_check_required(x, v, cfg_escalate_fields, CFG_NFIELDS(cfg_escalate_fields));
-    to = seen[CFG_ES_TO];
-    if (to != NULL && to->type == YAMLTREE_SEQUENCE && to->count == 0)
-        cfg_error(x, to, "'to' must list at least one receiver");
+    for (size_t i = 0; i < seq->count; i++) {
+        snprintf(x->where, sizeof(x->where), "%.70s: %s[%zu]", saved, noun, i);
+        if (seq->items[i]->type != YAMLTREE_MAPPING) {
+            cfg_error(x, seq->items[i], "expected a mapping, got %s",
+                      cfg_got(seq->items[i], got, sizeof(got)));
+            continue;
+        }
+        load(x, seq->items[i], arr + *count * stride);
+        (*count)++;
+    }
     memcpy(x->where, saved, sizeof(saved));
-    return x->nerr > nerr ? -1 : 0;
+    return arr;
 }
 
 /* ---- collector features: quorum, token hashes, days and times ------------ */
@@ -3412,6 +3608,9 @@ static void cfg_receiver_rules(struct cfg_ctx *x, const struct yamltree_node *ma
     if (env != NULL && file != NULL)
         cfg_error(x, cfg_later(env, file), "give either 'secret_env' or 'secret_file', "
                   "not both");
+    if (seen[CFG_RC_HOOK_ENV] != NULL && seen[CFG_RC_HOOK_FILE] != NULL)
+        cfg_error(x, cfg_later(seen[CFG_RC_HOOK_ENV], seen[CFG_RC_HOOK_FILE]),
+                  "give either 'webhook_secret_env' or 'webhook_secret_file', not both");
     for (size_t i = 0; i < CFG_NFIELDS(cfg_receiver_defaults); i++) {
         if (cfg_receiver_defaults[i].kind != kind)
             continue;
@@ -3460,6 +3659,178 @@ static const struct cfg_list_kind cfg_receivers_list = {
 
 static const struct cfg_list_kind cfg_routes_list = {
     sizeof(struct nines_route_cfg), "route", "routes", NULL, 0, cfg_load_route_cb,
+};
+
+/* ---- alerting settings and customers --------------------------------------- */
+
+static void cfg_load_burn_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_burn_fields)] = { 0 };
+    struct nines_burn_rule_cfg *b = p;
+
+    cfg_walk(x, map, cfg_burn_fields, CFG_NFIELDS(cfg_burn_fields), b, seen, NULL);
+    cfg_check_required(x, map, cfg_burn_fields, CFG_NFIELDS(cfg_burn_fields));
+    if (seen[CFG_BR_SHORT] != NULL && b->short_ms > 0 && b->long_ms > 0
+        && b->short_ms >= b->long_ms)
+        cfg_error(x, seen[CFG_BR_SHORT], "'short' must be shorter than 'long'");
+}
+
+/* The multi-window, multi-burn-rate defaults of the SRE workbook. */
+static void cfg_burn_defaults(struct cfg_ctx *x, struct nines_alerting_cfg *a)
+{
+    static const struct {
+        int64_t long_ms, short_ms;
+        double factor;
+        const char *severity;
+    } d[] = { { CFG_HOUR_MS, 5 * 60000, 14.4, "page" },
+              { 6 * CFG_HOUR_MS, 30 * 60000, 6, "page" },
+              { 3 * CFG_DAY_MS, 0, 1, "ticket" } };
+
+    a->burn_rates = calloc(CFG_NFIELDS(d), sizeof(*a->burn_rates));
+    if (a->burn_rates == NULL) {
+        x->nomem = 1;
+        return;
+    }
+    for (size_t i = 0; i < CFG_NFIELDS(d); i++) {
+        a->burn_rates[i].long_ms = d[i].long_ms;
+        a->burn_rates[i].short_ms = d[i].short_ms;
+        a->burn_rates[i].factor = d[i].factor;
+        a->burn_rates[i].severity = cfg_strdup(x, d[i].severity);
+        a->burn_rates_count++;
+    }
+}
+
+static void cfg_load_alerting(struct cfg_ctx *x, const struct yamltree_node *map,
+                              struct nines_alerting_cfg *a)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_alerting_fields)] = { 0 };
+    const struct yamltree_node *burn;
+
+    snprintf(x->where, sizeof(x->where), "alerting");
+    cfg_walk(x, map, cfg_alerting_fields, CFG_NFIELDS(cfg_alerting_fields), a, seen, NULL);
+    burn = seen[CFG_AL_BURN];
+    if (burn != NULL)
+        a->burn_rates = cfg_load_sublist(x, burn, sizeof(*a->burn_rates), "burn_rates",
+                                         CFG_MAX_BURN, cfg_load_burn_cb, &a->burn_rates_count);
+    else
+        cfg_burn_defaults(x, a);
+    x->where[0] = '\0';
+}
+
+/* public_url from the API's address when not given: a link that works on
+ * this host at least. */
+static void cfg_alerting_defaults(struct cfg_ctx *x, struct nines_config *cfg)
+{
+    struct nines_alerting_cfg *a = &cfg->alerting;
+    const char *l = cfg->api.listen != NULL ? cfg->api.listen : "127.0.0.1:8080";
+    char url[300];
+
+    if (a->public_url != NULL)
+        return;
+    if (l[0] == ':')
+        snprintf(url, sizeof(url), "http://localhost%s", l);
+    else
+        snprintf(url, sizeof(url), "http://%s", l);
+    a->public_url = cfg_strdup(x, url);
+}
+
+static void cfg_load_credit_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_credit_fields)] = { 0 };
+
+    cfg_walk(x, map, cfg_credit_fields, CFG_NFIELDS(cfg_credit_fields), p, seen, NULL);
+    cfg_check_required(x, map, cfg_credit_fields, CFG_NFIELDS(cfg_credit_fields));
+}
+
+/* Tiers by strictly decreasing 'below', credits not decreasing: the worse the
+ * availability, the larger the credit. */
+static void cfg_credit_order(struct cfg_ctx *x, const struct yamltree_node *seq,
+                             const struct nines_sla_cfg *sla)
+{
+    for (size_t i = 1; i < sla->credits_count && i < seq->count; i++) {
+        const struct nines_credit_tier *a = &sla->credits[i - 1], *b = &sla->credits[i];
+
+        if (!(a->below_pct > 0) || !(b->below_pct > 0))
+            continue;               /* reported already */
+        if (b->below_pct >= a->below_pct)
+            cfg_error(x, seq->items[i], "credits[%zu]: 'below' must be lower than the tier "
+                      "before it (%g)", i, a->below_pct);
+        else if (b->credit_pct < a->credit_pct)
+            cfg_error(x, seq->items[i], "credits[%zu]: 'credit' must not be smaller than the "
+                      "tier before it (%g)", i, a->credit_pct);
+    }
+}
+
+static void cfg_load_sla_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_sla_fields)] = { 0 };
+    const struct yamltree_node *hseen[CFG_NFIELDS(cfg_hours_fields)] = { 0 };
+    const struct yamltree_node *hours, *cred;
+    struct nines_sla_cfg *sla = p;
+    char got[96];
+
+    cfg_walk(x, map, cfg_sla_fields, CFG_NFIELDS(cfg_sla_fields), sla, seen, NULL);
+    cfg_check_required(x, map, cfg_sla_fields, CFG_NFIELDS(cfg_sla_fields));
+    if (sla->name == NULL)
+        cfg_set_default_str(x, &sla->name, "sla");
+    hours = seen[CFG_SL_HOURS];
+    if (hours != NULL && hours->type != YAMLTREE_MAPPING) {
+        cfg_error(x, hours, "'business_hours': expected a mapping with 'days', 'from' and "
+                  "'to', got %s", cfg_got(hours, got, sizeof(got)));
+    } else if (hours != NULL) {
+        cfg_walk(x, hours, cfg_hours_fields, CFG_NFIELDS(cfg_hours_fields), sla, hseen, NULL);
+        cfg_check_required(x, hours, cfg_hours_fields, CFG_NFIELDS(cfg_hours_fields));
+        if (hseen[CFG_BH_FROM] != NULL && hseen[CFG_BH_TO] != NULL
+            && sla->business_to_minute <= sla->business_from_minute)
+            cfg_error(x, hseen[CFG_BH_TO], "'business_hours': 'to' must be after 'from'");
+    }
+    cred = seen[CFG_SL_CREDITS];
+    if (cred != NULL) {
+        sla->credits = cfg_load_sublist(x, cred, sizeof(*sla->credits), "credits",
+                                        CFG_MAX_TIERS, cfg_load_credit_cb,
+                                        &sla->credits_count);
+        if (cred->type == YAMLTREE_SEQUENCE)
+            cfg_credit_order(x, cred, sla);
+    }
+}
+
+static void cfg_load_customer_cb(struct cfg_ctx *x, const struct yamltree_node *map, void *p)
+{
+    const struct yamltree_node *seen[CFG_NFIELDS(cfg_customer_fields)] = { 0 };
+    struct nines_customer_cfg *c = p;
+    const struct yamltree_node *slas;
+    char ex[64];
+
+    c->report_day = 1;
+    c->report_hour = 6;
+    cfg_walk(x, map, cfg_customer_fields, CFG_NFIELDS(cfg_customer_fields), c, seen, NULL);
+    cfg_check_required(x, map, cfg_customer_fields, CFG_NFIELDS(cfg_customer_fields));
+    if (c->name == NULL && c->id != NULL)
+        c->name = cfg_strdup(x, c->id);
+    if (c->timezone == NULL)
+        cfg_set_default_str(x, &c->timezone, "UTC");
+    slas = seen[CFG_CU_SLAS];
+    if (slas == NULL)
+        return;
+    c->slas = cfg_load_sublist(x, slas, sizeof(*c->slas), "slas", CFG_MAX_SLAS, cfg_load_sla_cb,
+                               &c->slas_count);
+    /* an SLA's services are some of the customer's */
+    for (size_t i = 0; i < c->slas_count && slas->type == YAMLTREE_SEQUENCE; i++) {
+        const struct yamltree_node *list = yamltree_get(slas->items[i], "services");
+
+        for (size_t j = 0; j < cfg_list_len(list) && seen[CFG_CU_SERVICES] != NULL; j++) {
+            const struct yamltree_node *e = cfg_list_item(list, j);
+
+            if (cfg_is_id(e) && !cfg_list_has(seen[CFG_CU_SERVICES], e->value))
+                cfg_error(x, e, "slas[%zu]: 'services': '%s' is not one of the customer's "
+                          "services", i, cfg_excerpt(e->value, ex, sizeof(ex)));
+        }
+    }
+}
+
+static const struct cfg_list_kind cfg_customers_list = {
+    sizeof(struct nines_customer_cfg), "customer", "customers", "id",
+    offsetof(struct nines_customer_cfg, id), cfg_load_customer_cb,
 };
 
 /* 1 when v is a plain integer in [min, max] (a limit that loaded). */
@@ -3770,6 +4141,8 @@ done:
 static void cfg_route_refs(struct cfg_ctx *x, const struct yamltree_node *routes,
                            const struct cfg_idset *rcvs)
 {
+    const struct yamltree_node *esc;
+
     for (size_t i = 0; routes != NULL && i < routes->count; i++) {
         const struct yamltree_node *item = routes->items[i];
 
@@ -3777,8 +4150,16 @@ static void cfg_route_refs(struct cfg_ctx *x, const struct yamltree_node *routes
             continue;
         cfg_entry_where(x, item, "route", "routes", NULL, i);
         cfg_refs_exist(x, item, "receivers", rcvs, "receiver", "name");
-        snprintf(x->where, sizeof(x->where), "routes[%zu]: escalate", i);
-        cfg_refs_exist(x, yamltree_get(item, "escalate"), "to", rcvs, "receiver", "name");
+        esc = yamltree_get(item, "escalate");
+        if (esc != NULL && esc->type == YAMLTREE_SEQUENCE) {
+            for (size_t j = 0; j < esc->count; j++) {
+                snprintf(x->where, sizeof(x->where), "routes[%zu]: escalate[%zu]", i, j);
+                cfg_refs_exist(x, esc->items[j], "to", rcvs, "receiver", "name");
+            }
+        } else {
+            snprintf(x->where, sizeof(x->where), "routes[%zu]: escalate", i);
+            cfg_refs_exist(x, esc, "to", rcvs, "receiver", "name");
+        }
     }
 }
 
@@ -3819,6 +4200,13 @@ static void cfg_check_refs(struct cfg_ctx *x, const struct yamltree_node **sec,
         cfg_refs_exist(x, item, "services", &svcs, "service", "id");
     }
     cfg_route_refs(x, sec[CFG_TOP_ROUTES], &rcvs);
+    for (size_t i = 0; sec[CFG_TOP_CUSTOMERS] != NULL && i < sec[CFG_TOP_CUSTOMERS]->count; i++) {
+        item = sec[CFG_TOP_CUSTOMERS]->items[i];
+        if (item->type != YAMLTREE_MAPPING)
+            continue;
+        cfg_entry_where(x, item, "customer", "customers", "id", i);
+        cfg_refs_exist(x, item, "services", &svcs, "service", "id");
+    }
 done:
     x->where[0] = '\0';
     free(checks.ids);
@@ -3844,7 +4232,8 @@ static const struct yamltree_node *cfg_section_seq(struct cfg_ctx *x,
 static void cfg_load_sections(struct cfg_ctx *x, const struct yamltree_node **sec,
                               struct nines_config *cfg)
 {
-    const struct yamltree_node *svc, *mnt, *rcv, *rt;
+    const struct yamltree_node *svc, *mnt, *rcv, *rt, *cu, *al = sec[CFG_TOP_ALERTING];
+    struct nines_alerting_cfg *a = &cfg->alerting;
 
     if (sec[CFG_TOP_API] != NULL
         && cfg_want_type(x, &cfg_top_fields[CFG_TOP_API], sec[CFG_TOP_API],
@@ -3862,6 +4251,20 @@ static void cfg_load_sections(struct cfg_ctx *x, const struct yamltree_node **se
         cfg->receivers = cfg_load_list(x, rcv, &cfg_receivers_list, &cfg->receivers_count);
     if (rt != NULL && !x->nomem)
         cfg->routes = cfg_load_list(x, rt, &cfg_routes_list, &cfg->routes_count);
+    a->evaluate_every_ms = 30000;
+    a->silence_reminder_ms = 24 * CFG_HOUR_MS;
+    a->forecast_window_ms = 6 * CFG_HOUR_MS;
+    a->forecast_horizon_ms = 24 * CFG_HOUR_MS;
+    a->forecast_min_samples = 10;
+    if (al != NULL && cfg_want_type(x, &cfg_top_fields[CFG_TOP_ALERTING], al,
+                                    YAMLTREE_MAPPING) == 0)
+        cfg_load_alerting(x, al, a);
+    else
+        cfg_burn_defaults(x, a);
+    cfg_alerting_defaults(x, cfg);
+    cu = cfg_section_seq(x, sec, CFG_TOP_CUSTOMERS);
+    if (cu != NULL && !x->nomem)
+        cfg->customers = cfg_load_list(x, cu, &cfg_customers_list, &cfg->customers_count);
     if (!x->nomem)
         cfg_check_refs(x, sec, cfg);
 }
@@ -4106,6 +4509,8 @@ static void cfg_free_receivers(struct nines_receiver_cfg *r, size_t n)
         free(r[i].from);
         free(r[i].to);
         free(r[i].template_summary);
+        free(r[i].webhook_secret_env);
+        free(r[i].webhook_secret_file);
     }
     free(r);
 }
@@ -4115,9 +4520,27 @@ static void cfg_free_routes(struct nines_route_cfg *r, size_t n)
     for (size_t i = 0; i < n; i++) {
         cfg_free_matchers(r[i].match, r[i].match_count);
         cfg_free_strv(r[i].receivers, r[i].receivers_count);
-        cfg_free_strv(r[i].escalate_to, r[i].escalate_to_count);
+        cfg_free_escalation(r[i].escalate, r[i].escalate_count);
     }
     free(r);
+}
+
+static void cfg_free_customers(struct nines_customer_cfg *c, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(c[i].id);
+        free(c[i].name);
+        free(c[i].timezone);
+        free(c[i].contacts);
+        cfg_free_strv(c[i].services, c[i].services_count);
+        for (size_t j = 0; j < c[i].slas_count; j++) {
+            free(c[i].slas[j].name);
+            cfg_free_strv(c[i].slas[j].services, c[i].slas[j].services_count);
+            free(c[i].slas[j].credits);
+        }
+        free(c[i].slas);
+    }
+    free(c);
 }
 
 void nines_config_free(struct nines_config *cfg)
@@ -4136,6 +4559,11 @@ void nines_config_free(struct nines_config *cfg)
     cfg_free_maintenance(cfg->maintenance, cfg->maintenance_count);
     cfg_free_receivers(cfg->receivers, cfg->receivers_count);
     cfg_free_routes(cfg->routes, cfg->routes_count);
+    free(cfg->alerting.public_url);
+    for (size_t i = 0; i < cfg->alerting.burn_rates_count; i++)
+        free(cfg->alerting.burn_rates[i].severity);
+    free(cfg->alerting.burn_rates);
+    cfg_free_customers(cfg->customers, cfg->customers_count);
     free(cfg);
 }
 

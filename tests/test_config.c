@@ -2220,10 +2220,11 @@ Test(config_alerting, full_file_every_field)
     cr_expect(eq(i64, rt->group_wait_ms, 0));
     cr_expect(eq(i64, rt->group_interval_ms, 60000));
     cr_expect(eq(i64, rt->repeat_interval_ms, 30 * INT64_C(86400000)));
-    cr_expect(eq(i64, rt->escalate_after_ms, 15 * 60000));
-    cr_assert(eq(sz, rt->escalate_to_count, 2));
-    cr_expect(eq(str, rt->escalate_to[0], "og"));
-    cr_expect(eq(str, rt->escalate_to[1], "mail"));
+    cr_assert(eq(sz, rt->escalate_count, 1));
+    cr_expect(eq(i64, rt->escalate[0].after_ms, 15 * 60000));
+    cr_assert(eq(sz, rt->escalate[0].to_count, 2));
+    cr_expect(eq(str, rt->escalate[0].to[0], "og"));
+    cr_expect(eq(str, rt->escalate[0].to[1], "mail"));
     rt = &c->routes[1];             /* every default */
     cr_expect(eq(sz, rt->match_count, 0));
     cr_expect(eq(ptr, rt->match, NULL));
@@ -2233,9 +2234,8 @@ Test(config_alerting, full_file_every_field)
     cr_expect(eq(i64, rt->group_wait_ms, 10000));
     cr_expect(eq(i64, rt->group_interval_ms, 300000));
     cr_expect(eq(i64, rt->repeat_interval_ms, 4 * INT64_C(3600000)));
-    cr_expect(eq(i64, rt->escalate_after_ms, 0));
-    cr_expect(eq(sz, rt->escalate_to_count, 0));
-    cr_expect(eq(ptr, rt->escalate_to, NULL));
+    cr_expect(eq(sz, rt->escalate_count, 0));
+    cr_expect(eq(ptr, rt->escalate, NULL));
     loaded_close(&l);
 }
 
@@ -2270,9 +2270,10 @@ Test(config_alerting, receivers_without_routes_and_defaults)
                 "receivers: [{name: a, kind: alertmanager, url: 'http://am.test'}]\n");
     cr_assert(eq(sz, l.cfg->routes_count, 1));
     cr_expect(eq(sz, l.cfg->routes[0].match_count, 0));
-    cr_expect(eq(i64, l.cfg->routes[0].escalate_after_ms, 24 * INT64_C(3600000)));
-    cr_assert(eq(sz, l.cfg->routes[0].escalate_to_count, 1));
-    cr_expect(eq(str, l.cfg->routes[0].escalate_to[0], "a"));
+    cr_assert(eq(sz, l.cfg->routes[0].escalate_count, 1));
+    cr_expect(eq(i64, l.cfg->routes[0].escalate[0].after_ms, 24 * INT64_C(3600000)));
+    cr_assert(eq(sz, l.cfg->routes[0].escalate[0].to_count, 1));
+    cr_expect(eq(str, l.cfg->routes[0].escalate[0].to[0], "a"));
     loaded_close(&l);
 }
 
@@ -2478,8 +2479,8 @@ Test(config_alerting_errors, routes)
                   "12:15: routes[1]: 'continue': expected true or false, got 'sometimes'",
                   "13:13: routes[2]: 'match': expected a mapping of labels to values, got a "
                   "sequence",
-                  "13:43: routes[2]: 'escalate': expected a mapping with 'after' and 'to', got "
-                  "'5m'",
+                  "13:43: routes[2]: 'escalate': expected a mapping with 'after' and 'to', or a "
+                  "sequence of them, got '5m'",
                   "14:5: routes[3] is missing required field 'receivers'",
                   "14:15: routes[3]: escalate is missing required field 'after'",
                   "14:20: routes[3]: escalate: 'to' must list at least one receiver",
@@ -2561,4 +2562,210 @@ Test(config_alerting_errors, lengths_fit_the_notifier)
     cr_expect(eq(sz, strlen(l.cfg->receivers[0].template_summary), 500));
     cr_expect(eq(sz, strlen(l.cfg->receivers[1].user), 127));
     loaded_close(&l);
+}
+
+/* -------------------------------------- escalation steps, alerting, customers */
+
+Test(config_alerting, escalation_steps_and_alerting_section)
+{
+    struct loaded l;
+
+    expect_good(&l, API_CHECK
+                "receivers:\n"
+                "  - {name: a, kind: alertmanager, url: 'http://am.test'}\n"
+                "  - {name: pd, kind: pagerduty, secret_env: PD_KEY,\n"
+                "     webhook_secret_env: PD_HOOK_SECRET}\n"
+                "routes:\n"
+                "  - receivers: [a]\n"
+                "    escalate:\n"
+                "      - {after: 10m, to: [pd]}\n"
+                "      - {after: 30m, to: [a, pd]}\n"
+                "alerting:\n"
+                "  public_url: 'https://nines.example.test/'\n"
+                "  evaluate_every: 10s\n"
+                "  silence_reminder: 2h\n"
+                "  burn_rates:\n"
+                "    - {long: 2h, short: 10m, factor: 10, severity: page}\n"
+                "  forecast_window: 12h\n"
+                "  forecast_horizon: 2d\n"
+                "  forecast_min_samples: 20\n");
+    cr_assert(eq(sz, l.cfg->routes[0].escalate_count, 2));
+    cr_expect(eq(i64, l.cfg->routes[0].escalate[0].after_ms, 600000));
+    cr_expect(eq(str, l.cfg->routes[0].escalate[0].to[0], "pd"));
+    cr_expect(eq(i64, l.cfg->routes[0].escalate[1].after_ms, 1800000));
+    cr_assert(eq(sz, l.cfg->routes[0].escalate[1].to_count, 2));
+    cr_expect(eq(str, l.cfg->receivers[1].webhook_secret_env, "PD_HOOK_SECRET"));
+    cr_expect(eq(str, l.cfg->alerting.public_url, "https://nines.example.test/"));
+    cr_expect(eq(i64, l.cfg->alerting.evaluate_every_ms, 10000));
+    cr_expect(eq(i64, l.cfg->alerting.silence_reminder_ms, 7200000));
+    cr_assert(eq(sz, l.cfg->alerting.burn_rates_count, 1));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[0].long_ms, 7200000));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[0].short_ms, 600000));
+    cr_expect(eq(dbl, l.cfg->alerting.burn_rates[0].factor, 10.0));
+    cr_expect(eq(str, l.cfg->alerting.burn_rates[0].severity, "page"));
+    cr_expect(eq(i64, l.cfg->alerting.forecast_window_ms, 12 * 3600000));
+    cr_expect(eq(i64, l.cfg->alerting.forecast_horizon_ms, 48 * 3600000));
+    cr_expect(eq(int, l.cfg->alerting.forecast_min_samples, 20));
+    loaded_close(&l);
+
+    /* defaults: the SRE workbook's three rules, a link from the API address */
+    expect_good(&l, API_CHECK "api: {listen: '127.0.0.1:9099'}\n");
+    cr_expect(eq(str, l.cfg->alerting.public_url, "http://127.0.0.1:9099"));
+    cr_expect(eq(i64, l.cfg->alerting.evaluate_every_ms, 30000));
+    cr_expect(eq(i64, l.cfg->alerting.silence_reminder_ms, 24 * 3600000));
+    cr_assert(eq(sz, l.cfg->alerting.burn_rates_count, 3));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[0].long_ms, 3600000));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[0].short_ms, 300000));
+    cr_expect(eq(dbl, l.cfg->alerting.burn_rates[0].factor, 14.4));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[1].long_ms, 6 * 3600000));
+    cr_expect(eq(dbl, l.cfg->alerting.burn_rates[1].factor, 6.0));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[2].long_ms, 3 * 86400000));
+    cr_expect(eq(i64, l.cfg->alerting.burn_rates[2].short_ms, 0));
+    cr_expect(eq(str, l.cfg->alerting.burn_rates[2].severity, "ticket"));
+    cr_expect(eq(i64, l.cfg->alerting.forecast_horizon_ms, 24 * 3600000));
+    loaded_close(&l);
+
+    /* burn_rates: [] turns the rules off */
+    expect_good(&l, API_CHECK "alerting: {burn_rates: []}\n");
+    cr_expect(eq(sz, l.cfg->alerting.burn_rates_count, 0));
+    loaded_close(&l);
+}
+
+Test(config_alerting_errors, escalation_steps_and_alerting_section)
+{
+    expect_errors("checks: []\n"
+                  "receivers: [{name: a, kind: alertmanager, url: 'http://am.test',\n"
+                  "             webhook_secret_env: X}]\n"
+                  "routes:\n"
+                  "  - receivers: [a]\n"
+                  "    escalate: [{after: 30m, to: [a]}, {after: 10m, to: [b]}, 7]\n"
+                  "alerting:\n"
+                  "  public_url: 'ftp://x'\n"
+                  "  evaluate_every: 0s\n"
+                  "  burn_rates:\n"
+                  "    - {long: 1h, short: 2h, factor: 0, severity: loud}\n"
+                  "    - {short: 5m}\n"
+                  "  colour: blue\n",
+                  "3:14: receiver 'a': 'webhook_secret_env' is only for kind pagerduty",
+                  "6:47: routes[0]: escalate[1]: 'after' must be later than the step before it",
+                  "6:57: routes[0]: escalate[1]: 'to': no receiver has name 'b'",
+                  "6:62: routes[0]: escalate[2]: expected a mapping with 'after' and 'to', got "
+                  "'7'",
+                  "8:15: alerting: 'public_url' must start with http:// or https://, got the "
+                  "quoted string 'ftp://x'",
+                  "9:19: alerting: 'evaluate_every' must be between 1s and 600s, got '0s'",
+                  "11:25: alerting: burn_rates[0]: 'short' must be shorter than 'long'",
+                  "11:37: alerting: burn_rates[0]: 'factor' must be above 0 and at most 1000, "
+                  "got '0'",
+                  "11:50: alerting: burn_rates[0]: 'severity' must be one of page, ticket, info, "
+                  "got 'loud'",
+                  "12:7: alerting: burn_rates[1] is missing required field 'long'",
+                  "12:7: alerting: burn_rates[1] is missing required field 'factor'",
+                  "12:7: alerting: burn_rates[1] is missing required field 'severity'",
+                  "13:3: alerting: unknown key 'colour'", NULL);
+}
+
+Test(config_customers, full_customer)
+{
+    struct loaded l;
+    const struct nines_customer_cfg *c;
+    const struct nines_sla_cfg *s;
+
+    expect_good(&l, API_CHECK
+                "services:\n"
+                "  - {id: shop, checks: [api]}\n"
+                "  - {id: admin, checks: [api]}\n"
+                "customers:\n"
+                "  - id: acme\n"
+                "    name: ACME Corp.\n"
+                "    timezone: Europe/Berlin\n"
+                "    contacts: [cto@acme.test, ops@acme.test]\n"
+                "    services: [shop, admin]\n"
+                "    report_day: 2\n"
+                "    report_hour: 7\n"
+                "    slas:\n"
+                "      - name: standard\n"
+                "        target: 99.9\n"
+                "        credits:\n"
+                "          - {below: 99.9, credit: 10}\n"
+                "          - {below: 99.0, credit: 25}\n"
+                "          - {below: 95, credit: 100}\n"
+                "      - name: business\n"
+                "        target: 99.95\n"
+                "        services: [shop]\n"
+                "        business_hours: {days: mon-fri, from: '09:00', to: '18:00'}\n"
+                "        nodata_counts_down: true\n"
+                "        maintenance_counts: true\n"
+                "  - {id: tiny, services: [shop]}\n");
+    cr_assert(eq(sz, l.cfg->customers_count, 2));
+    c = &l.cfg->customers[0];
+    cr_expect(eq(str, c->id, "acme"));
+    cr_expect(eq(str, c->name, "ACME Corp."));
+    cr_expect(eq(str, c->timezone, "Europe/Berlin"));
+    cr_expect(eq(str, c->contacts, "cto@acme.test, ops@acme.test"));
+    cr_assert(eq(sz, c->services_count, 2));
+    cr_expect(eq(int, c->report_day, 2));
+    cr_expect(eq(int, c->report_hour, 7));
+    cr_assert(eq(sz, c->slas_count, 2));
+    s = &c->slas[0];
+    cr_expect(eq(str, s->name, "standard"));
+    cr_expect(eq(dbl, s->target_pct, 99.9));
+    cr_expect(eq(sz, s->services_count, 0));
+    cr_expect(eq(int, s->business_days, 0));
+    cr_assert(eq(sz, s->credits_count, 3));
+    cr_expect(eq(dbl, s->credits[1].below_pct, 99.0));
+    cr_expect(eq(dbl, s->credits[1].credit_pct, 25.0));
+    s = &c->slas[1];
+    cr_expect(eq(sz, s->services_count, 1));
+    cr_expect(eq(int, s->business_days, 0x3e), "monday to friday");
+    cr_expect(eq(int, s->business_from_minute, 9 * 60));
+    cr_expect(eq(int, s->business_to_minute, 18 * 60));
+    cr_expect(eq(int, s->nodata_counts_down, 1));
+    cr_expect(eq(int, s->maintenance_counts, 1));
+    c = &l.cfg->customers[1];
+    cr_expect(eq(str, c->name, "tiny"));
+    cr_expect(eq(str, c->timezone, "UTC"));
+    cr_expect(eq(ptr, c->contacts, NULL));
+    cr_expect(eq(int, c->report_day, 1));
+    cr_expect(eq(int, c->report_hour, 6));
+    cr_expect(eq(sz, c->slas_count, 0));
+    loaded_close(&l);
+}
+
+Test(config_customers_errors, every_field)
+{
+    expect_errors("checks: [{id: api, kind: http, url: 'http://a.test/'}]\n"
+                  "services: [{id: shop, checks: [api]}]\n"
+                  "customers:\n"
+                  "  - id: acme\n"
+                  "    timezone: Mars/Olympus\n"
+                  "    contacts: [not-an-address]\n"
+                  "    services: [shop, nowhere]\n"
+                  "    report_day: 31\n"
+                  "    slas:\n"
+                  "      - {target: 101}\n"
+                  "      - target: 99.9\n"
+                  "        services: [admin]\n"
+                  "        business_hours: {days: funday, from: '18:00', to: '09:00'}\n"
+                  "        credits: [{below: 99, credit: 10}, {below: 99.5, credit: 5}, 3]\n"
+                  "  - {id: acme, services: [shop]}\n"
+                  "  - {name: nobody}\n",
+                  "5:15: customer 'acme': 'timezone': unknown time zone 'Mars/Olympus'",
+                  "6:16: customer 'acme': 'contacts': 'not-an-address' is not an email address "
+                  "such as ops@example.com",
+                  "7:22: customer 'acme': 'services': no service has id 'nowhere'",
+                  "8:17: customer 'acme': 'report_day' must be between 1 and 28, got '31'",
+                  "10:18: customer 'acme': slas[0]: 'target' must be above 0 and at most 100, "
+                  "got '101'",
+                  "12:20: customer 'acme': slas[1]: 'services': 'admin' is not one of the "
+                  "customer's services",
+                  "13:32: customer 'acme': slas[1]: 'days': 'funday' is not a day: use mon..sun, "
+                  "a range such as mon-fri, daily, weekdays or weekends",
+                  "13:59: customer 'acme': slas[1]: 'business_hours': 'to' must be after 'from'",
+                  "14:44: customer 'acme': slas[1]: credits[1]: 'below' must be lower than the "
+                  "tier before it (99)",
+                  "14:70: customer 'acme': slas[1]: credits[2]: expected a mapping, got '3'",
+                  "15:10: duplicate customer id 'acme' (first defined at line 4)",
+                  "16:5: customers[2] is missing required field 'id'",
+                  "16:5: customers[2] is missing required field 'services'", NULL);
 }

@@ -76,6 +76,9 @@ struct nines_receiver_cfg {
     char *to;                      /* email To, comma-separated */
     int starttls;                  /* email: require STARTTLS (default 1) */
     char *template_summary;        /* optional summary template, see the README */
+    char *webhook_secret_env;      /* pagerduty: the signing secret of the V3 webhook that
+                                    * reports acknowledgements back (two-way), from ... */
+    char *webhook_secret_file;     /* ... this variable or file; none = one-way */
 };
 
 /* A label matcher of a route or silence: name = value, or name =~ regex. */
@@ -83,6 +86,14 @@ struct nines_matcher {
     char *name;                    /* check service customer team severity rule location */
     char *value;
     int regex;
+};
+
+/* An escalation step: still unacknowledged after_ms after the first page,
+ * the notification also goes to these receivers. */
+struct nines_escalation {
+    int64_t after_ms;
+    char **to;
+    size_t to_count;
 };
 
 /* Routes are tried in order; the first match takes the notification, unless
@@ -96,9 +107,67 @@ struct nines_route_cfg {
     int64_t group_wait_ms;         /* default 10 s */
     int64_t group_interval_ms;     /* default 5 min */
     int64_t repeat_interval_ms;    /* default 4 h */
-    char **escalate_to;            /* receivers paged when still unacknowledged ... */
-    size_t escalate_to_count;
-    int64_t escalate_after_ms;     /* ... after this long; 0 = no escalation */
+    struct nines_escalation *escalate;  /* steps, by increasing after_ms */
+    size_t escalate_count;
+};
+
+/* A multi-window burn-rate rule: fires while the burn rate over both windows
+ * exceeds factor (short_ms 0: the long window alone). */
+struct nines_burn_rule_cfg {
+    int64_t long_ms;
+    int64_t short_ms;
+    double factor;
+    char *severity;                /* page | ticket | info */
+};
+
+/* alerting: settings of the rules that are not tied to one check. */
+struct nines_alerting_cfg {
+    char *public_url;              /* base of the links in notifications; default
+                                    * http://LISTEN of the API */
+    int64_t evaluate_every_ms;     /* burn rate, SLA and forecast rules; default 30 s */
+    int64_t silence_reminder_ms;   /* remind of a silence on this long; default 24 h */
+    struct nines_burn_rule_cfg *burn_rates;  /* default 1h/5m 14.4 page, 6h/30m 6 page,
+                                              * 3d 1 ticket */
+    size_t burn_rates_count;
+    int64_t forecast_window_ms;    /* least-squares trend over; default 6 h */
+    int64_t forecast_horizon_ms;   /* alert when a limit is crossed within; default 24 h */
+    int forecast_min_samples;      /* default 10 */
+};
+
+/* A service-credit tier: availability below below_pct owes credit_pct. */
+struct nines_credit_tier {
+    double below_pct;
+    double credit_pct;
+};
+
+/* One SLA of a customer. */
+struct nines_sla_cfg {
+    char *name;                    /* default "sla" */
+    double target_pct;             /* e.g. 99.9 (required) */
+    char **services;               /* subset of the customer's; empty = all of them */
+    size_t services_count;
+    int business_days;             /* business hours only: weekday mask (bit 0 = Sunday);
+                                    * 0 = all the time */
+    int business_from_minute;      /* local minutes after midnight, [from, to) */
+    int business_to_minute;
+    int nodata_counts_down;        /* time without data counts as downtime (default no) */
+    int maintenance_counts;        /* maintenance is not excluded (default: excluded) */
+    struct nines_credit_tier *credits;  /* by decreasing below_pct */
+    size_t credits_count;
+};
+
+/* A customer: the services it buys, its SLAs, who gets its reports. */
+struct nines_customer_cfg {
+    char *id;
+    char *name;                    /* default the id */
+    char *timezone;                /* IANA; default UTC */
+    char *contacts;                /* report recipients, joined by ", "; may be NULL */
+    char **services;
+    size_t services_count;
+    struct nines_sla_cfg *slas;
+    size_t slas_count;
+    int report_day;                /* monthly report on this day (1..28), default 1 */
+    int report_hour;               /* at this local hour (0..23), default 6 */
 };
 
 struct nines_config {
@@ -115,6 +184,9 @@ struct nines_config {
     size_t receivers_count;
     struct nines_route_cfg *routes;
     size_t routes_count;
+    struct nines_alerting_cfg alerting;
+    struct nines_customer_cfg *customers;
+    size_t customers_count;
 };
 
 /*
