@@ -233,7 +233,18 @@ static int collector_index(struct collector *c)
 
 /* ---- synchronisation: publish the catalogue, load every state ---------- */
 
-/* Notifications made before a crash and not yet in the outbox: once. */
+/* Active alerts, then the notifications made before a crash and not yet in
+ * the outbox: once. */
+static void collector_on_active_alerts(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct collector *c = privdata;
+
+    (void)ac;
+    if (reply == NULL || c->alerter == NULL || c->alerts_restored)
+        return;
+    alerter_restore_active(c->alerter, reply);
+}
+
 static void collector_on_pending_alerts(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct collector *c = privdata;
@@ -243,6 +254,7 @@ static void collector_on_pending_alerts(redisAsyncContext *ac, void *reply, void
         return;
     c->alerts_restored = 1;
     alerter_restore(c->alerter, reply, nines_wall_ms());
+    alerter_silences_changed(c->alerter);
 }
 
 static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privdata)
@@ -263,8 +275,10 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
     c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
     collector_maint_refresh(c);
-    if (c->alerter != NULL && !c->alerts_restored)
-        redisAsyncCommand(ac, collector_on_pending_alerts, c, "HGETALL nines:alerts:pending");
+    if (c->alerter != NULL && !c->alerts_restored) {
+        redisAsyncCommand(ac, collector_on_active_alerts, c, "HGETALL %s", ALERT_KEY_ACTIVE);
+        redisAsyncCommand(ac, collector_on_pending_alerts, c, "HGETALL %s", ALERT_KEY_PENDING);
+    }
     collector_read(c);
 }
 

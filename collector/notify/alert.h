@@ -1,10 +1,18 @@
 /*
- * Alert rules and routing: state events become notifications, which routes
- * send (grouped) to receivers through the durable outbox.
+ * Alert rules, routing and escalation: conditions become notifications,
+ * which routes send (grouped) to receivers through the durable outbox.
  *
- * Rules so far: check_down / recovered (incidents, including missed pushes),
- * degraded, probe_silent. A check whose dependency is down, or that is in
- * maintenance, records its incident but pages no one.
+ * A condition has a stable name ("what": check_down/web, cert_expiry/web,
+ * burn/shop/0 ...) and, while it fires, one active alert with the key its
+ * notifications carry (what@start). Active alerts live in Redis
+ * (nines:alerts:active) with where they were sent, repeats, escalation
+ * steps taken, acknowledgement and what holds them back (a dependency that
+ * is down, a maintenance window, a silence); a held alert is routed once the
+ * hold lifts and it still fires.
+ *
+ * Every notification is written to nines:alerts:pending before it reaches
+ * the outbox (inside the caller's MULTI when there is one) and removed once
+ * the outbox holds it, so a crash in between sends it after the restart.
  */
 #ifndef NINES_ALERT_H
 #define NINES_ALERT_H
@@ -12,9 +20,14 @@
 #include <stdint.h>
 
 #include <hiredis/async.h>
+#include <jansson.h>
 
 #include "collector.h"
 #include "notify.h"
+
+#define ALERT_KEY_ACTIVE "nines:alerts:active"    /* what -> JSON */
+#define ALERT_KEY_PENDING "nines:alerts:pending"  /* KEY|STATE[|TAG] -> JSON */
+#define ALERT_KEY_COMMANDS "nines:commands"       /* list of JSON commands (CLI, API) */
 
 struct outbox;
 struct alerter;
@@ -23,22 +36,48 @@ struct alerter;
  * receiver skipped. */
 struct alerter *alerter_new(struct collector *c, struct outbox *ob);
 void alerter_reload(struct alerter *a);
-/* One state event of check index i. The notification it makes is written to
- * Redis on ac, inside the caller's MULTI with the state change, so that a
- * crash before it reaches the outbox loses nothing (NULL: memory only). */
+void alerter_free(struct alerter *a);
+
+/* One state event of check index i (incidents, degraded, silent probes). */
 void alerter_event(struct alerter *a, redisAsyncContext *ac, size_t i,
                    const struct state_event *e, int64_t now_ms);
-/* Routes again the notifications found pending in Redis (HGETALL reply of
- * nines:alerts:pending) after a restart. */
+/* A condition fires with n (n->key, labels, summary set by the caller;
+ * ignored when it already fires with that key) or clears (ignored when it
+ * does not fire). ac: the caller's MULTI, or NULL for a transaction of our
+ * own. */
+void alerter_fire(struct alerter *a, redisAsyncContext *ac, const char *what,
+                  const struct notification *n, int64_t now_ms);
+void alerter_clear(struct alerter *a, redisAsyncContext *ac, const char *what, int64_t end_ms,
+                   int64_t now_ms);
+int alerter_firing(const struct alerter *a, const char *what);
+
+/* After a restart: the active alerts (HGETALL reply of nines:alerts:active),
+ * then the pending notifications (of nines:alerts:pending). */
+void alerter_restore_active(struct alerter *a, const redisReply *r);
 void alerter_restore(struct alerter *a, const redisReply *r, int64_t now_ms);
-/* Sends groups whose wait is over. */
+
+/* Repeats, escalations, holds that lifted, silences, commands; groups whose
+ * wait is over. Every second. */
 void alerter_tick(struct alerter *a, int64_t now_ms);
 /* Sends every waiting group now: before a reload frees the routes' config. */
 void alerter_flush(struct alerter *a, int64_t now_ms);
-void alerter_free(struct alerter *a);
+
+/* Acknowledges (stops repeats and escalation, tells the receivers) or
+ * resolves by hand the alerts named by target: an incident id, an alert key
+ * or a condition. Returns how many alerts it touched. */
+int alerter_ack(struct alerter *a, const char *target, const char *by, int64_t now_ms);
+int alerter_resolve(struct alerter *a, const char *target, const char *by, int64_t now_ms);
+
+/* {"alerts": [...], "silences": [...]} for the API and CLI (new reference). */
+json_t *alerter_json(const struct alerter *a);
+/* Reloads the silences from Redis (after a change). */
+void alerter_silences_changed(struct alerter *a);
 
 /* Labels of a notification, for matching: check service customer team
  * severity rule location. NULL for an unknown label. */
 const char *alert_label(const struct notification *n, const char *name);
+/* The receiver's webhook secret for PagerDuty's V3 webhooks (two-way), or
+ * NULL when it has none. */
+const char *alerter_pagerduty_secret(const struct alerter *a, const char *receiver);
 
 #endif
