@@ -13,6 +13,7 @@
 #include "api.h"
 #include "outbox.h"
 #include "metrics.h"
+#include "rules.h"
 #include "sla.h"
 #include "state.h"
 #include "store.h"
@@ -64,6 +65,7 @@ struct collector {
     struct api *api;
     struct outbox *outbox;      /* notifications, when receivers are configured */
     struct alerter *alerter;
+    struct rules *rules;        /* certificate, capacity, burn-rate and SLA rules */
     int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     size_t svc_sla_pending;     /* fetches in flight */
@@ -447,6 +449,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     store_events(ac, &k->st, &ev);
     collector_note_maintenance(c, ac, k, &ev);
     collector_alert(c, ac, k, &ev);
+    rules_result(c->rules, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
     store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
@@ -602,6 +605,8 @@ static void collector_tick(uv_timer_t *t)
         api_tick(c->api, now);
     if (!c->stopping)
         alerter_tick(c->alerter, now);
+    if (!c->stopping && ac != NULL && c->phase == PHASE_READY)
+        rules_tick(c->rules, now);
     if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
         c->writing || c->stopping)
         return;
@@ -812,7 +817,8 @@ int collector_start(struct collector *c, struct nines_err *err)
 
         c->outbox = outbox_new(c->loop, &c->addr, &oo);
         c->alerter = c->outbox ? alerter_new(c, c->outbox) : NULL;
-        if (c->alerter == NULL)
+        c->rules = c->alerter ? rules_new(c, c->alerter) : NULL;
+        if (c->rules == NULL)
             return nines_err_set(err, NINES_ENOMEM, "cannot start alerting");
     }
     c->api = api_start(c->loop, c, err);
@@ -922,6 +928,7 @@ void collector_free(struct collector *c)
         sla_maint_clear(&c->maint[i]);
     free(c->maint);
     free(c->svc_sla);
+    rules_free(c->rules);
     alerter_free(c->alerter);
     nines_tzcache_free(c->tz);
     free(c);
