@@ -146,12 +146,66 @@ static int alerts_log(redisContext *rc, const char *id, int json)
     return CLI_OK;
 }
 
+/* The alerts firing now (nines:alerts:active), oldest first. */
+static int alerts_active(redisContext *rc, int json)
+{
+    redisReply *r = redisCommand(rc, "HGETALL nines:alerts:active");
+    json_t *arr = json_array();
+
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        json_decref(arr);
+        return CLI_UNREACHABLE;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        json_t *e = json_loadb(r->element[i + 1]->str, r->element[i + 1]->len, 0, NULL);
+
+        if (e != NULL)
+            json_array_append_new(arr, e);
+    }
+    freeReplyObject(r);
+    if (json) {
+        json_t *root = json_pack("{s:O}", "alerts", arr);
+
+        if (root != NULL)
+            json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        printf("\n");
+        json_decref(root);
+    } else if (json_array_size(arr) == 0) {
+        printf("no alerts firing\n");
+    } else {
+        printf("%-46s  %-8s  %-22s  %s\n", "KEY", "SEVERITY", "STATUS", "SUMMARY");
+        for (size_t i = 0; i < json_array_size(arr); i++) {
+            json_t *e = json_array_get(arr, i), *n = json_object_get(e, "notification");
+            const char *held = json_string_value(json_object_get(e, "held"));
+            const char *ack = json_string_value(json_object_get(e, "ack_by"));
+            char status[64];
+
+            if (held != NULL && held[0] != '\0')
+                snprintf(status, sizeof(status), "held: %.40s", held);
+            else if (ack != NULL && ack[0] != '\0')
+                snprintf(status, sizeof(status), "acked by %.40s", ack);
+            else if (json_is_true(json_object_get(e, "waiting")))
+                snprintf(status, sizeof(status), "grouping");
+            else
+                snprintf(status, sizeof(status), "sent (step %d, repeat %d)",
+                         (int)json_integer_value(json_object_get(e, "step")),
+                         (int)json_integer_value(json_object_get(e, "repeats")));
+            printf("%-46s  %-8s  %-22s  %s\n", json_string_value(json_object_get(n, "key")),
+                   json_string_value(json_object_get(n, "severity")), status,
+                   json_string_value(json_object_get(n, "summary")));
+        }
+    }
+    json_decref(arr);
+    return CLI_OK;
+}
+
 int cli_alerts(int argc, char **argv)
 {
     const char *url = NULL, *config = NULL, *id = NULL;
     struct nines_redis_addr addr;
     redisContext *rc;
-    int json = 0, log = 0, ret;
+    int json = 0, log = 0, active = 0, ret;
 
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
@@ -160,11 +214,14 @@ int cli_alerts(int argc, char **argv)
             url = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             json = 1;
+        else if (strcmp(argv[i], "--active") == 0)
+            active = 1;
         else if (strcmp(argv[i], "log") == 0 && !log && i + 1 < argc)
             log = 1, id = argv[++i];
         else {
             fprintf(strcmp(argv[i], "--help") == 0 ? stdout : stderr,
-                    "usage: nines alerts [--json] [-c FILE | --redis URL]\n"
+                    "usage: nines alerts [--json] [-c FILE | --redis URL]   the outbox\n"
+                    "       nines alerts --active [--json]   alerts firing, held, acknowledged\n"
                     "       nines alerts log ID [--json]\n");
             return strcmp(argv[i], "--help") == 0 ? CLI_OK : CLI_USAGE;
         }
@@ -173,7 +230,7 @@ int cli_alerts(int argc, char **argv)
         return ret;
     if ((rc = cli_redis_connect(&addr)) == NULL)
         return CLI_UNREACHABLE;
-    ret = log ? alerts_log(rc, id, json) : alerts_list(rc, json);
+    ret = log ? alerts_log(rc, id, json) : active ? alerts_active(rc, json) : alerts_list(rc, json);
     redisFree(rc);
     return ret;
 }

@@ -15,6 +15,8 @@ int cli_status(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_incidents(int argc, char **argv);
 int cli_ack(int argc, char **argv);
+int cli_resolve(int argc, char **argv);
+int cli_silence(int argc, char **argv);
 int cli_maintenance(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_alerts(int argc, char **argv);

@@ -1,6 +1,5 @@
 /*
  * nines incidents [--check ID] [--from T] [--to T] [--open] [--json]
- * nines ack INCIDENT --by NAME
  *
  * Incidents are read straight from Redis (collector/store.h names the keys):
  * every incident overlapping [from, to), newest first.
@@ -212,57 +211,4 @@ int cli_incidents(int argc, char **argv)
     freeReplyObject(ids);
     redisFree(rc);
     return CLI_OK;
-}
-
-int cli_ack(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        { "config", required_argument, NULL, 'c' }, { "redis", required_argument, NULL, 'r' },
-        { "by", required_argument, NULL, 'b' },     { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *config = NULL, *url = NULL, *by = getenv("USER");
-    struct nines_redis_addr addr;
-    redisContext *rc;
-    redisReply *r;
-    int c, ret;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:r:b:h", longopts, NULL)) != -1) {
-        if (c == 'c')
-            config = optarg;
-        else if (c == 'r')
-            url = optarg;
-        else if (c == 'b')
-            by = optarg;
-        else {
-            fprintf(c == 'h' ? stdout : stderr,
-                    "usage: nines ack INCIDENT [--by NAME] [-c FILE | --redis URL]\n");
-            return c == 'h' ? CLI_OK : CLI_USAGE;
-        }
-    }
-    if (optind + 1 != argc || by == NULL || by[0] == '\0') {
-        fprintf(stderr, "usage: nines ack INCIDENT --by NAME\n");
-        return CLI_USAGE;
-    }
-    if ((ret = cli_redis_addr(url, config, &addr)) != 0)
-        return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
-    r = redisCommand(rc, "EXISTS %s%s", KEY_INCIDENT, argv[optind]);
-    if (r == NULL || r->type != REDIS_REPLY_INTEGER || r->integer != 1) {
-        fprintf(stderr, "nines: no incident '%s'\n", argv[optind]);
-        freeReplyObject(r);
-        redisFree(rc);
-        return CLI_FAIL;
-    }
-    freeReplyObject(r);
-    r = redisCommand(rc, "HSET %s%s ack_by %s ack_ms %lld", KEY_INCIDENT, argv[optind], by,
-                     (long long)nines_wall_ms());
-    ret = r != NULL && r->type != REDIS_REPLY_ERROR ? CLI_OK : CLI_UNREACHABLE;
-    if (ret == CLI_OK)
-        printf("acknowledged %s by %s\n", argv[optind], by);
-    freeReplyObject(r);
-    redisFree(rc);
-    return ret;
 }

@@ -14,7 +14,9 @@ static void usage(FILE *f)
             "  status [-c FILE | --redis URL] [--json]   every check's state\n"
             "  incidents [--check ID] [--from T] [--to T] [--open] [--json]\n"
             "                                            incidents, exact to the ms\n"
-            "  ack INCIDENT --by NAME                    acknowledge an incident\n"
+            "  ack INCIDENT|ALERT [--by NAME]            acknowledge: stops repeats and escalation\n"
+            "  resolve INCIDENT|ALERT [--by NAME]        resolve an alert by hand\n"
+            "  silence add|list|expire                   hold notifications back by label\n"
             "  maintenance add|list|rm                   maintenance windows\n"
             "  token new | token hash [TOKEN]            tokens and their hashes for the config\n"
             "  alerts [--json] | alerts log ID           notifications and their delivery log\n"
@@ -44,6 +46,10 @@ int main(int argc, char **argv)
         return cli_maintenance(argc - 1, argv + 1);
     if (strcmp(argv[1], "ack") == 0)
         return cli_ack(argc - 1, argv + 1);
+    if (strcmp(argv[1], "resolve") == 0)
+        return cli_resolve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "silence") == 0)
+        return cli_silence(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)
