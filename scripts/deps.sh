@@ -8,7 +8,8 @@ want=(build-essential cmake pkg-config
       libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev
       redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then
-    want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager)
+    want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager
+           python3-aiosmtpd)
 fi
 
 missing=()

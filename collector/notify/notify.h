@@ -73,6 +73,8 @@ struct notify_request {
     char *rcpt[16];                /* SMTP recipients, malloc'd */
     size_t nrcpt;
     int starttls;
+    char ca_file[256];             /* PEM bundle to verify the server's TLS certificate
+                                      with (HTTPS, SMTPS, STARTTLS); "" = the system store */
 };
 
 void notify_request_clear(struct notify_request *r);

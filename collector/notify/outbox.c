@@ -211,7 +211,9 @@ static char *outbox_request_encode(const struct notify_request *r)
           outbox_json_put(o, "url", r->url, sizeof(r->url)) != 0 ||
           outbox_json_put(o, "user", r->user, sizeof(r->user)) != 0 ||
           outbox_json_put(o, "password", r->password, sizeof(r->password)) != 0 ||
-          outbox_json_put(o, "mail_from", r->mail_from, sizeof(r->mail_from)) != 0;
+          outbox_json_put(o, "mail_from", r->mail_from, sizeof(r->mail_from)) != 0 ||
+          (r->ca_file[0] != '\0' &&
+           outbox_json_put(o, "ca_file", r->ca_file, sizeof(r->ca_file)) != 0);
     if (!bad)
         text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -264,6 +266,7 @@ static int outbox_request_decode(const char *json, size_t len, const char *body,
         outbox_json_copy(o, "user", r->user, sizeof(r->user)) < 0 ||
         outbox_json_copy(o, "password", r->password, sizeof(r->password)) < 0 ||
         outbox_json_copy(o, "mail_from", r->mail_from, sizeof(r->mail_from)) < 0 ||
+        outbox_json_copy(o, "ca_file", r->ca_file, sizeof(r->ca_file)) < 0 ||
         outbox_json_list(json_object_get(o, "headers"), r->headers, &r->nheaders) < 0 ||
         outbox_json_list(json_object_get(o, "rcpt"), r->rcpt, &r->nrcpt) < 0)
         goto out;
@@ -883,6 +886,8 @@ static int outbox_send_start(struct outbox_send *s)
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout) != CURLE_OK ||
+        (s->req.ca_file[0] != '\0' &&
+         curl_easy_setopt(e, CURLOPT_CAINFO, s->req.ca_file) != CURLE_OK) ||
         (s->req.smtp ? outbox_setup_smtp(s, e) : outbox_setup_http(s, e)) != 0) {
         curl_easy_cleanup(e);
         return NINES_EINVAL;
