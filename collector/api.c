@@ -10,6 +10,8 @@
 #include <openssl/evp.h>
 
 #include "api.h"
+#include "api_alerts.h"
+#include "alert.h"
 #include "auth.h"
 #include "httpd.h"
 #include "histo.h"
@@ -397,6 +399,7 @@ static void api_ack(struct httpd_req *r, void *arg)
                       "return 1 end return 0",
                       STORE_KEY_INCIDENT, id, by, now);
     log_info("incident_acknowledged", "incident=%s by=%s", id, by);
+    alerter_ack(collector_alerter(a->c), id, by, nines_wall_ms());
     json_decref(body);
 }
 
@@ -831,6 +834,8 @@ static int api_routes(struct api *a)
     rc |= httpd_route(a->h, "POST", "/api/v1/push/*", HTTPD_PUBLIC, api_push, a);
     rc |= httpd_route(a->h, "GET", "/metrics", api_role(a, AUTH_ROLE_VIEWER),
                       api_metrics_route, a);
+    rc |= api_alerts_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
+                            api_role(a, AUTH_ROLE_OPERATOR));
     return rc;
 }
 

@@ -973,6 +973,16 @@ redisAsyncContext *collector_redis(struct collector *c)
     return c->cmd != NULL ? rconn_ctx(c->cmd) : NULL;
 }
 
+struct alerter *collector_alerter(struct collector *c)
+{
+    return c->alerter;
+}
+
+struct outbox *collector_outbox(struct collector *c)
+{
+    return c->outbox;
+}
+
 int collector_push_result(struct collector *c, const struct nines_result *r)
 {
     redisAsyncContext *ac = collector_redis(c);

@@ -16,6 +16,8 @@
 #include "state.h"
 
 struct collector;
+struct alerter;
+struct outbox;
 
 /* Takes cfg (freed by the collector). */
 struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
@@ -45,6 +47,9 @@ enum check_state_kind collector_service_state(const struct collector *c,
 long collector_check_index(const struct collector *c, const char *id);
 /* The state connection when Redis is reachable, else NULL. */
 redisAsyncContext *collector_redis(struct collector *c);
+/* The alerter and the outbox; NULL when no receivers are configured. */
+struct alerter *collector_alerter(struct collector *c);
+struct outbox *collector_outbox(struct collector *c);
 /* Appends a result to the results stream, as a probe would (push pings). */
 int collector_push_result(struct collector *c, const struct nines_result *r);
 
