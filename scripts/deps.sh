@@ -6,10 +6,11 @@ set -euo pipefail
 want=(build-essential cmake pkg-config
       libuv1-dev libcurl4-openssl-dev libc-ares-dev libhiredis-dev
       libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev
+      libcairo2-dev libpango1.0-dev fonts-dejavu-core
       redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then
     want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager
-           python3-aiosmtpd)
+           python3-aiosmtpd poppler-utils libxml2-utils)
 fi
 
 missing=()
