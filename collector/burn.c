@@ -58,6 +58,11 @@ static int burn_target_ok(double target_pct)
     return isfinite(target_pct) && target_pct > 0 && target_pct < 100;
 }
 
+int burn_exceeds(double rate, double factor)
+{
+    return rate > factor * (1.0 + BURN_MARGIN);
+}
+
 int burn_rate(const struct uptime_result *r, double target_pct, double *rate)
 {
     *rate = 0;
@@ -88,7 +93,6 @@ static int burn_window(const struct uptime_input *base, int64_t len, int64_t now
 static int burn_one(const struct uptime_input *base, double target_pct,
                     const struct burn_rule *rule, int64_t now_ms, struct burn_status *st)
 {
-    double limit;
     int rc;
 
     rc = burn_window(base, rule->long_ms, now_ms, target_pct, &st->long_window, &st->long_rate);
@@ -97,8 +101,8 @@ static int burn_one(const struct uptime_input *base, double target_pct,
                          &st->short_rate);
     if (rc != 0)
         return rc;
-    limit = rule->factor * (1.0 + BURN_MARGIN);
-    st->firing = st->long_rate > limit && (rule->short_ms == 0 || st->short_rate > limit);
+    st->firing = burn_exceeds(st->long_rate, rule->factor) &&
+                 (rule->short_ms == 0 || burn_exceeds(st->short_rate, rule->factor));
     return 0;
 }
 

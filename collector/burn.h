@@ -93,6 +93,8 @@ int burn_rule_check(const struct burn_rule *rule, struct nines_err *err);
  * *rate = 0 when the window has no eligible time (r->no_eligible_time): no
  * budget to burn, nothing burnt. 0, or NINES_EINVAL for a bad target.
  */
+/* Whether rate exceeds factor (by more than one part in 10^9, see above). */
+int burn_exceeds(double rate, double factor);
 int burn_rate(const struct uptime_result *r, double target_pct, double *rate);
 
 /*

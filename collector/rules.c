@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "burn.h"
 #include "capacity.h"
 #include "nines/clock.h"
 #include "nines/log.h"
@@ -366,11 +367,9 @@ struct rules_job {
 
 static double rules_burn(const struct uptime_result *u, double target_pct)
 {
-    double budget = 1.0 - target_pct / 100.0;
+    double rate = 0;
 
-    if (u->no_eligible_time || u->eligible_ms <= 0 || budget <= 0)
-        return 0;
-    return ((double)u->downtime_ms / (double)u->eligible_ms) / budget;
+    return burn_rate(u, target_pct, &rate) == 0 ? rate : 0;
 }
 
 static void rules_burn_eval(struct rules *r, struct sla_query *q,
@@ -394,7 +393,7 @@ static void rules_burn_eval(struct rules *r, struct sla_query *q,
         if (b->short_ms > 0)
             sr = rules_burn(&su, target);
         snprintf(what, sizeof(what), "burn_rate/%s/%zu", svc->id, k);
-        if (!(lr > b->factor && (b->short_ms == 0 || sr > b->factor))) {
+        if (!burn_exceeds(lr, b->factor) || (b->short_ms > 0 && !burn_exceeds(sr, b->factor))) {
             alerter_clear(r->a, NULL, what, now, now);
             continue;
         }
