@@ -464,7 +464,7 @@ static const struct cfg_field cfg_route_fields[] = {
     [CFG_RT_INTERVAL] = { "group_interval", CFG_DURATION, 0, CFG_RT(group_interval_ms), 0,
                           1000, 24 * CFG_HOUR_MS },
     [CFG_RT_REPEAT] = { "repeat_interval", CFG_DURATION, 0, CFG_RT(repeat_interval_ms), 0,
-                        60000, 30 * CFG_DAY_MS },
+                        10000, 30 * CFG_DAY_MS },
     [CFG_RT_ESCALATE] = { "escalate", CFG_ESCALATE, 0, 0, 0, 0, 0 },
 };
 
@@ -472,7 +472,7 @@ static const struct cfg_field cfg_route_fields[] = {
 #define CFG_MAX_STEPS 8
 enum { CFG_ES_AFTER, CFG_ES_TO };
 static const struct cfg_field cfg_escalate_fields[] = {
-    [CFG_ES_AFTER] = { "after", CFG_DURATION, CFG_REQUIRED, CFG_ESC(after_ms), 0, 60000,
+    [CFG_ES_AFTER] = { "after", CFG_DURATION, CFG_REQUIRED, CFG_ESC(after_ms), 0, 10000,
                        24 * CFG_HOUR_MS },
     [CFG_ES_TO] = { "to", CFG_IDS, CFG_REQUIRED, CFG_ESC(to), CFG_ESC(to_count), 0,
                     CFG_MAX_LIST },
@@ -487,7 +487,7 @@ static const struct cfg_field cfg_alerting_fields[] = {
     [CFG_AL_EVERY] = { "evaluate_every", CFG_DURATION, 0, CFG_AL(evaluate_every_ms), 0, 1000,
                        600000 },
     [CFG_AL_REMIND] = { "silence_reminder", CFG_DURATION, 0, CFG_AL(silence_reminder_ms), 0,
-                        60000, 30 * CFG_DAY_MS },
+                        10000, 30 * CFG_DAY_MS },
     [CFG_AL_BURN] = { "burn_rates", CFG_SEQ, 0, 0, 0, 0, 0 },
     [CFG_AL_FWINDOW] = { "forecast_window", CFG_DURATION, 0, CFG_AL(forecast_window_ms), 0,
                          60000, 30 * CFG_DAY_MS },

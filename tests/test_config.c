@@ -2451,11 +2451,11 @@ Test(config_alerting_errors, routes)
                   "routes:\n"
                   "  - match: {check: '~(', colour: red, severity: pag, team: '', rule: ~}\n"
                   "    receivers: [pd, pager]\n"
-                  "    escalate: {after: 30s, to: [nobody, pd], when: later}\n"
+                  "    escalate: {after: 5s, to: [nobody, pd], when: later}\n"
                   "  - receivers: []\n"
                   "    group_wait: 2h\n"
                   "    group_interval: 0s\n"
-                  "    repeat_interval: 59s\n"
+                  "    repeat_interval: 9s\n"
                   "    continue: sometimes\n"
                   "  - {match: [a], receivers: pd, escalate: 5m}\n"
                   "  - escalate: {to: []}\n"
@@ -2469,13 +2469,13 @@ Test(config_alerting_errors, routes)
                   "5:60: routes[0]: 'match': 'team' needs a value or ~regex, got an empty string",
                   "5:70: routes[0]: 'match': 'rule' needs a value or ~regex, got null",
                   "6:21: routes[0]: 'receivers': no receiver has name 'pager'",
-                  "7:23: routes[0]: escalate: 'after' must be between 60s and 24h, got '30s'",
-                  "7:33: routes[0]: escalate: 'to': no receiver has name 'nobody'",
-                  "7:46: routes[0]: escalate: unknown key 'when'",
+                  "7:23: routes[0]: escalate: 'after' must be between 10s and 24h, got '5s'",
+                  "7:32: routes[0]: escalate: 'to': no receiver has name 'nobody'",
+                  "7:45: routes[0]: escalate: unknown key 'when'",
                   "8:16: routes[1]: 'receivers' must list at least one receiver",
                   "9:17: routes[1]: 'group_wait' must be between 0s and 1h, got '2h'",
                   "10:21: routes[1]: 'group_interval' must be between 1s and 24h, got '0s'",
-                  "11:22: routes[1]: 'repeat_interval' must be between 60s and 30d, got '59s'",
+                  "11:22: routes[1]: 'repeat_interval' must be between 10s and 30d, got '9s'",
                   "12:15: routes[1]: 'continue': expected true or false, got 'sometimes'",
                   "13:13: routes[2]: 'match': expected a mapping of labels to values, got a "
                   "sequence",
@@ -2506,7 +2506,7 @@ Test(config_alerting_errors, matchers_and_missing_receivers)
                   "4:69: routes[0]: 'match': 'severity': the quoted string '~x{2,1}' is not a "
                   "valid regular expression: Invalid content of \\{\\}",
                   "5:17: routes[1]: 'receivers': no receiver has name 'ops'",
-                  "5:40: routes[1]: escalate: 'after' must be between 60s and 24h, got '25h'",
+                  "5:40: routes[1]: escalate: 'after' must be between 10s and 24h, got '25h'",
                   "5:49: routes[1]: escalate: 'to': no receiver has name 'ops'",
                   "6:12: 'receivers': expected a sequence, got a mapping", NULL);
 }
