@@ -25,6 +25,12 @@ static size_t http_client_write(char *data, size_t size, size_t n, void *arg)
 int http_request(const char *method, const char *url, const char *token, const char *body,
                  char *out, size_t outlen)
 {
+    return http_request_headers(method, url, token, NULL, body, out, outlen);
+}
+
+int http_request_headers(const char *method, const char *url, const char *token,
+                         const char *const *extra, const char *body, char *out, size_t outlen)
+{
     struct http_sink sink = { out, 0, outlen };
     struct curl_slist *hdrs = NULL;
     char auth[512];
@@ -44,6 +50,8 @@ int http_request(const char *method, const char *url, const char *token, const c
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         hdrs = curl_slist_append(hdrs, auth);
     }
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        hdrs = curl_slist_append(hdrs, extra[i]);
     if (body != NULL) {
         hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

@@ -11,5 +11,8 @@
  */
 int http_request(const char *method, const char *url, const char *token, const char *body,
                  char *out, size_t outlen);
+/* The same with extra header lines ("Name: value"), a NULL-terminated list. */
+int http_request_headers(const char *method, const char *url, const char *token,
+                         const char *const *extra, const char *body, char *out, size_t outlen);
 
 #endif
