@@ -1,0 +1,252 @@
+/*
+ * The rules that look at result facts and windows, end to end: a real
+ * collector reads results written straight into its stream (as a probe would
+ * write them, with chosen times and facts), and its alerts are read back
+ * with `nines alerts --active`.
+ *
+ *  - a host whose disk fills at 1 %/min is forecast full in good time, and
+ *    a resource over its threshold raises `capacity`;
+ *  - a certificate warning raises `cert_expiry`, a clean TLS result clears it;
+ *  - a customer's month-to-date availability below its SLA raises
+ *    `sla_breached`.
+ */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hookfix_client.h"
+#include "nines/clock.h"
+#include "nines/result.h"
+#include "nines/wire.h"
+#include "proc.h"
+#include "redis_fixture.h"
+#include "testutil.h"
+
+struct rules_world {
+    struct redis_fixture redis;
+    struct hookfix hook;
+    char dir[256];
+    char cfg[400];
+    pid_t collector;
+    long seq;
+};
+
+static char out[262144];
+
+static void world_start(struct rules_world *w, const char *sections)
+{
+    char yaml[8192], log[400];
+    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
+
+    memset(w, 0, sizeof(*w));
+    test_wait_poll_ms(100);
+    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
+    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    cr_assert(eq(int, hookfix_start(&w->hook, NULL), 0));
+    snprintf(yaml, sizeof(yaml),
+             "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\"}\n"
+             "api: {listen: \"127.0.0.1:0\"}\n"
+             "receivers: [{name: hook, kind: webhook, url: \"%s/hook\"}]\n"
+             "routes: [{receivers: [hook], group_wait: 0s}]\n"
+             "alerting: {evaluate_every: 1s, forecast_window: 1h, forecast_horizon: 2h,\n"
+             "           forecast_min_samples: 10}\n"
+             "%s",
+             w->redis.url, w->dir, w->hook.base_url, sections);
+    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
+    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
+    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
+    w->collector = proc_spawn(argv, log);
+    cr_assert(gt(int, w->collector, 0));
+}
+
+static void world_stop(struct rules_world *w)
+{
+    proc_stop(w->collector, 5000);
+    hookfix_stop(&w->hook);
+    redis_fixture_stop(&w->redis);
+    if (getenv("NINES_TEST_KEEP") == NULL)
+        test_rmtree(w->dir);
+}
+
+/* Writes one result into the stream as a probe would. */
+static void push(struct rules_world *w, const char *check, int64_t start_ms, int ok,
+                 const char *warning, const char *message, const char *facts)
+{
+    struct nines_result r;
+    struct nines_wire wire;
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *rep;
+    const char *argv[2 + 2 * NINES_WIRE_MAX_FIELDS + 2];
+    size_t lens[2 + 2 * NINES_WIRE_MAX_FIELDS + 2];
+
+    cr_assert(not(eq(ptr, c, NULL)));
+    nines_result_init(&r);
+    snprintf(r.id, sizeof(r.id), "test/1/%ld", ++w->seq);
+    snprintf(r.check_id, sizeof(r.check_id), "%s", check);
+    snprintf(r.probe, sizeof(r.probe), "test");
+    snprintf(r.location, sizeof(r.location), "local");
+    r.start_ms = start_ms;
+    r.outcome = ok ? NINES_OUTCOME_OK : NINES_OUTCOME_FAIL;
+    r.total_us = 1000;
+    if (!ok)
+        snprintf(r.reason, sizeof(r.reason), "http_status");
+    snprintf(r.warning, sizeof(r.warning), "%s", warning);
+    snprintf(r.message, sizeof(r.message), "%s", message);
+    snprintf(r.facts, sizeof(r.facts), "%s", facts);
+    nines_wire_encode(&r, &wire);
+    argv[0] = "XADD";
+    lens[0] = 4;
+    argv[1] = NINES_KEY_RESULTS;
+    lens[1] = strlen(NINES_KEY_RESULTS);
+    argv[2] = "*";
+    lens[2] = 1;
+    for (size_t i = 0; i < wire.argc; i++) {
+        argv[3 + i] = wire.argv[i];
+        lens[3 + i] = wire.argvlen[i];
+    }
+    rep = redisCommandArgv(c, (int)(3 + wire.argc), argv, lens);
+    cr_assert(not(eq(ptr, rep, NULL)));
+    cr_assert(eq(int, rep->type, REDIS_REPLY_STRING), "XADD: %s", rep->str ? rep->str : "?");
+    freeReplyObject(rep);
+    redisFree(c);
+}
+
+/* The summary of the active alert whose key starts with prefix ("" if none). */
+static int active_summary(struct rules_world *w, const char *prefix, char *summary,
+                          size_t len)
+{
+    const char *argv[] = { NINES_BIN_DIR "/nines", "alerts", "--active", "--json", "--redis",
+                           w->redis.url, NULL };
+    json_t *root, *v;
+    size_t i;
+    int code = -1, found = 0;
+
+    summary[0] = '\0';
+    if (proc_run(argv, out, sizeof(out), 10000, &code) != 0 || code != 0)
+        return 0;
+    root = json_loads(out, 0, NULL);
+    json_array_foreach(json_object_get(root, "alerts"), i, v) {
+        json_t *n = json_object_get(v, "notification");
+        const char *k = json_string_value(json_object_get(n, "key"));
+
+        if (!found && k != NULL && strncmp(k, prefix, strlen(prefix)) == 0) {
+            snprintf(summary, len, "%s", json_string_value(json_object_get(n, "summary")));
+            found = 1;
+        }
+    }
+    json_decref(root);
+    return found;
+}
+
+struct want {
+    struct rules_world *w;
+    const char *prefix;
+    char summary[512];
+};
+
+static int is_active(void *arg)
+{
+    struct want *x = arg;
+
+    return active_summary(x->w, x->prefix, x->summary, sizeof(x->summary));
+}
+
+static int is_gone(void *arg)
+{
+    return !is_active(arg);
+}
+
+static int collector_ready(void *arg)
+{
+    struct rules_world *w = arg;
+    char path[400];
+
+    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
+    return test_path_exists(path);
+}
+
+Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold, .timeout = 60)
+{
+    struct rules_world w;
+    struct want x;
+    int64_t now = nines_wall_ms();
+    char facts[512];
+
+    world_start(&w, "checks:\n  - {id: db1, kind: host, locations: [local], disk_pct: 90,"
+                    " interval: 60s}\n");
+    cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+    /* the last 30 minutes: /data from 50 % up 1 % a minute: 80 % now, full in 20 min */
+    for (int i = 30; i >= 0; i--) {
+        snprintf(facts, sizeof(facts), "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\","
+                 "\"fstype\":\"ext4\",\"pct\":%d.0}]}", 80 - i);
+        push(&w, "db1", now - (int64_t)i * 60000, 1, "", "", facts);
+    }
+    x = (struct want){ .w = &w, .prefix = "capacity_forecast/db1/local/disk /data@" };
+    cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no forecast");
+    /* it fires as soon as the trend may be trusted: 10 samples spanning a quarter
+     * of the 1 h window, i.e. at the sample 15 min in, at 65 %: 35 min to go */
+    cr_expect(eq(str, x.summary, "disk /data on db1 full in ~35 min"));
+    x.prefix = "capacity_forecast/db1/local/memory@";
+    cr_expect(eq(int, is_active(&x), 0), "flat memory forecast: %s", x.summary);
+    /* over the threshold: the probe lists it under "over" */
+    push(&w, "db1", now + 1000, 1, "capacity", "disk /data at 95.0% (limit 90%)",
+         "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\",\"pct\":95.0}],"
+         "\"over\":[\"disk /data\"]}");
+    x = (struct want){ .w = &w, .prefix = "capacity/db1/local/disk /data@" };
+    cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no capacity alert");
+    cr_expect(not(eq(ptr, strstr(x.summary, "95.0%"), NULL)), "%s", x.summary);
+    /* cleaned up: the threshold clears; the trend turns down and the forecast clears */
+    for (int i = 1; i <= 12; i++)
+        push(&w, "db1", now + 1000 + (int64_t)i * 60000, 1, "", "",
+             "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\",\"pct\":10.0}]}");
+    cr_assert(eq(int, test_wait_until(is_gone, &x, 15000), 0), "capacity alert stays");
+    x.prefix = "capacity_forecast/db1/local/disk /data@";
+    cr_assert(eq(int, test_wait_until(is_gone, &x, 15000), 0), "forecast stays");
+    world_stop(&w);
+}
+
+Test(e2e_rules, an_expiring_certificate_raises_cert_expiry_until_renewed, .timeout = 60)
+{
+    struct rules_world w;
+    struct want x;
+    int64_t now = nines_wall_ms();
+
+    world_start(&w, "checks:\n  - {id: site, kind: http, url: \"https://site.test/\","
+                    " locations: [local], interval: 60s, cert_min_days: 14}\n");
+    cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+    push(&w, "site", now - 2000, 1, "cert_expiring", "certificate expires in 5 days (minimum 14)",
+         "{\"cert\":{\"days_left\":5}}");
+    x = (struct want){ .w = &w, .prefix = "cert_expiry/site@" };
+    cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no cert_expiry alert");
+    cr_expect(eq(str, x.summary, "site: certificate expires in 5 days (minimum 14)"));
+    push(&w, "site", now - 1000, 1, "", "", "{\"cert\":{\"days_left\":89}}");
+    cr_assert(eq(int, test_wait_until(is_gone, &x, 15000), 0), "not cleared by the renewal");
+    world_stop(&w);
+}
+
+Test(e2e_rules, month_to_date_availability_under_the_sla_raises_sla_breached, .timeout = 60)
+{
+    struct rules_world w;
+    struct want x;
+    int64_t now = nines_wall_ms();
+
+    world_start(&w, "checks:\n  - {id: api, kind: http, url: \"http://api.test/\","
+                    " locations: [local], interval: 10s, failures_to_down: 1}\n"
+                    "services: [{id: shop, checks: [api], target: 99.9}]\n"
+                    "customers:\n  - id: acme\n    timezone: Pacific/Auckland\n"
+                    "    services: [shop]\n    slas: [{name: gold, target: 99.9}]\n");
+    cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+    /* up for 100 s, then down: well below 99.9 % of the time with data */
+    for (int i = 10; i >= 1; i--)
+        push(&w, "api", now - (int64_t)i * 10000 - 10000, 1, "", "", "");
+    push(&w, "api", now - 10000, 0, "", "HTTP 503", "");
+    push(&w, "api", now, 0, "", "HTTP 503", "");
+    x = (struct want){ .w = &w, .prefix = "sla_breached/acme/gold/shop@" };
+    cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no sla_breached alert");
+    cr_expect(not(eq(ptr, strstr(x.summary, "target 99.900%"), NULL)), "%s", x.summary);
+    world_stop(&w);
+}
