@@ -79,6 +79,9 @@ static json_t *incident_json(const redisReply *h)
     json_object_set_new(o, "maintenance", field(h, "maintenance")[0]
                                               ? json_string(field(h, "maintenance"))
                                               : json_null());
+    json_object_set_new(o, "caused_by", field(h, "caused_by")[0]
+                                            ? json_string(field(h, "caused_by"))
+                                            : json_null());
     json_object_set_new(o, "acknowledged_by", field(h, "ack_by")[0]
                                                   ? json_string(field(h, "ack_by"))
                                                   : json_null());

@@ -207,7 +207,8 @@ static json_t *api_incident_json(const redisReply *h)
     int64_t start = 0, end = 0;
     json_t *o = json_object();
     static const char *const strs[] = { "id", "check", "reason", "message", "locations",
-                                        "ack_by", "maintenance" };
+                                        "ack_by", "maintenance", "caused_by",
+                                        "resolved_by" };
 
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         if ((v = api_hash_get(h, strs[i])) != NULL)

@@ -90,8 +90,20 @@ static void world_start_with(struct alert_world *w, int checks, const char *aler
                          "secret_env: NINES_TEST_PD_KEY, webhook_secret_env: NINES_TEST_PD_HOOK}\n",
                          w->redis.url, w->dir, w->am_port, w->hook.base_url, w->boss.base_url,
                          w->boss.base_url);
-    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s%s", alerting, extra_sections);
-    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "checks:\n");
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s", alerting);
+    /* extra sections may name the HTTP fixture as HTTPFIX (checks: 0 and a
+     * checks section of their own) */
+    for (const char *p = extra_sections, *q; *p != '\0'; p = q + 7) {
+        q = strstr(p, "HTTPFIX");
+        if (q == NULL) {
+            n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%s", p);
+            break;
+        }
+        n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%.*s%s", (int)(q - p), p,
+                              w->http.base_url);
+    }
+    if (checks > 0)
+        n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "checks:\n");
     for (int i = 0; i < checks; i++)
         n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
                               "  - {id: web%d, kind: http, url: \"%s/\", interval: %s, "
@@ -675,5 +687,63 @@ Test(e2e_alerts, a_fast_burn_pages_and_recovery_resolves_it, .timeout = 120)
 
         cr_assert(eq(int, test_wait_until(outbox_has, &o, 10000), 0), "resolution not sent");
     }
+    world_stop(&w);
+}
+
+struct incident_want {
+    struct alert_world *w;
+    const char *check;
+    char caused_by[64];
+};
+
+/* The newest incident of check, if it has caused_by set. */
+static int incident_caused(void *arg)
+{
+    struct incident_want *x = arg;
+    json_t *root, *inc;
+    const char *c;
+
+    if (nines_cli(x->w, "incidents", "--check", x->check, "--json") != 0)
+        return 0;
+    root = json_loads(cli_out, 0, NULL);
+    inc = json_array_get(json_object_get(root, "incidents"), 0);
+    c = json_string_value(json_object_get(inc, "caused_by"));
+    if (c != NULL)
+        snprintf(x->caused_by, sizeof(x->caused_by), "%s", c);
+    json_decref(root);
+    return c != NULL;
+}
+
+Test(e2e_alerts, a_dead_dependency_pages_once_and_marks_its_dependents, .timeout = 90)
+{
+    struct alert_world w;
+    struct key_want k;
+    struct outbox_want o;
+    struct incident_want x;
+
+    /* db confirms after one failure, web after three: db is down first */
+    world_start_with(&w, 0, "routes:\n  - receivers: [hook]\n    group_wait: 1s\n",
+                     "checks:\n"
+                     "  - {id: db, kind: http, url: \"HTTPFIX/db\", interval: 1s, timeout: 500ms,"
+                     " failures_to_down: 1}\n"
+                     "  - {id: web, kind: http, url: \"HTTPFIX/web\", interval: 1s, timeout: 500ms,"
+                     " failures_to_down: 3, depends_on: [db]}\n");
+    test_sleep_ms(2500);
+    cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));
+    k = (struct key_want){ .w = &w, .prefix = "check_down/web@" };
+    cr_assert(eq(int, test_wait_until(key_active, &k, 20000), 0), "web's alert not recorded");
+    x = (struct incident_want){ .w = &w, .check = "web" };
+    cr_assert(eq(int, test_wait_until(incident_caused, &x, 10000), 0), "no caused_by");
+    cr_expect(eq(str, x.caused_by, "db"));
+    o = (struct outbox_want){ &w, "hook/check_down/db@", 1 };
+    cr_assert(eq(int, test_wait_until(outbox_has, &o, 10000), 0), "db not paged");
+    test_sleep_ms(3000);
+    cr_expect(eq(int, outbox_count(&w, "check_down/web@"), 0), "web paged under a dead db");
+    /* both recover: db resolves, web was never sent and stays unsent */
+    cr_assert(eq(int, httpfix_set_mode(&w.http, "status=200"), 0));
+    o = (struct outbox_want){ &w, "hook/check_down/db@", 2 };
+    cr_assert(eq(int, test_wait_until(outbox_has, &o, 20000), 0), "db not resolved");
+    cr_assert(eq(int, test_wait_until(key_gone, &k, 10000), 0));
+    cr_expect(eq(int, outbox_count(&w, "check_down/web@"), 0));
     world_stop(&w);
 }
