@@ -187,6 +187,8 @@ static int alerts_active(redisContext *rc, int json)
                 snprintf(status, sizeof(status), "acked by %.40s", ack);
             else if (json_is_true(json_object_get(e, "waiting")))
                 snprintf(status, sizeof(status), "grouping");
+            else if (json_array_size(json_object_get(e, "sent")) == 0)
+                snprintf(status, sizeof(status), "recorded (no route)");
             else
                 snprintf(status, sizeof(status), "sent (step %d, repeat %d)",
                          (int)json_integer_value(json_object_get(e, "step")),

@@ -17,6 +17,7 @@ int cli_incidents(int argc, char **argv);
 int cli_ack(int argc, char **argv);
 int cli_resolve(int argc, char **argv);
 int cli_silence(int argc, char **argv);
+int cli_drill(int argc, char **argv);
 int cli_maintenance(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_alerts(int argc, char **argv);

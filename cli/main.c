@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  ack INCIDENT|ALERT [--by NAME]            acknowledge: stops repeats and escalation\n"
             "  resolve INCIDENT|ALERT [--by NAME]        resolve an alert by hand\n"
             "  silence add|list|expire                   hold notifications back by label\n"
+            "  drill start|stop|list|show                DR drills: measured RTO and RPO\n"
             "  maintenance add|list|rm                   maintenance windows\n"
             "  token new | token hash [TOKEN]            tokens and their hashes for the config\n"
             "  alerts [--json] | alerts log ID           notifications and their delivery log\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cli_resolve(argc - 1, argv + 1);
     if (strcmp(argv[1], "silence") == 0)
         return cli_silence(argc - 1, argv + 1);
+    if (strcmp(argv[1], "drill") == 0)
+        return cli_drill(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "api_alerts.h"
+#include "api_drills.h"
 #include "alert.h"
 #include "auth.h"
 #include "httpd.h"
@@ -836,6 +837,8 @@ static int api_routes(struct api *a)
     rc |= httpd_route(a->h, "GET", "/metrics", api_role(a, AUTH_ROLE_VIEWER),
                       api_metrics_route, a);
     rc |= api_alerts_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
+                            api_role(a, AUTH_ROLE_OPERATOR));
+    rc |= api_drills_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                             api_role(a, AUTH_ROLE_OPERATOR));
     return rc;
 }

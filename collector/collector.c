@@ -13,6 +13,7 @@
 #include "api.h"
 #include "outbox.h"
 #include "metrics.h"
+#include "drill.h"
 #include "rules.h"
 #include "sla.h"
 #include "state.h"
@@ -66,6 +67,7 @@ struct collector {
     struct outbox *outbox;      /* notifications, when receivers are configured */
     struct alerter *alerter;
     struct rules *rules;        /* certificate, capacity, burn-rate and SLA rules */
+    struct drills *drills;      /* DR drills running */
     int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     size_t svc_sla_pending;     /* fetches in flight */
@@ -449,7 +451,10 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     store_events(ac, &k->st, &ev);
     collector_note_maintenance(c, ac, k, &ev);
     collector_alert(c, ac, k, &ev);
+    for (size_t i = 0; i < ev.n; i++)
+        drills_event(c->drills, ac, (size_t)(k - c->checks), &ev.ev[i], nines_wall_ms());
     rules_result(c->rules, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
+    drills_result(c->drills, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
     store_latency(ac, &res);
     metrics_observe(&k->m, &res);
     c->applied++;
@@ -605,8 +610,10 @@ static void collector_tick(uv_timer_t *t)
         api_tick(c->api, now);
     if (!c->stopping)
         alerter_tick(c->alerter, now);
-    if (!c->stopping && ac != NULL && c->phase == PHASE_READY)
+    if (!c->stopping && ac != NULL && c->phase == PHASE_READY) {
         rules_tick(c->rules, now);
+        drills_tick(c->drills, now);
+    }
     if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
         c->writing || c->stopping)
         return;
@@ -790,6 +797,34 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     return c;
 }
 
+/* Drill commands queued by the CLI (nines:commands). */
+static void collector_on_command(const char *op, json_t *cmd, void *arg)
+{
+    struct collector *c = arg;
+    const char *by = json_string_value(json_object_get(cmd, "by"));
+    struct nines_err err = { 0 };
+
+    if (strcmp(op, "drill_start") == 0) {
+        const char *svc = json_string_value(json_object_get(cmd, "service"));
+        int64_t t0 = json_integer_value(json_object_get(cmd, "t0_ms"));
+
+        if (svc == NULL || drills_start(c->drills, svc,
+                                        json_string_value(json_object_get(cmd, "scenario")),
+                                        json_is_true(json_object_get(cmd, "expect_outage")), by,
+                                        t0 > 0 ? t0 : nines_wall_ms(), NULL, 0, &err) != 0)
+            log_warn("drill_not_started", "service=%s error=\"%s\"", svc ? svc : "?",
+                     err.msg[0] ? err.msg : "no service given");
+    } else if (strcmp(op, "drill_stop") == 0) {
+        const char *target = json_string_value(json_object_get(cmd, "target"));
+
+        if (target == NULL || drills_stop(c->drills, target, by, nines_wall_ms()) != 0)
+            log_warn("drill_not_stopped", "target=%s note=\"no such drill running\"",
+                     target ? target : "?");
+    } else {
+        log_warn("command_unknown", "op=%s", op);
+    }
+}
+
 int collector_start(struct collector *c, struct nines_err *err)
 {
     const struct nines_collector_cfg *cc = &c->cfg->collector;
@@ -816,11 +851,16 @@ int collector_start(struct collector *c, struct nines_err *err)
         struct outbox_opts oo = { 0 };
 
         c->outbox = outbox_new(c->loop, &c->addr, &oo);
-        c->alerter = c->outbox ? alerter_new(c, c->outbox) : NULL;
-        c->rules = c->alerter ? rules_new(c, c->alerter) : NULL;
-        if (c->rules == NULL)
-            return nines_err_set(err, NINES_ENOMEM, "cannot start alerting");
+        if (c->outbox == NULL)
+            return nines_err_set(err, NINES_ENOMEM, "cannot start the outbox");
     }
+    /* alerts are tracked (and acknowledged, silenced) with or without receivers */
+    c->alerter = alerter_new(c, c->outbox);
+    c->rules = c->alerter ? rules_new(c, c->alerter) : NULL;
+    c->drills = c->alerter ? drills_new(c, c->alerter) : NULL;
+    if (c->drills == NULL)
+        return nines_err_set(err, NINES_ENOMEM, "cannot start alerting");
+    alerter_set_command_hook(c->alerter, collector_on_command, c);
     c->api = api_start(c->loop, c, err);
     if (c->api == NULL)
         return err->code ? err->code : NINES_EIO;
@@ -928,6 +968,7 @@ void collector_free(struct collector *c)
         sla_maint_clear(&c->maint[i]);
     free(c->maint);
     free(c->svc_sla);
+    drills_free(c->drills);
     rules_free(c->rules);
     alerter_free(c->alerter);
     nines_tzcache_free(c->tz);
@@ -981,6 +1022,11 @@ struct alerter *collector_alerter(struct collector *c)
 struct outbox *collector_outbox(struct collector *c)
 {
     return c->outbox;
+}
+
+struct drills *collector_drills(struct collector *c)
+{
+    return c->drills;
 }
 
 int collector_push_result(struct collector *c, const struct nines_result *r)

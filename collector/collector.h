@@ -17,6 +17,7 @@
 
 struct collector;
 struct alerter;
+struct drills;
 struct outbox;
 
 /* Takes cfg (freed by the collector). */
@@ -50,6 +51,7 @@ redisAsyncContext *collector_redis(struct collector *c);
 /* The alerter and the outbox; NULL when no receivers are configured. */
 struct alerter *collector_alerter(struct collector *c);
 struct outbox *collector_outbox(struct collector *c);
+struct drills *collector_drills(struct collector *c);
 /* Appends a result to the results stream, as a probe would (push pings). */
 int collector_push_result(struct collector *c, const struct nines_result *r);
 

@@ -322,7 +322,8 @@ static const struct cfg_kind_opts cfg_kinds[] = {
 #define CFG_MAX_IDS 1024        /* checks of a service or a maintenance window */
 #define CFG_SVC(m) offsetof(struct nines_service_cfg, m)
 enum { CFG_SV_ID, CFG_SV_NAME, CFG_SV_CHECKS, CFG_SV_CRITICAL, CFG_SV_DOWN_WHEN,
-       CFG_SV_TARGET };
+       CFG_SV_TARGET, CFG_SV_RTO, CFG_SV_RPO, CFG_SV_DRILL_EVERY, CFG_SV_DRILL_STABLE,
+       CFG_SV_DRILL_TIMEOUT, CFG_SV_CANARIES };
 static const struct cfg_field cfg_service_fields[] = {
     [CFG_SV_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_SVC(id), 0, 0, 0 },
     [CFG_SV_NAME] = { "name", CFG_STRING, 0, CFG_SVC(name), 0, 0, 0 },
@@ -332,6 +333,16 @@ static const struct cfg_field cfg_service_fields[] = {
                           0, CFG_MAX_IDS },
     [CFG_SV_DOWN_WHEN] = { "down_when", CFG_DOWN_WHEN, 0, CFG_SVC(down_when_all), 0, 0, 0 },
     [CFG_SV_TARGET] = { "target", CFG_DOUBLE, 0, CFG_SVC(target_pct), 0, 0, 100 },
+    [CFG_SV_RTO] = { "rto", CFG_DURATION, 0, CFG_SVC(rto_ms), 0, 1000, 30 * CFG_DAY_MS },
+    [CFG_SV_RPO] = { "rpo", CFG_DURATION, 0, CFG_SVC(rpo_ms), 0, 0, 30 * CFG_DAY_MS },
+    [CFG_SV_DRILL_EVERY] = { "drill_every", CFG_DURATION, 0, CFG_SVC(drill_every_ms), 0, 60000,
+                             3650 * CFG_DAY_MS },
+    [CFG_SV_DRILL_STABLE] = { "drill_stable", CFG_DURATION, 0, CFG_SVC(drill_stable_ms), 0,
+                              1000, CFG_DAY_MS },
+    [CFG_SV_DRILL_TIMEOUT] = { "drill_timeout", CFG_DURATION, 0, CFG_SVC(drill_timeout_ms), 0,
+                               10000, 7 * CFG_DAY_MS },
+    [CFG_SV_CANARIES] = { "canaries", CFG_IDS, 0, CFG_SVC(canaries), CFG_SVC(canaries_count), 0,
+                          CFG_MAX_IDS },
 };
 
 /* maintenance: [{id, reason, checks, services, start + end | days + at + duration}] */
@@ -3348,10 +3359,19 @@ static void cfg_load_service(struct cfg_ctx *x, const struct yamltree_node *map,
     const struct yamltree_node *checks, *crit;
     char ex[64];
 
+    svc->drill_stable_ms = 5 * 60000;
+    svc->drill_timeout_ms = 4 * CFG_HOUR_MS;
     cfg_walk(x, map, cfg_service_fields, CFG_NFIELDS(cfg_service_fields), svc, seen, NULL);
     cfg_check_required(x, map, cfg_service_fields, CFG_NFIELDS(cfg_service_fields));
     checks = seen[CFG_SV_CHECKS];
     crit = seen[CFG_SV_CRITICAL];
+    for (size_t i = 0; checks != NULL && i < cfg_list_len(seen[CFG_SV_CANARIES]); i++) {
+        const struct yamltree_node *e = cfg_list_item(seen[CFG_SV_CANARIES], i);
+
+        if (cfg_is_id(e) && !cfg_list_has(seen[CFG_SV_CHECKS], e->value))
+            cfg_error(x, e, "'canaries': '%s' is not one of the service's checks",
+                      cfg_excerpt(e->value, ex, sizeof(ex)));
+    }
     if (checks != NULL && checks->type == YAMLTREE_SEQUENCE && checks->count == 0)
         cfg_error(x, checks, "'checks' must list at least one check");
     if (crit != NULL && crit->type == YAMLTREE_SEQUENCE && crit->count == 0)
@@ -4481,6 +4501,7 @@ static void cfg_free_services(struct nines_service_cfg *s, size_t n)
         free(s[i].name);
         cfg_free_strv(s[i].checks, s[i].checks_count);
         cfg_free_strv(s[i].critical, s[i].critical_count);
+        cfg_free_strv(s[i].canaries, s[i].canaries_count);
     }
     free(s);
 }

@@ -70,6 +70,8 @@ struct alerter {
     int64_t silences_loaded_ms;
     int commands_in_flight;
     int silences_in_flight;
+    alert_command_cb *hook;
+    void *hook_arg;
 };
 
 const char *alert_label(const struct notification *n, const char *name)
@@ -1497,6 +1499,8 @@ static void alert_on_commands(redisAsyncContext *ac, void *reply, void *privdata
             alerter_resolve(a, target, by, now);
         else if (op != NULL && strcmp(op, "silences") == 0)
             alerter_silences_changed(a);
+        else if (op != NULL && a->hook != NULL)
+            a->hook(op, o, a->hook_arg);
         else
             log_warn("command_unknown", "index=%zu", i);
         json_decref(o);
@@ -1515,6 +1519,14 @@ static void alert_poll_commands(struct alerter *a)
     if (redisAsyncCommand(ac, alert_on_commands, a, "LRANGE %s 0 %d", ALERT_KEY_COMMANDS,
                           ALERT_COMMANDS_BATCH - 1) != REDIS_OK)
         a->commands_in_flight = 0;
+}
+
+void alerter_set_command_hook(struct alerter *a, alert_command_cb *hook, void *arg)
+{
+    if (a != NULL) {
+        a->hook = hook;
+        a->hook_arg = arg;
+    }
 }
 
 void alerter_tick(struct alerter *a, int64_t now_ms)

@@ -70,6 +70,10 @@ int alerter_resolve(struct alerter *a, const char *target, const char *by, int64
 
 /* {"alerts": [...], "silences": [...]} for the API and CLI (new reference). */
 json_t *alerter_json(const struct alerter *a);
+/* Commands of nines:commands other than ack, resolve and silences (drills)
+ * go to hook, with the command's JSON object. */
+typedef void alert_command_cb(const char *op, json_t *cmd, void *arg);
+void alerter_set_command_hook(struct alerter *a, alert_command_cb *hook, void *arg);
 /* Reloads the silences from Redis (after a change). */
 void alerter_silences_changed(struct alerter *a);
 

@@ -45,6 +45,14 @@ struct nines_service_cfg {
     size_t critical_count;
     int down_when_all;             /* 0: any critical check down; 1: all of them */
     double target_pct;             /* availability objective, e.g. 99.9; 0 = 99.9 */
+    int64_t rto_ms;                /* recovery time objective; 0 = none */
+    int64_t rpo_ms;                /* recovery point objective; 0 = none */
+    int64_t drill_every_ms;        /* a passed drill is due this often; 0 = never */
+    int64_t drill_stable_ms;       /* a drill ends once UP this long after recovery (5 min) */
+    int64_t drill_timeout_ms;      /* and at the latest this long after it started (4 h) */
+    char **canaries;               /* checks whose canary facts give RPO; default: the
+                                    * service's redis_canary and http_canary checks */
+    size_t canaries_count;
 };
 
 /* A maintenance window: one-off [start, end) or weekly/daily recurring. */
