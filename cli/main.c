@@ -21,6 +21,7 @@ static void usage(FILE *f)
             "  maintenance add|list|rm                   maintenance windows\n"
             "  token new | token hash [TOKEN]            tokens and their hashes for the config\n"
             "  alerts [--json] | alerts log ID           notifications and their delivery log\n"
+            "  report --customer ID [--month M] [--send] monthly SLA report (html|pdf|csv|json)\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return cli_incidents(argc - 1, argv + 1);
     if (strcmp(argv[1], "alerts") == 0)
         return cli_alerts(argc - 1, argv + 1);
+    if (strcmp(argv[1], "report") == 0)
+        return cli_report(argc - 1, argv + 1);
     if (strcmp(argv[1], "token") == 0)
         return cli_token(argc - 1, argv + 1);
     if (strcmp(argv[1], "maintenance") == 0)

@@ -131,43 +131,15 @@ static void collector_maint_replace(struct collector *c, int from_config, struct
     c->nmaint = keep + n;
 }
 
-static char **collector_strv(char *const *v, size_t n)
-{
-    char **out = calloc(n + 1, sizeof(*out));
-
-    for (size_t i = 0; out != NULL && i < n; i++)
-        out[i] = strdup(v[i]);
-    return out;
-}
-
 /* The configuration's maintenance windows, as sla_maint. */
 static void collector_maint_from_config(struct collector *c)
 {
     size_t n = c->cfg->maintenance_count;
     struct sla_maint *m = calloc(n + 1, sizeof(*m));
 
-    for (size_t i = 0; m != NULL && i < n; i++) {
-        const struct nines_maint_cfg *mc = &c->cfg->maintenance[i];
-
-        snprintf(m[i].id, sizeof(m[i].id), "%s", mc->id);
-        snprintf(m[i].reason, sizeof(m[i].reason), "%s", mc->reason ? mc->reason : "");
-        m[i].checks = collector_strv(mc->checks, mc->checks_count);
-        m[i].checks_count = m[i].checks ? mc->checks_count : 0;
-        m[i].services = collector_strv(mc->services, mc->services_count);
-        m[i].services_count = m[i].services ? mc->services_count : 0;
-        m[i].from_config = 1;
-        if (mc->weekdays != 0) {
-            m[i].w.kind = MAINT_RECURRING;
-            m[i].w.weekdays = (unsigned)mc->weekdays;
-            m[i].w.start_min = mc->start_minute;
-            m[i].w.duration_ms = mc->duration_ms;
-            snprintf(m[i].w.tz, sizeof(m[i].w.tz), "%s", mc->timezone ? mc->timezone : "UTC");
-        } else {
-            m[i].w.kind = MAINT_ONCE;
-            m[i].w.start_ms = mc->start_ms;
-            m[i].w.end_ms = mc->end_ms;
-        }
-    }
+    for (size_t i = 0; m != NULL && i < n; i++)
+        if (sla_maint_from_cfg(&c->cfg->maintenance[i], &m[i]) != 0)
+            log_error("out_of_memory", "where=maintenance id=%s", c->cfg->maintenance[i].id);
     if (m == NULL)
         n = 0;
     collector_maint_replace(c, 1, m, n);

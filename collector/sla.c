@@ -40,16 +40,29 @@ void sla_free(struct sla_query *q)
     free(q);
 }
 
+int sla_parse_interval(const char *member, int64_t now_ms, int64_t *start_ms, int64_t *end_ms)
+{
+    long long start, end;
+    char tail;
+
+    if (member == NULL || sscanf(member, "%lld-%lld%c", &start, &end, &tail) != 2 || start < 0 ||
+        end < 0)
+        return NINES_EINVAL;
+    *start_ms = start;
+    *end_ms = end == 0 ? now_ms : end;
+    return 0;
+}
+
 /* "start-end" members; end 0 means still open (until now). */
 static void sla_parse_members(const redisReply *r, int64_t now_ms, struct nines_ivset *out)
 {
     for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        long long start, end;
+        int64_t start, end;
 
         if (r->element[i]->type != REDIS_REPLY_STRING ||
-            sscanf(r->element[i]->str, "%lld-%lld", &start, &end) != 2)
+            sla_parse_interval(r->element[i]->str, now_ms, &start, &end) != 0)
             continue;
-        nines_ivset_add(out, start, end == 0 ? now_ms : end);
+        nines_ivset_add(out, start, end);
     }
 }
 
@@ -180,20 +193,49 @@ int sla_check_uptime(struct collector *c, struct sla_query *q, size_t i, int64_t
     return rc;
 }
 
+int sla_service_sets(const struct nines_service_cfg *svc, const char *const *ids,
+                     const struct nines_ivset *down_net, const struct nines_ivset *gaps, size_t n,
+                     struct nines_ivset *down, struct nines_ivset *nodata)
+{
+    struct uptime_member *members = calloc(n + 1, sizeof(*members));
+    struct nines_ivset tmp;
+    int rc = members != NULL ? 0 : NINES_ENOMEM;
+
+    nines_ivset_init(&tmp);
+    nines_ivset_close(nodata);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        members[i].down = &down_net[i];
+        members[i].critical = svc->critical_count == 0;
+        for (size_t j = 0; j < svc->critical_count; j++)
+            members[i].critical |= strcmp(svc->critical[j], ids[i]) == 0;
+        /* no data for the service: none of its checks had any */
+        if (i == 0)
+            rc = nines_ivset_copy(&gaps[0], nodata);
+        else if ((rc = nines_ivset_intersect(nodata, &gaps[i], &tmp)) == 0)
+            rc = nines_ivset_copy(&tmp, nodata);
+    }
+    if (rc == 0)
+        rc = uptime_service_down(members, n, svc->down_when_all ? UPTIME_DOWN_ALL
+                                                                : UPTIME_DOWN_ANY, down);
+    nines_ivset_close(&tmp);
+    free(members);
+    return rc;
+}
+
 int sla_service_uptime(struct collector *c, struct sla_query *q,
                        const struct nines_service_cfg *svc, int64_t from_ms, int64_t to_ms,
                        struct uptime_result *out)
 {
-    struct uptime_member *members = calloc(q->n, sizeof(*members));
-    struct nines_ivset *downs = calloc(q->n, sizeof(*downs));
-    struct nines_ivset maint, down, nodata, tmp;
+    struct nines_ivset *downs = calloc(q->n + 1, sizeof(*downs));
+    struct nines_ivset *gaps = calloc(q->n + 1, sizeof(*gaps));
+    const char **ids = calloc(q->n + 1, sizeof(*ids));
+    struct nines_ivset maint, down, nodata;
     struct uptime_input in = { 0 };
-    int rc = members && downs ? 0 : NINES_ENOMEM;
+    int rc = downs && gaps && ids ? 0 : NINES_ENOMEM;
 
     nines_ivset_init(&maint);
     nines_ivset_init(&down);
     nines_ivset_init(&nodata);
-    nines_ivset_init(&tmp);
     for (size_t i = 0; rc == 0 && i < q->n; i++) {
         struct nines_ivset own;
 
@@ -201,19 +243,11 @@ int sla_service_uptime(struct collector *c, struct sla_query *q,
         nines_ivset_init(&downs[i]);
         rc = sla_check_sets(c, q, i, &own, &downs[i]);
         nines_ivset_close(&own);
-        members[i].down = &downs[i];
-        members[i].critical = svc->critical_count == 0;
-        for (size_t j = 0; j < svc->critical_count; j++)
-            members[i].critical |= strcmp(svc->critical[j], q->checks[i].id) == 0;
-        /* no data for the service: none of its checks had any */
-        if (rc == 0 && i == 0)
-            rc = nines_ivset_copy(&q->checks[0].gaps, &nodata);
-        else if (rc == 0 && (rc = nines_ivset_intersect(&nodata, &q->checks[i].gaps, &tmp)) == 0)
-            rc = nines_ivset_copy(&tmp, &nodata);
+        gaps[i] = q->checks[i].gaps;      /* borrowed: never closed here */
+        ids[i] = q->checks[i].id;
     }
     if (rc == 0)
-        rc = uptime_service_down(members, q->n, svc->down_when_all ? UPTIME_DOWN_ALL
-                                                                  : UPTIME_DOWN_ANY, &down);
+        rc = sla_service_sets(svc, ids, downs, gaps, q->n, &down, &nodata);
     if (rc == 0)
         rc = sla_maint_intervals(c, NULL, svc, from_ms, to_ms, &maint);
     if (rc == 0) {
@@ -227,11 +261,11 @@ int sla_service_uptime(struct collector *c, struct sla_query *q,
     for (size_t i = 0; downs != NULL && i < q->n; i++)
         nines_ivset_close(&downs[i]);
     free(downs);
-    free(members);
+    free(gaps);
+    free(ids);
     nines_ivset_close(&maint);
     nines_ivset_close(&down);
     nines_ivset_close(&nodata);
-    nines_ivset_close(&tmp);
     return rc;
 }
 
@@ -245,11 +279,9 @@ static int sla_in(char *const *list, size_t n, const char *s)
     return 0;
 }
 
-int sla_maint_covers(const struct collector *c, const struct sla_maint *m, const char *check,
-                     const struct nines_service_cfg *svc)
+int sla_maint_covers_cfg(const struct nines_config *cfg, const struct sla_maint *m,
+                         const char *check, const struct nines_service_cfg *svc)
 {
-    const struct nines_config *cfg = collector_config(c);
-
     if (m->checks_count == 0 && m->services_count == 0)
         return 1;
     if (svc != NULL)
@@ -260,6 +292,55 @@ int sla_maint_covers(const struct collector *c, const struct sla_maint *m, const
         if (sla_in(m->services, m->services_count, cfg->services[i].id) &&
             sla_in(cfg->services[i].checks, cfg->services[i].checks_count, check))
             return 1;
+    return 0;
+}
+
+int sla_maint_covers(const struct collector *c, const struct sla_maint *m, const char *check,
+                     const struct nines_service_cfg *svc)
+{
+    return sla_maint_covers_cfg(collector_config(c), m, check, svc);
+}
+
+static char **sla_strv(char *const *v, size_t n)
+{
+    char **out = calloc(n + 1, sizeof(*out));
+
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        if ((out[i] = strdup(v[i])) == NULL) {
+            while (i > 0)
+                free(out[--i]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+int sla_maint_from_cfg(const struct nines_maint_cfg *mc, struct sla_maint *m)
+{
+    memset(m, 0, sizeof(*m));
+    snprintf(m->id, sizeof(m->id), "%s", mc->id);
+    snprintf(m->reason, sizeof(m->reason), "%s", mc->reason ? mc->reason : "");
+    m->checks = sla_strv(mc->checks, mc->checks_count);
+    m->services = sla_strv(mc->services, mc->services_count);
+    if (m->checks == NULL || m->services == NULL) {
+        sla_maint_clear(m);
+        return NINES_ENOMEM;
+    }
+    m->checks_count = mc->checks_count;
+    m->services_count = mc->services_count;
+    m->from_config = 1;
+    if (mc->weekdays != 0) {
+        m->w.kind = MAINT_RECURRING;
+        m->w.weekdays = (unsigned)mc->weekdays;
+        m->w.start_min = mc->start_minute;
+        m->w.duration_ms = mc->duration_ms;
+        snprintf(m->w.tz, sizeof(m->w.tz), "%s", mc->timezone ? mc->timezone : "UTC");
+    } else {
+        m->w.kind = MAINT_ONCE;
+        m->w.start_ms = mc->start_ms;
+        m->w.end_ms = mc->end_ms;
+    }
     return 0;
 }
 

@@ -49,6 +49,25 @@ int sla_service_uptime(struct collector *c, struct sla_query *q,
                        const struct nines_service_cfg *svc, int64_t from_ms, int64_t to_ms,
                        struct uptime_result *out);
 
+/*
+ * The pure pieces, shared with the report (collector/report/compute.c), which
+ * reads Redis synchronously:
+ *   sla_parse_interval: a "start-end" member of nines:down:/nines:gaps:
+ *     (end 0 = still open: now_ms); 0 or NINES_EINVAL;
+ *   sla_service_sets: a service's down and no-data sets from its n checks'
+ *     (ids[i], down_net[i] = down outside the check's own maintenance,
+ *     gaps[i]); down and nodata are overwritten; 0 or NINES_E*;
+ *   sla_maint_covers_cfg: sla_maint_covers against a configuration;
+ *   sla_maint_from_cfg: a configured window as sla_maint (0 or NINES_ENOMEM).
+ */
+int sla_parse_interval(const char *member, int64_t now_ms, int64_t *start_ms, int64_t *end_ms);
+int sla_service_sets(const struct nines_service_cfg *svc, const char *const *ids,
+                     const struct nines_ivset *down_net, const struct nines_ivset *gaps, size_t n,
+                     struct nines_ivset *down, struct nines_ivset *nodata);
+int sla_maint_covers_cfg(const struct nines_config *cfg, const struct sla_maint *m,
+                         const char *check, const struct nines_service_cfg *svc);
+int sla_maint_from_cfg(const struct nines_maint_cfg *mc, struct sla_maint *m);
+
 /* The maintenance windows in force (configuration first, then stored ones). */
 size_t sla_maint_count(const struct collector *c);
 const struct sla_maint *sla_maint_at(const struct collector *c, size_t i);
