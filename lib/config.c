@@ -2343,7 +2343,7 @@ static int cfg_escalate_step(struct cfg_ctx *x, const struct yamltree_node *v,
     int nerr = x->nerr;
 
     memcpy(saved, x->where, sizeof(saved));
-    snprintf(x->where, sizeof(x->where), "%.80s: %s", saved, where);
+    snprintf(x->where, sizeof(x->where), "%.70s: %.20s", saved, where);
     if (v->type != YAMLTREE_MAPPING) {
         cfg_error(x, v, "expected a mapping with 'after' and 'to', got %s",
                   cfg_got(v, got, sizeof(got)));
