@@ -22,6 +22,8 @@ int cli_maintenance(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_alerts(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
 /* Times on the command line: ISO 8601 (UTC), a date, ms, or now-DURATION. */
 int cli_parse_time(const char *s, int64_t *ms);
 

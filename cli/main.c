@@ -23,6 +23,7 @@ static void usage(FILE *f)
             "  alerts [--json] | alerts log ID           notifications and their delivery log\n"
             "  report --customer ID [--month M] [--send] monthly SLA report (html|pdf|csv|json)\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
+            "  import FILE | export --check|--service|--customer ID  history in and out\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
             "\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         return cli_silence(argc - 1, argv + 1);
     if (strcmp(argv[1], "drill") == 0)
         return cli_drill(argc - 1, argv + 1);
+    if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "export") == 0)
+        return (argv[1][0] == 'i' ? cli_import : cli_export)(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)

@@ -7,6 +7,7 @@
 
 #include "nines/clock.h"
 #include "nines/log.h"
+#include "history.h"
 #include "sla.h"
 #include "store.h"
 
@@ -14,6 +15,7 @@ struct sla_check {
     char id[NINES_ID_LEN];
     struct nines_ivset down;
     struct nines_ivset gaps;
+    struct nines_ivset imported;   /* spans `nines import` covered: data, not "before data" */
 };
 
 struct sla_query {
@@ -35,6 +37,7 @@ void sla_free(struct sla_query *q)
     for (size_t i = 0; i < q->n; i++) {
         nines_ivset_close(&q->checks[i].down);
         nines_ivset_close(&q->checks[i].gaps);
+        nines_ivset_close(&q->checks[i].imported);
     }
     free(q->checks);
     free(q);
@@ -76,7 +79,9 @@ static void sla_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         q->failed = 1;
     else
         sla_parse_members(reply, q->now_ms,
-                          k % 2 == 0 ? &q->checks[k / 2].down : &q->checks[k / 2].gaps);
+                          k % 3 == 0   ? &q->checks[k / 3].down
+                          : k % 3 == 1 ? &q->checks[k / 3].gaps
+                                       : &q->checks[k / 3].imported);
     if (--q->expect == 0)
         q->done(q, q->failed ? NINES_EIO : 0, q->arg);
 }
@@ -107,13 +112,17 @@ struct sla_query *sla_fetch(struct collector *c, const char *const *checks, size
         snprintf(q->checks[i].id, sizeof(q->checks[i].id), "%s", checks[i]);
         nines_ivset_init(&q->checks[i].down);
         nines_ivset_init(&q->checks[i].gaps);
+        nines_ivset_init(&q->checks[i].imported);
     }
     /* everything that started before `to`; uptime_compute clips to the window.
-     * Replies come back in order: 2i is check i's down set, 2i+1 its gaps. */
-    for (size_t k = 0; k < 2 * n && !q->failed; k++) {
+     * Replies come back in order: 3i is check i's down set, 3i+1 its gaps,
+     * 3i+2 the spans imported history covers. */
+    for (size_t k = 0; k < 3 * n && !q->failed; k++) {
         if (redisAsyncCommand(ac, sla_on_reply, q, "ZRANGEBYSCORE %s%s -inf %s",
-                              k % 2 == 0 ? STORE_KEY_DOWN : STORE_KEY_GAPS, checks[k / 2],
-                              to) == REDIS_OK)
+                              k % 3 == 0   ? STORE_KEY_DOWN
+                              : k % 3 == 1 ? STORE_KEY_GAPS
+                                           : HISTORY_KEY_IMPORTED,
+                              checks[k / 3], to) == REDIS_OK)
             q->expect++;
         else
             q->failed = 1;     /* the connection is going */
@@ -157,13 +166,23 @@ static int sla_check_sets(struct collector *c, struct sla_query *q, size_t i,
     long k = collector_check_index(c, q->checks[i].id);
     int rc = sla_maint_intervals(c, q->checks[i].id, NULL, q->from_ms, q->to_ms, maint);
 
-    /* no data before the first result, and an open gap the store lacks
-     * while the check has no data right now */
+    /* no data before the first result (but for imported history), and an
+     * open gap the store lacks while the check has no data right now */
     if (rc == 0 && k >= 0) {
         const struct check_state *s = collector_check_state(c, (size_t)k);
+        struct nines_ivset before, tmp;
 
-        rc = nines_ivset_add(&q->checks[i].gaps, q->from_ms,
-                             s->first_ms > 0 ? s->first_ms : q->now_ms);
+        nines_ivset_init(&before);
+        nines_ivset_init(&tmp);
+        rc = nines_ivset_add(&before, q->from_ms, s->first_ms > 0 ? s->first_ms : q->now_ms);
+        if (rc == 0)
+            rc = nines_ivset_subtract(&before, &q->checks[i].imported, &tmp);
+        if (rc == 0)
+            rc = nines_ivset_union(&q->checks[i].gaps, &tmp, &before);
+        if (rc == 0)
+            rc = nines_ivset_copy(&before, &q->checks[i].gaps);
+        nines_ivset_close(&before);
+        nines_ivset_close(&tmp);
         if (rc == 0 && s->state == CHECK_UNKNOWN && s->last_ms > 0)
             rc = nines_ivset_add(&q->checks[i].gaps, s->since_ms, q->now_ms);
     }

@@ -881,6 +881,11 @@ void nines_import_set_known(struct nines_import *im, nines_import_known_fn *know
     im->known_arg = arg;
 }
 
+int nines_import_line(const struct nines_import *im)
+{
+    return im->rec_line;
+}
+
 enum nines_import_format nines_import_format_of(const struct nines_import *im)
 {
     return im->format;

@@ -79,6 +79,9 @@ void nines_import_set_known(struct nines_import *im, nines_import_known_fn *know
  */
 int nines_import_next(struct nines_import *im, struct nines_result *r, struct nines_err *err);
 
+/* The line where the record nines_import_next last read starts. */
+int nines_import_line(const struct nines_import *im);
+
 /* The format in use (AUTO resolved). */
 enum nines_import_format nines_import_format_of(const struct nines_import *im);
 
