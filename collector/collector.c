@@ -14,6 +14,7 @@
 #include "outbox.h"
 #include "metrics.h"
 #include "drill.h"
+#include "reportsched.h"
 #include "rules.h"
 #include "sla.h"
 #include "state.h"
@@ -68,6 +69,7 @@ struct collector {
     struct alerter *alerter;
     struct rules *rules;        /* certificate, capacity, burn-rate and SLA rules */
     struct drills *drills;      /* DR drills running */
+    struct reportsched *reports;    /* monthly reports on schedule */
     int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     size_t svc_sla_pending;     /* fetches in flight */
@@ -585,6 +587,7 @@ static void collector_tick(uv_timer_t *t)
     if (!c->stopping && ac != NULL && c->phase == PHASE_READY) {
         rules_tick(c->rules, now);
         drills_tick(c->drills, now);
+        reportsched_tick(c->reports, now);
     }
     if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
         c->writing || c->stopping)
@@ -833,6 +836,7 @@ int collector_start(struct collector *c, struct nines_err *err)
     if (c->drills == NULL)
         return nines_err_set(err, NINES_ENOMEM, "cannot start alerting");
     alerter_set_command_hook(c->alerter, collector_on_command, c);
+    c->reports = reportsched_new(c->loop, c);
     c->api = api_start(c->loop, c, err);
     if (c->api == NULL)
         return err->code ? err->code : NINES_EIO;
@@ -918,6 +922,8 @@ void collector_stop(struct collector *c)
         if (c->outbox != NULL)
             outbox_close(c->outbox, NULL, NULL);
         c->outbox = NULL;
+        reportsched_close(c->reports, NULL, NULL);
+        c->reports = NULL;
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
     }

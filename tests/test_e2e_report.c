@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nines/clock.h"
+#include "tz.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -48,6 +50,7 @@ static void setup(void)
     snprintf(cfgpath, sizeof(cfgpath), "%s/nines.yaml", dir);
     snprintf(yaml, sizeof(yaml),
              "collector: {data_dir: '%s', redis: '%s'}\n"
+             "api: {listen: '127.0.0.1:0'}\n"
              "checks: [{id: api, kind: http, url: 'http://a.test/'}]\n"
              "services: [{id: shop, name: Shop, checks: [api]}]\n"
              "receivers:\n"
@@ -260,4 +263,81 @@ Test(e2e_report, send_delivers_one_message_with_the_pdf)
     cr_expect(eq(str, r->element[1]->str, "2"));
     freeReplyObject(r);
     redisFree(c);
+}
+
+struct report_state {
+    const char *status;
+    int min_attempts;
+    const char *month;
+};
+
+/* nines:report:acme:MONTH has status (and at least min_attempts attempts). */
+static int report_state_is(void *arg)
+{
+    struct report_state *st = arg;
+    redisContext *c = redis_fixture_connect(&rf);
+    redisReply *r = c ? redisCommand(c, "HMGET nines:report:acme:%s status attempts next_ms",
+                                     st->month)
+                      : NULL;
+    int yes = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+              r->element[0]->type == REDIS_REPLY_STRING &&
+              strcmp(r->element[0]->str, st->status) == 0 &&
+              r->element[1]->type == REDIS_REPLY_STRING &&
+              atoi(r->element[1]->str) >= st->min_attempts &&
+              (strcmp(st->status, "failed") != 0 || r->element[2]->type == REDIS_REPLY_STRING);
+
+    freeReplyObject(r);
+    redisFree(c);
+    return yes;
+}
+
+/* The collector sends last month's report on its own once the customer's
+ * report day and hour have passed (the 1st, 06:00 Berlin); a first failure
+ * (SMTP down) is recorded and retried a minute later. */
+Test(e2e_report, the_collector_sends_the_report_on_schedule_and_retries, .timeout = 180)
+{
+    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfgpath, NULL };
+    struct report_state failed = { "failed", 1, NULL }, sent = { "sent", 2, NULL };
+    char listen[32], log[400], month[32], *msg;
+    struct nines_err err = { 0 };
+    struct nines_tz *tz = nines_tz_load("Europe/Berlin", &err);
+    struct nines_tm tm;
+    pid_t collector;
+    int n;
+
+    cr_assert(ne(ptr, tz, NULL), "%s", err.msg);
+    nines_tz_utc_to_local(tz, nines_wall_ms(), &tm);
+    nines_tz_free(tz);
+    if (tm.day == 1 && tm.hour < 6)
+        cr_skip_test("last month's report is due at 06:00 on the 1st: not yet");
+    snprintf(month, sizeof(month), "%04d-%02d", tm.month == 1 ? tm.year - 1 : tm.year,
+             tm.month == 1 ? 12 : tm.month - 1);
+    failed.month = sent.month = month;
+    snprintf(log, sizeof(log), "%s/collector.log", dir);
+    collector = proc_spawn(argv, log);
+    cr_assert(gt(int, collector, 0));
+    cr_assert(eq(int, test_wait_until(report_state_is, &failed, 20000), 0),
+              "no failed attempt recorded while SMTP is down");
+    snprintf(listen, sizeof(listen), "127.0.0.1:%d", smtp_port);
+    {
+        const char *sargv[] = { smtpd_python(), "-m", "aiosmtpd", "-n", "-l", listen, "-c",
+                                "aiosmtpd.handlers.Mailbox", maildir, NULL };
+
+        smtpd = proc_spawn(sargv, NULL);
+    }
+    cr_assert(gt(int, smtpd, 0));
+    cr_assert(eq(int, test_wait_until(smtpd_up, NULL, 15000), 0));
+    test_wait_poll_ms(500);
+    cr_assert(eq(int, test_wait_until(report_state_is, &sent, 130000), 0),
+              "not sent after the retry");
+    msg = one_message(&n);
+    cr_expect(eq(int, n, 1));
+    {
+        char name[64];
+
+        snprintf(name, sizeof(name), "acme-%s.pdf", month);
+        cr_expect(ne(ptr, msg ? strstr(msg, name) : NULL, NULL));
+    }
+    free(msg);
+    proc_stop(collector, 5000);
 }
