@@ -12,6 +12,7 @@
 #include "api.h"
 #include "api_alerts.h"
 #include "api_drills.h"
+#include "api_reports.h"
 #include "alert.h"
 #include "auth.h"
 #include "httpd.h"
@@ -840,6 +841,7 @@ static int api_routes(struct api *a)
                             api_role(a, AUTH_ROLE_OPERATOR));
     rc |= api_drills_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                             api_role(a, AUTH_ROLE_OPERATOR));
+    rc |= api_reports_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER));
     return rc;
 }
 

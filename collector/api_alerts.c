@@ -88,8 +88,6 @@ static void api_alerts_on_item(int status, json_t *item, void *arg)
 {
     struct httpd_req *r = arg;
 
-    if (httpd_req_gone(r))
-        return;
     if (status == 0)
         httpd_respond_json(r, 200, json_incref(item));
     else if (status == NINES_ENOTFOUND)
@@ -204,8 +202,6 @@ static void api_alerts_on_silence_deleted(redisAsyncContext *ac, void *reply, vo
     redisReply *rep = reply;
 
     (void)ac;
-    if (httpd_req_gone(r))
-        return;
     if (rep == NULL || rep->type != REDIS_REPLY_INTEGER)
         httpd_respond_error(r, 503, "Redis connection lost");
     else if (rep->integer == 0)

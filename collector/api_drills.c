@@ -29,11 +29,6 @@ static void api_drills_on_list(redisAsyncContext *ac, void *reply, void *privdat
     json_t *ended = json_array();
 
     (void)ac;
-    if (httpd_req_gone(call->req)) {
-        json_decref(ended);
-        free(call);
-        return;
-    }
     if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
         json_decref(ended);
         httpd_respond_error(call->req, 503, "Redis connection lost");
@@ -111,10 +106,6 @@ static void api_drills_on_doc(redisAsyncContext *ac, void *reply, void *privdata
     char *html;
 
     (void)ac;
-    if (httpd_req_gone(call->req)) {
-        free(call);
-        return;
-    }
     if (r == NULL || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
         httpd_respond_error(call->req, 503, "Redis connection lost");
     } else if (r->type == REDIS_REPLY_NIL) {

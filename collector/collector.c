@@ -1007,6 +1007,11 @@ struct drills *collector_drills(struct collector *c)
     return c->drills;
 }
 
+uv_loop_t *collector_loop(struct collector *c)
+{
+    return c->loop;
+}
+
 int collector_push_result(struct collector *c, const struct nines_result *r)
 {
     redisAsyncContext *ac = collector_redis(c);

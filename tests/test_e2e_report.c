@@ -18,6 +18,7 @@
 
 #include "nines/clock.h"
 #include "tz.h"
+#include "http_client.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -339,5 +340,53 @@ Test(e2e_report, the_collector_sends_the_report_on_schedule_and_retries, .timeou
         cr_expect(ne(ptr, msg ? strstr(msg, name) : NULL, NULL));
     }
     free(msg);
+    proc_stop(collector, 5000);
+}
+
+static int api_addr_ready(void *arg)
+{
+    char path[400], *t;
+
+    snprintf(path, sizeof(path), "%s/api.addr", dir);
+    t = test_read_file(path);
+    if (t == NULL)
+        return 0;
+    t[strcspn(t, "\n")] = '\0';
+    snprintf(arg, 128, "%s", t);
+    free(t);
+    return 1;
+}
+
+Test(e2e_report, the_api_serves_each_format_computed_like_the_cli)
+{
+    static char body[4 << 20];
+    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfgpath, NULL };
+    char base[128], url[256], log[400];
+    json_t *api, *cli;
+    pid_t collector;
+
+    snprintf(log, sizeof(log), "%s/collector.log", dir);
+    collector = proc_spawn(argv, log);
+    cr_assert(gt(int, collector, 0));
+    cr_assert(eq(int, test_wait_until(api_addr_ready, base, 10000), 0));
+    snprintf(url, sizeof(url), "%s/api/v1/reports/acme/2026-10.json", base);
+    cr_assert(eq(int, http_request("GET", url, NULL, NULL, body, sizeof(body)), 200), "%s", body);
+    api = json_loads(body, 0, NULL);
+    cli = json_report();
+    cr_assert(ne(ptr, api, NULL));
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(api, "data_sha256")),
+                 (char *)json_string_value(json_object_get(cli, "data_sha256"))),
+              "the API and the CLI disagree");
+    json_decref(api);
+    json_decref(cli);
+    snprintf(url, sizeof(url), "%s/api/v1/reports/acme/2026-10.pdf", base);
+    cr_assert(eq(int, http_request("GET", url, NULL, NULL, body, sizeof(body)), 200));
+    cr_expect(eq(int, strncmp(body, "%PDF-", 5), 0));
+    snprintf(url, sizeof(url), "%s/api/v1/reports/acme/2026-13.json", base);
+    cr_expect(eq(int, http_request("GET", url, NULL, NULL, body, sizeof(body)), 400));
+    snprintf(url, sizeof(url), "%s/api/v1/reports/nobody/2026-10.json", base);
+    cr_expect(eq(int, http_request("GET", url, NULL, NULL, body, sizeof(body)), 404));
+    snprintf(url, sizeof(url), "%s/api/v1/reports/acme/2026-10.docx", base);
+    cr_expect(eq(int, http_request("GET", url, NULL, NULL, body, sizeof(body)), 400));
     proc_stop(collector, 5000);
 }

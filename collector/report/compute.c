@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compute.h"
+#include "drill.h"
 #include "histo.h"
 #include "nines/clock.h"
 #include "nines/wire.h"
@@ -780,6 +781,63 @@ static int rc_maintenance(struct rc_ctx *x, struct report *r)
     return 0;
 }
 
+/* DR drills of the SLA's services that started in the month (ended ones:
+ * nines:drill:ID, indexed by T0 in nines:drills). */
+static int rc_drills(struct rc_ctx *x, struct report *r)
+{
+    redisReply *ids = redisCommand(x->rc, "ZRANGEBYSCORE %s %" PRId64 " (%" PRId64,
+                                   DRILL_KEY_ALL, x->from, x->to);
+    struct report_drill *v;
+    size_t n = 0;
+
+    if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(ids);
+        return nines_err_set(x->err, NINES_EIO, "Redis: cannot read %s", DRILL_KEY_ALL);
+    }
+    v = calloc(ids->elements + 1, sizeof(*v));
+    if (v == NULL) {
+        freeReplyObject(ids);
+        return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ids->elements; i++) {
+        redisReply *d = redisCommand(x->rc, "GET %s%s", DRILL_KEY, ids->element[i]->str);
+        json_t *doc = d != NULL && d->type == REDIS_REPLY_STRING
+                      ? json_loadb(d->str, d->len, 0, NULL) : NULL;
+        const char *svc = json_string_value(json_object_get(doc, "service"));
+        int ours = 0;
+        struct report_drill *o = &v[n];
+
+        for (size_t k = 0; svc != NULL && k < x->nsvcs; k++)
+            ours |= strcmp(x->svcs[k].cfg->id, svc) == 0;
+        if (ours) {
+            json_t *rto = json_object_get(doc, "rto_ms"), *rpo = json_object_get(doc, "rpo_ms");
+            json_t *rto_o = json_object_get(doc, "rto_objective_ms");
+            json_t *rpo_o = json_object_get(doc, "rpo_objective_ms");
+            const char *verdict = json_string_value(json_object_get(doc, "verdict"));
+
+            snprintf(o->id, sizeof(o->id), "%s", ids->element[i]->str);
+            snprintf(o->service, sizeof(o->service), "%s", svc);
+            snprintf(o->scenario, sizeof(o->scenario), "%s",
+                     json_string_value(json_object_get(doc, "scenario")) ?: "");
+            o->start_ms = json_integer_value(json_object_get(doc, "t0_ms"));
+            o->rto_ms = json_is_integer(rto) ? json_integer_value(rto) : -1;
+            o->rpo_ms = json_is_integer(rpo) ? json_integer_value(rpo) : -1;
+            o->rto_objective_ms = json_is_integer(rto_o) ? json_integer_value(rto_o) : -1;
+            o->rpo_objective_ms = json_is_integer(rpo_o) ? json_integer_value(rpo_o) : -1;
+            o->passed = strcmp(json_string_value(json_object_get(doc, "state")) ?: "",
+                               "passed") == 0;
+            snprintf(o->note, sizeof(o->note), "%s", verdict ? verdict : "");
+            n++;
+        }
+        json_decref(doc);
+        freeReplyObject(d);
+    }
+    freeReplyObject(ids);
+    r->drills = v;
+    r->drills_count = n;
+    return 0;
+}
+
 static const char *const rc_daynames[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 
 /* The SLA's terms as the report shows them. */
@@ -934,6 +992,8 @@ int report_compute_sla(redisContext *rc, const struct nines_config *cfg, const c
         ret = rc_incidents(&x, out);
     if (ret == 0)
         ret = rc_maintenance(&x, out);
+    if (ret == 0)
+        ret = rc_drills(&x, out);
     if (ret == 0)
         ret = report_check(out, x.err);
     if (ret == 0)

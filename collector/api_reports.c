@@ -1,0 +1,200 @@
+/*
+ * Monthly reports in the HTTP API:
+ *
+ *   GET /api/v1/reports/CUSTOMER/YYYY-MM.FORMAT   (json, html, csv, pdf; viewer)
+ *   GET /api/v1/reports/CUSTOMER/YYYY-MM          delivery state (nines:report:...)
+ *
+ * A report is computed by a child `nines report` (next to nines-collector),
+ * so that the collector's loop never waits on Redis reads of a whole month;
+ * at most two run at once (503 with Retry-After beyond).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "api_reports.h"
+#include "nines/log.h"
+
+#define API_REPORTS_MAX_RUNS 2
+#define API_REPORTS_MAX_BYTES (64 * 1024 * 1024)
+
+static int api_reports_running;
+
+struct api_report_run {
+    uv_process_t proc;
+    struct httpd_req *req;
+    char path[PATH_MAX];
+    const char *type;
+};
+
+static void api_reports_closed(uv_handle_t *h)
+{
+    struct api_report_run *run = h->data;
+
+    api_reports_running--;
+    unlink(run->path);
+    free(run);
+}
+
+static void api_reports_exit(uv_process_t *p, int64_t status, int sig)
+{
+    struct api_report_run *run = p->data;
+    FILE *f;
+    char *buf = NULL;
+    long len = -1;
+
+    /* answered even when the client is gone: that releases the request */
+    {
+        if (status != 0 || sig != 0 || (f = fopen(run->path, "rb")) == NULL) {
+            httpd_respond_error(run->req, 400, "no report for this month: it is in the "
+                                "future, or before any data (the collector's log has the "
+                                "details)");
+        } else {
+            if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+                len <= API_REPORTS_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0 &&
+                (buf = malloc((size_t)len + 1)) != NULL &&
+                fread(buf, 1, (size_t)len, f) != (size_t)len)
+                len = -1;
+            fclose(f);
+            if (buf == NULL || len < 0)
+                httpd_respond_error(run->req, 500, "report unreadable");
+            else
+                httpd_respond_text(run->req, 200, run->type, buf, (size_t)len);
+            free(buf);
+        }
+    }
+    uv_close((uv_handle_t *)p, api_reports_closed);
+}
+
+static const char *api_reports_type(const char *fmt)
+{
+    if (strcmp(fmt, "json") == 0)
+        return "application/json";
+    if (strcmp(fmt, "html") == 0)
+        return "text/html; charset=utf-8";
+    if (strcmp(fmt, "csv") == 0)
+        return "text/csv; charset=utf-8";
+    if (strcmp(fmt, "pdf") == 0)
+        return "application/pdf";
+    return NULL;
+}
+
+static void api_reports_state_done(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct httpd_req *r = privdata;
+    redisReply *rep = reply;
+    json_t *o;
+
+    (void)ac;
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        httpd_respond_error(r, 503, "Redis connection lost");
+        return;
+    }
+    if (rep->elements == 0) {
+        httpd_respond_error(r, 404, "no delivery recorded for this month");
+        return;
+    }
+    o = json_object();
+    for (size_t i = 0; i + 1 < rep->elements; i += 2)
+        json_object_set_new(o, rep->element[i]->str, json_string(rep->element[i + 1]->str));
+    httpd_respond_json(r, 200, o);
+}
+
+static void api_reports_get(struct httpd_req *r, void *arg)
+{
+    struct collector *c = arg;
+    const struct nines_config *cfg = collector_config(c);
+    char customer[NINES_ID_LEN], month[16], fmt[8], self[PATH_MAX], bin[PATH_MAX + 8];
+    const char *rest = httpd_rest(r), *slash = strchr(rest, '/'), *dot;
+    struct api_report_run *run;
+    uv_process_options_t o;
+    uv_stdio_container_t io[3];
+    ssize_t n;
+    int rc, y, m;
+
+    if (slash == NULL || (size_t)(slash - rest) >= sizeof(customer)) {
+        httpd_respond_error(r, 404, "use /api/v1/reports/CUSTOMER/YYYY-MM.FORMAT");
+        return;
+    }
+    snprintf(customer, sizeof(customer), "%.*s", (int)(slash - rest), rest);
+    dot = strchr(slash + 1, '.');
+    snprintf(month, sizeof(month), "%.*s", dot ? (int)(dot - slash - 1) : 15, slash + 1);
+    if (sscanf(month, "%4d-%2d", &y, &m) != 2 || strlen(month) != 7 || m < 1 || m > 12) {
+        httpd_respond_error(r, 400, "month must be YYYY-MM");
+        return;
+    }
+    rc = 0;
+    for (size_t i = 0; i < cfg->customers_count && !rc; i++)
+        rc = strcmp(cfg->customers[i].id, customer) == 0;
+    if (!rc) {
+        httpd_respond_error(r, 404, "no customer '%s'", customer);
+        return;
+    }
+    if (dot == NULL) {
+        redisAsyncContext *ac = collector_redis(c);
+
+        if (ac == NULL)
+            httpd_respond_error(r, 503, "Redis is unreachable");
+        else
+            redisAsyncCommand(ac, api_reports_state_done, r, "HGETALL nines:report:%s:%s",
+                              customer, month);
+        return;
+    }
+    snprintf(fmt, sizeof(fmt), "%.7s", dot + 1);
+    if (api_reports_type(fmt) == NULL || strlen(dot + 1) >= sizeof(fmt)) {
+        httpd_respond_error(r, 400, "format must be json, html, csv or pdf");
+        return;
+    }
+    if (api_reports_running >= API_REPORTS_MAX_RUNS) {
+        httpd_add_header(r, "Retry-After", "5");
+        httpd_respond_error(r, 503, "reports are being computed: try again shortly");
+        return;
+    }
+    if (cfg->path == NULL || (run = calloc(1, sizeof(*run))) == NULL) {
+        httpd_respond_error(r, 500, "cannot compute reports here");
+        return;
+    }
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[n > 0 ? n : 0] = '\0';
+    if (strrchr(self, '/') != NULL)
+        *strrchr(self, '/') = '\0';
+    snprintf(bin, sizeof(bin), "%s/nines", self[0] ? self : ".");
+    snprintf(run->path, sizeof(run->path), "%s/report-%d-%p.%s", cfg->collector.data_dir,
+             (int)getpid(), (void *)run, fmt);
+    run->req = r;
+    run->type = api_reports_type(fmt);
+    {
+        char *args[] = { bin, "report", "--customer", customer, "--month", month, "--format",
+                         fmt, "-o", run->path, "-c", cfg->path, NULL };
+
+        memset(&o, 0, sizeof(o));
+        io[0].flags = UV_IGNORE;
+        io[1].flags = UV_IGNORE;
+        io[2].flags = UV_INHERIT_FD;
+        io[2].data.fd = 2;
+        o.file = bin;
+        o.args = args;
+        o.exit_cb = api_reports_exit;
+        o.stdio = io;
+        o.stdio_count = 3;
+        run->proc.data = run;
+        api_reports_running++;
+        rc = uv_spawn(collector_loop(c), &run->proc, &o);
+    }
+    if (rc != 0) {
+        log_error("report_spawn_failed", "binary=%s error=\"%s\"", bin, uv_strerror(rc));
+        httpd_respond_error(r, 500, "cannot run nines report");
+        run->req = NULL;
+        uv_close((uv_handle_t *)&run->proc, api_reports_closed);
+    }
+}
+
+int api_reports_routes(struct httpd *h, struct collector *c, enum auth_role viewer)
+{
+    return httpd_route(h, "GET", "/api/v1/reports/*", viewer, api_reports_get, c);
+}
