@@ -530,7 +530,7 @@ static int prom_query(struct dash_world *w, const char *expr, char *err, size_t 
                      ? 1
                      : (int)json_array_size(json_object_get(data, "result"));
     } else {
-        snprintf(err, errlen, "HTTP %d: %s", code,
+        snprintf(err, errlen, "HTTP %d: %.300s", code,
                  json_string_value(json_object_get(j, "error")) ?: body);
     }
     json_decref(j);
@@ -591,6 +591,25 @@ Test(e2e_dashboards, promtool_accepts_the_rules_file, .timeout = 30)
     cr_expect(not(eq(ptr, strstr(body, "SUCCESS"), NULL)), "%s", body);
 }
 
+/* Values the world above must produce (each returns a series once true). */
+static const char *const facts[] = {
+    "nines_customer_availability_month_to_date{customer=\"acme\",service=\"shop\"} < 0.999",
+    "nines_customer_error_budget_remaining_ratio{customer=\"acme\",sla=\"standard\"} < 0",
+    "nines_service_sla_up{service=\"shop\"} == 0",
+    "nines_check_cert_expiry_days{check=\"tls\"} == 5",
+    "nines_capacity_used{check=\"db1\",location=\"lab\",resource=\"memory\"} == 95",
+    "nines_capacity_limit{check=\"db1\",location=\"lab\",resource=\"disk /data\"} == 100",
+    "nines_capacity_used{check=\"self\",location=\"local\",resource=\"memory\"} > 0",
+    "nines_check_http_responses_total{check=\"web\",code=\"200\"} > 0",
+    "nines_check_location_results_total{check=\"ghost\",location=\"far\"} == 1",
+    "nines_check_location_latency_seconds_count{check=\"ghost\",location=\"local\"} > 1",
+    "nines_check_phase_seconds_count{check=\"web\",phase=\"connect\"} > 0",
+    "nines_probe_silent{check=\"ghost\",location=\"far\"} == 1",
+    "ALERTS{alertname=\"NinesErrorBudgetBurnFast\",service=\"shop\"}",
+    "ALERTS{alertname=\"NinesSLABreached\",customer=\"acme\",sla=\"standard\"}",
+    "ALERTS{alertname=\"NinesCapacityForecast\",check=\"db1\",resource=\"disk /data\"}",
+};
+
 Test(e2e_dashboards, every_expression_returns_series_from_a_real_prometheus, .timeout = 150)
 {
     struct dash_world w;
@@ -602,6 +621,9 @@ Test(e2e_dashboards, every_expression_returns_series_from_a_real_prometheus, .ti
     cr_assert(not(eq(ptr, s, NULL)));
     collect_dashboards(s);
     nrules = collect_rules(s);
+    /* and what the world must show through them */
+    for (size_t i = 0; i < sizeof(facts) / sizeof(facts[0]); i++)
+        add_expr(s, "expected", facts[i]);
     world_open(&w);
     /* Every expression parses at once; series come as scrapes, rule
      * evaluations and the silence of "far" accumulate (bounded wait). The
