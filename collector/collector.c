@@ -19,6 +19,7 @@
 #include "sla.h"
 #include "state.h"
 #include "store.h"
+#include "tz.h"
 
 #define COLLECTOR_BATCH 500
 #define COLLECTOR_BLOCK_MS 2000
@@ -47,6 +48,7 @@ struct collector {
     int cmd_up, blk_up;
     enum collector_phase phase;
     struct ccheck *checks;      /* cfg->checks_count entries, same order */
+    size_t nchecks;             /* entries in checks (cfg may already be the next one) */
     struct ccheck *bucket[COLLECTOR_BUCKETS];
     size_t load_next;           /* next check whose HGETALL reply is due */
     size_t sync_skip;           /* replies still due from a superseded sync */
@@ -72,6 +74,7 @@ struct collector {
     struct reportsched *reports;    /* monthly reports on schedule */
     int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
+    struct collector_customer_sla *cust_sla; /* customers x services, month to date */
     size_t svc_sla_pending;     /* fetches in flight */
     uv_timer_t sla_timer;
     struct sla_maint *maint;    /* configuration's windows first, then stored ones */
@@ -183,16 +186,26 @@ static void collector_maint_refresh(struct collector *c)
         redisAsyncCommand(ac, collector_on_maint_loaded, c, "HGETALL %s", SLA_KEY_MAINTENANCE);
 }
 
+static void collector_free_checks(struct collector *c)
+{
+    for (size_t i = 0; c->checks != NULL && i < c->nchecks; i++)
+        metrics_check_clear(&c->checks[i].m);
+    free(c->checks);
+    c->checks = NULL;
+    c->nchecks = 0;
+}
+
 /* Builds the check table for cfg; states start UNKNOWN until loaded. */
 static int collector_index(struct collector *c)
 {
     size_t n = c->cfg->checks_count;
 
-    free(c->checks);
+    collector_free_checks(c);
     memset(c->bucket, 0, sizeof(c->bucket));
     c->checks = calloc(n ? n : 1, sizeof(*c->checks));
     if (c->checks == NULL)
         return NINES_ENOMEM;
+    c->nchecks = n;
     for (size_t i = 0; i < n; i++) {
         struct ccheck *k = &c->checks[i];
         const char *id = c->cfg->checks[i].id;
@@ -206,7 +219,10 @@ static int collector_index(struct collector *c)
     collector_maint_from_config(c);
     free(c->svc_sla);
     c->svc_sla = calloc(c->cfg->services_count + 1, sizeof(*c->svc_sla));
-    return c->svc_sla != NULL ? 0 : NINES_ENOMEM;
+    free(c->cust_sla);
+    c->cust_sla = calloc(c->cfg->customers_count * c->cfg->services_count + 1,
+                         sizeof(*c->cust_sla));
+    return c->svc_sla != NULL && c->cust_sla != NULL ? 0 : NINES_ENOMEM;
 }
 
 /* ---- synchronisation: publish the catalogue, load every state ---------- */
@@ -455,13 +471,60 @@ static void collector_note_maintenance(struct collector *c, redisAsyncContext *a
     }
 }
 
-/* ---- service availability over 30 days, for /metrics ------------------ */
+/* ---- service availability over 30 days and customers' month to date --- */
 
 struct collector_sla_job {
     struct collector *c;
     char service[NINES_ID_LEN];
-    int64_t from, to;
+    int64_t from, to;           /* the 30-day window */
 };
+
+static int collector_customer_has(const struct nines_customer_cfg *cu, const char *service)
+{
+    for (size_t j = 0; j < cu->services_count; j++)
+        if (strcmp(cu->services[j], service) == 0)
+            return 1;
+    return 0;
+}
+
+/* Start of the calendar month of now in the customer's zone; 0 and *ms = now
+ * when its zone cannot be read. */
+static int collector_month_start(struct collector *c, const struct nines_customer_cfg *cu,
+                                 int64_t now, int64_t *ms)
+{
+    struct nines_err err = { 0 };
+    const struct nines_tz *tz = nines_tzcache_get(c->tz, cu->timezone, &err);
+    struct nines_tm tm;
+
+    *ms = now;
+    if (tz == NULL)
+        return NINES_EINVAL;
+    nines_tz_utc_to_local(tz, now, &tm);
+    *ms = nines_tz_month_start_utc_ms(tz, tm.year, tm.month);
+    return 0;
+}
+
+/* Month to date of service s (index si) for every customer that has it. */
+static void collector_customers_mtd(struct collector *c, struct sla_query *q, size_t si,
+                                    int64_t to)
+{
+    const struct nines_service_cfg *svc = &c->cfg->services[si];
+
+    for (size_t k = 0; k < c->cfg->customers_count; k++) {
+        struct collector_customer_sla *m = &c->cust_sla[k * c->cfg->services_count + si];
+        struct uptime_result u;
+        int64_t from;
+
+        if (!collector_customer_has(&c->cfg->customers[k], svc->id) ||
+            collector_month_start(c, &c->cfg->customers[k], to, &from) != 0 ||
+            sla_service_uptime(c, q, svc, from, to, &u) != 0)
+            continue;
+        m->valid = 1;
+        m->availability = u.uptime;
+        m->downtime_ms = u.downtime_ms;
+        m->eligible_ms = u.eligible_ms;
+    }
+}
 
 static void collector_on_service_sla(struct sla_query *q, int status, void *arg)
 {
@@ -486,12 +549,14 @@ static void collector_on_service_sla(struct sla_query *q, int status, void *arg)
         c->svc_sla[i].eligible_ms = u.eligible_ms;
         c->svc_sla[i].budget_remaining = allowed > 0 ? 1.0 - (double)u.downtime_ms / allowed
                                                      : (u.downtime_ms > 0 ? -1.0 : 1.0);
+        collector_customers_mtd(c, q, i, job->to);
     }
     sla_free(q);
     free(job);
 }
 
-/* Starts the 30-day computation for every service (one round at a time). */
+/* Starts the 30-day (and month-to-date) computation for every service (one
+ * round at a time); the fetch reaches back to the earliest month start. */
 static void collector_refresh_service_sla(uv_timer_t *t)
 {
     struct collector *c = t->data;
@@ -502,14 +567,21 @@ static void collector_refresh_service_sla(uv_timer_t *t)
     for (size_t i = 0; i < c->cfg->services_count; i++) {
         const struct nines_service_cfg *svc = &c->cfg->services[i];
         struct collector_sla_job *job = calloc(1, sizeof(*job));
+        int64_t fetch_from, month;
 
         if (job == NULL)
             return;
         job->c = c;
         snprintf(job->service, sizeof(job->service), "%s", svc->id);
         uptime_window_range(UPTIME_30D, now, &job->from, &job->to);
-        if (sla_fetch(c, (const char *const *)svc->checks, svc->checks_count, job->from, job->to,
-                      collector_on_service_sla, job) == NULL) {
+        fetch_from = job->from;
+        for (size_t k = 0; k < c->cfg->customers_count; k++)
+            if (collector_customer_has(&c->cfg->customers[k], svc->id) &&
+                collector_month_start(c, &c->cfg->customers[k], job->to, &month) == 0 &&
+                month < fetch_from)
+                fetch_from = month;
+        if (sla_fetch(c, (const char *const *)svc->checks, svc->checks_count, fetch_from,
+                      job->to, collector_on_service_sla, job) == NULL) {
             free(job);
             return;
         }
@@ -520,6 +592,17 @@ static void collector_refresh_service_sla(uv_timer_t *t)
 const struct collector_service_sla *collector_service_sla(const struct collector *c, size_t i)
 {
     return c->svc_sla[i].valid ? &c->svc_sla[i] : NULL;
+}
+
+const struct collector_customer_sla *collector_customer_sla(const struct collector *c,
+                                                            size_t customer, size_t service)
+{
+    const struct collector_customer_sla *m;
+
+    if (customer >= c->cfg->customers_count || service >= c->cfg->services_count)
+        return NULL;
+    m = &c->cust_sla[customer * c->cfg->services_count + service];
+    return m->valid ? m : NULL;
 }
 
 /* Queues the state of every check changed since the last write. */
@@ -941,11 +1024,12 @@ void collector_free(struct collector *c)
     if (c == NULL)
         return;
     nines_config_free(c->cfg);
-    free(c->checks);
+    collector_free_checks(c);
     for (size_t i = 0; i < c->nmaint; i++)
         sla_maint_clear(&c->maint[i]);
     free(c->maint);
     free(c->svc_sla);
+    free(c->cust_sla);
     drills_free(c->drills);
     rules_free(c->rules);
     alerter_free(c->alerter);

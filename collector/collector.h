@@ -67,6 +67,17 @@ struct collector_service_sla {
 };
 const struct collector_service_sla *collector_service_sla(const struct collector *c, size_t i);
 
+/* A customer's month to date (its calendar month, in its time zone) of one
+ * of its services, by index in cfg->customers and cfg->services (refreshed
+ * with the 30-day figures), or NULL when not computed or not its service. */
+struct collector_customer_sla {
+    int valid;
+    double availability;       /* 0..1 */
+    int64_t downtime_ms, eligible_ms;
+};
+const struct collector_customer_sla *collector_customer_sla(const struct collector *c,
+                                                            size_t customer, size_t service);
+
 struct nines_tzcache *collector_tzcache(struct collector *c);
 struct sla_maint;
 /* Adds (or replaces, by id) a stored maintenance window in memory; takes m. */

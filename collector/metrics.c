@@ -8,27 +8,123 @@
 #include "collector.h"
 #include "metrics.h"
 #include "nines/clock.h"
+#include "sla.h"
 
 const double metrics_bucket_le[METRICS_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                     0.5,   1,    2.5,   5,    10,  30 };
 
+static const char *const metrics_phase_names[METRICS_PHASES] = { "dns", "connect", "tls",
+                                                                   "ttfb" };
+
+/* The bucket index of s seconds, or METRICS_BUCKETS when above the last bound. */
+static int metrics_bucket_of(double s)
+{
+    int i = 0;
+
+    while (i < METRICS_BUCKETS && s > metrics_bucket_le[i])
+        i++;
+    return i;
+}
+
+/* The location's slot, added when new; NULL past the cap or without memory. */
+static struct metrics_loc *metrics_loc_of(struct metrics_check *m, const char *name)
+{
+    struct metrics_loc *grown;
+
+    for (size_t i = 0; i < m->nloc; i++)
+        if (strcmp(m->loc[i].name, name) == 0)
+            return &m->loc[i];
+    if (m->nloc >= METRICS_MAX_LOCATIONS)
+        return NULL;
+    grown = realloc(m->loc, (m->nloc + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return NULL;
+    m->loc = grown;
+    memset(&m->loc[m->nloc], 0, sizeof(m->loc[0]));
+    snprintf(m->loc[m->nloc].name, sizeof(m->loc[0].name), "%s", name);
+    return &m->loc[m->nloc++];
+}
+
+/* HTTP statuses (100..599) by code; DNS rcodes and "none" (0) are not counted. */
+static void metrics_count_code(struct metrics_check *m, int code)
+{
+    if (code < 100 || code > 599)
+        return;
+    for (size_t i = 0; i < m->ncodes; i++) {
+        if (m->code[i] == code) {
+            m->code_n[i]++;
+            return;
+        }
+    }
+    if (m->ncodes < METRICS_MAX_CODES) {
+        m->code[m->ncodes] = code;
+        m->code_n[m->ncodes++] = 1;
+    } else {
+        m->code_other++;
+    }
+}
+
+/* Keeps the resources of a host result (facts naming capacity figures);
+ * a result without any keeps the previous ones. */
+static void metrics_keep_capacity(struct metrics_check *m, struct metrics_loc *l,
+                                  const char *facts)
+{
+    struct capacity_sample *got, *fit;
+    size_t n = 0;
+
+    if (strstr(facts, "_pct\":") == NULL)
+        return;
+    got = malloc(CAPACITY_SAMPLES_MAX * sizeof(*got));
+    if (got == NULL) {
+        m->dropped++;
+        return;
+    }
+    /* NINES_ENOMEM still stores the first CAPACITY_SAMPLES_MAX */
+    capacity_samples_from_facts(facts, strlen(facts), CAPACITY_LOAD_LIMIT_DEFAULT, got,
+                                CAPACITY_SAMPLES_MAX, &n);
+    if (n == 0) {
+        free(got);
+        return;
+    }
+    fit = realloc(got, n * sizeof(*fit));
+    free(l->cap);
+    l->cap = fit != NULL ? fit : got;
+    l->ncap = n;
+}
+
 void metrics_observe(struct metrics_check *m, const struct nines_result *r)
 {
+    const int64_t phase_us[METRICS_PHASES] = { r->dns_us, r->connect_us, r->tls_us, r->ttfb_us };
+    struct metrics_loc *l = metrics_loc_of(m, r->location);
     const char *days;
 
+    if (l == NULL)
+        m->dropped++;
+    else
+        l->results++;
     if ((unsigned)r->outcome < 4)
         m->results[r->outcome]++;
+    metrics_count_code(m, r->code);
     if (r->total_us >= 0 && r->outcome == NINES_OUTCOME_OK) {
         double s = r->total_us / 1e6;
+        int b = metrics_bucket_of(s);
 
-        for (int i = 0; i < METRICS_BUCKETS; i++) {
-            if (s <= metrics_bucket_le[i]) {
-                m->bucket[i]++;
-                break;
-            }
-        }
+        if (b < METRICS_BUCKETS)
+            m->bucket[b]++;
         m->count++;     /* above the last bucket: only in +Inf */
         m->sum_s += s;
+        if (l != NULL) {
+            if (b < METRICS_BUCKETS)
+                l->bucket[b]++;
+            l->count++;
+            l->sum_s += s;
+        }
+        for (int i = 0; i < METRICS_PHASES; i++) {
+            if (phase_us[i] >= 0) {
+                m->phase_sum_s[i] += phase_us[i] / 1e6;
+                m->phase_count[i]++;
+            }
+        }
     }
     /* "days_left" appears in the facts of TLS-checking kinds */
     days = strstr(r->facts, "\"days_left\":");
@@ -36,6 +132,18 @@ void metrics_observe(struct metrics_check *m, const struct nines_result *r)
         m->cert_days = strtod(days + 12, NULL);
         m->has_cert = 1;
     }
+    if (l != NULL)
+        metrics_keep_capacity(m, l, r->facts);
+}
+
+void metrics_check_clear(struct metrics_check *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->nloc; i++)
+        free(m->loc[i].cap);
+    free(m->loc);
+    memset(m, 0, sizeof(*m));
 }
 
 struct metrics_buf {
@@ -75,6 +183,26 @@ static void out(struct metrics_buf *b, const char *fmt, ...)
         b->p = grown;
         b->cap = b->cap * 2 + (size_t)n;
     }
+}
+
+/* A label value as the text format wants it: backslash, quote and newline escaped. */
+static const char *metrics_label(const char *in, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    for (; *in != '\0' && n + 3 < len; in++) {
+        if (*in == '\\' || *in == '"') {
+            buf[n++] = '\\';
+            buf[n++] = *in;
+        } else if (*in == '\n') {
+            buf[n++] = '\\';
+            buf[n++] = 'n';
+        } else {
+            buf[n++] = *in;
+        }
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 static void metrics_checks(struct metrics_buf *b, struct collector *c)
@@ -158,6 +286,109 @@ static void metrics_latency(struct metrics_buf *b, struct collector *c)
     }
 }
 
+/* Latency by location, phase timings and HTTP statuses. */
+static void metrics_detail(struct metrics_buf *b, struct collector *c)
+{
+    size_t n = collector_check_count(c);
+    char loc[2 * NINES_ID_LEN];
+
+    out(b, "# HELP nines_check_location_latency_seconds Total time of successful results by "
+           "location since the collector started.\n"
+           "# TYPE nines_check_location_latency_seconds histogram\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct metrics_check *m = collector_check_metrics(c, i);
+        const char *id = collector_check_state(c, i)->id;
+
+        for (size_t j = 0; j < m->nloc; j++) {
+            const struct metrics_loc *l = &m->loc[j];
+            uint64_t cum = 0;
+
+            metrics_label(l->name, loc, sizeof(loc));
+            for (int k = 0; k < METRICS_BUCKETS; k++) {
+                cum += l->bucket[k];
+                out(b, "nines_check_location_latency_seconds_bucket{check=\"%s\",location=\"%s\","
+                       "le=\"%g\"} %" PRIu64 "\n", id, loc, metrics_bucket_le[k], cum);
+            }
+            out(b, "nines_check_location_latency_seconds_bucket{check=\"%s\",location=\"%s\","
+                   "le=\"+Inf\"} %" PRIu64 "\n", id, loc, l->count);
+            out(b, "nines_check_location_latency_seconds_sum{check=\"%s\",location=\"%s\"} %.6f\n",
+                id, loc, l->sum_s);
+            out(b, "nines_check_location_latency_seconds_count{check=\"%s\",location=\"%s\"} %"
+                   PRIu64 "\n", id, loc, l->count);
+        }
+    }
+    out(b, "# HELP nines_check_location_results_total Results applied, by location.\n"
+           "# TYPE nines_check_location_results_total counter\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct metrics_check *m = collector_check_metrics(c, i);
+
+        for (size_t j = 0; j < m->nloc; j++)
+            out(b, "nines_check_location_results_total{check=\"%s\",location=\"%s\"} %" PRIu64
+                   "\n", collector_check_state(c, i)->id,
+                metrics_label(m->loc[j].name, loc, sizeof(loc)), m->loc[j].results);
+    }
+    out(b, "# HELP nines_check_phase_seconds Phase timings (dns, connect, tls, ttfb) of "
+           "successful results that measured the phase.\n"
+           "# TYPE nines_check_phase_seconds summary\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct metrics_check *m = collector_check_metrics(c, i);
+        const char *id = collector_check_state(c, i)->id;
+
+        for (int k = 0; k < METRICS_PHASES; k++) {
+            if (m->phase_count[k] == 0)
+                continue;
+            out(b, "nines_check_phase_seconds_sum{check=\"%s\",phase=\"%s\"} %.6f\n", id,
+                metrics_phase_names[k], m->phase_sum_s[k]);
+            out(b, "nines_check_phase_seconds_count{check=\"%s\",phase=\"%s\"} %" PRIu64 "\n",
+                id, metrics_phase_names[k], m->phase_count[k]);
+        }
+    }
+    out(b, "# HELP nines_check_http_responses_total Results by HTTP status (the first %d "
+           "statuses of a check, then code=\"other\").\n"
+           "# TYPE nines_check_http_responses_total counter\n", METRICS_MAX_CODES);
+    for (size_t i = 0; i < n; i++) {
+        const struct metrics_check *m = collector_check_metrics(c, i);
+        const char *id = collector_check_state(c, i)->id;
+
+        for (size_t k = 0; k < m->ncodes; k++)
+            out(b, "nines_check_http_responses_total{check=\"%s\",code=\"%d\"} %" PRIu64 "\n",
+                id, m->code[k], m->code_n[k]);
+        if (m->code_other > 0)
+            out(b, "nines_check_http_responses_total{check=\"%s\",code=\"other\"} %" PRIu64
+                   "\n", id, m->code_other);
+    }
+}
+
+/* The newest resources of each host check, by location. */
+static void metrics_capacity(struct metrics_buf *b, struct collector *c)
+{
+    static const char *const what[2] = { "used", "limit" };
+    char loc[2 * NINES_ID_LEN], res[2 * CAPACITY_NAME_LEN];
+
+    for (int w = 0; w < 2; w++) {
+        out(b, w == 0 ? "# HELP nines_capacity_used A host resource as of the newest result "
+                        "(percent; load: the 1-minute load per CPU).\n"
+                      : "# HELP nines_capacity_limit The value at which the resource is "
+                        "exhausted (100; load: 1 per CPU).\n");
+        out(b, "# TYPE nines_capacity_%s gauge\n", what[w]);
+        for (size_t i = 0; i < collector_check_count(c); i++) {
+            const struct metrics_check *m = collector_check_metrics(c, i);
+
+            for (size_t j = 0; j < m->nloc; j++) {
+                metrics_label(m->loc[j].name, loc, sizeof(loc));
+                for (size_t k = 0; k < m->loc[j].ncap; k++) {
+                    const struct capacity_sample *cs = &m->loc[j].cap[k];
+
+                    out(b, "nines_capacity_%s{check=\"%s\",location=\"%s\",resource=\"%s\"} "
+                           "%g\n", what[w], collector_check_state(c, i)->id, loc,
+                        metrics_label(cs->name, res, sizeof(res)),
+                        w == 0 ? cs->value : cs->limit);
+                }
+            }
+        }
+    }
+}
+
 static void metrics_probes(struct metrics_buf *b, struct collector *c)
 {
     out(b, "# HELP nines_probe_last_seen_timestamp_seconds Start of the newest result from "
@@ -185,6 +416,7 @@ static void metrics_probes(struct metrics_buf *b, struct collector *c)
 static void metrics_collector(struct metrics_buf *b, struct collector *c)
 {
     struct collector_stats st;
+    uint64_t dropped = 0;
 
     collector_get_stats(c, &st);
     out(b, "# HELP nines_collector_results_total Results applied.\n"
@@ -204,6 +436,12 @@ static void metrics_collector(struct metrics_buf *b, struct collector *c)
     out(b, "# HELP nines_collector_redis_up 1 while both Redis connections are up.\n"
            "# TYPE nines_collector_redis_up gauge\nnines_collector_redis_up %d\n",
         st.redis_up);
+    for (size_t i = 0; i < collector_check_count(c); i++)
+        dropped += collector_check_metrics(c, i)->dropped;
+    out(b, "# HELP nines_collector_metrics_dropped_total Observations not counted per location "
+           "(more than %d locations) or for want of memory.\n"
+           "# TYPE nines_collector_metrics_dropped_total counter\n"
+           "nines_collector_metrics_dropped_total %" PRIu64 "\n", METRICS_MAX_LOCATIONS, dropped);
 }
 
 static void metrics_services(struct metrics_buf *b, struct collector *c)
@@ -250,6 +488,123 @@ static void metrics_services(struct metrics_buf *b, struct collector *c)
     }
 }
 
+/*
+ * The service as SLA time sees it now: 1 UP/DEGRADED, 0 DOWN, -1 for no
+ * sample (UNKNOWN, or every critical check under maintenance). Critical
+ * checks under a maintenance window are left out, as uptime leaves their
+ * maintenance out; averaged over a window in Prometheus this gives the
+ * sampled availability that the burn-rate rules use.
+ */
+static int metrics_service_sla_up(struct collector *c, const struct nines_service_cfg *svc,
+                                  int64_t now_ms)
+{
+    size_t n = 0, down = 0;
+    char ids[8];
+
+    for (size_t i = 0; i < svc->checks_count; i++) {
+        long k = collector_check_index(c, svc->checks[i]);
+        int critical = svc->critical_count == 0;
+        enum check_state_kind st;
+
+        for (size_t j = 0; j < svc->critical_count && !critical; j++)
+            critical = strcmp(svc->critical[j], svc->checks[i]) == 0;
+        if (k < 0 || !critical)
+            continue;
+        st = collector_check_state(c, (size_t)k)->state;
+        if (st == CHECK_UNKNOWN ||
+            sla_maint_active(c, svc->checks[i], now_ms, ids, sizeof(ids)) > 0)
+            continue;
+        n++;
+        down += st == CHECK_DOWN;
+    }
+    if (n == 0)
+        return -1;
+    return !(svc->down_when_all ? down == n : down > 0);
+}
+
+static void metrics_services_sla(struct metrics_buf *b, struct collector *c)
+{
+    const struct nines_config *cfg = collector_config(c);
+    int64_t now = nines_wall_ms();
+
+    out(b, "# HELP nines_service_sla_up 1 while the service is UP or DEGRADED, 0 while DOWN, "
+           "absent while UNKNOWN or under maintenance: the samples of SLA time.\n"
+           "# TYPE nines_service_sla_up gauge\n");
+    for (size_t i = 0; i < cfg->services_count; i++) {
+        int up = metrics_service_sla_up(c, &cfg->services[i], now);
+
+        if (up >= 0)
+            out(b, "nines_service_sla_up{service=\"%s\"} %d\n", cfg->services[i].id, up);
+    }
+}
+
+/* Whether the SLA covers the service (an SLA without services covers all of
+ * its customer's; the caller only asks about the customer's services). */
+static int metrics_sla_covers(const struct nines_sla_cfg *a, const char *service)
+{
+    for (size_t i = 0; i < a->services_count; i++)
+        if (strcmp(a->services[i], service) == 0)
+            return 1;
+    return a->services_count == 0;
+}
+
+/* One SLA's month-to-date target or budget left for a service. */
+static void metrics_customer_sla(struct metrics_buf *b, const char *name, int budget,
+                                 const struct nines_customer_cfg *k, const char *service,
+                                 const struct collector_customer_sla *m)
+{
+    char sla[2 * NINES_ID_LEN];
+
+    for (size_t j = 0; j < k->slas_count; j++) {
+        const struct nines_sla_cfg *a = &k->slas[j];
+        double target = a->target_pct / 100.0;
+        double allowed = (1.0 - target) * (double)m->eligible_ms;
+        double left = allowed > 0 ? 1.0 - (double)m->downtime_ms / allowed
+                                  : (m->downtime_ms > 0 ? -1.0 : 1.0);
+
+        if (!metrics_sla_covers(a, service))
+            continue;
+        out(b, "%s{customer=\"%s\",sla=\"%s\",service=\"%s\"} %.9f\n", name, k->id,
+            metrics_label(a->name ? a->name : "sla", sla, sizeof(sla)), service,
+            budget ? left : target);
+    }
+}
+
+/* Month-to-date figures of each customer SLA, per service it covers. */
+static void metrics_customers(struct metrics_buf *b, struct collector *c)
+{
+    static const char *const names[3] = { "nines_customer_availability_month_to_date",
+                                           "nines_customer_sla_target",
+                                           "nines_customer_error_budget_remaining_ratio" };
+    static const char *const help[3] = {
+        "Exact availability of the service since the start of the customer's calendar month "
+        "(in its time zone), refreshed each minute.",
+        "The SLA's availability target as a ratio.",
+        "Share of the month-to-date error budget ((1 - target) x eligible time) not yet "
+        "spent; negative when overspent.",
+    };
+    const struct nines_config *cfg = collector_config(c);
+
+    for (int w = 0; w < 3; w++) {
+        out(b, "# HELP %s %s\n# TYPE %s gauge\n", names[w], help[w], names[w]);
+        for (size_t cu = 0; cu < cfg->customers_count; cu++) {
+            const struct nines_customer_cfg *k = &cfg->customers[cu];
+
+            for (size_t s = 0; s < cfg->services_count; s++) {
+                const struct collector_customer_sla *m = collector_customer_sla(c, cu, s);
+
+                if (m == NULL)
+                    continue;
+                if (w == 0)
+                    out(b, "%s{customer=\"%s\",service=\"%s\"} %.9f\n", names[w], k->id,
+                        cfg->services[s].id, m->availability);
+                else
+                    metrics_customer_sla(b, names[w], w == 2, k, cfg->services[s].id, m);
+            }
+        }
+    }
+}
+
 char *metrics_render(struct collector *c)
 {
     struct metrics_buf b = { malloc(16384), 0, 16384, 0 };
@@ -259,9 +614,13 @@ char *metrics_render(struct collector *c)
     b.p[0] = '\0';
     metrics_checks(&b, c);
     metrics_latency(&b, c);
+    metrics_detail(&b, c);
+    metrics_capacity(&b, c);
     metrics_probes(&b, c);
     metrics_collector(&b, c);
     metrics_services(&b, c);
+    metrics_services_sla(&b, c);
+    metrics_customers(&b, c);
     if (b.failed) {
         free(b.p);
         return NULL;
