@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canary.h"
 #include "check.h"
 #include "curl_uv.h"
 #include "dns.h"
@@ -54,6 +55,10 @@ int check_start(struct check_env *env, const struct nines_check *c, check_done_c
         return check_tcp_start(env, c, done, arg);
     case NINES_KIND_ICMP:
         return check_icmp_start(env, c, done, arg);
+    case NINES_KIND_REDIS_CANARY:
+        return check_redis_canary_start(env, c, done, arg);
+    case NINES_KIND_HTTP_CANARY:
+        return check_http_canary_start(env, c, done, arg);
     default:
         return NINES_EINVAL;
     }

@@ -28,7 +28,7 @@ struct check_driver {
 };
 
 enum { CHECK_DRIVER_DNS, CHECK_DRIVER_TCP, CHECK_DRIVER_ICMP, CHECK_DRIVER_HOST,
-       CHECK_DRIVER_MAX };
+       CHECK_DRIVER_CANARY, CHECK_DRIVER_MAX };
 
 struct check_env {
     uv_loop_t *loop;

@@ -55,6 +55,7 @@ void nines_check_defaults(struct nines_check *c)
     c->icmp.spacing_ms = 200;
     c->icmp.max_loss_pct = 0;
     c->push.grace_ms = 0;
+    c->http_canary.verify_tls = 1;
 }
 
 static void check_free_strv(char **v, size_t n)

@@ -114,6 +114,28 @@ static const struct checkopt co_push[] = {
     CO_OPTX(push, grace_ms, CHECKOPT_I64, 0, .min = 0, .max = INT64_C(30) * 86400000),
 };
 
+static const char *const co_canary_methods[] = { "PUT", "POST", NULL };
+
+static const struct checkopt co_redis_canary[] = {
+    CO_OPT(redis_canary, address, CHECKOPT_STR, CHECKOPT_REQUIRED),
+    CO_OPT(redis_canary, replica, CHECKOPT_STR, 0),
+    CO_OPT(redis_canary, key, CHECKOPT_STR, 0),
+    CO_OPT(redis_canary, secret_env, CHECKOPT_STR, 0),
+    CO_OPT(redis_canary, secret_file, CHECKOPT_STR, 0),
+};
+
+static const struct checkopt co_http_canary[] = {
+    CO_OPT(http_canary, write_url, CHECKOPT_STR, CHECKOPT_REQUIRED),
+    CO_OPTX(http_canary, method, CHECKOPT_STR, 0, .dflt = "PUT", .choices = co_canary_methods),
+    CO_OPT(http_canary, body, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, read_url, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, seq_path, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, ts_path, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, seq_regex, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, ts_regex, CHECKOPT_STR, 0),
+    CO_OPT(http_canary, verify_tls, CHECKOPT_BOOL, CHECKOPT_ALWAYS),
+};
+
 const struct checkopt_kind checkopt_kinds[] = {
     { NINES_KIND_HTTP, "http", co_http, CO_N(co_http) },
     { NINES_KIND_DNS, "dns", co_dns, CO_N(co_dns) },
@@ -121,6 +143,8 @@ const struct checkopt_kind checkopt_kinds[] = {
     { NINES_KIND_ICMP, "icmp", co_icmp, CO_N(co_icmp) },
     { NINES_KIND_HOST, "host", co_host, CO_N(co_host) },
     { NINES_KIND_PUSH, "push", co_push, CO_N(co_push) },
+    { NINES_KIND_REDIS_CANARY, "redis_canary", co_redis_canary, CO_N(co_redis_canary) },
+    { NINES_KIND_HTTP_CANARY, "http_canary", co_http_canary, CO_N(co_http_canary) },
 };
 
 const size_t checkopt_nkinds = CO_N(checkopt_kinds);

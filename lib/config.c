@@ -102,6 +102,9 @@ enum cfg_kind {
     CFG_TEMPLATE,       /* text with {placeholders} of the notifications */
     CFG_MATCHERS,       /* mapping label -> value | ~regex: struct nines_matcher * + count */
     CFG_ESCALATE,       /* mapping {after, to} of a route */
+    CFG_REDIS_ADDR,     /* "host:port" or redis://host[:port][/db], no password, no Unix socket */
+    CFG_CANARY_METHOD,  /* PUT or POST */
+    CFG_JSON_PATH,      /* a dotted path into a JSON document (lib/jsoncond.c) */
 };
 
 #define CFG_REQUIRED 1u
@@ -215,6 +218,29 @@ static const struct cfg_field cfg_http_fields[] = {
     { "proxy", CFG_PROXY, 0, CFG_HTTP(proxy), 0, 0, 0 },
 };
 
+/* Canaries: a sequence written and read back (checks/canary.h). */
+#define CFG_RCAN(m) offsetof(struct nines_redis_canary_opts, m)
+static const struct cfg_field cfg_redis_canary_fields[] = {
+    { "address", CFG_REDIS_ADDR, CFG_REQUIRED, CFG_RCAN(address), 0, 0, 0 },
+    { "replica", CFG_REDIS_ADDR, 0, CFG_RCAN(replica), 0, 0, 0 },
+    { "key", CFG_STRING, 0, CFG_RCAN(key), 0, 0, 512 },
+    { "secret_env", CFG_ENV_NAME, 0, CFG_RCAN(secret_env), 0, 0, 0 },
+    { "secret_file", CFG_PATH, 0, CFG_RCAN(secret_file), 0, 0, 0 },
+};
+
+#define CFG_HCAN(m) offsetof(struct nines_http_canary_opts, m)
+static const struct cfg_field cfg_http_canary_fields[] = {
+    { "write_url", CFG_HTTP_URL, CFG_REQUIRED, CFG_HCAN(write_url), 0, 0, 0 },
+    { "method", CFG_CANARY_METHOD, 0, CFG_HCAN(method), 0, 0, 0 },
+    { "body", CFG_STRING, 0, CFG_HCAN(body), 0, 0, 0 },
+    { "read_url", CFG_HTTP_URL, 0, CFG_HCAN(read_url), 0, 0, 0 },
+    { "seq_path", CFG_JSON_PATH, 0, CFG_HCAN(seq_path), 0, 0, 0 },
+    { "ts_path", CFG_JSON_PATH, 0, CFG_HCAN(ts_path), 0, 0, 0 },
+    { "seq_regex", CFG_REGEX, 0, CFG_HCAN(seq_regex), 0, 0, 0 },
+    { "ts_regex", CFG_REGEX, 0, CFG_HCAN(ts_regex), 0, 0, 0 },
+    { "verify_tls", CFG_BOOL, 0, CFG_HCAN(verify_tls), 0, 0, 0 },
+};
+
 /* The auth mapping of an http check, also stored in struct nines_http_opts. */
 enum { CFG_AUTH_TYPE_F, CFG_AUTH_USER, CFG_AUTH_ENV, CFG_AUTH_FILE };
 static const struct cfg_field cfg_auth_fields[] = {
@@ -316,6 +342,10 @@ static const struct cfg_kind_opts cfg_kinds[] = {
     { NINES_KIND_ICMP, cfg_icmp_fields, CFG_NFIELDS(cfg_icmp_fields), CFG_CHECK(icmp) },
     { NINES_KIND_HOST, cfg_host_fields, CFG_NFIELDS(cfg_host_fields), CFG_CHECK(host) },
     { NINES_KIND_PUSH, cfg_push_fields, CFG_NFIELDS(cfg_push_fields), CFG_CHECK(push) },
+    { NINES_KIND_REDIS_CANARY, cfg_redis_canary_fields, CFG_NFIELDS(cfg_redis_canary_fields),
+      CFG_CHECK(redis_canary) },
+    { NINES_KIND_HTTP_CANARY, cfg_http_canary_fields, CFG_NFIELDS(cfg_http_canary_fields),
+      CFG_CHECK(http_canary) },
 };
 
 /* services: [{id, name, checks, critical, down_when}] */
@@ -582,6 +612,7 @@ static const char *const cfg_down_when[] = { "any", "all", NULL };
 static const char *const cfg_roles[] = { "none", "viewer", "operator", "admin", NULL };
 static const char *const cfg_proxy_schemes[] = { "http", "https", "socks4", "socks4a", "socks5",
                                                  "socks5h", NULL };
+static const char *const cfg_canary_methods[] = { "PUT", "POST", NULL };
 
 /* The allowed words of an enumerated kind, and for which the index is stored. */
 static const struct cfg_choice {
@@ -591,6 +622,7 @@ static const struct cfg_choice {
 } cfg_choices[] = {
     { CFG_LOG_LEVEL, cfg_log_levels, 0 },
     { CFG_METHOD, checkopt_methods, 0 },
+    { CFG_CANARY_METHOD, cfg_canary_methods, 0 },
     { CFG_RECORD_TYPE, checkopt_record_types, 0 },
     { CFG_RCODE, checkopt_rcodes, 0 },
     { CFG_TLS_VERSION, checkopt_tls_versions, 0 },
@@ -1226,6 +1258,42 @@ static int cfg_check_redis(struct cfg_ctx *x, const struct cfg_field *f,
     return -1;
 }
 
+/*
+ * A canary's Redis: "host:port" or a redis:// URL over TCP. The password
+ * comes from secret_env or secret_file: the configuration holds no secret.
+ */
+static int cfg_check_redis_addr(struct cfg_ctx *x, const struct cfg_field *f,
+                                const struct yamltree_node *v, const char *s)
+{
+    struct nines_redis_addr a;
+    struct nines_err e;
+    char url[CFG_MAX_URL + 16];
+    const char *why;
+
+    memset(&e, 0, sizeof(e));
+    if (strlen(s) > CFG_MAX_URL) {
+        cfg_error(x, v, "'%s' is longer than %d bytes", f->key, CFG_MAX_URL);
+        return -1;
+    }
+    snprintf(url, sizeof(url), "%s%s", strstr(s, "://") ? "" : "redis://", s);
+    if (nines_redis_url_parse(url, &a, &e) != 0) {
+        why = strncmp(e.msg, "redis url: ", 11) == 0 ? e.msg + 11 : e.msg;
+        cfg_error(x, v, "'%s': %s", f->key, why[0] ? why : "not a valid address");
+        return -1;
+    }
+    if (a.path[0] != '\0') {
+        cfg_error(x, v, "'%s' must be a TCP address (host:port or redis://host:port), "
+                  "not a Unix socket", f->key);
+        return -1;
+    }
+    if (a.password[0] != '\0' || a.user[0] != '\0' || strchr(s, '@') != NULL) {
+        cfg_error(x, v, "'%s' must not hold a user or password: use 'secret_env' or "
+                  "'secret_file'", f->key);
+        return -1;
+    }
+    return 0;
+}
+
 /* data_dir: a relative path is taken from the config file's directory. */
 static char *cfg_resolve_path(struct cfg_ctx *x, const struct cfg_field *f,
                               const struct yamltree_node *v, const char *s)
@@ -1642,6 +1710,25 @@ static int cfg_check_json_cond(struct cfg_ctx *x, const struct cfg_field *f,
     return -1;
 }
 
+/* A path as the left side of a json_condition: "seq", "data.items.0.seq". */
+static int cfg_check_json_path(struct cfg_ctx *x, const struct cfg_field *f,
+                               const struct yamltree_node *v, const char *s)
+{
+    struct nines_json_cond jc;
+    char cond[NINES_JSON_COND_MAX], why[128], got[96];
+
+    if (strlen(s) + sizeof(" == null") > sizeof(cond) || strpbrk(s, " \t=!<>\"") != NULL) {
+        cfg_error(x, v, "'%s' must be a dotted JSON path such as data.seq, got %s", f->key,
+                  cfg_got(v, got, sizeof(got)));
+        return -1;
+    }
+    snprintf(cond, sizeof(cond), "%s == null", s);
+    if (nines_json_cond_parse(cond, &jc, why, sizeof(why)) == 0)
+        return 0;
+    cfg_error(x, v, "'%s': %s", f->key, why);
+    return -1;
+}
+
 /* A zone nines_tz_load can load: "UTC", "Etc/UTC" or a TZif file under the zone directory. */
 static char *cfg_timezone(struct cfg_ctx *x, const struct cfg_field *f,
                           const struct yamltree_node *v, const char *s)
@@ -1721,6 +1808,10 @@ static char *cfg_string_value(struct cfg_ctx *x, const struct cfg_field *f,
         return cfg_check_url(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
     case CFG_REDIS_URL:
         return cfg_check_redis(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
+    case CFG_REDIS_ADDR:
+        return cfg_check_redis_addr(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
+    case CFG_JSON_PATH:
+        return cfg_check_json_path(x, f, v, s) == 0 ? cfg_strdup(x, s) : NULL;
     case CFG_TOKEN_NAME:
         if (cfg_valid_name(s, "_.@-"))
             return cfg_strdup(x, s);
@@ -3022,6 +3113,16 @@ static int cfg_written_false(const struct yamltree_node *v)
                || strcasecmp(v->value, "off") == 0);
 }
 
+/* Reports b when map has both a and b. */
+static void cfg_check_exclusive(struct cfg_ctx *x, const struct yamltree_node *map,
+                                const char *a, const char *b)
+{
+    const struct yamltree_node *n = yamltree_get(map, b);
+
+    if (n != NULL && yamltree_get(map, a) != NULL)
+        cfg_error(x, n, "'%s' and '%s' exclude each other: give one", a, b);
+}
+
 /* Rules between the options of one kind, and defaults that depend on others. */
 static void cfg_check_kind_rules(struct cfg_ctx *x, const struct yamltree_node *map,
                                  struct nines_check *c)
@@ -3065,6 +3166,15 @@ static void cfg_check_kind_rules(struct cfg_ctx *x, const struct yamltree_node *
             if (n != NULL)
                 cfg_error(x, n, "'%s' needs 'tls: true'", tcp_tls_only[i]);
         }
+        break;
+    case NINES_KIND_REDIS_CANARY:
+        cfg_check_exclusive(x, map, "secret_env", "secret_file");
+        break;
+    case NINES_KIND_HTTP_CANARY:
+        if (c->http_canary.method == NULL)
+            cfg_set_default_str(x, &c->http_canary.method, "PUT");
+        cfg_check_exclusive(x, map, "seq_path", "seq_regex");
+        cfg_check_exclusive(x, map, "ts_path", "ts_regex");
         break;
     default:
         break;

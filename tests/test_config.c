@@ -699,7 +699,7 @@ Test(config_errors, unknown_kind_hides_its_options)
                   "    kind: ftp\n"
                   "    url: ftp://a.test/\n",
                   "3:11: check 'api': 'kind': unknown check kind 'ftp' (known kinds: http, dns, "
-                  "tcp, icmp, host, push)",
+                  "tcp, icmp, host, push, redis_canary, http_canary)",
                   NULL);
 }
 
@@ -993,7 +993,7 @@ Test(config_kind_errors, options_of_another_kind)
                   "7:25: check 'h': unknown key 'host' for kind host (an option of kinds tcp, "
                   "icmp)",
                   "7:42: check 'h': unknown key 'verify_tls' for kind host (an option of kinds "
-                  "http, tcp)",
+                  "http, tcp, http_canary)",
                   "8:47: check 't': unknown key 'expect_baner' (did you mean "
                   "'expect_banner'?)", NULL);
 }

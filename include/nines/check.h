@@ -14,6 +14,8 @@ enum nines_check_kind {
     NINES_KIND_ICMP,
     NINES_KIND_HOST,         /* capacity of the probe's own host */
     NINES_KIND_PUSH,         /* heartbeat: pinged by the monitored job, not run by probes */
+    NINES_KIND_REDIS_CANARY, /* writes and reads back a sequence in a protected Redis */
+    NINES_KIND_HTTP_CANARY,  /* the same through the protected application's HTTP API */
 };
 
 /* A name/value pair: request headers. */
@@ -124,6 +126,33 @@ struct nines_push_opts {
     int64_t grace_ms;                /* default 0 */
 };
 
+/*
+ * Canaries for DR drills and replication lag (checks/canary.h has the facts).
+ * Redis: the value written is "SEQ:TS_MS" under key (NULL = "nines:canary:<id>").
+ * address/replica are "host:port" or redis://[[user]:password@]host[:port][/db];
+ * a password from secret_env or secret_file wins over one in the URL.
+ */
+struct nines_redis_canary_opts {
+    char *address;
+    char *replica;                   /* NULL = none */
+    char *key;
+    char *secret_env;
+    char *secret_file;
+};
+
+/* HTTP: method write_url with body ({seq} and {ts} replaced), then GET read_url. */
+struct nines_http_canary_opts {
+    char *write_url;
+    char *method;                    /* "PUT" (default) or "POST" */
+    char *body;                      /* NULL = {"seq":{seq},"ts":{ts}} */
+    char *read_url;                  /* NULL = write_url */
+    char *seq_path;                  /* JSON path; NULL = "seq" (unless seq_regex) */
+    char *ts_path;                   /* NULL = "ts" (unless ts_regex) */
+    char *seq_regex;                 /* POSIX extended, group 1 is the number */
+    char *ts_regex;
+    int verify_tls;                  /* default 1 */
+};
+
 struct nines_check {
     char *id;
     enum nines_check_kind kind;
@@ -148,6 +177,8 @@ struct nines_check {
     struct nines_icmp_opts icmp;
     struct nines_host_opts host;
     struct nines_push_opts push;
+    struct nines_redis_canary_opts redis_canary;
+    struct nines_http_canary_opts http_canary;
 };
 
 const char *nines_check_kind_name(enum nines_check_kind k);
