@@ -129,6 +129,7 @@ void canary_remember(struct canary_driver *d, const char *id, int64_t seq, int64
 
 void canary_facts_init(struct canary_facts *f)
 {
+    f->found_seq = f->found_ts = -1;
     f->acked_seq = f->acked_ts = -1;
     f->read_seq = f->read_ts = -1;
     f->replica_seq = f->replica_ts = -1;
@@ -162,6 +163,8 @@ void canary_facts_write(const struct canary_facts *f, struct nines_result *r)
         json_decref(root);
         return;
     }
+    canary_facts_put(o, "found_seq", f->found_seq);
+    canary_facts_put(o, "found_ts", f->found_ts);
     canary_facts_put(o, "acked_seq", f->acked_seq);
     canary_facts_put(o, "acked_ts", f->acked_ts);
     canary_facts_put(o, "read_seq", f->read_seq);

@@ -54,6 +54,8 @@ int check_http_canary_start(struct check_env *env, const struct nines_check *c,
 
 /* What one run measured; -1 = not measured. */
 struct canary_facts {
+    int64_t found_seq, found_ts;   /* what the store held before this run's write
+                                    * (0, 0: nothing) -- what survived a failover */
     int64_t acked_seq, acked_ts;
     int64_t read_seq, read_ts;
     int64_t replica_seq, replica_ts;

@@ -280,6 +280,8 @@ static void rc_on_get_before(struct redis_canary *rc, const struct resp_reply *r
         rc_side_fail(rc, why);
         return;
     }
+    rc->facts.found_seq = seq;       /* 0, 0 when the key held nothing */
+    rc->facts.found_ts = ts;
     rc_send_set(rc, seq);
 }
 
