@@ -206,3 +206,199 @@ Test(e2e_drills, a_missed_objective_fails_the_drill_and_raises_drill_failed, .ti
     cr_expect(not(eq(ptr, strstr(out, x.id), NULL)), "%s", out);
     world_stop(&w);
 }
+
+/* ---- a real failover: primary and replica, a forwarder in front ------------- */
+
+struct failover {
+    struct redis_fixture primary, replica;
+    char fwd_dir[256], target[400];
+    pid_t fwd;
+    int fwd_port;
+};
+
+static int fwd_port_ready(void *arg)
+{
+    struct failover *f = arg;
+    char path[400], *t;
+
+    snprintf(path, sizeof(path), "%s/port", f->fwd_dir);
+    t = test_read_file(path);
+    f->fwd_port = t != NULL ? atoi(t) : 0;
+    free(t);
+    return f->fwd_port > 0;
+}
+
+static int replica_linked(void *arg)
+{
+    struct failover *f = arg;
+    redisContext *c = redis_fixture_connect(&f->replica);
+    redisReply *r = c ? redisCommand(c, "INFO replication") : NULL;
+    int up = r != NULL && r->type == REDIS_REPLY_STRING &&
+             strstr(r->str, "master_link_status:up") != NULL;
+
+    freeReplyObject(r);
+    redisFree(c);
+    return up;
+}
+
+static void failover_start(struct failover *f)
+{
+    char ports[32], pf[400], log[400];
+    redisContext *c;
+    redisReply *r;
+
+    memset(f, 0, sizeof(*f));
+    cr_assert(eq(int, redis_fixture_start(&f->primary, 1), 0));
+    cr_assert(eq(int, redis_fixture_start(&f->replica, 1), 0));
+    c = redis_fixture_connect(&f->replica);
+    r = redisCommand(c, "REPLICAOF 127.0.0.1 %d", f->primary.port);
+    cr_assert(eq(int, r->type, REDIS_REPLY_STATUS));
+    freeReplyObject(r);
+    redisFree(c);
+    cr_assert(eq(int, test_wait_until(replica_linked, f, 10000), 0), "replica not linked");
+    cr_assert(eq(int, test_tmpdir(f->fwd_dir, sizeof(f->fwd_dir)), 0));
+    snprintf(f->target, sizeof(f->target), "%s/target", f->fwd_dir);
+    snprintf(ports, sizeof(ports), "%d\n", f->primary.port);
+    cr_assert(eq(int, test_write_file(f->target, ports), 0));
+    snprintf(pf, sizeof(pf), "%s/port", f->fwd_dir);
+    snprintf(log, sizeof(log), "%s/tcpfwd.log", f->fwd_dir);
+    {
+        const char *argv[] = { NINES_FIXTURE_DIR "/tcpfwd", "--port-file", pf, "--target-file",
+                               f->target, NULL };
+
+        f->fwd = proc_spawn(argv, log);
+    }
+    cr_assert(gt(int, f->fwd, 0));
+    cr_assert(eq(int, test_wait_until(fwd_port_ready, f, 5000), 0), "no forwarder");
+}
+
+static void failover_stop(struct failover *f)
+{
+    proc_stop(f->fwd, 3000);
+    redis_fixture_stop(&f->primary);
+    redis_fixture_stop(&f->replica);
+    test_rmtree(f->fwd_dir);
+}
+
+/* "SEQ:TS" of the canary key on a server. */
+static void canary_value(const struct redis_fixture *s, long long *seq, long long *ts)
+{
+    redisContext *c = redis_fixture_connect(s);
+    redisReply *r = c ? redisCommand(c, "GET nines:canary:orders-db") : NULL;
+
+    *seq = *ts = -1;
+    cr_assert(ne(ptr, r, NULL));
+    cr_assert(eq(int, r->type, REDIS_REPLY_STRING), "no canary value");
+    cr_assert(eq(int, sscanf(r->str, "%lld:%lld", seq, ts), 2));
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+Test(e2e_drills, a_failover_gives_the_rto_and_the_rpo_that_really_happened, .timeout = 120)
+{
+    struct drill_world w;
+    struct drill_want x = { .w = &w };
+    struct failover f;
+    char services[1024], ports[32];
+    long long seq_p, ts_p, seq_r, ts_r;
+    int64_t killed, repointed, rto;
+    redisReply *r;
+
+    failover_start(&f);
+    snprintf(services, sizeof(services),
+             "  - {id: orders-db, kind: redis_canary, address: \"127.0.0.1:%d\", interval: 1s,"
+             " timeout: 800ms, failures_to_down: 1}\n"
+             "services:\n  - {id: orders, checks: [orders-db], rto: 60s, rpo: 60s,"
+             " drill_stable: 3s, drill_timeout: 100s}\n", f.fwd_port);
+    world_start(&w, services);
+    cr_assert(eq(int, test_wait_until(service_up, &w, 20000), 0), "canary never came up");
+    cr_assert(eq(int, nines(&w, "drill", "start", "--service", "orders", "--expect-outage"), 0),
+              "%s", out);
+    snprintf(x.id, sizeof(x.id), "%.*s", (int)strcspn(out, "\n"), out);
+    test_sleep_ms(2500);
+    /* replication breaks (the replica detaches: it keeps what it has), the
+     * canary goes on writing to the primary for 2.5 s, then the primary dies:
+     * the writes acknowledged meanwhile are lost */
+    {
+        redisContext *c = redis_fixture_connect(&f.replica);
+
+        r = redisCommand(c, "REPLICAOF NO ONE");
+        cr_assert(eq(int, r->type, REDIS_REPLY_STATUS));
+        freeReplyObject(r);
+        redisFree(c);
+    }
+    canary_value(&f.replica, &seq_r, &ts_r);
+    test_sleep_ms(2500);
+    canary_value(&f.primary, &seq_p, &ts_p);
+    cr_assert(eq(int, redis_fixture_kill9(&f.primary), 0));
+    killed = nines_wall_ms();
+    cr_assert(gt(i64, seq_p, seq_r), "no write was lost (%lld vs %lld)", seq_p, seq_r);
+    test_sleep_ms(1500);
+    /* the replica takes over: the forwarder points at it */
+    snprintf(ports, sizeof(ports), "%d\n", f.replica.port);
+    cr_assert(eq(int, test_write_file(f.target, ports), 0));
+    repointed = nines_wall_ms();
+    cr_assert(eq(int, test_wait_until(drill_ended, &x, 40000), 0), "the drill never ended");
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(x.doc, "state")), "passed"),
+              "%s", json_string_value(json_object_get(x.doc, "verdict")));
+    rto = json_integer_value(json_object_get(x.doc, "rto_ms"));
+    /* failure seen at the first run after the kill, recovery at the first after the
+     * repoint: each end at most one interval (1 s) plus a timeout (0.8 s) late */
+    cr_expect(le(i64, rto > repointed - killed ? rto - (repointed - killed)
+                                               : (repointed - killed) - rto, 1800),
+              "RTO %" PRId64 " ms, truth %" PRId64 " ms", rto, repointed - killed);
+    cr_expect(eq(i64, json_integer_value(json_object_get(x.doc, "lost_writes")), seq_p - seq_r),
+              "%s", json_dumps(x.doc, 0));
+    cr_expect(eq(i64, json_integer_value(json_object_get(x.doc, "rpo_ms")), ts_p - ts_r));
+    json_decref(x.doc);
+    world_stop(&w);
+    failover_stop(&f);
+}
+
+struct alert_want {
+    struct drill_world *w;
+    const char *needle;
+};
+
+static int alert_active(void *arg)
+{
+    struct alert_want *a = arg;
+
+    return nines(a->w, "alerts", "--active", NULL, NULL, NULL) == 0 &&
+           strstr(out, a->needle) != NULL;
+}
+
+static int alert_gone(void *arg)
+{
+    return !alert_active(arg);
+}
+
+Test(e2e_drills, replication_lag_over_the_rpo_raises_rpo_at_risk_until_it_drops, .timeout = 90)
+{
+    struct drill_world w;
+    struct failover f;
+    struct alert_want a = { &w, "rpo_at_risk/orders@" };
+    char services[1024];
+    redisContext *c;
+    redisReply *r;
+
+    failover_start(&f);
+    snprintf(services, sizeof(services),
+             "  - {id: orders-db, kind: redis_canary, address: \"127.0.0.1:%d\","
+             " replica: \"127.0.0.1:%d\", interval: 1s, timeout: 800ms}\n"
+             "services:\n  - {id: orders, checks: [orders-db], rpo: 1500ms}\n",
+             f.primary.port, f.replica.port);
+    world_start(&w, services);
+    cr_assert(eq(int, test_wait_until(service_up, &w, 20000), 0), "canary never came up");
+    cr_expect(eq(int, alert_active(&a), 0), "at risk before any lag");
+    /* the replica stops applying writes for 6 s: the lag it shows grows past 1.5 s */
+    c = redis_fixture_connect(&f.replica);
+    r = redisCommand(c, "CLIENT PAUSE 6000 WRITE");
+    cr_assert(eq(int, r->type, REDIS_REPLY_STATUS));
+    freeReplyObject(r);
+    redisFree(c);
+    cr_assert(eq(int, test_wait_until(alert_active, &a, 10000), 0), "no rpo_at_risk alert");
+    cr_assert(eq(int, test_wait_until(alert_gone, &a, 15000), 0), "rpo_at_risk not resolved");
+    world_stop(&w);
+    failover_stop(&f);
+}

@@ -1506,7 +1506,7 @@ static void alert_on_commands(redisAsyncContext *ac, void *reply, void *privdata
         json_decref(o);
     }
     /* what was read goes; what came in since stays */
-    redisAsyncCommand(ac, NULL, NULL, "LTRIM %s %zu -1", ALERT_KEY_COMMANDS, r->elements);
+    redisAsyncCommand(ac, NULL, NULL, "LTRIM %s %d -1", ALERT_KEY_COMMANDS, (int)r->elements);
 }
 
 static void alert_poll_commands(struct alerter *a)
