@@ -22,6 +22,7 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "store.h"
+#include "web.h"
 
 #define API_MAX_PUSH 1024
 
@@ -39,6 +40,7 @@ struct api {
     uint64_t push_seq;
     struct api_push_due due[API_MAX_PUSH];
     size_t ndue;
+    struct web *web;             /* the built-in pages (collector/web) */
 };
 
 /* ---- reading checks ---------------------------------------------------- */
@@ -840,6 +842,8 @@ static int api_routes(struct api *a)
                             api_role(a, AUTH_ROLE_OPERATOR));
     rc |= api_drills_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                             api_role(a, AUTH_ROLE_OPERATOR));
+    rc |= (a->web = web_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
+                               api_role(a, AUTH_ROLE_OPERATOR))) == NULL;
     return rc;
 }
 
@@ -961,6 +965,7 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     }
     cl = malloc(sizeof(*cl));
     if (cl == NULL) {
+        web_close(a->web);
         httpd_close(a->h, NULL, NULL);
         free(a);
         return;
@@ -968,5 +973,6 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     cl->a = a;
     cl->closed = closed;
     cl->arg = arg;
+    web_close(a->web);           /* answers its waiting requests first */
     httpd_close(a->h, api_closed, cl);
 }
