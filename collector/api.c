@@ -23,6 +23,7 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "store.h"
+#include "web.h"
 
 #define API_MAX_PUSH 1024
 
@@ -40,6 +41,7 @@ struct api {
     uint64_t push_seq;
     struct api_push_due due[API_MAX_PUSH];
     size_t ndue;
+    struct web *web;             /* the built-in pages (collector/web) */
 };
 
 /* ---- reading checks ---------------------------------------------------- */
@@ -842,6 +844,8 @@ static int api_routes(struct api *a)
     rc |= api_drills_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                             api_role(a, AUTH_ROLE_OPERATOR));
     rc |= api_reports_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER));
+    rc |= (a->web = web_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
+                               api_role(a, AUTH_ROLE_OPERATOR))) == NULL;
     return rc;
 }
 
@@ -963,6 +967,7 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     }
     cl = malloc(sizeof(*cl));
     if (cl == NULL) {
+        web_close(a->web);
         httpd_close(a->h, NULL, NULL);
         free(a);
         return;
@@ -970,5 +975,6 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     cl->a = a;
     cl->closed = closed;
     cl->arg = arg;
+    web_close(a->web);           /* answers its waiting requests first */
     httpd_close(a->h, api_closed, cl);
 }

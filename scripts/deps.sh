@@ -10,7 +10,8 @@ want=(build-essential cmake pkg-config
       redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then
     want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager
-           python3-aiosmtpd poppler-utils libxml2-utils)
+           python3-aiosmtpd poppler-utils libxml2-utils
+           chromium nodejs npm)   # the pages' browser test: the system's Chromium
 fi
 
 missing=()

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/deps.sh test
+# playwright-core for tests/browser (pinned by its package-lock.json); it drives
+# /usr/bin/chromium and must never download a browser of its own.
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
+fi
 
 run_suite() {      # name, cmake options...
     local name=$1; shift
