@@ -40,6 +40,8 @@ struct drills {
     size_t nrun;
     int restored, restoring;
     json_t *passed;                /* service -> T0 of the last passed drill */
+    json_t *latest;                /* service -> the newest ended drill */
+    json_t *lag;                   /* canary check -> replication lag (ms) */
     int64_t next_overdue_ms;
 };
 
@@ -52,6 +54,8 @@ struct drills *drills_new(struct collector *c, struct alerter *a)
     d->c = c;
     d->a = a;
     d->passed = json_object();
+    d->latest = json_object();
+    d->lag = json_object();
     return d;
 }
 
@@ -69,6 +73,8 @@ void drills_free(struct drills *d)
         drill_clear(&d->run[i]);
     free(d->run);
     json_decref(d->passed);
+    json_decref(d->latest);
+    json_decref(d->lag);
     free(d);
 }
 
@@ -344,7 +350,9 @@ static void drill_end(struct drills *d, size_t k, const char *reason, const char
         if (passed)
             redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %" PRId64, DRILL_KEY_PASSED,
                               dr->service, dr->t0_ms);
+        redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", DRILL_KEY_LATEST, dr->service, text);
     }
+    json_object_set(d->latest, dr->service, doc);
     log_info("drill_ended", "id=%s service=%s state=%s reason=%s verdict=\"%s\"", dr->id,
              dr->service, passed ? "passed" : "failed", reason,
              json_string_value(json_object_get(doc, "verdict")));
@@ -461,6 +469,7 @@ static void drill_canary_rules(struct drills *d, redisAsyncContext *ac,
         drill_unalert(d, ac, what, r->start_ms);
     if (canary == NULL || !json_is_integer(json_object_get(canary, "lag_ms")))
         return;
+    json_object_set_new(d->lag, spec->id, json_integer(drill_int(canary, "lag_ms")));
     for (size_t s = 0; s < cfg->services_count; s++) {
         const struct nines_service_cfg *svc = &cfg->services[s];
         int64_t lag = drill_int(canary, "lag_ms");
@@ -613,6 +622,37 @@ static void drills_on_passed(redisAsyncContext *ac, void *reply, void *privdata)
                             json_integer(strtoll(r->element[i + 1]->str, NULL, 10)));
 }
 
+static void drills_on_latest(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct drills *d = privdata;
+    redisReply *r = reply;
+
+    (void)ac;
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        json_t *doc = json_loadb(r->element[i + 1]->str, r->element[i + 1]->len, 0, NULL);
+
+        if (json_is_object(doc))
+            json_object_set_new(d->latest, r->element[i]->str, doc);
+        else
+            json_decref(doc);
+    }
+}
+
+const json_t *drills_latest(const struct drills *d)
+{
+    return d != NULL ? d->latest : NULL;
+}
+
+const json_t *drills_passed(const struct drills *d)
+{
+    return d != NULL ? d->passed : NULL;
+}
+
+const json_t *drills_lag(const struct drills *d)
+{
+    return d != NULL ? d->lag : NULL;
+}
+
 static void drills_overdue(struct drills *d, int64_t now)
 {
     const struct nines_config *cfg = collector_config(d->c);
@@ -645,6 +685,7 @@ void drills_tick(struct drills *d, int64_t now_ms)
         if (!d->restoring) {
             d->restoring = 1;
             redisAsyncCommand(ac, drills_on_passed, d, "HGETALL %s", DRILL_KEY_PASSED);
+            redisAsyncCommand(ac, drills_on_latest, d, "HGETALL %s", DRILL_KEY_LATEST);
             if (redisAsyncCommand(ac, drills_on_running, d, "HGETALL %s", DRILL_KEY_RUNNING) !=
                 REDIS_OK)
                 d->restoring = 0;

@@ -38,6 +38,7 @@
 #define DRILL_KEY_ALL "nines:drills"
 #define DRILL_KEY_RUNNING "nines:drills:running"
 #define DRILL_KEY_PASSED "nines:drills:passed"
+#define DRILL_KEY_LATEST "nines:drills:latest"    /* service -> newest ended drill */
 
 struct alerter;
 struct drills;
@@ -64,6 +65,13 @@ int drills_start(struct drills *d, const char *service, const char *scenario,
 int drills_stop(struct drills *d, const char *target, const char *by, int64_t now_ms);
 /* The running drills (new reference). */
 json_t *drills_running_json(const struct drills *d);
+
+/* For /metrics: service -> the newest ended drill's document; service -> T0
+ * of the last passed drill; canary check -> its last replication lag (ms).
+ * Borrowed; may be empty. */
+const json_t *drills_latest(const struct drills *d);
+const json_t *drills_passed(const struct drills *d);
+const json_t *drills_lag(const struct drills *d);
 
 /* A drill report as one self-contained HTML page (malloc'd). */
 char *drill_report_html(const json_t *doc);

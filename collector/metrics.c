@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "collector.h"
+#include "drill.h"
 #include "metrics.h"
 #include "nines/clock.h"
 #include "sla.h"
@@ -605,6 +606,71 @@ static void metrics_customers(struct metrics_buf *b, struct collector *c)
     }
 }
 
+/* The newest finished drill of each service, objectives, canary lag. */
+static void metrics_drills(struct metrics_buf *b, struct collector *c)
+{
+    const struct nines_config *cfg = collector_config(c);
+    const json_t *latest = drills_latest(collector_drills(c));
+    const json_t *passed = drills_passed(collector_drills(c));
+    const json_t *lag = drills_lag(collector_drills(c));
+    static const struct {
+        const char *name, *help, *field;
+    } m[] = {
+        { "rto_seconds", "RTO measured by the newest finished drill.", "rto_ms" },
+        { "rpo_seconds", "RPO measured by the newest finished drill.", "rpo_ms" },
+    };
+    char svc[2 * NINES_ID_LEN];
+    const char *key;
+    json_t *v;
+
+    for (size_t k = 0; k < 2; k++) {
+        out(b, "# HELP nines_drill_%s %s\n# TYPE nines_drill_%s gauge\n", m[k].name, m[k].help,
+            m[k].name);
+        json_object_foreach((json_t *)latest, key, v) {
+            json_t *f = json_object_get(v, m[k].field);
+
+            if (json_is_integer(f))
+                out(b, "nines_drill_%s{service=\"%s\"} %.3f\n", m[k].name,
+                    metrics_label(key, svc, sizeof(svc)), (double)json_integer_value(f) / 1000.0);
+        }
+    }
+    out(b, "# HELP nines_drill_passed 1 when the newest finished drill passed.\n"
+           "# TYPE nines_drill_passed gauge\n");
+    json_object_foreach((json_t *)latest, key, v)
+        out(b, "nines_drill_passed{service=\"%s\"} %d\n", metrics_label(key, svc, sizeof(svc)),
+            strcmp(json_string_value(json_object_get(v, "state")) ?: "", "passed") == 0);
+    out(b, "# HELP nines_drill_last_pass_timestamp_seconds Start of the last passed drill.\n"
+           "# TYPE nines_drill_last_pass_timestamp_seconds gauge\n");
+    json_object_foreach((json_t *)passed, key, v)
+        out(b, "nines_drill_last_pass_timestamp_seconds{service=\"%s\"} %.3f\n",
+            metrics_label(key, svc, sizeof(svc)), (double)json_integer_value(v) / 1000.0);
+    out(b, "# HELP nines_drill_rto_objective_seconds The service's RTO objective.\n"
+           "# TYPE nines_drill_rto_objective_seconds gauge\n"
+           "# HELP nines_drill_rpo_objective_seconds The service's RPO objective.\n"
+           "# TYPE nines_drill_rpo_objective_seconds gauge\n"
+           "# HELP nines_drill_every_seconds How often a passed drill is due.\n"
+           "# TYPE nines_drill_every_seconds gauge\n");
+    for (size_t i = 0; i < cfg->services_count; i++) {
+        const struct nines_service_cfg *s = &cfg->services[i];
+
+        metrics_label(s->id, svc, sizeof(svc));
+        if (s->rto_ms > 0)
+            out(b, "nines_drill_rto_objective_seconds{service=\"%s\"} %.3f\n", svc,
+                (double)s->rto_ms / 1000.0);
+        if (s->rpo_ms > 0 || s->rto_ms > 0)
+            out(b, "nines_drill_rpo_objective_seconds{service=\"%s\"} %.3f\n", svc,
+                (double)s->rpo_ms / 1000.0);
+        if (s->drill_every_ms > 0)
+            out(b, "nines_drill_every_seconds{service=\"%s\"} %.3f\n", svc,
+                (double)s->drill_every_ms / 1000.0);
+    }
+    out(b, "# HELP nines_canary_lag_seconds Replication lag the canary saw last.\n"
+           "# TYPE nines_canary_lag_seconds gauge\n");
+    json_object_foreach((json_t *)lag, key, v)
+        out(b, "nines_canary_lag_seconds{check=\"%s\"} %.3f\n",
+            metrics_label(key, svc, sizeof(svc)), (double)json_integer_value(v) / 1000.0);
+}
+
 char *metrics_render(struct collector *c)
 {
     struct metrics_buf b = { malloc(16384), 0, 16384, 0 };
@@ -621,6 +687,7 @@ char *metrics_render(struct collector *c)
     metrics_services(&b, c);
     metrics_services_sla(&b, c);
     metrics_customers(&b, c);
+    metrics_drills(&b, c);
     if (b.failed) {
         free(b.p);
         return NULL;

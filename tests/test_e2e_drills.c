@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http_client.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
 #include "proc.h"
@@ -176,6 +177,24 @@ Test(e2e_drills, an_outage_gives_the_rto_that_really_happened, .timeout = 90)
                  json_integer_value(json_object_get(x.doc, "outage_start_ms"))));
     cr_expect(ge(i64, json_integer_value(json_object_get(x.doc, "recovered_ms")), mended));
     cr_expect(ge(sz, json_array_size(json_object_get(x.doc, "timeline")), 4));
+    /* and in /metrics, for the dashboards */
+    {
+        char path[400], url[256], want[128], *base;
+
+        snprintf(path, sizeof(path), "%s/data/api.addr", w.dir);
+        base = test_read_file(path);
+        cr_assert(ne(ptr, base, NULL));
+        base[strcspn(base, "\n")] = '\0';
+        snprintf(url, sizeof(url), "%s/metrics", base);
+        free(base);
+        cr_assert(eq(int, http_request("GET", url, NULL, NULL, out, sizeof(out)), 200));
+        snprintf(want, sizeof(want), "nines_drill_rto_seconds{service=\"orders\"} %.3f",
+                 (double)rto / 1000.0);
+        cr_expect(ne(ptr, strstr(out, want), NULL), "no '%s' in /metrics", want);
+        cr_expect(ne(ptr, strstr(out, "nines_drill_passed{service=\"orders\"} 1"), NULL));
+        cr_expect(ne(ptr, strstr(out, "nines_drill_rto_objective_seconds{service=\"orders\"} "
+                                      "30.000"), NULL));
+    }
     json_decref(x.doc);
     world_stop(&w);
 }
