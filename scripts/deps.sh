@@ -11,7 +11,13 @@ want=(build-essential cmake pkg-config
 if [ "${1:-run}" = test ]; then
     want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager
            python3-aiosmtpd poppler-utils libxml2-utils
-           chromium nodejs npm)   # the pages' browser test: the system's Chromium
+           chromium)              # the pages' browser test: the system's Chromium
+    # node and npm drive Chromium (playwright-core): Debian's packages unless a
+    # Node.js with npm is installed already (NodeSource's nodejs conflicts with
+    # Debian's npm)
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        want+=(nodejs npm)
+    fi
 fi
 
 missing=()
