@@ -8,6 +8,7 @@
 #include "compute.h"
 #include "drill.h"
 #include "histo.h"
+#include "history.h"
 #include "nines/clock.h"
 #include "nines/wire.h"
 #include "sla.h"
@@ -165,11 +166,31 @@ static int rc_load_first(struct rc_ctx *x, struct rc_check *k)
         if (st->state == CHECK_UNKNOWN && st->last_ms > 0)
             rc = nines_ivset_add(&k->gaps, st->since_ms, x->now_ms);
     }
-    if (rc == 0)
-        rc = nines_ivset_add(&k->gaps, x->span_from, first);
     freeReplyObject(r);
     free(st);
-    return rc != 0 ? nines_err_set(x->err, NINES_ENOMEM, "out of memory") : 0;
+    /* no data before the first live result, except where imported history
+     * covers it (nines import: HISTORY_KEY_IMPORTED), as the collector's sla.c */
+    if (rc == 0) {
+        struct nines_ivset before, imported, tmp;
+
+        nines_ivset_init(&before);
+        nines_ivset_init(&imported);
+        nines_ivset_init(&tmp);
+        rc = nines_ivset_add(&before, x->span_from, first);
+        if (rc == 0)
+            rc = rc_load_intervals(x, HISTORY_KEY_IMPORTED, k->id, &imported);
+        if (rc == 0 && nines_ivset_subtract(&before, &imported, &tmp) != 0)
+            rc = nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+        if (rc == 0 && nines_ivset_union(&k->gaps, &tmp, &before) != 0)
+            rc = nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+        if (rc == 0 && nines_ivset_copy(&before, &k->gaps) != 0)
+            rc = nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+        nines_ivset_close(&before);
+        nines_ivset_close(&imported);
+        nines_ivset_close(&tmp);
+        return rc;
+    }
+    return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
 }
 
 /* Configured windows, then those stored through the CLI/API (invalid ones
