@@ -9,6 +9,7 @@
 #include "drill.h"
 #include "nines/clock.h"
 #include "nines/log.h"
+#include "tz.h"
 
 #define DRILL_TIMELINE_MAX 200
 #define DRILL_OVERDUE_EVERY_MS 60000
@@ -42,6 +43,7 @@ struct drills {
     json_t *passed;                /* service -> T0 of the last passed drill */
     json_t *latest;                /* service -> the newest ended drill */
     json_t *lag;                   /* canary check -> replication lag (ms) */
+    json_t *sched;                 /* service -> the scheduled slot last started */
     int64_t next_overdue_ms;
 };
 
@@ -56,6 +58,7 @@ struct drills *drills_new(struct collector *c, struct alerter *a)
     d->passed = json_object();
     d->latest = json_object();
     d->lag = json_object();
+    d->sched = json_object();
     return d;
 }
 
@@ -75,6 +78,7 @@ void drills_free(struct drills *d)
     json_decref(d->passed);
     json_decref(d->latest);
     json_decref(d->lag);
+    json_decref(d->sched);
     free(d);
 }
 
@@ -653,6 +657,50 @@ const json_t *drills_lag(const struct drills *d)
     return d != NULL ? d->lag : NULL;
 }
 
+static void drills_on_sched(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct drills *d = privdata;
+    redisReply *r = reply;
+
+    (void)ac;
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        json_object_set_new(d->sched, r->element[i]->str,
+                            json_integer(strtoll(r->element[i + 1]->str, NULL, 10)));
+}
+
+/* Drills on schedule (drill_schedule): once per slot, within its minute. */
+static void drills_scheduled(struct drills *d, int64_t now)
+{
+    const struct nines_config *cfg = collector_config(d->c);
+    redisAsyncContext *ac = collector_redis(d->c);
+
+    for (size_t s = 0; s < cfg->services_count; s++) {
+        const struct nines_service_cfg *svc = &cfg->services[s];
+        const struct nines_tz *tz;
+        struct nines_err err = { 0 };
+        struct nines_tm tm;
+        int64_t slot;
+
+        if (svc->drill_days == 0 ||
+            (tz = nines_tzcache_get(collector_tzcache(d->c), svc->drill_timezone, &err)) == NULL)
+            continue;
+        nines_tz_utc_to_local(tz, now, &tm);
+        if (!(svc->drill_days & (1 << tm.weekday)))
+            continue;
+        slot = nines_tz_local_to_utc_ms(tz, tm.year, tm.month, tm.day, svc->drill_minute / 60,
+                                        svc->drill_minute % 60, 0, 0);
+        if (now < slot || now >= slot + 60000 ||
+            json_integer_value(json_object_get(d->sched, svc->id)) == slot)
+            continue;
+        json_object_set_new(d->sched, svc->id, json_integer(slot));
+        if (ac != NULL)
+            redisAsyncCommand(ac, NULL, NULL, "HSET nines:drills:scheduled %s %" PRId64, svc->id,
+                              slot);
+        if (drills_start(d, svc->id, "scheduled drill", 0, "schedule", now, NULL, 0, &err) != 0)
+            log_warn("drill_not_started", "service=%s error=\"%s\"", svc->id, err.msg);
+    }
+}
+
 static void drills_overdue(struct drills *d, int64_t now)
 {
     const struct nines_config *cfg = collector_config(d->c);
@@ -686,6 +734,7 @@ void drills_tick(struct drills *d, int64_t now_ms)
             d->restoring = 1;
             redisAsyncCommand(ac, drills_on_passed, d, "HGETALL %s", DRILL_KEY_PASSED);
             redisAsyncCommand(ac, drills_on_latest, d, "HGETALL %s", DRILL_KEY_LATEST);
+            redisAsyncCommand(ac, drills_on_sched, d, "HGETALL nines:drills:scheduled");
             if (redisAsyncCommand(ac, drills_on_running, d, "HGETALL %s", DRILL_KEY_RUNNING) !=
                 REDIS_OK)
                 d->restoring = 0;
@@ -716,6 +765,7 @@ void drills_tick(struct drills *d, int64_t now_ms)
             k++;
         }
     }
+    drills_scheduled(d, now_ms);
     if (now_ms >= d->next_overdue_ms) {
         d->next_overdue_ms = now_ms + DRILL_OVERDUE_EVERY_MS;
         drills_overdue(d, now_ms);

@@ -353,7 +353,7 @@ static const struct cfg_kind_opts cfg_kinds[] = {
 #define CFG_SVC(m) offsetof(struct nines_service_cfg, m)
 enum { CFG_SV_ID, CFG_SV_NAME, CFG_SV_CHECKS, CFG_SV_CRITICAL, CFG_SV_DOWN_WHEN,
        CFG_SV_TARGET, CFG_SV_RTO, CFG_SV_RPO, CFG_SV_DRILL_EVERY, CFG_SV_DRILL_STABLE,
-       CFG_SV_DRILL_TIMEOUT, CFG_SV_CANARIES };
+       CFG_SV_DRILL_TIMEOUT, CFG_SV_CANARIES, CFG_SV_DRILL_SCHEDULE };
 static const struct cfg_field cfg_service_fields[] = {
     [CFG_SV_ID] = { "id", CFG_ID, CFG_REQUIRED, CFG_SVC(id), 0, 0, 0 },
     [CFG_SV_NAME] = { "name", CFG_STRING, 0, CFG_SVC(name), 0, 0, 0 },
@@ -373,6 +373,15 @@ static const struct cfg_field cfg_service_fields[] = {
                                10000, 7 * CFG_DAY_MS },
     [CFG_SV_CANARIES] = { "canaries", CFG_IDS, 0, CFG_SVC(canaries), CFG_SVC(canaries_count), 0,
                           CFG_MAX_IDS },
+    [CFG_SV_DRILL_SCHEDULE] = { "drill_schedule", CFG_MAP, 0, 0, 0, 0, 0 },
+};
+
+/* drill_schedule: {days, at, timezone}: a drill starts then, by itself */
+enum { CFG_DS_DAYS, CFG_DS_AT, CFG_DS_TZ };
+static const struct cfg_field cfg_drill_schedule_fields[] = {
+    [CFG_DS_DAYS] = { "days", CFG_DAYS, CFG_REQUIRED, CFG_SVC(drill_days), 0, 0, 0 },
+    [CFG_DS_AT] = { "at", CFG_CLOCK, CFG_REQUIRED, CFG_SVC(drill_minute), 0, 0, 0 },
+    [CFG_DS_TZ] = { "timezone", CFG_TIMEZONE, 0, CFG_SVC(drill_timezone), 0, 0, 0 },
 };
 
 /* maintenance: [{id, reason, checks, services, start + end | days + at + duration}] */
@@ -3475,6 +3484,23 @@ static void cfg_load_service(struct cfg_ctx *x, const struct yamltree_node *map,
     cfg_check_required(x, map, cfg_service_fields, CFG_NFIELDS(cfg_service_fields));
     checks = seen[CFG_SV_CHECKS];
     crit = seen[CFG_SV_CRITICAL];
+    if (seen[CFG_SV_DRILL_SCHEDULE] != NULL) {
+        const struct yamltree_node *ds = seen[CFG_SV_DRILL_SCHEDULE];
+        const struct yamltree_node *dseen[CFG_NFIELDS(cfg_drill_schedule_fields)] = { 0 };
+        char got[96];
+
+        if (ds->type != YAMLTREE_MAPPING) {
+            cfg_error(x, ds, "'drill_schedule': expected a mapping with 'days', 'at' and "
+                      "'timezone', got %s", cfg_got(ds, got, sizeof(got)));
+        } else {
+            cfg_walk(x, ds, cfg_drill_schedule_fields, CFG_NFIELDS(cfg_drill_schedule_fields),
+                     svc, dseen, NULL);
+            cfg_check_required(x, ds, cfg_drill_schedule_fields,
+                               CFG_NFIELDS(cfg_drill_schedule_fields));
+            if (svc->drill_timezone == NULL)
+                cfg_set_default_str(x, &svc->drill_timezone, "UTC");
+        }
+    }
     for (size_t i = 0; checks != NULL && i < cfg_list_len(seen[CFG_SV_CANARIES]); i++) {
         const struct yamltree_node *e = cfg_list_item(seen[CFG_SV_CANARIES], i);
 
@@ -4612,6 +4638,7 @@ static void cfg_free_services(struct nines_service_cfg *s, size_t n)
         cfg_free_strv(s[i].checks, s[i].checks_count);
         cfg_free_strv(s[i].critical, s[i].critical_count);
         cfg_free_strv(s[i].canaries, s[i].canaries_count);
+        free(s[i].drill_timezone);
     }
     free(s);
 }

@@ -2769,3 +2769,56 @@ Test(config_customers_errors, every_field)
                   "16:5: customers[2] is missing required field 'id'",
                   "16:5: customers[2] is missing required field 'services'", NULL);
 }
+
+Test(config_drills, objectives_schedule_and_canaries)
+{
+    struct loaded l;
+    const struct nines_service_cfg *s;
+
+    expect_good(&l, API_CHECK
+                "  - {id: db, kind: tcp, host: db.test, port: 5432}\n"
+                "services:\n"
+                "  - id: orders\n"
+                "    checks: [api, db]\n"
+                "    rto: 5m\n"
+                "    rpo: 30s\n"
+                "    drill_every: 90d\n"
+                "    drill_stable: 2m\n"
+                "    drill_timeout: 1h\n"
+                "    canaries: [db]\n"
+                "    drill_schedule: {days: sat, at: \"03:00\", timezone: Europe/Berlin}\n"
+                "  - {id: plain, checks: [api]}\n");
+    s = &l.cfg->services[0];
+    cr_expect(eq(i64, s->rto_ms, 300000));
+    cr_expect(eq(i64, s->rpo_ms, 30000));
+    cr_expect(eq(i64, s->drill_every_ms, 90 * INT64_C(86400000)));
+    cr_expect(eq(i64, s->drill_stable_ms, 120000));
+    cr_expect(eq(i64, s->drill_timeout_ms, 3600000));
+    cr_assert(eq(sz, s->canaries_count, 1));
+    cr_expect(eq(str, s->canaries[0], "db"));
+    cr_expect(eq(int, s->drill_days, 1 << 6));
+    cr_expect(eq(int, s->drill_minute, 180));
+    cr_expect(eq(str, s->drill_timezone, "Europe/Berlin"));
+    s = &l.cfg->services[1];
+    cr_expect(eq(i64, s->drill_stable_ms, 300000), "default 5 min");
+    cr_expect(eq(i64, s->drill_timeout_ms, 4 * INT64_C(3600000)), "default 4 h");
+    cr_expect(eq(int, s->drill_days, 0));
+    loaded_close(&l);
+}
+
+Test(config_drills_errors, bad_objectives_and_schedules)
+{
+    expect_errors("checks: [{id: api, kind: http, url: 'http://a.test/'}]\n"
+                  "services:\n"
+                  "  - {id: a, checks: [api], rto: 0s, canaries: [nope],\n"
+                  "     drill_schedule: {days: funday, at: '25:00'}}\n"
+                  "  - {id: b, checks: [api], drill_schedule: weekly}\n",
+                  "3:33: service 'a': 'rto' must be between 1s and 30d, got '0s'",
+                  "3:48: service 'a': 'canaries': 'nope' is not one of the service's checks",
+                  "4:29: service 'a': 'days': 'funday' is not a day: use mon..sun, a range such "
+                  "as mon-fri, daily, weekdays or weekends",
+                  "4:41: service 'a': 'at' must be a time of day HH:MM from 00:00 to 23:59, got "
+                  "the quoted string '25:00'",
+                  "5:44: service 'b': 'drill_schedule': expected a mapping with 'days', 'at' and "
+                  "'timezone', got 'weekly'", NULL);
+}

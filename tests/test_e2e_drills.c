@@ -421,3 +421,41 @@ Test(e2e_drills, replication_lag_over_the_rpo_raises_rpo_at_risk_until_it_drops,
     world_stop(&w);
     failover_stop(&f);
 }
+
+static int scheduled_drill_passed(void *arg)
+{
+    struct drill_world *w = arg;
+
+    return nines(w, "drill", "list", "--json", NULL, NULL) == 0 &&
+           strstr(out, "\"scenario\": \"scheduled drill\"") != NULL &&
+           strstr(out, "\"started_by\": \"schedule\"") != NULL &&
+           strstr(out, "\"state\": \"passed\"") != NULL;
+}
+
+Test(e2e_drills, a_drill_on_schedule_starts_by_itself_once, .timeout = 90)
+{
+    struct drill_world w;
+    char services[512];
+    int64_t now = nines_wall_ms();
+    int minute;
+
+    /* the slot is this minute (UTC): leave it at least 15 s to run in */
+    if (now % 60000 > 45000) {
+        test_sleep_ms((int)(60000 - now % 60000) + 100);
+        now = nines_wall_ms();
+    }
+    minute = (int)(now / 60000 % 1440);
+    snprintf(services, sizeof(services),
+             "services:\n  - id: orders\n    checks: [web]\n    rto: 30s\n    drill_stable: 2s\n"
+             "    drill_schedule: {days: daily, at: \"%02d:%02d\", timezone: UTC}\n",
+             minute / 60, minute % 60);
+    world_start(&w, services);
+    cr_assert(eq(int, test_wait_until(scheduled_drill_passed, &w, 40000), 0),
+              "no scheduled drill passed: %s", out);
+    /* once per slot, even across the rest of the minute */
+    test_sleep_ms(3000);
+    cr_assert(eq(int, nines(&w, "drill", "list", NULL, NULL, NULL), 0));
+    cr_expect(eq(ptr, strstr(strstr(out, "orders@") + 1, "orders@"), NULL),
+              "more than one drill: %s", out);
+    world_stop(&w);
+}

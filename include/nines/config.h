@@ -53,6 +53,9 @@ struct nines_service_cfg {
     char **canaries;               /* checks whose canary facts give RPO; default: the
                                     * service's redis_canary and http_canary checks */
     size_t canaries_count;
+    int drill_days;                /* drill_schedule: weekday mask (bit 0 = Sunday); 0 = none */
+    int drill_minute;              /* local minutes after midnight */
+    char *drill_timezone;          /* IANA; default UTC */
 };
 
 /* A maintenance window: one-off [start, end) or weekly/daily recurring. */
