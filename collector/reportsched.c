@@ -47,7 +47,7 @@ int reportsched_due(const struct nines_tz *tz, int report_day, int report_hour, 
 
 int64_t reportsched_backoff_ms(int attempts)
 {
-    int64_t ms = 60000;
+    int64_t ms = 15000;
 
     for (int i = 1; i < attempts && ms < REPORTSCHED_BACKOFF_MAX_MS; i++)
         ms *= 2;

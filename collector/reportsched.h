@@ -5,7 +5,7 @@
  * (next to nines-collector), one at a time so that the collector's loop never
  * waits on it. The child records the outcome in nines:report:CUSTOMER:MONTH
  * (status, attempts, last_error, sha256, sent_ms); a failure is retried after
- * 1 min, doubling up to 1 h (next_ms in the same hash). Nothing is scheduled
+ * 15 s, doubling up to 1 h (next_ms in the same hash). Nothing is scheduled
  * without an email receiver in the configuration.
  */
 #ifndef NINES_REPORTSCHED_H
@@ -30,7 +30,7 @@ void reportsched_close(struct reportsched *s, void (*closed)(void *), void *arg)
  * goes to *year, *month. */
 int reportsched_due(const struct nines_tz *tz, int report_day, int report_hour, int64_t now_ms,
                     int *year, int *month);
-/* The wait after the attempts-th failure: 1 min doubling, at most 1 h. */
+/* The wait after the attempts-th failure: 15 s doubling, at most 1 h. */
 int64_t reportsched_backoff_ms(int attempts);
 
 #endif

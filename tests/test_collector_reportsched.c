@@ -27,11 +27,11 @@ Test(reportsched, due_from_the_report_day_and_hour_in_the_customers_zone)
     nines_tz_free(tz);
 }
 
-Test(reportsched, backoff_doubles_from_a_minute_to_an_hour)
+Test(reportsched, backoff_doubles_from_15_seconds_to_an_hour)
 {
-    cr_expect(eq(i64, reportsched_backoff_ms(1), 60000));
-    cr_expect(eq(i64, reportsched_backoff_ms(2), 120000));
-    cr_expect(eq(i64, reportsched_backoff_ms(6), 1920000));
-    cr_expect(eq(i64, reportsched_backoff_ms(7), 3600000));
+    cr_expect(eq(i64, reportsched_backoff_ms(1), 15000));
+    cr_expect(eq(i64, reportsched_backoff_ms(2), 30000));
+    cr_expect(eq(i64, reportsched_backoff_ms(8), 1920000));
+    cr_expect(eq(i64, reportsched_backoff_ms(9), 3600000));
     cr_expect(eq(i64, reportsched_backoff_ms(1000), 3600000));
 }
