@@ -1,6 +1,6 @@
 /*
- * The HTTP canary on curl_uv: at most three transfers in a row (the first
- * run's GET to continue the sequence, the write, the read back), each with
+ * The HTTP canary on curl_uv: at most three transfers in a row (a GET of
+ * what the store holds, the write, the read back), each with
  * what is left of the check's timeout. The run advances from curl_uv's done
  * callbacks and reports from the last one, so done never runs inside
  * check_start.
@@ -37,6 +37,7 @@ struct http_canary {
     struct canary_run run;
     struct curl_uv *curl;
     enum hc_step step;
+    int known;                  /* a seq to continue from is remembered */
     int cancelled;
     int failed;
     char id[NINES_ID_LEN];
@@ -275,6 +276,8 @@ static void hc_after_pre_read(struct http_canary *hc, long code)
         return;
     }
     hc->seq = seq;
+    hc->facts.found_seq = seq;      /* 0, 0 on 404: nothing there */
+    hc->facts.found_ts = ts;
     hc->step = HC_WRITE;
     hc_next(hc);
 }
@@ -304,6 +307,11 @@ static void hc_on_done(CURL *easy, CURLcode rc, void *arg)
         if (hc->step == HC_WRITE && !hc->cancelled && rc != CURL_UV_ABORTED
             && rc != CURLE_OPERATION_TIMEDOUT) {
             hc->step = HC_READ; /* the read side still says what survived */
+            hc_next(hc);
+            return;
+        }
+        if (hc->step == HC_PRE_READ && hc->known && !hc->cancelled && rc != CURL_UV_ABORTED) {
+            hc->step = HC_WRITE; /* failed, but the sequence is known: write on */
             hc_next(hc);
             return;
         }
@@ -531,7 +539,10 @@ int check_http_canary_start(struct check_env *env, const struct nines_check *c,
     snprintf(hc->result.check_id, sizeof(hc->result.check_id), "%s", hc->id);
     hc->result.start_ms = nines_wall_ms();
     hc->started_ns = uv_hrtime();
-    hc->step = canary_recall(d, hc->id, &seq, &ts) == 0 ? HC_WRITE : HC_PRE_READ;
+    /* every run reads first: what the store holds before this write is what
+     * survived a failover (found_*), the drills' RPO */
+    hc->known = canary_recall(d, hc->id, &seq, &ts) == 0;
+    hc->step = HC_PRE_READ;
     if (hc_launch(hc, hc->timeout_ms) != 0) {
         canary_driver_leave(&hc->run);
         hc_free(hc);
