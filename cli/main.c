@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nines/version.h"
 
 static void usage(FILE *f)
 {
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "validate") == 0)
         return cli_validate(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("nines 0.1.0\n");
+        printf("nines %s\n", NINES_VERSION);
         return CLI_OK;
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -9,6 +9,7 @@
 #include "collector.h"
 #include "nines/config.h"
 #include "nines/log.h"
+#include "nines/version.h"
 
 static struct collector *the_collector;
 static const char *config_path = "/etc/nines/nines.yaml";
@@ -27,6 +28,7 @@ static void usage(FILE *f)
             "  -c, --config FILE      configuration (default /etc/nines/nines.yaml)\n"
             "      --log-level LVL    debug, info, warn or error (overrides the file)\n"
             "  -h, --help             this text\n"
+            "      --version          print the version\n"
             "\n"
             "Signals: SIGHUP reloads FILE (a bad file is reported and the running\n"
             "configuration kept); SIGTERM or SIGINT finish the batch in hand and exit.\n");
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "log-level", required_argument, NULL, 'L' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const char *log_level = NULL;
@@ -118,6 +121,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("nines-collector %s\n", NINES_VERSION);
             return 0;
         default:
             usage(stderr);
