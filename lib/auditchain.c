@@ -391,7 +391,8 @@ static int auditchain_link_before(redisContext *rc, const char *from, char out[6
     snprintf(out, AUDITCHAIN_HASH_HEX, "%s", AUDITCHAIN_GENESIS);
     if (strcmp(from, "-") == 0)
         return 0;
-    snprintf(excl, sizeof(excl), "(%s", from);
+    /* a bare ms means ms-0 here: as an end, Redis would read it as the ms's last id */
+    snprintf(excl, sizeof(excl), "(%s%s", from, strchr(from, '-') == NULL ? "-0" : "");
     r = redisCommand(rc, "XREVRANGE %s %s - COUNT 1", AUDITCHAIN_KEY, excl);
     if (r == NULL)
         return nines_err_set(err, NINES_EIO, "audit read: %s", rc->errstr);
