@@ -137,6 +137,8 @@ static int cli_ack_or_resolve(int argc, char **argv, const char *op)
     }
     ret = cli_push_command(rc, op, target, t.by);
     if (ret == CLI_OK)
+        cli_audit_record(rc, t.by, op, target, NULL);
+    if (ret == CLI_OK)
         printf("%s %s by %s\n", strcmp(op, "ack") == 0 ? "acknowledged" : "resolved", target,
                t.by);
     redisFree(rc);
@@ -183,9 +185,12 @@ static int cli_silence_add(redisContext *rc, struct silence *s)
     r = text ? redisCommand(rc, "HSET %s %s %s", SILENCE_KEY, s->id, text) : NULL;
     ok = r != NULL && r->type == REDIS_REPLY_INTEGER;
     freeReplyObject(r);
-    free(text);
-    if (!ok || cli_push_command(rc, "silences", s->id, s->by) != CLI_OK)
+    if (!ok || cli_push_command(rc, "silences", s->id, s->by) != CLI_OK) {
+        free(text);
         return CLI_UNREACHABLE;
+    }
+    cli_audit_record(rc, s->by, "silence_add", s->id, text);
+    free(text);
     printf("%s\n", s->id);
     return CLI_OK;
 }
@@ -252,6 +257,7 @@ static int cli_silence_expire(redisContext *rc, const char *id, const char *by)
     }
     if (cli_push_command(rc, "silences", id, by) != CLI_OK)
         return CLI_UNREACHABLE;
+    cli_audit_record(rc, by, "silence_expire", id, NULL);
     printf("expired %s\n", id);
     return CLI_OK;
 }

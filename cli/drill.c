@@ -269,6 +269,7 @@ int cli_drill(int argc, char **argv)
                     "running? is '%s' a service? see its log: drill_not_started)\n", svc);
             ret = CLI_FAIL;
         } else if (ret == CLI_OK) {
+            cli_audit_record(rc, by, "drill_start", id, NULL);
             printf("%s\n", id);
         }
     } else {
@@ -279,6 +280,8 @@ int cli_drill(int argc, char **argv)
         ret = cmd != NULL ? drill_push(rc, cmd) : CLI_FAIL;
         json_decref(cmd);
         snprintf(key, sizeof(key), "%s%s", DRILL_KEY, argv[optind]);
+        if (ret == CLI_OK)
+            cli_audit_record(rc, by, "drill_stop", argv[optind], NULL);
         if (ret == CLI_OK && strchr(argv[optind], '@') != NULL &&
             drill_wait(rc, "EXISTS %s%s", key, "")) {
             json_t *doc = drill_get(rc, argv[optind]);

@@ -25,6 +25,7 @@ static void usage(FILE *f)
             "  report --customer ID [--month M] [--send] monthly SLA report (html|pdf|csv|json)\n"
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  import FILE | export --check|--service|--customer ID  history in and out\n"
+            "  audit verify|export [--from T] [--to T]   the hash-chained audit log\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
             "\n"
@@ -60,6 +61,8 @@ int main(int argc, char **argv)
         return cli_drill(argc - 1, argv + 1);
     if (strcmp(argv[1], "import") == 0 || strcmp(argv[1], "export") == 0)
         return (argv[1][0] == 'i' ? cli_import : cli_export)(argc - 1, argv + 1);
+    if (strcmp(argv[1], "audit") == 0)
+        return cli_audit(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)

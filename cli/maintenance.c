@@ -106,6 +106,8 @@ static int maint_add(int argc, char **argv, const char *url, const char *config)
         r = redisCommand(rcx, "HSET %s %s %s", SLA_KEY_MAINTENANCE, argv[optind], js);
         rc = r != NULL && r->type == REDIS_REPLY_INTEGER ? CLI_OK : CLI_UNREACHABLE;
         if (rc == CLI_OK)
+            cli_audit_record(rcx, NULL, "maintenance_add", argv[optind], js);
+        if (rc == CLI_OK)
             printf("added maintenance window %s: %s\n", argv[optind], js);
         freeReplyObject(r);
     }
@@ -193,8 +195,10 @@ static int maint_rm(const char *id, const char *url, const char *config)
     else if (r->integer == 0) {
         fprintf(stderr, "nines: no stored maintenance window '%s'\n", id);
         rc = CLI_FAIL;
-    } else
+    } else {
+        cli_audit_record(rcx, NULL, "maintenance_remove", id, NULL);
         printf("removed maintenance window %s\n", id);
+    }
     freeReplyObject(r);
     redisFree(rcx);
     return rc;

@@ -14,6 +14,7 @@
 #include "api_drills.h"
 #include "api_reports.h"
 #include "alert.h"
+#include "audit.h"
 #include "auth.h"
 #include "httpd.h"
 #include "histo.h"
@@ -405,6 +406,7 @@ static void api_ack(struct httpd_req *r, void *arg)
                       STORE_KEY_INCIDENT, id, by, now);
     log_info("incident_acknowledged", "incident=%s by=%s", id, by);
     alerter_ack(collector_alerter(a->c), id, by, nines_wall_ms());
+    audit_api(a->c, r, "ack", id, by);
     json_decref(body);
 }
 
@@ -765,6 +767,7 @@ static void api_maint_add(struct httpd_req *r, void *arg)
     log_info("maintenance_added", "id=%s by=%s", m.id, httpd_token_name(r)[0]
                                                            ? httpd_token_name(r)
                                                            : "api");
+    audit_api(a->c, r, "maintenance_add", m.id, NULL);
     collector_maint_put(a->c, &m);
     httpd_respond_json(r, 201, json_loads(js, 0, NULL));
     free(js);
@@ -786,6 +789,7 @@ static void api_maint_delete(struct httpd_req *r, void *arg)
     }
     redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", SLA_KEY_MAINTENANCE, httpd_rest(r));
     log_info("maintenance_removed", "id=%s", httpd_rest(r));
+    audit_api(a->c, r, "maintenance_remove", httpd_rest(r), NULL);
     httpd_respond_json(r, 200, json_pack("{s:b}", "removed", 1));
 }
 

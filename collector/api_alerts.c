@@ -23,6 +23,7 @@
 #include "nines/log.h"
 #include "outbox.h"
 #include "pdinbound.h"
+#include "audit.h"
 #include "silence.h"
 #include "store.h"
 
@@ -74,6 +75,8 @@ static void api_alerts_act(struct httpd_req *r, void *arg)
     n = a != NULL ? (ack ? alerter_ack(a, target, by, nines_wall_ms())
                          : alerter_resolve(a, target, by, nines_wall_ms()))
                   : 0;
+    if (n > 0)
+        audit_api(c, r, ack ? "ack" : "resolve", target, by);
     if (n == 0)
         httpd_respond_error(r, 404, "no firing alert '%s'", target);
     else
@@ -191,6 +194,7 @@ static void api_alerts_silence_add(struct httpd_req *r, void *arg)
     redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", SILENCE_KEY, s.id, text);
     alerter_silences_changed(collector_alerter(c));
     log_info("silence_added", "id=%s by=%s", s.id, s.by);
+    audit_api(c, r, "silence_add", s.id, s.by);
     httpd_respond_json(r, 201, json_loads(text, 0, NULL));
     free(text);
     silence_clear(&s);
@@ -223,6 +227,7 @@ static void api_alerts_silence_delete(struct httpd_req *r, void *arg)
                       httpd_rest(r));
     alerter_silences_changed(collector_alerter(c));
     log_info("silence_expired", "id=%s by=%s", httpd_rest(r), httpd_token_name(r));
+    audit_api(c, r, "silence_expire", httpd_rest(r), NULL);
 }
 
 /* ---- PagerDuty V3 webhooks: acknowledgements and resolutions come back ----- */
@@ -262,6 +267,9 @@ static void api_alerts_pagerduty(struct httpd_req *r, void *arg)
         n = alerter_ack(a, ev.key, by, ev.occurred_ms > 0 ? ev.occurred_ms : nines_wall_ms());
     else if (ev.key[0] != '\0' && ev.type == PDINBOUND_RESOLVED)
         n = alerter_resolve(a, ev.key, by, nines_wall_ms());
+    if (n > 0)
+        audit_record(c, by, "pagerduty", ev.type == PDINBOUND_ACKNOWLEDGED ? "ack" : "resolve",
+                     ev.key, NULL);
     log_info("pagerduty_webhook", "receiver=%s event=%s key=%s alerts=%d", httpd_rest(r),
              ev.event_type, ev.key, n);
     /* 2xx whatever we matched: PagerDuty would only retry */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api_drills.h"
+#include "audit.h"
 #include "drill.h"
 #include "nines/clock.h"
 #include "nines/log.h"
@@ -95,6 +96,8 @@ static void api_drills_start(struct httpd_req *r, void *arg)
     if (rc != 0)
         httpd_respond_error(r, rc == NINES_ESTATE ? 409 : 400, "%s", err.msg);
     else
+        audit_api(c, r, "drill_start", id, by);
+    if (rc == 0)
         httpd_respond_json(r, 201, json_pack("{s:s}", "id", id));
 }
 
@@ -151,6 +154,7 @@ static void api_drills_one(struct httpd_req *r, void *arg)
                                nines_wall_ms()) != 0) {
             httpd_respond_error(r, 404, "no drill '%s' is running", id);
         } else {
+            audit_api(c, r, "drill_stop", id, NULL);
             httpd_respond_json(r, 200, json_pack("{s:s}", "stopped", id));
         }
         return;

@@ -11,6 +11,7 @@
 #include "rconn.h"
 #include "alert.h"
 #include "api.h"
+#include "audit.h"
 #include "outbox.h"
 #include "metrics.h"
 #include "drill.h"
@@ -950,6 +951,7 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
     collector_abandon_sync(c);
     if (c->alerter != NULL)
         alerter_flush(c->alerter, nines_wall_ms());   /* groups point into the old config */
+    audit_reload(c, c->cfg, cfg);
     nines_config_free(c->cfg);
     c->cfg = cfg;
     if (collector_index(c) != 0) {
