@@ -972,6 +972,7 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     cl = malloc(sizeof(*cl));
     if (cl == NULL) {
         web_close(a->web);
+        api_reports_close();
         httpd_close(a->h, NULL, NULL);
         free(a);
         return;
@@ -980,5 +981,6 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     cl->closed = closed;
     cl->arg = arg;
     web_close(a->web);           /* answers its waiting requests first */
+    api_reports_close();         /* and the reports being computed */
     httpd_close(a->h, api_closed, cl);
 }

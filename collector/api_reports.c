@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,15 +28,33 @@ static int api_reports_running;
 
 struct api_report_run {
     uv_process_t proc;
-    struct httpd_req *req;
+    struct httpd_req *req;          /* NULL once answered (server closing) */
     char path[PATH_MAX];
     const char *type;
+    struct api_report_run *next;
 };
+
+static struct api_report_run *api_reports_runs;   /* children running */
+
+void api_reports_close(void)
+{
+    for (struct api_report_run *run = api_reports_runs; run != NULL; run = run->next) {
+        if (run->req != NULL)
+            httpd_respond_error(run->req, 503, "the collector is stopping");
+        run->req = NULL;
+        uv_process_kill(&run->proc, SIGTERM);
+    }
+}
 
 static void api_reports_closed(uv_handle_t *h)
 {
-    struct api_report_run *run = h->data;
+    struct api_report_run *run = h->data, **pp;
 
+    for (pp = &api_reports_runs; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == run) {
+            *pp = run->next;
+            break;
+        }
     api_reports_running--;
     unlink(run->path);
     free(run);
@@ -49,7 +68,7 @@ static void api_reports_exit(uv_process_t *p, int64_t status, int sig)
     long len = -1;
 
     /* answered even when the client is gone: that releases the request */
-    {
+    if (run->req != NULL) {
         if (status != 0 || sig != 0 || (f = fopen(run->path, "rb")) == NULL) {
             httpd_respond_error(run->req, 400, "no report for this month: it is in the "
                                 "future, or before any data (the collector's log has the "
@@ -184,6 +203,8 @@ static void api_reports_get(struct httpd_req *r, void *arg)
         o.stdio_count = 3;
         run->proc.data = run;
         api_reports_running++;
+        run->next = api_reports_runs;
+        api_reports_runs = run;
         rc = uv_spawn(collector_loop(c), &run->proc, &o);
     }
     if (rc != 0) {

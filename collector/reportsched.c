@@ -89,8 +89,10 @@ static void reportsched_on_closed(uv_handle_t *h)
     }
 }
 
+/* What a finished run left to record: a copy, so that it outlives s. */
 struct reportsched_note {
-    struct reportsched *s;
+    char customer[NINES_ID_LEN];
+    char month[16];
     int ok;
 };
 
@@ -102,11 +104,11 @@ static void reportsched_on_state(redisAsyncContext *ac, void *reply, void *privd
     int attempts = r != NULL && r->type == REDIS_REPLY_STRING ? atoi(r->str) : 1;
     int64_t next = nines_wall_ms() + reportsched_backoff_ms(attempts);
 
-    if (!note->ok && ac != NULL) {
-        snprintf(key, sizeof(key), "nines:report:%s:%s", note->s->customer, note->s->month);
+    if (!note->ok && ac != NULL && r != NULL) {
+        snprintf(key, sizeof(key), "nines:report:%s:%s", note->customer, note->month);
         redisAsyncCommand(ac, NULL, NULL, "HSET %s next_ms %" PRId64, key, next);
         log_warn("report_delivery_failed", "customer=%s month=%s attempts=%d retry_in_s=%" PRId64,
-                 note->s->customer, note->s->month, attempts, (next - nines_wall_ms()) / 1000);
+                 note->customer, note->month, attempts, (next - nines_wall_ms()) / 1000);
     }
     free(note);
 }
@@ -114,14 +116,16 @@ static void reportsched_on_state(redisAsyncContext *ac, void *reply, void *privd
 static void reportsched_on_exit(uv_process_t *p, int64_t status, int sig)
 {
     struct reportsched *s = p->data;
-    redisAsyncContext *ac = collector_redis(s->c);
-    struct reportsched_note *note = calloc(1, sizeof(*note));
+    /* while closing, the collector (and its connections) may be gone */
+    redisAsyncContext *ac = s->closing ? NULL : collector_redis(s->c);
+    struct reportsched_note *note = ac != NULL ? calloc(1, sizeof(*note)) : NULL;
     char key[NINES_ID_LEN + 32];
 
     log_info("report_run_done", "customer=%s month=%s exit=%" PRId64 " signal=%d", s->customer,
              s->month, status, sig);
-    if (note != NULL && ac != NULL && !s->closing) {
-        note->s = s;
+    if (note != NULL) {
+        snprintf(note->customer, sizeof(note->customer), "%s", s->customer);
+        snprintf(note->month, sizeof(note->month), "%s", s->month);
         note->ok = status == 0 && sig == 0;
         snprintf(key, sizeof(key), "nines:report:%s:%s", s->customer, s->month);
         redisAsyncCommand(ac, reportsched_on_state, note, "HGET %s attempts", key);
