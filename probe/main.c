@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,12 @@ static void usage(FILE *f)
             "      --queue-max N      results kept in memory while Redis is unreachable\n"
             "                         (default 100000; the oldest are dropped past it)\n"
             "      --poll-ms MS       how often to look for catalogue changes (default 2000)\n"
+            "      --spool-dir DIR    where results wait on disk while Redis is unreachable\n"
+            "                         (default $STATE_DIRECTORY/probe-NAME, else\n"
+            "                         /var/lib/nines/probe-NAME, used when it can be made;\n"
+            "                         a DIR given here must work; 'off': memory only)\n"
+            "      --spool-max-bytes N  bound of the spool (K, M, G suffixes; default 256M);\n"
+            "                         past it the oldest results are dropped and counted\n"
             "      --log-level LVL    debug, info, warn or error (default info)\n"
             "  -h, --help             this text\n");
 }
@@ -55,6 +62,57 @@ static void on_signal(uv_signal_t *h, int signum)
     probe_stop(the_probe, 2000);
 }
 
+/* "N", "NK", "NM" or "NG" (powers of 1024). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    int shift = 0;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    v = strtoull(s, &end, 10);
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    else if (*end != '\0')
+        return -1;
+    if (shift != 0 && end[1] != '\0')
+        return -1;
+    if (v > (UINT64_C(1) << 50) >> shift)
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/*
+ * The spool directory: one given on the command line must work ("off" turns
+ * the spool off); the default is used when it can be made, else the probe
+ * runs with memory only and says so.
+ */
+static void default_spool_dir(struct probe_opts *o, int given)
+{
+    const char *state = getenv("STATE_DIRECTORY");
+    size_t n;
+
+    if (given) {
+        if (strcmp(o->spool_dir, "off") == 0)
+            o->spool_dir[0] = '\0';
+        o->spool_required = o->spool_dir[0] != '\0';
+        return;
+    }
+    /* systemd may list several directories, colon-separated: take the first */
+    n = state != NULL ? strcspn(state, ":") : 0;
+    if (n > 0 && n < 900)
+        snprintf(o->spool_dir, sizeof(o->spool_dir), "%.*s/probe-%s", (int)n, state, o->name);
+    else
+        snprintf(o->spool_dir, sizeof(o->spool_dir), "/var/lib/nines/probe-%s", o->name);
+    o->spool_required = 0;
+}
+
 static int parse_args(int argc, char **argv, struct probe_opts *o)
 {
     static const struct option longopts[] = {
@@ -64,6 +122,9 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
         { "queue-max", required_argument, NULL, 'Q' },
         { "poll-ms", required_argument, NULL, 'P' },
         { "log-level", required_argument, NULL, 'L' },
+        { "spool-dir", required_argument, NULL, 'S' },
+        { "spool-max-bytes", required_argument, NULL, 'B' },
+        { "spool-segment-bytes", required_argument, NULL, 'G' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -71,12 +132,16 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
     struct nines_err err = { 0 };
     enum nines_log_level lvl;
     char *end;
+    uint64_t n;
+    int spool_set = 0;
     int c;
 
     gethostname(o->name, sizeof(o->name) - 1);
     snprintf(o->location, sizeof(o->location), "local");
     o->queue_max = 100000;
     o->catalogue_poll_ms = 2000;
+    o->spool_max_bytes = UINT64_C(256) << 20;
+    o->spool_segment_bytes = 4u << 20;
     while ((c = getopt_long(argc, argv, "r:n:l:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'r':
@@ -113,6 +178,31 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
                 return 2;
             }
             break;
+        case 'S':
+            if (strlen(optarg) == 0 || strlen(optarg) >= sizeof(o->spool_dir) - 1) {
+                fprintf(stderr, "nines-probe: --spool-dir: '%s' is empty or too long\n",
+                        optarg);
+                return 2;
+            }
+            snprintf(o->spool_dir, sizeof(o->spool_dir), "%s", optarg);
+            spool_set = 1;
+            break;
+        case 'B':
+            if (parse_bytes(optarg, &o->spool_max_bytes) != 0 ||
+                o->spool_max_bytes < (UINT64_C(64) << 10)) {
+                fprintf(stderr, "nines-probe: --spool-max-bytes: '%s' is not a size of at least "
+                        "64K (N, NK, NM or NG)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'G':
+            if (parse_bytes(optarg, &n) != 0 || n < 4096 || n > (UINT64_C(1) << 30)) {
+                fprintf(stderr, "nines-probe: --spool-segment-bytes: '%s' is not 4K..1G\n",
+                        optarg);
+                return 2;
+            }
+            o->spool_segment_bytes = (uint32_t)n;
+            break;
         case 'L':
             if (nines_log_level_parse(optarg, &lvl) != 0) {
                 fprintf(stderr, "nines-probe: --log-level: '%s' is not debug|info|warn|error\n",
@@ -143,12 +233,14 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
     }
     if (!valid_name(o->name))
         snprintf(o->name, sizeof(o->name), "probe");
+    default_spool_dir(o, spool_set);
     return 0;
 }
 
 int main(int argc, char **argv)
 {
     struct probe_opts o = { 0 };
+    struct nines_err err = { 0 };
     uv_loop_t loop;
     int rc;
 
@@ -162,9 +254,11 @@ int main(int argc, char **argv)
         return 1;
     }
     uv_loop_init(&loop);
-    the_probe = probe_new(&loop, &o);
+    the_probe = probe_new(&loop, &o, &err);
     if (the_probe == NULL) {
-        fprintf(stderr, "nines-probe: out of memory\n");
+        fprintf(stderr, "nines-probe: %s\n", err.msg);
+        uv_run(&loop, UV_RUN_DEFAULT);   /* let a half-made probe close */
+        uv_loop_close(&loop);
         return 1;
     }
     uv_signal_init(&loop, &sig_int);

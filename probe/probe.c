@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "nines/clock.h"
@@ -10,6 +11,10 @@
 #include "push.h"
 #include "rconn.h"
 #include "scheduler.h"
+#include "spool.h"
+
+#define PROBE_SPOOL_SYNC_MS 1000
+#define PROBE_SPOOL_MEM_MAX 2000   /* results in memory before the spool takes over */
 
 struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
@@ -27,6 +32,11 @@ struct probe {
     struct check_env env;
     uv_timer_t poll_timer;
     uv_timer_t drain_timer;
+    uv_timer_t sync_timer;        /* fdatasync of the spool, off the loop thread */
+    uv_fs_t sync_req;
+    int sync_fd;                  /* -1, or the dup'd fd being synced */
+    struct spool *spool;          /* NULL when running without one */
+    uint64_t spool_dropped_seen;
     int open_handles;
     uint64_t version;             /* catalogue version running now (0 = none) */
     int fetching;                 /* a catalogue read is in flight */
@@ -235,11 +245,24 @@ static void probe_poll_catalogue(uv_timer_t *t)
         p->fetching = 1;
 }
 
+static void probe_log_spool(struct probe *p, const char *event)
+{
+    struct spool_stats ss;
+
+    if (p->spool == NULL)
+        return;
+    spool_get_stats(p->spool, &ss);
+    log_info(event, "spool_pending=%llu spool_bytes=%llu spool_segments=%zu spool_dropped=%llu",
+             (unsigned long long)ss.pending, (unsigned long long)ss.bytes, ss.segments,
+             (unsigned long long)ss.dropped);
+}
+
 static void probe_on_redis_up(struct rconn *rc, void *arg)
 {
     struct probe *p = arg;
 
     (void)rc;
+    probe_log_spool(p, "results_replaying");
     push_resume(p->push);
     probe_poll_catalogue(&p->poll_timer);
 }
@@ -251,34 +274,117 @@ static void probe_on_redis_down(struct rconn *rc, void *arg)
     (void)rc;
     p->fetching = 0;
     push_lost(p->push);
+    probe_log_spool(p, "results_spooling");
 }
 
-struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o)
+static void probe_on_synced(uv_fs_t *req)
+{
+    struct probe *p = req->data;
+
+    if (req->result < 0)
+        log_warn("spool_sync_failed", "error=\"%s\"", uv_strerror((int)req->result));
+    uv_fs_req_cleanup(req);
+    close(p->sync_fd);
+    p->sync_fd = -1;
+}
+
+/*
+ * Once a second: the spool's buffer goes to the file (a write to the page
+ * cache, at most 64 KiB) and fdatasync runs in libuv's thread pool on a dup
+ * of the descriptor, so a slow disk never stalls checks. Spool drops past
+ * the bound are logged here as well as where they happen.
+ */
+static void probe_sync_tick(uv_timer_t *t)
+{
+    struct probe *p = t->data;
+    struct spool_stats ss;
+
+    spool_get_stats(p->spool, &ss);
+    if (ss.dropped != p->spool_dropped_seen) {
+        log_warn("spool_full", "spool_dropped=%llu new=%llu max_bytes=%llu",
+                 (unsigned long long)ss.dropped,
+                 (unsigned long long)(ss.dropped - p->spool_dropped_seen),
+                 (unsigned long long)p->o.spool_max_bytes);
+        p->spool_dropped_seen = ss.dropped;
+    }
+    if (p->sync_fd >= 0)
+        return;     /* the last one is still running */
+    p->sync_fd = spool_sync_fd(p->spool);
+    if (p->sync_fd < 0)
+        return;
+    if (uv_fs_fdatasync(p->loop, &p->sync_req, p->sync_fd, probe_on_synced) != 0) {
+        close(p->sync_fd);
+        p->sync_fd = -1;
+    }
+}
+
+static int probe_open_spool(struct probe *p, struct nines_err *err)
+{
+    struct nines_err e = { 0 };
+    struct spool_stats ss;
+
+    if (p->o.spool_dir[0] == '\0')
+        return 0;
+    p->spool = spool_open(p->o.spool_dir, p->o.spool_max_bytes, p->o.spool_segment_bytes, &e);
+    if (p->spool == NULL) {
+        if (p->o.spool_required)
+            return nines_err_set(err, e.code, "%s", e.msg);
+        log_warn("spool_unavailable", "error=\"%s\" note=\"results kept in memory only\"",
+                 e.msg);
+        return 0;
+    }
+    if (push_set_spool(p->push, p->spool, PROBE_SPOOL_MEM_MAX) != 0)
+        return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    spool_get_stats(p->spool, &ss);
+    log_info("spool_opened", "dir=%s max_bytes=%llu pending=%llu segments=%zu truncated=%llu "
+             "corrupt_segments=%llu", p->o.spool_dir, (unsigned long long)p->o.spool_max_bytes,
+             (unsigned long long)ss.pending, ss.segments, (unsigned long long)ss.truncated,
+             (unsigned long long)ss.corrupt_segments);
+    return 0;
+}
+
+struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o, struct nines_err *err)
 {
     struct probe *p = calloc(1, sizeof(*p));
 
-    if (p == NULL)
+    if (p == NULL) {
+        nines_err_set(err, NINES_ENOMEM, "out of memory");
         return NULL;
+    }
+    p->sync_fd = -1;
     p->loop = loop;
     p->o = *o;
     p->boot_ms = nines_wall_ms();
     p->rc = rconn_new(loop, &o->redis, "push", probe_on_redis_up, probe_on_redis_down, p);
     p->push = p->rc ? push_new(p->rc, o->queue_max, 1000) : NULL;
     p->sched = scheduler_new(loop, probe_on_fire, p);
-    if (p->rc == NULL || p->push == NULL || p->sched == NULL ||
-        check_env_init(&p->env, loop) != 0) {
-        if (p->rc != NULL)
-            rconn_close(p->rc, 0);
-        push_free(p->push);
-        scheduler_close(p->sched);
-        free(p);
-        return NULL;
+    if (p->rc == NULL || p->push == NULL || p->sched == NULL) {
+        nines_err_set(err, NINES_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (probe_open_spool(p, err) != 0)
+        goto fail;
+    if (check_env_init(&p->env, loop) != 0) {
+        nines_err_set(err, NINES_ENOMEM, "check engines failed to start");
+        goto fail;
     }
     uv_timer_init(loop, &p->poll_timer);
     uv_timer_init(loop, &p->drain_timer);
+    uv_timer_init(loop, &p->sync_timer);
     p->poll_timer.data = p;
     p->drain_timer.data = p;
+    p->sync_timer.data = p;
+    p->sync_req.data = p;
     return p;
+
+fail:
+    if (p->rc != NULL)
+        rconn_close(p->rc, 0);
+    push_free(p->push);
+    spool_close(p->spool);
+    scheduler_close(p->sched);
+    free(p);
+    return NULL;
 }
 
 void probe_start(struct probe *p)
@@ -288,18 +394,31 @@ void probe_start(struct probe *p)
     rconn_start(p->rc);
     uv_timer_start(&p->poll_timer, probe_poll_catalogue, (uint64_t)p->o.catalogue_poll_ms,
                    (uint64_t)p->o.catalogue_poll_ms);
+    if (p->spool != NULL)
+        uv_timer_start(&p->sync_timer, probe_sync_tick, PROBE_SPOOL_SYNC_MS,
+                       PROBE_SPOOL_SYNC_MS);
 }
 
 static void probe_finish(struct probe *p)
 {
     struct push_stats st;
 
+    struct spool_stats ss = { 0 };
+
+    push_save(p->push);      /* unsent results to disk, for the next start */
     push_get_stats(p->push, &st);
-    log_info("probe_stopped", "results=%llu acked=%llu unsent=%zu dropped=%llu",
-             (unsigned long long)st.enqueued, (unsigned long long)st.acked, st.queued,
-             (unsigned long long)st.dropped);
+    if (p->spool != NULL)
+        spool_get_stats(p->spool, &ss);
+    log_info("probe_stopped",
+             "results=%llu last_seq=%llu boot_ms=%lld acked=%llu duplicates=%llu unsent=%zu "
+             "dropped=%llu spooled=%llu spool_pending=%llu spool_dropped=%llu",
+             (unsigned long long)st.enqueued, (unsigned long long)p->seq, (long long)p->boot_ms,
+             (unsigned long long)st.acked, (unsigned long long)st.duplicates, st.queued,
+             (unsigned long long)st.dropped, (unsigned long long)st.spooled,
+             (unsigned long long)ss.pending, (unsigned long long)ss.dropped);
     uv_timer_stop(&p->drain_timer);
     uv_close((uv_handle_t *)&p->drain_timer, NULL);
+    uv_close((uv_handle_t *)&p->sync_timer, NULL);
     rconn_close(p->rc, 1);
 }
 
@@ -309,8 +428,12 @@ static void probe_drain_tick(uv_timer_t *t)
     struct probe *p = t->data;
     struct push_stats st;
 
+    struct spool_stats ss = { 0 };
+
     push_get_stats(p->push, &st);
-    if (st.queued == 0 || uv_now(p->loop) >= p->drain_deadline)
+    if (p->spool != NULL)
+        spool_get_stats(p->spool, &ss);
+    if ((st.queued == 0 && ss.pending == 0) || uv_now(p->loop) >= p->drain_deadline)
         probe_finish(p);
 }
 
@@ -336,5 +459,6 @@ void probe_free(struct probe *p)
         probe_check_release(p->checks[i]);
     free(p->checks);
     push_free(p->push);
+    spool_close(p->spool);
     free(p);
 }

@@ -16,11 +16,17 @@ struct probe_opts {
     char location[NINES_ID_LEN];
     size_t queue_max;             /* results kept while Redis is unreachable */
     int catalogue_poll_ms;        /* how often the catalogue version is read */
+    char spool_dir[1024];         /* "" = no spool (results kept in memory only) */
+    int spool_required;           /* fail to start if the spool cannot open */
+    uint64_t spool_max_bytes;
+    uint32_t spool_segment_bytes;
 };
 
 struct probe;
 
-struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o);
+/* NULL on failure, with err saying why (out of memory, or a required
+ * spool that cannot be opened). */
+struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o, struct nines_err *err);
 void probe_start(struct probe *p);
 /* Stops scheduling, gives queued results up to drain_ms to reach Redis,
  * then closes everything; the loop ends once it is done. */

@@ -6,6 +6,26 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "push.h"
+#include "spool.h"
+
+/*
+ * Each result goes in through a script that makes re-delivery idempotent:
+ * a result id is "<probe>/<boot_ms>/<seq>", the key nines:probe:acked:
+ * <probe>/<boot_ms> holds the highest seq added for that probe run, and a
+ * seq at or below it is not added again (reply 0). That holds because a run's
+ * results are sent strictly in seq order (memory queue, then spool, both in
+ * order), so a resend after a lost connection or a restart, whose first
+ * copy did reach Redis, is skipped rather than duplicated.
+ */
+#define PUSH_ACKED_PREFIX "nines:probe:acked:"
+#define PUSH_ACKED_TTL_S "604800"
+static const char push_script[] =
+    "local last = tonumber(redis.call('GET', KEYS[2]) or '-1')\n"
+    "local seq = tonumber(ARGV[2])\n"
+    "if seq <= last then return 0 end\n"
+    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))\n"
+    "redis.call('SET', KEYS[2], ARGV[2], 'EX', " PUSH_ACKED_TTL_S ")\n"
+    "return 1\n";
 
 /*
  * A queued result, already encoded: the stream fields packed into one
@@ -21,6 +41,8 @@ struct push_blob {
 struct push_item {
     uint64_t seq;
     struct push_blob *blob;
+    int spooled;                /* read from the spool: ack it there */
+    struct spool_mark mark;
 };
 
 struct push {
@@ -35,6 +57,11 @@ struct push {
     size_t inflight;
     size_t max_inflight;
     int64_t maxlen;
+    int up;                 /* the connection is ready */
+    int closed;             /* push_save ran: late replies are ignored */
+    struct spool *spool;    /* borrowed; NULL = memory only */
+    size_t mem_max;         /* past this many queued, results go to the spool */
+    unsigned char *rbuf;    /* one spool record */
     struct push_stats st;
 };
 
@@ -69,6 +96,16 @@ static void push_pop(struct push *p)
         p->send_seq = p->head_seq;
 }
 
+/* Removes the newest item (it goes back to the spool it came from). */
+static void push_pop_tail(struct push *p)
+{
+    struct push_item *it = &p->ring[(p->head + p->count - 1) % p->alloc];
+
+    free(it->blob);
+    it->blob = NULL;
+    p->count--;
+}
+
 /* Grows the ring (up to cap) keeping items in order; 0 if it cannot. */
 static int push_grow(struct push *p)
 {
@@ -92,28 +129,100 @@ static int push_grow(struct push *p)
 }
 
 static void push_pump(struct push *p);
+static void push_fill(struct push *p);
 
 static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct push *p = privdata;
     redisReply *r = reply;
+    struct push_item *it;
 
     (void)ac;
+    if (p->closed)
+        return;     /* saved to the spool already; a resend is skipped */
     if (p->inflight > 0)
         p->inflight--;
     if (r == NULL)
         return;     /* connection lost: push_lost rewinds */
     if (p->count == 0)
         return;
+    it = &p->ring[p->head];
     if (r->type == REDIS_REPLY_ERROR) {
         p->st.rejected++;
         log_error("result_rejected", "queued_seq=%llu error=\"%s\"",
                   (unsigned long long)p->head_seq, r->str);
+    } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        p->st.acked++;
+        p->st.duplicates++;     /* it had reached Redis before */
     } else {
         p->st.acked++;
     }
+    if (it->spooled)
+        spool_ack(p->spool, &it->mark);
     push_pop(p);
+    push_fill(p);
     push_pump(p);
+}
+
+/* The result's id "<probe>/<boot_ms>/<seq>": the acked key and the seq. */
+static int push_id_parts(const struct push_blob *b, char *key, size_t keylen, char *seq,
+                         size_t seqlen)
+{
+    size_t off = 0;
+
+    for (size_t i = 0; i + 1 < b->argc; i += 2) {
+        const char *name = b->bytes + off, *val = name + b->len[i];
+        size_t vlen = b->len[i + 1];
+        const char *slash = NULL;
+
+        off += b->len[i] + vlen;
+        if (b->len[i] != 2 || memcmp(name, "id", 2) != 0)
+            continue;
+        for (size_t k = 0; k < vlen; k++)
+            if (val[k] == '/')
+                slash = val + k;
+        if (slash == NULL || slash == val + vlen - 1 || (size_t)(val + vlen - slash) > seqlen ||
+            strspn(slash + 1, "0123456789") < (size_t)(val + vlen - slash - 1))
+            return -1;
+        snprintf(key, keylen, "%s%.*s", PUSH_ACKED_PREFIX, (int)(slash - val), val);
+        snprintf(seq, seqlen, "%.*s", (int)(val + vlen - slash - 1), slash + 1);
+        return 0;
+    }
+    return -1;
+}
+
+static int push_send(struct push *p, redisAsyncContext *ac, const struct push_blob *b,
+                     const char *maxlen)
+{
+    const char *argv[8 + 2 * NINES_WIRE_MAX_FIELDS];
+    size_t argvlen[8 + 2 * NINES_WIRE_MAX_FIELDS];
+    char key[NINES_ID_LEN + 64], seq[24];
+    size_t argc = 0, off = 0;
+
+    if (push_id_parts(b, key, sizeof(key), seq, sizeof(seq)) == 0) {
+        argv[argc++] = "EVAL";
+        argv[argc++] = push_script;
+        argv[argc++] = "2";
+        argv[argc++] = NINES_KEY_RESULTS;
+        argv[argc++] = key;
+        argv[argc++] = maxlen;
+        argv[argc++] = seq;
+    } else {    /* not a probe's id: no dedup possible */
+        argv[argc++] = "XADD";
+        argv[argc++] = NINES_KEY_RESULTS;
+        argv[argc++] = "MAXLEN";
+        argv[argc++] = "~";
+        argv[argc++] = maxlen;
+        argv[argc++] = "*";
+    }
+    for (size_t i = 0; i < argc; i++)
+        argvlen[i] = strlen(argv[i]);
+    for (size_t i = 0; i < b->argc; i++) {
+        argv[argc] = b->bytes + off;
+        argvlen[argc++] = b->len[i];
+        off += b->len[i];
+    }
+    return redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen);
 }
 
 static void push_pump(struct push *p)
@@ -121,33 +230,11 @@ static void push_pump(struct push *p)
     redisAsyncContext *ac = rconn_ctx(p->rc);
     char maxlen[24];
 
-    if (ac == NULL)
+    if (ac == NULL || p->closed)
         return;
     snprintf(maxlen, sizeof(maxlen), "%lld", (long long)p->maxlen);
     while (p->inflight < p->max_inflight && p->send_seq < p->head_seq + p->count) {
-        struct push_blob *b = push_at(p, p->send_seq)->blob;
-        const char *argv[6 + 2 * NINES_WIRE_MAX_FIELDS];
-        size_t argvlen[6 + 2 * NINES_WIRE_MAX_FIELDS];
-        size_t argc = 0, off = 0;
-
-        argv[argc] = "XADD";
-        argvlen[argc++] = 4;
-        argv[argc] = NINES_KEY_RESULTS;
-        argvlen[argc++] = strlen(NINES_KEY_RESULTS);
-        argv[argc] = "MAXLEN";
-        argvlen[argc++] = 6;
-        argv[argc] = "~";
-        argvlen[argc++] = 1;
-        argv[argc] = maxlen;
-        argvlen[argc++] = strlen(maxlen);
-        argv[argc] = "*";
-        argvlen[argc++] = 1;
-        for (size_t i = 0; i < b->argc; i++) {
-            argv[argc] = b->bytes + off;
-            argvlen[argc++] = b->len[i];
-            off += b->len[i];
-        }
-        if (redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen) != REDIS_OK)
+        if (push_send(p, ac, push_at(p, p->send_seq)->blob, maxlen) != REDIS_OK)
             return;     /* disconnecting: its callback will never run */
         p->inflight++;
         p->send_seq++;
@@ -175,15 +262,145 @@ static struct push_blob *push_pack(const struct nines_result *r)
     return b;
 }
 
+/* ---- blobs as spool records: u32 argc, argc x u32 length, the bytes ------- */
+
+static size_t push_blob_bytes(const struct push_blob *b)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < b->argc; i++)
+        total += b->len[i];
+    return total;
+}
+
+static size_t push_record_len(const struct push_blob *b)
+{
+    return 4 * (1 + b->argc) + push_blob_bytes(b);
+}
+
+static void push_put32(unsigned char *q, size_t v)
+{
+    for (int i = 0; i < 4; i++)
+        q[i] = (unsigned char)(v >> (8 * i));
+}
+
+static size_t push_get32(const unsigned char *q)
+{
+    return (size_t)q[0] | (size_t)q[1] << 8 | (size_t)q[2] << 16 | (size_t)q[3] << 24;
+}
+
+/* Encodes b into out (push_record_len(b) bytes). */
+static void push_record_encode(const struct push_blob *b, unsigned char *out)
+{
+    push_put32(out, b->argc);
+    for (size_t i = 0; i < b->argc; i++)
+        push_put32(out + 4 * (1 + i), b->len[i]);
+    memcpy(out + 4 * (1 + b->argc), b->bytes, push_blob_bytes(b));
+}
+
+/* A malloc'd blob from a record, or NULL if it does not parse. */
+static struct push_blob *push_record_decode(const unsigned char *rec, size_t len)
+{
+    struct push_blob *b;
+    size_t argc, total = 0;
+
+    if (len < 4)
+        return NULL;
+    argc = push_get32(rec);
+    if (argc == 0 || argc > 2 * NINES_WIRE_MAX_FIELDS || argc % 2 != 0 || len < 4 * (1 + argc))
+        return NULL;
+    for (size_t i = 0; i < argc; i++)
+        total += push_get32(rec + 4 * (1 + i));
+    if (total != len - 4 * (1 + argc))
+        return NULL;
+    b = malloc(sizeof(*b) + total);
+    if (b == NULL)
+        return NULL;
+    b->argc = argc;
+    for (size_t i = 0; i < argc; i++)
+        b->len[i] = push_get32(rec + 4 * (1 + i));
+    memcpy(b->bytes, rec + 4 * (1 + argc), total);
+    return b;
+}
+
+/* Appends a result to the spool; on failure it is dropped and counted. */
+static void push_spool_blob(struct push *p, const struct push_blob *b)
+{
+    struct nines_err err = { 0 };
+    size_t n = push_record_len(b);
+    unsigned char *rec = malloc(n);
+
+    if (rec == NULL || (push_record_encode(b, rec), spool_append(p->spool, rec, n, &err)) != 0) {
+        p->st.dropped++;
+        log_error("spool_append_failed", "error=\"%s\" dropped=%llu",
+                  rec ? err.msg : "out of memory", (unsigned long long)p->st.dropped);
+    } else {
+        p->st.spooled++;
+    }
+    free(rec);
+}
+
+static void push_ring_add(struct push *p, struct push_blob *b, const struct spool_mark *m)
+{
+    struct push_item *it = &p->ring[(p->head + p->count) % p->alloc];
+
+    it->seq = p->head_seq + p->count;
+    it->blob = b;
+    it->spooled = m != NULL;
+    if (m != NULL)
+        it->mark = *m;
+    p->count++;
+}
+
+/* While connected and below the threshold, moves spooled results into the
+ * ring behind the ones already there (all older), to be sent in order. */
+static void push_fill(struct push *p)
+{
+    struct spool_mark m;
+    size_t len;
+    int rc;
+
+    if (p->spool == NULL || !p->up || p->closed)
+        return;
+    while (p->count < p->mem_max && (p->count < p->alloc || push_grow(p))) {
+        struct push_blob *b;
+
+        rc = spool_next(p->spool, p->rbuf, SPOOL_MAX_RECORD, &len, &m);
+        if (rc <= 0)
+            return;
+        b = push_record_decode(p->rbuf, len);
+        if (b == NULL) {      /* covered by the next ack (acks are cumulative) */
+            p->st.dropped++;
+            log_error("spool_record_invalid", "segment=%016llx index=%llu",
+                      (unsigned long long)m.seg, (unsigned long long)m.index);
+            continue;
+        }
+        push_ring_add(p, b, &m);
+    }
+}
+
 void push_enqueue(struct push *p, const struct nines_result *r)
 {
-    struct push_item *it;
+    struct spool_stats ss;
     struct push_blob *b = push_pack(r);
 
     if (b == NULL) {
         p->st.dropped++;
         log_error("out_of_memory", "where=push check=%s", r->check_id);
         return;
+    }
+    p->st.enqueued++;
+    if (p->spool != NULL) {
+        spool_get_stats(p->spool, &ss);
+        /* memory only while the spool is empty: the ring then never holds a
+         * spooled result in front of one that is only in memory */
+        if (ss.pending > 0 || !p->up || p->closed || p->count >= p->mem_max) {
+            push_spool_blob(p, b);   /* behind what is spooled already */
+            free(b);
+            push_fill(p);
+            push_pump(p);
+            return;
+        }
     }
     if (p->count == p->alloc && !push_grow(p)) {
         /* Full. Replies pop the head in order, so an item on the wire
@@ -196,25 +413,93 @@ void push_enqueue(struct push *p, const struct nines_result *r)
         }
         push_pop(p);
     }
-    it = &p->ring[(p->head + p->count) % p->alloc];
-    it->seq = p->head_seq + p->count;
-    it->blob = b;
-    p->count++;
-    p->st.enqueued++;
+    push_ring_add(p, b, NULL);
     push_pump(p);
 }
 
 void push_resume(struct push *p)
 {
+    p->up = 1;
     p->inflight = 0;
     p->send_seq = p->head_seq;
+    push_fill(p);
     push_pump(p);
+}
+
+/*
+ * Leaves the ring empty when it can: results read from the spool go back
+ * (the reader rewinds to the oldest unacknowledged), and the ones only in
+ * memory, older than anything spooled, are written in front of the spool.
+ * If that write fails they stay in memory, still first in line.
+ */
+static void push_spill(struct push *p)
+{
+    const void **recs;
+    size_t *lens, n = 0;
+    struct nines_err err = { 0 };
+    size_t keep = 0;
+
+    if (p->spool == NULL)
+        return;
+    spool_rewind(p->spool);
+    for (size_t i = 0; i < p->count; i++)
+        keep += !p->ring[(p->head + i) % p->alloc].spooled;
+    recs = calloc(keep + 1, sizeof(*recs));
+    lens = calloc(keep + 1, sizeof(*lens));
+    for (size_t i = 0; i < p->count && recs != NULL && lens != NULL; i++) {
+        struct push_item *it = &p->ring[(p->head + i) % p->alloc];
+
+        if (it->spooled)
+            continue;
+        lens[n] = push_record_len(it->blob);
+        recs[n] = malloc(lens[n]);
+        if (recs[n] == NULL)
+            break;
+        push_record_encode(it->blob, (unsigned char *)recs[n]);
+        n++;
+    }
+    if (n == keep && recs != NULL && lens != NULL &&
+        spool_prepend(p->spool, recs, lens, n, &err) == 0) {
+        p->st.spooled += n;
+        keep = 0;
+    } else if (keep > 0) {
+        log_error("spool_spill_failed", "kept_in_memory=%zu error=\"%s\"", keep,
+                  err.msg[0] ? err.msg : "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        free((void *)recs[i]);
+    free(recs);
+    free(lens);
+    /* what stays: the memory-only results (all older than the spooled) */
+    while (p->count > keep)
+        push_pop_tail(p);
+    p->send_seq = p->head_seq;
 }
 
 void push_lost(struct push *p)
 {
+    p->up = 0;
     p->inflight = 0;
     p->send_seq = p->head_seq;
+    push_spill(p);
+}
+
+void push_save(struct push *p)
+{
+    p->up = 0;
+    push_spill(p);
+    p->closed = 1;
+}
+
+int push_set_spool(struct push *p, struct spool *s, size_t mem_max)
+{
+    if (s != NULL && p->rbuf == NULL && (p->rbuf = malloc(SPOOL_MAX_RECORD)) == NULL)
+        return NINES_ENOMEM;
+    p->spool = s;
+    p->mem_max = mem_max > 0 ? mem_max : 1;
+    if (p->mem_max > p->cap)
+        p->mem_max = p->cap;
+    return 0;
 }
 
 void push_set_maxlen(struct push *p, int64_t maxlen)
@@ -236,5 +521,6 @@ void push_free(struct push *p)
     while (p->count > 0)
         push_pop(p);
     free(p->ring);
+    free(p->rbuf);
     free(p);
 }

@@ -4,6 +4,12 @@
  * commands in flight. A result leaves the queue only when its XADD reply
  * arrives; on a lost connection everything unacknowledged is sent again.
  * When the queue is full the oldest result is dropped and counted.
+ *
+ * With a spool (push_set_spool), results go to disk instead while Redis is
+ * unreachable, while the spool is not empty, or past mem_max queued; they
+ * come back into the queue, oldest first, while connected. Each run of a
+ * probe sends its results in seq order and Redis skips a seq it has (see
+ * push.c), so a resend after a lost reply or a restart is not a duplicate.
  */
 #ifndef NINES_PUSH_H
 #define NINES_PUSH_H
@@ -21,16 +27,25 @@ struct push_stats {
     uint64_t acked;
     uint64_t dropped;     /* oldest results dropped because the queue was full */
     uint64_t rejected;    /* XADD answered with an error */
+    uint64_t duplicates;  /* resent results Redis already had (skipped there) */
+    uint64_t spooled;     /* results written to the spool */
     size_t queued;        /* not yet acknowledged */
 };
 
+struct spool;
+
 struct push *push_new(struct rconn *rc, size_t cap, size_t max_inflight);
+/* Borrows s (the caller closes it after push_free); mem_max as above. */
+int push_set_spool(struct push *p, struct spool *s, size_t mem_max);
 /* Copies r into the queue and sends when connected. */
 void push_enqueue(struct push *p, const struct nines_result *r);
 /* The connection is up: start (re)sending from the oldest unacknowledged. */
 void push_resume(struct push *p);
 /* The connection is down: what was in flight will be sent again. */
 void push_lost(struct push *p);
+/* Stopping: moves what is only in memory into the spool (if any) and
+ * ignores replies from now on; later results go to the spool. */
+void push_save(struct push *p);
 void push_set_maxlen(struct push *p, int64_t maxlen);
 void push_get_stats(const struct push *p, struct push_stats *st);
 /* Frees the queue; call only once the connection is closed and its
