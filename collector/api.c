@@ -862,10 +862,19 @@ static int api_load_tokens(struct api *a)
     for (size_t i = 0; i < cfg->tokens_count; i++) {
         const struct nines_token_cfg *t = &cfg->tokens[i];
         struct nines_err err = { 0 };
-        char hash[72] = "sha256:";
+        char hash[AUTH_HASH_TEXT_SIZE];
+        size_t o = 0;
 
+        if (t->salt_len > 0) {
+            o += (size_t)snprintf(hash, sizeof(hash), "sha256-salted:");
+            for (size_t b = 0; b < t->salt_len && b < 32; b++)
+                o += (size_t)snprintf(hash + o, sizeof(hash) - o, "%02x", t->salt[b]);
+            o += (size_t)snprintf(hash + o, sizeof(hash) - o, ":");
+        } else {
+            o += (size_t)snprintf(hash, sizeof(hash), "sha256:");
+        }
         for (size_t b = 0; b < 32; b++)
-            snprintf(hash + 7 + 2 * b, 3, "%02x", t->sha256[b]);
+            o += (size_t)snprintf(hash + o, sizeof(hash) - o, "%02x", t->sha256[b]);
         if (auth_table_add(&a->auth, t->name, hash, (enum auth_role)t->role, &err) != 0) {
             log_error("api_token_invalid", "name=%s error=\"%s\"", t->name, err.msg);
             return -1;

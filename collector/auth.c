@@ -46,6 +46,40 @@ int auth_parse_hash(const char *text, uint8_t out[32])
     return 0;
 }
 
+int auth_parse_salted(const char *text, uint8_t out[32], uint8_t salt[AUTH_SALT_MAX],
+                      size_t *salt_len)
+{
+    const char *colon;
+    size_t n;
+
+    if (text == NULL || strncmp(text, "sha256-salted:", 14) != 0)
+        return NINES_EINVAL;
+    text += 14;
+    colon = strchr(text, ':');
+    n = colon != NULL ? (size_t)(colon - text) : 0;
+    if (n < 16 || n > 2 * AUTH_SALT_MAX || n % 2 != 0)
+        return NINES_EINVAL;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = auth_hex_digit(text[2 * i]);
+        int lo = hi < 0 ? -1 : auth_hex_digit(text[2 * i + 1]);
+
+        if (lo < 0)
+            return NINES_EINVAL;
+        salt[i] = (uint8_t)(hi << 4 | lo);
+    }
+    {
+        char plain[72] = "sha256:";
+
+        if (strlen(colon + 1) != 64)
+            return NINES_EINVAL;
+        memcpy(plain + 7, colon + 1, 65);
+        if (auth_parse_hash(plain, out) != 0)
+            return NINES_EINVAL;
+    }
+    *salt_len = n / 2;
+    return 0;
+}
+
 int auth_parse_role(const char *text, enum auth_role *out)
 {
     for (int r = AUTH_ROLE_VIEWER; r <= AUTH_ROLE_ADMIN; r++) {
@@ -78,9 +112,10 @@ int auth_table_add(struct auth_table *t, const char *name, const char *hash_text
     if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(e.name))
         return nines_err_set(err, NINES_EINVAL, "token name must be 1 to %d characters",
                              AUTH_NAME_MAX - 1);
-    if (auth_parse_hash(hash_text, e.hash) < 0)
-        return nines_err_set(err, NINES_EINVAL,
-                             "token '%s': hash must be sha256: and 64 hex digits", name);
+    if (auth_parse_salted(hash_text, e.hash, e.salt, &e.salt_len) < 0 &&
+        auth_parse_hash(hash_text, e.hash) < 0)
+        return nines_err_set(err, NINES_EINVAL, "token '%s': hash must be sha256-salted:SALT:HEX "
+                             "or sha256: and 64 hex digits", name);
     if (role < AUTH_ROLE_VIEWER || role > AUTH_ROLE_ADMIN)
         return nines_err_set(err, NINES_EINVAL, "token '%s': invalid role", name);
     if (t->count >= AUTH_TABLE_MAX)
@@ -142,6 +177,21 @@ static size_t auth_bearer_token(const char *h, const char **token)
     return n;
 }
 
+/* SHA-256(salt || token). */
+static int auth_salted(const uint8_t *salt, size_t salt_len, const char *token, size_t n,
+                       uint8_t out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, salt, salt_len) == 1 &&
+             EVP_DigestUpdate(ctx, token, n) == 1 && EVP_DigestFinal_ex(ctx, out, &len) == 1 &&
+             len == 32;
+
+    EVP_MD_CTX_free(ctx);
+    return ok ? 0 : -1;
+}
+
 const struct auth_entry *auth_lookup(const struct auth_table *t, const char *authorization,
                                      int *status_out)
 {
@@ -156,8 +206,16 @@ const struct auth_entry *auth_lookup(const struct auth_table *t, const char *aut
         return NULL;
     /* Compare with every entry, never stopping early. */
     for (size_t i = 0; i < t->count; i++) {
-        if (CRYPTO_memcmp(digest, t->entry[i].hash, sizeof(digest)) == 0)
-            found = &t->entry[i];
+        const struct auth_entry *e = &t->entry[i];
+        uint8_t salted[32];
+
+        if (e->salt_len > 0) {
+            if (auth_salted(e->salt, e->salt_len, token, n, salted) == 0 &&
+                CRYPTO_memcmp(salted, e->hash, sizeof(salted)) == 0)
+                found = e;
+        } else if (CRYPTO_memcmp(digest, e->hash, sizeof(digest)) == 0) {
+            found = e;
+        }
     }
     if (found != NULL)
         *status_out = 200;
@@ -191,6 +249,34 @@ int auth_hash_token(const char *token, char out[AUTH_HASH_TEXT_SIZE])
         out[8 + 2 * i] = hex[digest[i] & 15];
     }
     out[71] = '\0';
+    return 0;
+}
+
+int auth_hash_token_salted(const char *token, char out[AUTH_HASH_TEXT_SIZE])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t salt[16], digest[32];
+    size_t n, o = 14;
+
+    if (token == NULL)
+        return NINES_EINVAL;
+    n = auth_token68_len(token);
+    if (n == 0 || n > AUTH_TOKEN_MAX || token[n] != '\0')
+        return NINES_EINVAL;
+    if (RAND_bytes(salt, sizeof(salt)) != 1 ||
+        auth_salted(salt, sizeof(salt), token, n, digest) != 0)
+        return NINES_EIO;
+    memcpy(out, "sha256-salted:", 14);
+    for (size_t i = 0; i < sizeof(salt); i++) {
+        out[o++] = hex[salt[i] >> 4];
+        out[o++] = hex[salt[i] & 15];
+    }
+    out[o++] = ':';
+    for (int i = 0; i < 32; i++) {
+        out[o++] = hex[digest[i] >> 4];
+        out[o++] = hex[digest[i] & 15];
+    }
+    out[o] = '\0';
     return 0;
 }
 

@@ -19,7 +19,8 @@ enum auth_role {
     AUTH_ROLE_ADMIN,
 };
 
-#define AUTH_HASH_TEXT_SIZE 72      /* "sha256:" + 64 hex + NUL */
+#define AUTH_HASH_TEXT_SIZE 144     /* "sha256-salted:" + up to 64 hex salt + ":" + 64 hex */
+#define AUTH_SALT_MAX 32
 #define AUTH_TOKEN_MAX 512          /* longest token accepted, in bytes */
 #define AUTH_TABLE_MAX 64
 #define AUTH_NAME_MAX 64
@@ -27,7 +28,9 @@ enum auth_role {
 struct auth_entry {
     char name[AUTH_NAME_MAX];       /* who holds the token, for logs and audit */
     enum auth_role role;
-    uint8_t hash[32];
+    uint8_t hash[32];               /* SHA-256(salt || token), or SHA-256(token) */
+    uint8_t salt[AUTH_SALT_MAX];
+    size_t salt_len;                /* 0: an unsalted (older) hash */
 };
 
 struct auth_table {
@@ -37,6 +40,10 @@ struct auth_table {
 
 /* "sha256:" followed by exactly 64 hex digits (either case). 0 or NINES_EINVAL. */
 int auth_parse_hash(const char *text, uint8_t out[32]);
+/* "sha256-salted:SALT:HASH": SALT 16 to 64 hex digits (8 to 32 bytes), HASH the
+ * SHA-256 of the salt's bytes followed by the token. 0 or NINES_EINVAL. */
+int auth_parse_salted(const char *text, uint8_t out[32], uint8_t salt[AUTH_SALT_MAX],
+                      size_t *salt_len);
 /* "viewer", "operator", "admin" -> 0, else NINES_EINVAL. */
 int auth_parse_role(const char *text, enum auth_role *out);
 const char *auth_role_name(enum auth_role role);    /* "none" for AUTH_ROLE_NONE */
@@ -58,9 +65,12 @@ enum auth_role auth_check(const struct auth_table *t, const char *authorization,
 const struct auth_entry *auth_lookup(const struct auth_table *t, const char *authorization,
                                      int *status_out);
 
-/* "sha256:<hex>" of token, for `nines token hash`. NINES_EINVAL if the token is empty,
+/* "sha256:<hex>" of token. NINES_EINVAL if the token is empty,
  * too long or holds a character a Bearer header cannot carry. */
 int auth_hash_token(const char *token, char out[AUTH_HASH_TEXT_SIZE]);
+/* "sha256-salted:<16 random bytes, hex>:<hex>" of token, for `nines token`:
+ * the form to store (a stolen configuration gives no precomputed lookup). */
+int auth_hash_token_salted(const char *token, char out[AUTH_HASH_TEXT_SIZE]);
 /* A fresh random token: 32 bytes from the OpenSSL CSPRNG, base64url, 43 chars. */
 int auth_new_token(char out[48]);
 

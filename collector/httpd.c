@@ -87,6 +87,9 @@ struct httpd_req {
     uint64_t deadline_ms;           /* uv_now() time, while suspended */
 };
 
+#define HTTPD_AUTHFAIL_SLOTS 256
+#define HTTPD_AUTH_FAILS 10         /* failed authentications a minute per address */
+
 struct httpd {
     uv_loop_t *loop;
     struct MHD_Daemon *d;
@@ -114,10 +117,33 @@ struct httpd {
     unsigned log_dropped;
     size_t n_routes;
     struct httpd_route route[HTTPD_ROUTES_MAX];
+    /* failed authentications per client address: past HTTPD_AUTH_FAILS in a
+     * minute, that address gets 429 for a minute (a ring: oldest forgotten) */
+    struct {
+        char ip[48];
+        int64_t window_ms;
+        int64_t blocked_until_ms;
+        int fails;
+    } authfail[HTTPD_AUTHFAIL_SLOTS];
+    size_t authfail_next;
 };
 
 static void httpd_on_timer(uv_timer_t *t);
 static void httpd_on_sweep(uv_timer_t *t);
+
+/* The failure record of ip (made when create), or -1. */
+static long httpd_authfail_slot(struct httpd *h, const char *ip, int create)
+{
+    for (size_t i = 0; i < HTTPD_AUTHFAIL_SLOTS; i++)
+        if (strcmp(h->authfail[i].ip, ip) == 0)
+            return (long)i;
+    if (!create)
+        return -1;
+    memset(&h->authfail[h->authfail_next], 0, sizeof(h->authfail[0]));
+    snprintf(h->authfail[h->authfail_next].ip, sizeof(h->authfail[0].ip), "%s", ip);
+    h->authfail_next = (h->authfail_next + 1) % HTTPD_AUTHFAIL_SLOTS;
+    return (long)((h->authfail_next + HTTPD_AUTHFAIL_SLOTS - 1) % HTTPD_AUTHFAIL_SLOTS);
+}
 
 /* ---- small helpers ---- */
 
@@ -675,10 +701,34 @@ static int httpd_authorize(struct httpd *h, struct httpd_req *r, char *msg, size
     const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_AUTHORIZATION);
     const struct auth_entry *e = NULL;
+    int64_t now = nines_wall_ms();
+    long slot = httpd_authfail_slot(h, r->ip, 0);
     int st = 401;
 
+    if (hdr != NULL && slot >= 0 && h->authfail[slot].blocked_until_ms > now) {
+        char after[24];
+
+        snprintf(after, sizeof(after), "%lld",
+                 (long long)((h->authfail[slot].blocked_until_ms - now + 999) / 1000));
+        httpd_add_header(r, "Retry-After", after);
+        snprintf(msg, len, "too many failed authentications from this address: retry in %s s",
+                 after);
+        return 429;
+    }
     if (hdr != NULL || r->route->min_role > HTTPD_PUBLIC)
         e = auth_lookup(h->auth, hdr, &st);
+    if (hdr != NULL && e == NULL && (slot = httpd_authfail_slot(h, r->ip, 1)) >= 0) {
+        if (now - h->authfail[slot].window_ms >= 60000) {
+            h->authfail[slot].window_ms = now;
+            h->authfail[slot].fails = 0;
+        }
+        if (++h->authfail[slot].fails >= HTTPD_AUTH_FAILS) {
+            h->authfail[slot].blocked_until_ms = now + 60000;
+            h->authfail[slot].fails = 0;
+            log_warn("api_auth_rate_limited", "client=%s note=\"%d failed authentications in "
+                     "a minute: refused for 60 s\"", r->ip, HTTPD_AUTH_FAILS);
+        }
+    }
     if (e != NULL) {
         r->role = e->role;
         snprintf(r->token_name, sizeof(r->token_name), "%s", e->name);

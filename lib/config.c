@@ -102,6 +102,7 @@ enum cfg_kind {
     CFG_TEMPLATE,       /* text with {placeholders} of the notifications */
     CFG_MATCHERS,       /* mapping label -> value | ~regex: struct nines_matcher * + count */
     CFG_ESCALATE,       /* mapping {after, to} of a route */
+    CFG_TOKEN_HASH,     /* "sha256-salted:SALT:HEX" or "sha256:HEX": a token's fields */
     CFG_REDIS_ADDR,     /* "host:port" or redis://host[:port][/db], no password, no Unix socket */
     CFG_CANARY_METHOD,  /* PUT or POST */
     CFG_JSON_PATH,      /* a dotted path into a JSON document (lib/jsoncond.c) */
@@ -424,7 +425,7 @@ enum { CFG_TK_NAME, CFG_TK_ROLE, CFG_TK_HASH };
 static const struct cfg_field cfg_token_fields[] = {
     [CFG_TK_NAME] = { "name", CFG_TOKEN_NAME, CFG_REQUIRED, CFG_TOK(name), 0, 0, 0 },
     [CFG_TK_ROLE] = { "role", CFG_ROLE, CFG_REQUIRED, CFG_TOK(role), 0, 0, 0 },
-    [CFG_TK_HASH] = { "hash", CFG_SHA256, CFG_REQUIRED, CFG_TOK(sha256), 0, 0, 0 },
+    [CFG_TK_HASH] = { "hash", CFG_TOKEN_HASH, CFG_REQUIRED, 0, 0, 0, 0 },
 };
 
 /*
@@ -780,6 +781,8 @@ static const char *cfg_expected(enum cfg_kind k)
         return "a mapping of labels to values";
     case CFG_ESCALATE:
         return "a mapping with 'after' and 'to', or a sequence of them";
+    case CFG_TOKEN_HASH:
+        return "a hash such as nines token new prints";
     default:
         return "a string";
     }
@@ -2565,6 +2568,46 @@ static void *cfg_load_sublist(struct cfg_ctx *x, const struct yamltree_node *seq
 
 /* ---- collector features: quorum, token hashes, days and times ------------ */
 
+static int cfg_apply_sha256(struct cfg_ctx *x, const struct cfg_field *f,
+                            const struct yamltree_node *v, const char *s, unsigned char *slot);
+static int cfg_hex_digit(char c);
+
+/* An API token's hash: "sha256-salted:SALT:HEX" (SALT 16 to 64 hex digits)
+ * or the older "sha256:HEX", into the token's fields. */
+static int cfg_apply_token_hash(struct cfg_ctx *x, const struct cfg_field *f,
+                                const struct yamltree_node *v, struct nines_token_cfg *t)
+{
+    const char *s = cfg_text(x, f, v), *colon;
+    char plain[80];
+    size_t n;
+
+    if (s == NULL)
+        return -1;
+    if (strncasecmp(s, "sha256-salted:", 14) != 0)
+        return cfg_apply_sha256(x, f, v, s, t->sha256);
+    colon = strchr(s + 14, ':');
+    n = colon != NULL ? (size_t)(colon - s - 14) : 0;
+    for (size_t i = 0; i < n && n % 2 == 0 && n >= 16 && n <= 64; i += 2) {
+        int hi = cfg_hex_digit(s[14 + i]), lo = cfg_hex_digit(s[15 + i]);
+
+        if (hi < 0 || lo < 0) {
+            n = 0;
+            break;
+        }
+        t->salt[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    if (n < 16 || n > 64 || n % 2 != 0 || strlen(colon + 1) > 64) {
+        cfg_error(x, v, "'%s' must be sha256-salted:SALT:HASH with 16 to 64 hex digits of salt "
+                  "and 64 of hash (as nines token new prints it)", f->key);
+        return -1;
+    }
+    snprintf(plain, sizeof(plain), "sha256:%s", colon + 1);
+    if (cfg_apply_sha256(x, f, v, plain, t->sha256) != 0)
+        return -1;
+    t->salt_len = n / 2;
+    return 0;
+}
+
 /* majority (0), all (-1), or a plain number of locations in [min, max]. */
 static int cfg_apply_quorum(struct cfg_ctx *x, const struct cfg_field *f,
                             const struct yamltree_node *v, const char *s, int *slot)
@@ -2867,6 +2910,8 @@ static int cfg_apply(struct cfg_ctx *x, const struct cfg_field *f, const struct 
         return cfg_apply_matchers(x, f, v, slot, count);
     case CFG_ESCALATE:
         return cfg_apply_escalate(x, f, v, base);
+    case CFG_TOKEN_HASH:
+        return cfg_apply_token_hash(x, f, v, base);
     case CFG_MAP:
     case CFG_SEQ:
         return -1;                  /* sections have their own walkers */

@@ -1256,3 +1256,62 @@ Test(httpd, close_from_inside_a_handler, .timeout = 20)
     cr_assert(eq(int, atomic_load(&s.closed), 1));
     cr_assert(eq(int, uv_loop_close(&s.loop), 0));
 }
+
+Test(auth, salted_hashes_match_their_token_only)
+{
+    struct auth_table t;
+    struct nines_err err = { 0 };
+    char hash[AUTH_HASH_TEXT_SIZE], again[AUTH_HASH_TEXT_SIZE];
+    int status = 0;
+    const struct auth_entry *e;
+
+    cr_assert(eq(int, auth_hash_token_salted("s3cret-token", hash), 0));
+    cr_assert(eq(int, auth_hash_token_salted("s3cret-token", again), 0));
+    cr_expect(ne(int, strcmp(hash, again), 0), "a fresh salt each time");
+    cr_expect(eq(sz, strlen(hash), 14 + 32 + 1 + 64));
+    auth_table_init(&t);
+    cr_assert(eq(int, auth_table_add(&t, "ops", hash, AUTH_ROLE_OPERATOR, &err), 0), "%s",
+              err.msg);
+    cr_assert(eq(int, auth_table_add(&t, "old", "sha256:ba7816bf8f01cfea414140de5dae2223b003"
+                                                "61a396177a9cb410ff61f20015ad",
+                                     AUTH_ROLE_VIEWER, &err), 0), "%s", err.msg);
+    e = auth_lookup(&t, "Bearer s3cret-token", &status);
+    cr_assert(ne(ptr, (void *)e, NULL));
+    cr_expect(eq(int, strcmp(e->name, "ops"), 0));
+    cr_expect(eq(int, status, 200));
+    e = auth_lookup(&t, "Bearer abc", &status);
+    cr_assert(ne(ptr, (void *)e, NULL), "an unsalted hash still works");
+    cr_expect(eq(int, strcmp(e->name, "old"), 0));
+    cr_expect(eq(ptr, (void *)auth_lookup(&t, "Bearer s3cret-tokeN", &status), NULL));
+    cr_expect(eq(int, status, 401));
+    /* malformed salted forms */
+    cr_expect(eq(int, auth_table_add(&t, "x", "sha256-salted:abcd:00", AUTH_ROLE_VIEWER, &err),
+                 NINES_EINVAL), "salt too short");
+    cr_expect(eq(int, auth_table_add(&t, "x", "sha256-salted:zz11223344556677:ba7816bf8f01cfea"
+                                              "414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                                     AUTH_ROLE_VIEWER, &err), NINES_EINVAL), "bad hex");
+}
+
+Test(httpd, repeated_failed_authentications_are_refused_for_a_minute, .timeout = 20)
+{
+    struct server s;
+    struct resp r;
+    char after[32];
+
+    default_start(&s);
+    /* nine failures: still 401; the tenth starts the block */
+    for (int i = 0; i < 10; i++) {
+        exchange(s.port, "GET", "/api/v1/view", "Bearer guess-number-x", NULL, &r);
+        assert_error(&r, 401, "invalid");
+    }
+    /* now even the right token is refused from this address */
+    exchange(s.port, "GET", "/api/v1/view", "Bearer " VIEWER_TOKEN, NULL, &r);
+    assert_error(&r, 429, "too many failed authentications");
+    cr_assert_not_null(resp_header(&r, "Retry-After", after, sizeof(after)));
+    cr_expect(ge(int, atoi(after), 59));
+    cr_expect(le(int, atoi(after), 60));
+    /* public routes are not blocked: they need no token */
+    exchange(s.port, "GET", "/healthz", NULL, NULL, &r);
+    cr_expect(eq(int, r.status, 200));
+    server_stop(&s);
+}

@@ -153,30 +153,42 @@ Test(cli_check, runs_a_check_from_the_configuration_by_id, .timeout = 20)
     httpfix_stop(&f);
 }
 
-Test(cli_token, hash_is_the_sha256_of_the_token_and_new_tokens_verify, .timeout = 20)
+Test(cli_token, hashes_are_salted_or_plain_and_new_tokens_verify, .timeout = 20)
 {
-    const char *hash[] = { NINES, "token", "hash", "abc", NULL };
+    const char *plain[] = { NINES, "token", "hash", "--plain", "abc", NULL };
+    const char *salted[] = { NINES, "token", "hash", "abc", NULL };
     const char *fresh[] = { NINES, "token", "new", NULL };
     const char *bad[] = { NINES, "token", "hash", "", NULL };
-    char token[128] = "", want[128];
+    char token[128] = "", want[200] = "", first[200] = "";
     const char *p;
 
-    cr_assert(eq(int, run_check(hash), 0));
+    cr_assert(eq(int, run_check(plain), 0));
     cr_expect(eq(str, out, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"));
+    /* salted: a new salt each time, and each verifies */
+    cr_assert(eq(int, run_check(salted), 0));
+    cr_expect(eq(int, strncmp(out, "sha256-salted:", 14), 0), "%s", out);
+    sscanf(out, "%199s", first);
+    cr_assert(eq(int, run_check(salted), 0));
+    cr_expect(ne(str, out, first), "the same salt twice");
+    {
+        const char *ok[] = { NINES, "token", "check", "abc", first, NULL };
+        const char *no[] = { NINES, "token", "check", "abd", first, NULL };
+
+        cr_expect(eq(int, run_check(ok), 0), "%s", out);
+        cr_expect(eq(int, run_check(no), 1), "%s", out);
+    }
     cr_assert(eq(int, run_check(fresh), 0));
     p = strstr(out, "token: ");
     cr_assert(p != NULL, "%s", out);
     sscanf(p + 7, "%127s", token);
     p = strstr(out, "hash:  ");
     cr_assert(p != NULL, "%s", out);
-    sscanf(p + 7, "%127s", want);
+    sscanf(p + 7, "%199s", want);
     {
-        const char *again[] = { NINES, "token", "hash", token, NULL };
+        const char *again[] = { NINES, "token", "check", token, want, NULL };
 
-        cr_assert(eq(int, run_check(again), 0));
+        cr_expect(eq(int, run_check(again), 0), "the printed hash belongs to the printed token");
     }
-    out[strcspn(out, "\n")] = '\0';
-    cr_expect(eq(str, out, want), "the printed hash belongs to the printed token");
     cr_expect(eq(int, run_check(bad), 2));
 }
 

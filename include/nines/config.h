@@ -22,7 +22,9 @@ enum nines_role { NINES_ROLE_VIEWER = 1, NINES_ROLE_OPERATOR = 2, NINES_ROLE_ADM
 struct nines_token_cfg {
     char *name;                    /* who holds it, for logs and audit */
     enum nines_role role;
-    unsigned char sha256[32];
+    unsigned char sha256[32];      /* SHA-256(salt || token), or SHA-256(token) */
+    unsigned char salt[32];        /* "sha256-salted:SALT:HASH" (nines token new) */
+    size_t salt_len;               /* 0: the older unsalted "sha256:HASH" */
 };
 
 struct nines_api_cfg {
