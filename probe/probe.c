@@ -46,6 +46,9 @@ struct probe {
     int64_t boot_ms;
     uint64_t seq;
     uint64_t overlaps;
+    int64_t late_max_ms;          /* largest fire time - due time (bench/ reads it) */
+    uint64_t late_over_100ms;     /* runs started more than 100 ms after their due time */
+    uint64_t missed;              /* runs the scheduler skipped, read at stop */
     int stopping;
     uint64_t drain_deadline;      /* loop time (ms) at which draining gives up */
 };
@@ -96,9 +99,16 @@ static void probe_on_fire(void *item, int64_t due_ms, void *arg)
     struct probe *p = arg;
     int rc;
 
-    (void)due_ms;
     if (p->stopping)
         return;
+    {
+        int64_t late = nines_wall_ms() - due_ms;
+
+        if (late > p->late_max_ms)
+            p->late_max_ms = late;
+        if (late > 100)
+            p->late_over_100ms++;
+    }
     if (pc->running) {
         p->overlaps++;
         log_warn("check_overlap", "check=%s note=\"previous run still in flight, skipped\"",
@@ -411,11 +421,14 @@ static void probe_finish(struct probe *p)
         spool_get_stats(p->spool, &ss);
     log_info("probe_stopped",
              "results=%llu last_seq=%llu boot_ms=%lld acked=%llu duplicates=%llu unsent=%zu "
-             "dropped=%llu spooled=%llu spool_pending=%llu spool_dropped=%llu",
+             "dropped=%llu spooled=%llu spool_pending=%llu spool_dropped=%llu overlaps=%llu "
+             "missed=%llu late_max_ms=%lld late_over_100ms=%llu",
              (unsigned long long)st.enqueued, (unsigned long long)p->seq, (long long)p->boot_ms,
              (unsigned long long)st.acked, (unsigned long long)st.duplicates, st.queued,
              (unsigned long long)st.dropped, (unsigned long long)st.spooled,
-             (unsigned long long)ss.pending, (unsigned long long)ss.dropped);
+             (unsigned long long)ss.pending, (unsigned long long)ss.dropped,
+             (unsigned long long)p->overlaps, (unsigned long long)p->missed,
+             (long long)p->late_max_ms, (unsigned long long)p->late_over_100ms);
     uv_timer_stop(&p->drain_timer);
     uv_close((uv_handle_t *)&p->drain_timer, NULL);
     uv_close((uv_handle_t *)&p->sync_timer, NULL);
@@ -443,6 +456,7 @@ void probe_stop(struct probe *p, int drain_ms)
         return;
     p->stopping = 1;
     log_info("probe_stopping", "drain_ms=%d", drain_ms);
+    p->missed = scheduler_missed(p->sched);
     scheduler_close(p->sched);
     p->sched = NULL;
     uv_close((uv_handle_t *)&p->poll_timer, NULL);

@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# nines side by side with its peers on the same loopback targets (issue 10).
+#
+#   bench/run.sh [--reps N] [--seconds S] [--only LIST] [--out FILE]
+#
+# LIST is a comma-separated subset of: cpu, plugins, rate, rss, ingest, report
+# (default: all). Must run as root the first time (it installs
+# nginx, dnsmasq, redis-server, prometheus-blackbox-exporter,
+# monitoring-plugins, wrk and perf from Debian). Everything listens
+# on 127.0.0.0/8 or on Unix sockets in a temp dir; every process started here
+# is stopped by its PID; every run is bounded in count and time.
+#
+# Prints one table per figure (median and min–max over the repetitions) and
+# one machine-readable line per figure and subject:
+#   BENCH figure=F subject=S unit=U median=M min=A max=B reps=N
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+reps=3 seconds=10 only=all out=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --reps) reps=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+case $reps in ''|*[!0-9]*|0) echo "bench/run.sh: --reps needs a positive integer, got '$reps'" >&2; exit 2 ;; esac
+case $seconds in ''|*[!0-9]*|0) echo "bench/run.sh: --seconds needs a positive integer, got '$seconds'" >&2; exit 2 ;; esac
+want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
+
+# ---- dependencies ---------------------------------------------------------
+bench/deps.sh
+build="$root/build/bench"
+# RelWithDebInfo: -O2 plus symbols for perf and callgrind
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_TESTS=OFF >/dev/null
+cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen >/dev/null
+probe_bin="$build/nines-probe" nines_bin="$build/nines"
+
+# ---- processes -----------------------------------------------------------
+tmp=$(mktemp -d /tmp/nines-bench-XXXXXX)
+pids=()
+stop_pid() {    # TERM, then KILL after 30 s: a PID started here and its children
+    local pid=$1 kids k
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)   # dnsmasq forks helpers
+    kill -TERM "$pid" $kids 2>/dev/null || true
+    for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null && echo "bench/run.sh: PID $pid ignored TERM for 30 s: killed" >&2 || true
+    wait "$pid" 2>/dev/null || true
+    for k in $kids; do kill -0 "$k" 2>/dev/null && kill -KILL "$k" 2>/dev/null || true; done
+}
+cleanup() {
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_pid "${pids[i]}"; done
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "bench/run.sh: kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() {   # a TCP port free on 127.0.0.1 now
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_for() {    # wait_for SECONDS CMD...: polls CMD every 50 ms
+    local n=$(( $1 * 20 )); shift
+    for _ in $(seq 1 "$n"); do "$@" 2>/dev/null && return 0; sleep 0.05; done
+    echo "bench/run.sh: timed out waiting for: $*" >&2
+    return 1
+}
+cpu_ms() {      # utime + stime of a PID, in ms
+    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# redis-server: AOF everysec, Unix socket
+redis_sock="$tmp/redis.sock"
+redis-server --port 0 --unixsocket "$redis_sock" --dir "$tmp" --appendonly yes \
+    --appendfsync everysec --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+wait_for 10 test -S "$redis_sock"
+rcli() { redis-cli -s "$redis_sock" "$@"; }
+
+# nginx: one process, /ok answers 200 from the config
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+worker_rlimit_nofile 70000;
+events { worker_connections 65536; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/nginx;
+    proxy_temp_path $tmp/nginx;
+    fastcgi_temp_path $tmp/nginx;
+    uwsgi_temp_path $tmp/nginx;
+    scgi_temp_path $tmp/nginx;
+    server {
+        listen 127.0.0.1:$nginx_port backlog=4096;
+        location = /ok { return 200 "ok\n"; }
+    }
+}
+EOF
+nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" 2>"$tmp/nginx/stderr" &
+nginx_pid=$!
+pids+=($nginx_pid)
+wait_for 10 curl -sf "http://127.0.0.1:$nginx_port/ok" -o /dev/null
+target_url="http://127.0.0.1:$nginx_port/ok"
+
+# dnsmasq: check_dns (nslookup) cannot pick a port, so port 53 on a loopback
+# address of its own (all of 127.0.0.0/8 is loopback on Linux)
+dns_ip=127.53.0.1
+dns_name=ok.bench.test
+dnsmasq -d --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
+    --listen-address=$dns_ip --port=53 --address=/bench.test/127.0.0.1 --address=/bench.test/::1 \
+    --pid-file="$tmp/dnsmasq.pid" --cache-size=1000 2>"$tmp/dnsmasq.log" &
+pids+=($!)
+wait_for 10 bash -c "dig +short +time=1 +tries=1 @$dns_ip $dns_name | grep -q 127.0.0.1"
+
+# blackbox_exporter
+bb_port=$(free_port)
+cat >"$tmp/blackbox.yml" <<EOF
+modules:
+  http_ok:
+    prober: http
+    timeout: 5s
+    http: { preferred_ip_protocol: ip4, valid_status_codes: [200] }
+  tcp_ok:
+    prober: tcp
+    timeout: 5s
+    tcp: { preferred_ip_protocol: ip4 }
+  dns_ok:
+    prober: dns
+    timeout: 5s
+    dns: { preferred_ip_protocol: ip4, transport_protocol: udp, query_name: $dns_name, query_type: A }
+EOF
+prometheus-blackbox-exporter --config.file="$tmp/blackbox.yml" \
+    --web.listen-address="127.0.0.1:$bb_port" >"$tmp/blackbox.log" 2>&1 &
+bb_pid=$!
+pids+=($bb_pid)
+wait_for 10 curl -sf "http://127.0.0.1:$bb_port/probe?module=http_ok&target=$target_url" -o /dev/null
+curl -s "http://127.0.0.1:$bb_port/probe?module=http_ok&target=$target_url" | grep -q '^probe_success 1'
+curl -s "http://127.0.0.1:$bb_port/probe?module=tcp_ok&target=127.0.0.1:$nginx_port" | grep -q '^probe_success 1'
+curl -s "http://127.0.0.1:$bb_port/probe?module=dns_ok&target=$dns_ip" | grep -q '^probe_success 1'
+
+# ---- results --------------------------------------------------------------
+results="$tmp/results"     # lines: figure subject unit value
+: >"$results"
+notes=()
+record() { if [ -n "${4:-}" ]; then echo "$1 $2 $3 $4" >>"$results"; else note "no value for $1 $2"; fi; }
+note() { notes+=("$*"); echo "  $*" >&2; }
+say() { echo "== $* (load $(loadavg))" >&2; }
+
+# ---- the nines probe, driven by a catalogue written into Redis ------------
+# catalogue KIND COUNT INTERVAL_MS: N checks of KIND at the targets above
+catalogue() {
+    local kind=$1 n=$2 iv=$3
+    awk -v kind="$kind" -v n="$n" -v iv="$iv" -v url="$target_url" -v port="$nginx_port" \
+        -v dns="$dns_name" -v dnsip="$dns_ip" 'BEGIN {
+        printf "{\"checks\":["
+        for (i = 0; i < n; i++) {
+            if (i) printf ","
+            printf "{\"failures_to_down\":2,\"id\":\"%s%d\",\"interval_ms\":%d,\"kind\":\"%s\",", kind, i, iv, kind
+            printf "\"locations\":[\"bench\"],\"successes_to_up\":1,\"timeout_ms\":5000,"
+            if (kind == "http")
+                printf "\"http\":{\"expect_status\":\"200-399\",\"follow_redirects\":0,\"max_body_bytes\":1048576,\"method\":\"GET\",\"url\":\"%s\",\"verify_tls\":true}}", url
+            else if (kind == "tcp")
+                printf "\"tcp\":{\"host\":\"127.0.0.1\",\"port\":%d}}", port
+            else
+                printf "\"dns\":{\"name\":\"%s\",\"servers\":[\"%s:53\"]}}", dns, dnsip
+        }
+        printf "],\"version\":1}"
+    }' >"$tmp/catalogue.json"
+    rcli -x SET nines:catalogue <"$tmp/catalogue.json" >/dev/null
+    rcli SET nines:catalogue:version "$(printf '%016x' "$(( $(date +%s%N) & 0x7fffffffffffffff ))")" >/dev/null
+}
+added() { rcli XINFO STREAM nines:results 2>/dev/null | awk 'p {print; exit} /^entries-added$/ {p = 1}' || echo 0; }
+probe_pid=""
+probe_start() {     # probe_start LOGFILE [wrapper...]: waits until the catalogue is applied
+    local log=$1; shift
+    "$@" "$probe_bin" --redis "unix://$redis_sock" --name bench --location bench \
+        --poll-ms 200 --log-level info 2>"$log" &
+    probe_pid=$!
+    pids+=($probe_pid)
+    wait_for 600 grep -q 'event=catalogue_applied' "$log"
+}
+probe_stop() {      # prints the probe_stopped line
+    stop_pid "$probe_pid"
+    grep 'event=probe_stopped' "$1" | tail -1
+}
+kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
+
+# nines_run KIND N INTERVAL_MS: N checks for one interval plus --seconds,
+# counted from the catalogue being applied to the stop signal. Sets RUN:
+# "checks/s µs-CPU-per-check late_max_ms late_over_100ms overlaps
+#  failed-of-last-2000 unsent-at-stop stored"
+# (runs in this shell, not a subshell: the probe's PID must reach cleanup)
+nines_run() {
+    local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 t0 t1 line
+    rcli DEL nines:results >/dev/null
+    catalogue "$kind" "$n" "$iv"
+    probe_start "$log"
+    t0=$(date +%s%N) c0=$(cpu_ms "$probe_pid")
+    sleep $(( iv / 1000 + seconds ))
+    t1=$(date +%s%N) c1=$(cpu_ms "$probe_pid")
+    line=$(probe_stop "$log")
+    if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
+        note "probe ($kind, $n checks) did not stop within 30 s; its log ends: $(tail -1 "$log" | cut -c1-200)"
+        line="results=$(rcli XLEN nines:results) unsent=-1 late_max_ms=-1 late_over_100ms=-1 overlaps=-1"
+    fi
+    RUN=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$(kv results "$line")" \
+        -v lm="$(kv late_max_ms "$line")" -v lo="$(kv late_over_100ms "$line")" \
+        -v ov="$(kv overlaps "$line")" -v un="$(kv unsent "$line")" -v st="$(rcli XLEN nines:results)" \
+        -v fl="$(rcli XREVRANGE nines:results + - COUNT 2000 | awk 'p { if ($0 != "ok") f++; p = 0 } $0 == "out" { p = 1 } END { print f + 0 }')" \
+        'BEGIN { printf "%.1f %.2f %s %s %s %s %s %s\n", n * 1e9 / (t1 - t0), n ? (c1 - c0) * 1000 / n : -1, lm, lo, ov, fl, un, st }')
+}
+
+# ---- peers -----------------------------------------------------------------
+# blackbox_run KIND CONC → sets RUN: "probes/s µs-per-probe" (wrk drives /probe)
+blackbox_run() {
+    local module=$1 conc=$2 tgt c0 c1 out reqs
+    case $module in
+    http) tgt="$target_url" ;;
+    tcp) tgt="127.0.0.1:$nginx_port" ;;
+    dns) tgt="$dns_ip" ;;
+    esac
+    c0=$(cpu_ms "$bb_pid")
+    out=$(wrk -t 2 -c "$conc" -d "${seconds}s" --timeout 5s \
+        "http://127.0.0.1:$bb_port/probe?module=${module}_ok&target=$tgt")
+    c1=$(cpu_ms "$bb_pid")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    if grep -q 'Non-2xx\|Socket errors' <<<"$out"; then note "blackbox $module c$conc: $(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ')"; fi
+    RUN=$(awk -v r="$reqs" -v c0="$c0" -v c1="$c1" -v s="$seconds" \
+        'BEGIN { printf "%.1f %.2f\n", r / s, (c1 - c0) * 1000 / r }')
+}
+# plugin_run COUNT CMD... → sets RUN: "checks/s µs-per-check" (CPU of the plugin processes)
+plugin_run() {
+    local n=$1; shift
+    local t0 t1 cpu
+    t0=$(date +%s%N)
+    "$@" >&2 || { echo "bench/run.sh: the plugin failed: $*" >&2; exit 1; }
+    cpu=$( (for ((i = 0; i < n; i++)); do "$@" >/dev/null || exit 1; done; times) | tail -1 |
+        awk '{ split($1, u, /[ms]/); split($2, y, /[ms]/); print (u[1] * 60 + u[2] + y[1] * 60 + y[2]) * 1000 }')
+    t1=$(date +%s%N)
+    RUN=$(awk -v n="$n" -v c="$cpu" -v t=$(( (t1 - t0) / 1000000 )) \
+        'BEGIN { printf "%.1f %.2f\n", n * 1000 / t, c * 1000 / n }')
+}
+
+# ---- figures ---------------------------------------------------------------
+if want plugins; then
+    for r in $(seq 1 "$reps"); do
+        say "plugins rep $r: check_http, check_tcp, check_dns in a loop"
+        plugin_run 300 /usr/lib/nagios/plugins/check_http -H 127.0.0.1 -p "$nginx_port" -u /ok
+        read -r rate us <<<"$RUN"
+        record cpu_us_per_check_http check_http us "$us"; record checks_per_s_http check_http "1/s" "$rate"
+        plugin_run 300 /usr/lib/nagios/plugins/check_tcp -H 127.0.0.1 -p "$nginx_port"
+        read -r rate us <<<"$RUN"
+        record cpu_us_per_check_tcp check_tcp us "$us"; record checks_per_s_tcp check_tcp "1/s" "$rate"
+        plugin_run 100 /usr/lib/nagios/plugins/check_dns -H "$dns_name" -s "$dns_ip"
+        read -r rate us <<<"$RUN"
+        record cpu_us_per_check_dns check_dns us "$us"; record checks_per_s_dns check_dns "1/s" "$rate"
+    done
+fi
+
+if want cpu; then
+    # nines at about blackbox's own rate: 2,000 checks at 1 s (per kind)
+    for kind in http tcp dns; do
+        for r in $(seq 1 "$reps"); do
+            say "cpu $kind rep $r: nines 2000 checks at 1 s"
+            nines_run "$kind" 2000 1000
+            read -r rate us lm lo ov fl un st <<<"$RUN"
+            note "nines $kind: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+            record "cpu_us_per_check_$kind" nines us "$us"
+            record "checks_per_s_$kind" nines "1/s" "$rate"
+            for conc in 16 64; do
+                say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
+                blackbox_run "$kind" "$conc"
+                read -r rate us <<<"$RUN"
+                note "blackbox $kind c$conc: ${rate}/s ${us} µs/probe"
+                record "cpu_us_per_check_$kind" "blackbox_c$conc" us "$us"
+                record "checks_per_s_$kind" "blackbox_c$conc" "1/s" "$rate"
+            done
+        done
+    done
+fi
+
+if want rate; then
+    for r in $(seq 1 "$reps"); do
+        say "rate rep $r: wrk -H 'Connection: close' -c 64 on nginx /ok"
+        n0=$(cpu_ms "$nginx_pid")
+        wout=$(wrk -t 2 -c 64 -d "${seconds}s" -H 'Connection: close' "$target_url")
+        n1=$(cpu_ms "$nginx_pid")
+        reqs=$(awk '/requests in/ {print $1}' <<<"$wout")
+        wrk_rate=$(awk -v r="$reqs" -v s="$seconds" 'BEGIN {printf "%.1f", r / s}')
+        record fresh_conn_per_s wrk "1/s" "$wrk_rate"
+        record nginx_cpu_us_per_req wrk us "$(awk -v r="$reqs" -v a="$n0" -v b="$n1" 'BEGIN {printf "%.2f", (b - a) * 1000 / r}')"
+        for offered in 5000 10000; do
+            say "rate rep $r: one probe, $offered HTTP checks at 1 s"
+            nines_run http "$offered" 1000
+            read -r rate us lm lo ov fl un st <<<"$RUN"
+            note "nines sustained offered=$offered: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+            record "sustained_per_s_offered_$offered" nines "1/s" "$rate"
+            record "sustained_ratio_to_wrk_offered_$offered" nines ratio "$(awk -v a="$rate" -v b="$wrk_rate" 'BEGIN {printf "%.3f", a / b}')"
+            record "late_max_ms_offered_$offered" nines ms "$lm"
+            record "late_over_100ms_offered_$offered" nines runs "$lo"
+            record "unsent_at_stop_offered_$offered" nines results "$un"
+            record "cpu_us_per_stored_check_offered_$offered" nines us "$us"
+        done
+    done
+fi
+
+if want rss; then
+    for r in $(seq 1 "$reps"); do
+        say "rss rep $r: probe with 0 checks"
+        rcli DEL nines:results >/dev/null
+        catalogue http 0 3600000
+        probe_start "$tmp/rss.log"
+        sleep 1
+        base=$(rss_kib "$probe_pid")
+        probe_stop "$tmp/rss.log" >/dev/null
+        record rss_kib_0_checks nines KiB "$base"
+        for n in 1000 10000 100000; do
+            # 100,000 checks take minutes to apply (see RESULTS.md): first repetition only
+            [ "$n" -lt 100000 ] || [ "$r" -eq 1 ] || continue
+            say "rss rep $r: probe with $n idle HTTP checks (1 h interval)"
+            catalogue http "$n" 3600000
+            t0=$(date +%s%N)
+            probe_start "$tmp/rss.log"
+            t1=$(date +%s%N)
+            sleep 3
+            kib=$(rss_kib "$probe_pid")
+            probe_stop "$tmp/rss.log" >/dev/null
+            record "rss_kib_${n}_checks" nines KiB "$kib"
+            record "rss_bytes_per_check_$n" nines B "$(awk -v a="$kib" -v b="$base" -v n="$n" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')"
+            record "catalogue_apply_s_$n" nines s "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1e9}')"
+        done
+    done
+fi
+
+if want ingest; then
+    for r in $(seq 1 "$reps"); do
+        say "ingest rep $r: bench/ingest.sh 10000 $seconds 50000 100000"
+        bench/ingest.sh 10000 "$seconds" 50000 100000 >"$tmp/ingest.out" 2>/dev/null
+        p64=$(sed -n 's/.*-P 64: \([0-9.]*\).*/\1/p' "$tmp/ingest.out")
+        record xadd_p64_per_s redis-benchmark "1/s" "$p64"
+        while read -r l; do
+            rate=$(kv rate_offered "$l"); [ -n "$rate" ] || rate=$(kv offered "$l")
+            record "ingest_sent_per_s_offered_$rate" collector "1/s" "$(kv rate_sent "$l")"
+            record "ingest_lag_max_s_offered_$rate" collector s "$(kv lag_max_s "$l")"
+            record "ingest_ratio_to_xadd_p64_offered_$rate" collector ratio "$(kv ratio "$l")"
+        done < <(grep 'rate_sent=' "$tmp/ingest.out")
+    done
+fi
+
+if want report; then
+    bench/report.sh "$reps" 100 10 "${BENCH_REPORT_DAYS:-31}" >"$tmp/report.out"
+    cat "$tmp/report.out" >>"$results"
+fi
+
+# ---- table -----------------------------------------------------------------
+table() {
+    sort -k1,1 -k2,2 -s "$results" | awk -v reps="$reps" '
+    function flush() {
+        if (key == "") return
+        n = m
+        for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
+        med = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+        printf "| %-38s | %-18s | %-6s | %12s | %12s | %12s | %d |\n", f, s, u, med, v[1], v[n], n > "/dev/stderr"
+        printf "BENCH figure=%s subject=%s unit=%s median=%s min=%s max=%s reps=%d\n", f, s, u, med, v[1], v[n], n
+        delete v
+    }
+    { k = $1 " " $2; if (k != key) { flush(); key = k; f = $1; s = $2; u = $3; m = 0 } v[++m] = $4 + 0 }
+    END { flush() }'
+}
+{
+    echo
+    printf '| %-38s | %-18s | %-6s | %12s | %12s | %12s | %s |\n' figure subject unit median min max n
+    printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..40})" "$(printf -- '-%.0s' {1..20})" \
+        "--------" "--------------" "--------------" "--------------" "---"
+} >&2
+if [ -n "$out" ]; then table | tee "$out"; else table; fi
+printf 'BENCH machine nproc=%s cpu="%s" date=%s load="%s"\n' "$(nproc)" \
+    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(loadavg)"
+for n in "${notes[@]}"; do echo "NOTE $n"; done
