@@ -603,10 +603,10 @@ static void host_over(struct host_verdict *v, const char *what, double value, do
         return;
     v->worst = value / limit;
     if (is_load)
-        snprintf(v->message, sizeof(v->message), "%s %.2f per cpu (limit %.2f)", what, value,
+        snprintf(v->message, sizeof(v->message), "%.160s %.2f per cpu (limit %.2f)", what, value,
                  limit);
     else
-        snprintf(v->message, sizeof(v->message), "%s at %.1f%% (limit %g%%)", what, value,
+        snprintf(v->message, sizeof(v->message), "%.160s at %.1f%% (limit %g%%)", what, value,
                  limit);
 }
 

@@ -609,16 +609,17 @@ static void tcp_check_connect_next(struct tcp_check *c)
         tcp_check_connect_failed(c, err);
 }
 
-static void tcp_check_add_address(struct tcp_check *c, const struct sockaddr *sa)
+/* Adds sa (len bytes: its family decides how many are read). */
+static void tcp_check_add_address(struct tcp_check *c, const struct sockaddr *sa, size_t len)
 {
     struct sockaddr_storage *dst = &c->addr[c->addr_count];
 
     if (c->addr_count == TCP_ADDR_MAX)
         return;
-    if (sa->sa_family == AF_INET) {
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         memcpy(dst, sa, sizeof(struct sockaddr_in));
         ((struct sockaddr_in *)dst)->sin_port = htons((uint16_t)c->port);
-    } else if (sa->sa_family == AF_INET6) {
+    } else if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
         memcpy(dst, sa, sizeof(struct sockaddr_in6));
         ((struct sockaddr_in6 *)dst)->sin6_port = htons((uint16_t)c->port);
     } else {
@@ -640,7 +641,7 @@ static void tcp_check_on_resolved(uv_getaddrinfo_t *req, int status, struct addr
     }
     c->result.dns_us = tcp_check_elapsed_us(c);
     for (struct addrinfo *ai = res; status == 0 && ai; ai = ai->ai_next)
-        tcp_check_add_address(c, ai->ai_addr);
+        tcp_check_add_address(c, ai->ai_addr, ai->ai_addrlen);
     uv_freeaddrinfo(res);
     if (status < 0 || c->addr_count == 0) {
         tcp_check_finish(c, NINES_OUTCOME_FAIL, "dns_failure", "cannot resolve %s: %s", c->host,
@@ -690,11 +691,11 @@ static int tcp_check_literal(struct tcp_check *c)
         memcpy(ip, c->host, n + 1);
     }
     if (uv_ip4_addr(ip, c->port, &a4) == 0 && c->ip_version != 6) {
-        tcp_check_add_address(c, (struct sockaddr *)&a4);
+        tcp_check_add_address(c, (struct sockaddr *)&a4, sizeof(a4));
         return 1;
     }
     if (uv_ip6_addr(ip, c->port, &a6) == 0 && c->ip_version != 4) {
-        tcp_check_add_address(c, (struct sockaddr *)&a6);
+        tcp_check_add_address(c, (struct sockaddr *)&a6, sizeof(a6));
         return 1;
     }
     return 0;

@@ -2553,7 +2553,7 @@ static void *cfg_load_sublist(struct cfg_ctx *x, const struct yamltree_node *seq
     }
     memcpy(saved, x->where, sizeof(saved));
     for (size_t i = 0; i < seq->count; i++) {
-        snprintf(x->where, sizeof(x->where), "%.70s: %s[%zu]", saved, noun, i);
+        snprintf(x->where, sizeof(x->where), "%.50s: %.12s[%zu]", saved, noun, i);
         if (seq->items[i]->type != YAMLTREE_MAPPING) {
             cfg_error(x, seq->items[i], "expected a mapping, got %s",
                       cfg_got(seq->items[i], got, sizeof(got)));
