@@ -42,7 +42,7 @@ struct probe {
     int fetching;                 /* a catalogue read is in flight */
     int catalogue_missing;        /* warned that Redis has none */
     struct probe_check **checks;
-    size_t nchecks;
+    size_t nchecks, capchecks;
     int64_t boot_ms;
     uint64_t seq;
     uint64_t overlaps;
@@ -52,18 +52,6 @@ struct probe {
     int stopping;
     uint64_t drain_deadline;      /* loop time (ms) at which draining gives up */
 };
-
-static struct probe_check *probe_find(struct probe *p, const char *id, size_t *idx)
-{
-    for (size_t i = 0; i < p->nchecks; i++) {
-        if (strcmp(p->checks[i]->spec.id, id) == 0) {
-            if (idx != NULL)
-                *idx = i;
-            return p->checks[i];
-        }
-    }
-    return NULL;
-}
 
 static void probe_check_release(struct probe_check *pc)
 {
@@ -129,17 +117,66 @@ static int probe_runs(const struct nines_check *c, const char *location)
     return c->kind != NINES_KIND_PUSH && nines_check_runs_at(c, location);
 }
 
+/* An id -> index table for one catalogue apply: open addressing, so that
+ * 100,000 checks apply in linear time. */
+struct probe_index {
+    size_t cap;                      /* a power of two, >= twice the entries */
+    const char **key;
+    size_t *val;
+};
+
+static int probe_index_init(struct probe_index *x, size_t n)
+{
+    x->cap = 16;
+    while (x->cap < 2 * n + 2)
+        x->cap *= 2;
+    x->key = calloc(x->cap, sizeof(*x->key));
+    x->val = calloc(x->cap, sizeof(*x->val));
+    return x->key != NULL && x->val != NULL ? 0 : -1;
+}
+
+static void probe_index_free(struct probe_index *x)
+{
+    free(x->key);
+    free(x->val);
+}
+
+/* The slot of id: its own, or the empty one it would take. */
+static size_t probe_index_slot(const struct probe_index *x, const char *id)
+{
+    size_t i = (size_t)nines_fnv1a64(id, strlen(id)) & (x->cap - 1);
+
+    while (x->key[i] != NULL && strcmp(x->key[i], id) != 0)
+        i = (i + 1) & (x->cap - 1);
+    return i;
+}
+
+static void probe_index_put(struct probe_index *x, const char *id, size_t val)
+{
+    size_t i = probe_index_slot(x, id);
+
+    x->key[i] = id;
+    x->val[i] = val;
+}
+
 /* Replaces the running set with the checks of cat that run here. */
 static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size_t n)
 {
     size_t added = 0, changed = 0, removed = 0;
+    struct probe_index wanted, running;
 
+    if (probe_index_init(&wanted, n) != 0 || probe_index_init(&running, p->nchecks + n) != 0) {
+        probe_index_free(&wanted);
+        log_error("out_of_memory", "where=catalogue checks=%zu", n);
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        if (probe_runs(&cat[j], p->o.location))
+            probe_index_put(&wanted, cat[j].id, j);
     for (size_t i = 0; i < p->nchecks;) {
         struct probe_check *pc = p->checks[i];
-        int keep = 0;
+        int keep = wanted.key[probe_index_slot(&wanted, pc->spec.id)] != NULL;
 
-        for (size_t j = 0; j < n && !keep; j++)
-            keep = strcmp(cat[j].id, pc->spec.id) == 0 && probe_runs(&cat[j], p->o.location);
         if (keep) {
             i++;
             continue;
@@ -152,21 +189,34 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
         else
             probe_check_release(pc);
     }
+    for (size_t i = 0; i < p->nchecks; i++)
+        probe_index_put(&running, p->checks[i]->spec.id, i);
     for (size_t j = 0; j < n; j++) {
         struct probe_check *pc;
+        size_t slot;
 
         if (!probe_runs(&cat[j], p->o.location))
             continue;
-        pc = probe_find(p, cat[j].id, NULL);
+        slot = probe_index_slot(&running, cat[j].id);
+        pc = running.key[slot] != NULL ? p->checks[running.val[slot]] : NULL;
         if (pc != NULL) {
             if (nines_check_equal(&pc->spec, &cat[j]))
                 continue;
+            running.key[slot] = cat[j].id;   /* the old id is freed next */
             nines_check_clear(&pc->spec);
             pc->spec = cat[j];            /* take it */
             memset(&cat[j], 0, sizeof(cat[j]));
             changed++;
         } else {
-            struct probe_check **grown = realloc(p->checks, (p->nchecks + 1) * sizeof(*grown));
+            struct probe_check **grown = p->checks;
+
+            if (p->nchecks == p->capchecks) {
+                size_t cap = p->capchecks ? 2 * p->capchecks : 64;
+
+                grown = realloc(p->checks, cap * sizeof(*grown));
+                if (grown != NULL)
+                    p->capchecks = cap;
+            }
 
             pc = calloc(1, sizeof(*pc));
             if (grown == NULL || pc == NULL) {
@@ -181,11 +231,14 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
             pc->spec = cat[j];
             memset(&cat[j], 0, sizeof(cat[j]));
             p->checks[p->nchecks++] = pc;
+            probe_index_put(&running, pc->spec.id, p->nchecks - 1);
             added++;
         }
         if (scheduler_put(p->sched, pc->spec.id, pc->spec.interval_ms, pc) != 0)
             log_error("schedule_failed", "check=%s", pc->spec.id);
     }
+    probe_index_free(&wanted);
+    probe_index_free(&running);
     log_info("catalogue_applied", "checks=%zu added=%zu changed=%zu removed=%zu location=%s",
              p->nchecks, added, changed, removed, p->o.location);
 }
