@@ -5,7 +5,7 @@
 #include "nines/err.h"
 #include "resp.h"
 
-#define RESP_LINE_MAX (RESP_STR_MAX + 3) /* type byte, text, CR; LF found after */
+#define RESP_LINE_MAX (RESP_STR_MAX + 2) /* type byte, text, CR; LF found after */
 
 int resp_format(char *out, size_t cap, int argc, const char *const *argv)
 {
@@ -36,7 +36,7 @@ int resp_format(char *out, size_t cap, int argc, const char *const *argv)
 /* The length of the line at buf (up to CR LF): -1 incomplete, -2 malformed or too long. */
 static long resp_line(const char *buf, size_t len)
 {
-    size_t lim = len < RESP_LINE_MAX + 1 ? len : RESP_LINE_MAX + 1;
+    size_t lim = len < RESP_LINE_MAX ? len : RESP_LINE_MAX;
 
     for (size_t i = 0; i < lim; i++) {
         if (buf[i] == '\r') {
@@ -47,7 +47,7 @@ static long resp_line(const char *buf, size_t len)
         if (buf[i] == '\n')
             return -2;
     }
-    return len > RESP_LINE_MAX ? -2 : -1;
+    return len >= RESP_LINE_MAX ? -2 : -1;
 }
 
 /* A decimal integer filling buf[0..n) (an optional minus). 0 or -1. */

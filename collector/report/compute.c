@@ -899,7 +899,7 @@ static const struct nines_sla_cfg rc_default_sla = { .name = "default", .target_
 static int rc_setup(struct rc_ctx *x, struct report *r, const char *customer, size_t sla_index)
 {
     struct nines_err e = { 0 };
-    const char *tzname;
+    const char *tz_name;
 
     for (size_t i = 0; x->cust == NULL && i < x->cfg->customers_count; i++)
         if (strcmp(x->cfg->customers[i].id, customer) == 0)
@@ -916,10 +916,10 @@ static int rc_setup(struct rc_ctx *x, struct report *r, const char *customer, si
     if (x->year < 1971 || x->year > 9999 || x->month < 1 || x->month > 12)
         return nines_err_set(x->err, NINES_EINVAL, "month %04d-%02d: not a month (YYYY-MM)",
                              x->year, x->month);
-    tzname = x->cust->timezone ? x->cust->timezone : "UTC";
-    if ((x->tz = nines_tz_load(tzname, &e)) == NULL)
+    tz_name = x->cust->timezone ? x->cust->timezone : "UTC";
+    if ((x->tz = nines_tz_load(tz_name, &e)) == NULL)
         return nines_err_set(x->err, NINES_EINVAL, "customer %s: timezone '%s': %s",
-                             x->cust->id, tzname, e.msg);
+                             x->cust->id, tz_name, e.msg);
     if ((x->tzc = nines_tzcache_new()) == NULL)
         return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
     x->from = nines_tz_month_start_utc_ms(x->tz, x->year, x->month);
@@ -928,11 +928,11 @@ static int rc_setup(struct rc_ctx *x, struct report *r, const char *customer, si
     if (x->from > x->now_ms)
         return nines_err_set(x->err, NINES_EINVAL,
                              "month %04d-%02d has not begun yet in %s", x->year, x->month,
-                             tzname);
+                             tz_name);
     snprintf(r->customer_id, sizeof(r->customer_id), "%s", x->cust->id);
     snprintf(r->customer_name, sizeof(r->customer_name), "%s",
              x->cust->name ? x->cust->name : x->cust->id);
-    snprintf(r->timezone, sizeof(r->timezone), "%s", tzname);
+    snprintf(r->timezone, sizeof(r->timezone), "%s", tz_name);
     snprintf(r->month, sizeof(r->month), "%04d-%02d", x->year, x->month);
     r->from_ms = x->from;
     r->to_ms = x->to;
