@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, and runs the whole suite
-# (unit and integration) twice: a normal build, then AddressSanitizer + UBSan.
-# Exits non-zero on any failure or any sanitizer report.
+# (unit and integration) twice: a normal build, then AddressSanitizer + UBSan;
+# then a short libFuzzer run of every parser. Exits non-zero on any failure,
+# any sanitizer report or any fuzzer finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -48,4 +49,11 @@ if [ -n "$reports" ]; then
     echo "FAILED: sanitizer reports above" >&2
     status=1
 fi
+
+# A short fuzz run of every parser from its committed corpus (clang,
+# libFuzzer, ASan+UBSan): NINES_FUZZ_SECONDS each, 10 by default here;
+# scripts/fuzz.sh 600 for a long run.
+unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+echo "==== fuzz: ${NINES_FUZZ_SECONDS:-10}s per target" >&2
+scripts/fuzz.sh "${NINES_FUZZ_SECONDS:-10}" >&2 || status=1
 exit $status
