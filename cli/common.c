@@ -39,8 +39,8 @@ int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_
         return CLI_USAGE;
     }
     if (cfg->collector.redis != NULL) {
-        if (nines_redis_url_parse(cfg->collector.redis, a, &err) != 0) {
-            fprintf(stderr, "nines: %s: collector.redis: %s\n", config_path, err.msg);
+        if (nines_config_redis_addr(cfg, a, &err) != 0) {
+            fprintf(stderr, "nines: %s: %s\n", config_path, err.msg);
             rc = CLI_USAGE;
         }
     } else {

@@ -890,7 +890,7 @@ int collector_start(struct collector *c, struct nines_err *err)
     char where[600];
 
     if (cc->redis != NULL) {
-        if (nines_redis_url_parse(cc->redis, &c->addr, err) != 0)
+        if (nines_config_redis_addr(c->cfg, &c->addr, err) != 0)
             return NINES_EINVAL;
     } else {
         c->embed = embed_start(c->loop, cc->data_dir, cc->redis_server, err);

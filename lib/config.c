@@ -147,6 +147,9 @@ static const struct cfg_field cfg_collector_fields[] = {
     { "data_dir", CFG_PATH, 0, CFG_COLL(data_dir), 0, 0, 0 },
     { "redis", CFG_REDIS_URL, 0, CFG_COLL(redis), 0, 0, 0 },
     { "redis_server", CFG_STRING, 0, CFG_COLL(redis_server), 0, 0, 0 },
+    { "redis_password_env", CFG_ENV_NAME, 0, CFG_COLL(redis_password_env), 0, 0, 0 },
+    { "redis_password_file", CFG_PATH, 0, CFG_COLL(redis_password_file), 0, 0, 0 },
+    { "redis_user", CFG_NAME, 0, CFG_COLL(redis_user), 0, 0, 0 },
     { "log_level", CFG_LOG_LEVEL, 0, CFG_COLL(log_level), 0, 0, 0 },
     { "stream_maxlen", CFG_INT64, 0, CFG_COLL(stream_maxlen), 0, 1000, 100000000 },
 };
@@ -4755,6 +4758,9 @@ void nines_config_free(struct nines_config *cfg)
     free(cfg->collector.data_dir);
     free(cfg->collector.redis);
     free(cfg->collector.redis_server);
+    free(cfg->collector.redis_password_env);
+    free(cfg->collector.redis_password_file);
+    free(cfg->collector.redis_user);
     free(cfg->collector.log_level);
     cfg_free_api(&cfg->api);
     nines_checks_free(cfg->checks, cfg->checks_count);
@@ -4768,6 +4774,39 @@ void nines_config_free(struct nines_config *cfg)
     free(cfg->alerting.burn_rates);
     cfg_free_customers(cfg->customers, cfg->customers_count);
     free(cfg);
+}
+
+int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_addr *a,
+                            struct nines_err *err)
+{
+    const struct nines_collector_cfg *cc = &cfg->collector;
+
+    if (cc->redis == NULL)
+        return nines_err_set(err, NINES_EINVAL, "collector.redis is not set");
+    if (nines_redis_url_parse(cc->redis, a, err) != 0)
+        return NINES_EINVAL;
+    if (cc->redis_user != NULL)
+        snprintf(a->user, sizeof(a->user), "%s", cc->redis_user);
+    if (cc->redis_password_env != NULL) {
+        const char *v = getenv(cc->redis_password_env);
+
+        if (v == NULL || v[0] == '\0')
+            return nines_err_set(err, NINES_EINVAL, "collector.redis_password_env: %s is not "
+                                 "set", cc->redis_password_env);
+        snprintf(a->password, sizeof(a->password), "%s", v);
+    } else if (cc->redis_password_file != NULL) {
+        FILE *f = fopen(cc->redis_password_file, "r");
+
+        if (f == NULL || fgets(a->password, sizeof(a->password), f) == NULL) {
+            if (f != NULL)
+                fclose(f);
+            return nines_err_set(err, NINES_EINVAL, "collector.redis_password_file: cannot "
+                                 "read %s", cc->redis_password_file);
+        }
+        fclose(f);
+        a->password[strcspn(a->password, "\r\n")] = '\0';
+    }
+    return 0;
 }
 
 /*

@@ -13,6 +13,9 @@ struct nines_collector_cfg {
     char *data_dir;       /* embedded Redis lives here; default "/var/lib/nines" */
     char *redis;          /* redis://..., unix:///...; NULL = embedded redis-server */
     char *redis_server;   /* binary for the embedded server; "redis-server" */
+    char *redis_password_env;   /* the Redis password (and redis_user) from this variable */
+    char *redis_password_file;  /* ... or this file's first line; never in the URL */
+    char *redis_user;           /* ACL user for AUTH user password (default: none) */
     char *log_level;      /* debug|info|warn|error; "info" */
     int64_t stream_maxlen;  /* approximate cap on the results stream; 1000000 */
 };
@@ -211,6 +214,11 @@ struct nines_config {
  */
 int nines_config_load(const char *path, struct nines_config **out, struct nines_errlist *errs);
 void nines_config_free(struct nines_config *cfg);
+/* The address of collector.redis with its password from redis_password_env
+ * or redis_password_file and redis_user: 0, or NINES_EINVAL with err. */
+struct nines_redis_addr;
+int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_addr *a,
+                            struct nines_err *err);
 /* Parses "500ms", "10s", "5m", "2h", "1d" or a bare number of seconds. */
 int nines_duration_parse(const char *s, int64_t *ms);
 
