@@ -39,11 +39,14 @@ struct api {
     struct auth_table auth;
     int open;                    /* no tokens configured: every route public */
     int64_t started_ms;
+    char *tls_cert, *tls_key;    /* PEM, for MHD while it runs */
     uint64_t push_seq;
     struct api_push_due due[API_MAX_PUSH];
     size_t ndue;
     struct web *web;             /* the built-in pages (collector/web) */
 };
+
+static void api_destroy(void *arg);
 
 /* ---- reading checks ---------------------------------------------------- */
 
@@ -898,9 +901,30 @@ static void api_write_addr(const struct nines_config *cfg, int port)
     f = fopen(tmp, "w");
     if (f == NULL)
         return;     /* data_dir may not exist without the embedded Redis */
-    fprintf(f, "http://127.0.0.1:%d\n", port);
+    fprintf(f, "%s://127.0.0.1:%d\n", cfg->api.tls_cert != NULL ? "https" : "http", port);
     if (fclose(f) == 0)
         rename(tmp, path);
+}
+
+/* A PEM file, whole (at most 1 MiB), malloc'd; NULL with err. */
+static char *api_read_pem(const char *path, const char *what, struct nines_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n = -1;
+
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n <= (1L << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+        fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        buf[n] = '\0';
+    } else {
+        free(buf);
+        buf = NULL;
+        nines_err_set(err, NINES_EINVAL, "api.%s: cannot read %s", what, path);
+    }
+    if (f != NULL)
+        fclose(f);
+    return buf;
 }
 
 struct api *api_start(uv_loop_t *loop, struct collector *c, struct nines_err *err)
@@ -908,6 +932,7 @@ struct api *api_start(uv_loop_t *loop, struct collector *c, struct nines_err *er
     const struct nines_api_cfg *cfg = &collector_config(c)->api;
     struct httpd_opts o = { 0 };
     struct api *a = calloc(1, sizeof(*a));
+    char *cert = NULL, *key = NULL;
 
     if (a == NULL) {
         nines_err_set(err, NINES_ENOMEM, "out of memory");
@@ -926,19 +951,32 @@ struct api *api_start(uv_loop_t *loop, struct collector *c, struct nines_err *er
     o.connection_limit = (unsigned)cfg->connection_limit;
     o.per_ip_limit = (unsigned)cfg->per_ip_limit;
     o.max_body = (size_t)cfg->max_body_bytes;
+    if (cfg->tls_cert != NULL &&
+        ((cert = api_read_pem(cfg->tls_cert, "tls_cert", err)) == NULL ||
+         (key = api_read_pem(cfg->tls_key, "tls_key", err)) == NULL)) {
+        free(cert);
+        free(a);
+        return NULL;
+    }
+    o.tls_cert_pem = cert;
+    o.tls_key_pem = key;
     a->h = httpd_new(loop, &o, err);
+    /* MHD may refer to the credentials while it runs: kept until close */
+    a->tls_cert = cert;
+    a->tls_key = key;
     if (a->h == NULL || api_routes(a) != 0) {
-        if (a->h != NULL)
-            httpd_close(a->h, free, a);
-        else
-            free(a);
+        if (a->h != NULL) {
+            httpd_close(a->h, api_destroy, a);
+        } else {
+            api_destroy(a);
+        }
         if (err->code == 0)
             nines_err_set(err, NINES_EINVAL, "cannot register the API routes");
         return NULL;
     }
     api_write_addr(collector_config(c), httpd_port(a->h));
-    log_info("api_listening", "listen=%s port=%d auth=%s", o.listen, httpd_port(a->h),
-             a->open ? "none" : "tokens");
+    log_info("api_listening", "listen=%s port=%d auth=%s tls=%s", o.listen, httpd_port(a->h),
+             a->open ? "none" : "tokens", cfg->tls_cert != NULL ? "yes" : "no");
     return a;
 }
 
@@ -959,12 +997,28 @@ struct api_closing {
     void *arg;
 };
 
+static void api_free_tls(struct api *a)
+{
+    if (a->tls_key != NULL)
+        explicit_bzero(a->tls_key, strlen(a->tls_key));
+    free(a->tls_key);
+    free(a->tls_cert);
+    a->tls_key = a->tls_cert = NULL;
+}
+
+static void api_destroy(void *arg)
+{
+    api_free_tls(arg);
+    free(arg);
+}
+
 static void api_closed(void *arg)
 {
     struct api_closing *cl = arg;
 
     if (cl->closed != NULL)
         cl->closed(cl->arg);
+    api_free_tls(cl->a);
     free(cl->a);
     free(cl);
 }
@@ -982,8 +1036,7 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     if (cl == NULL) {
         web_close(a->web);
         api_reports_close();
-        httpd_close(a->h, NULL, NULL);
-        free(a);
+        httpd_close(a->h, api_destroy, a);
         return;
     }
     cl->a = a;

@@ -1083,6 +1083,21 @@ static struct MHD_Daemon *httpd_start_mhd(struct httpd *h, const struct httpd_op
 
     if (v6)
         flags |= MHD_USE_IPv6;
+    if (o->tls_cert_pem != NULL && o->tls_key_pem != NULL)
+        return MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, httpd_on_accept, h, httpd_on_access, h,
+            MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)httpd_on_mhd_log, h,
+            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)ss,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->connection_timeout_s,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->connection_limit + 1,
+            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)o->per_ip_limit,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)o->connection_memory,
+            MHD_OPTION_NOTIFY_COMPLETED, (MHD_RequestCompletedCallback)httpd_on_completed, h,
+            MHD_OPTION_NOTIFY_CONNECTION, (MHD_NotifyConnectionCallback)httpd_on_connection, h,
+            MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
+            MHD_OPTION_HTTPS_MEM_CERT, o->tls_cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, o->tls_key_pem,
+            MHD_OPTION_END);
     return MHD_start_daemon(
         flags, 0, httpd_on_accept, h, httpd_on_access, h,
         MHD_OPTION_EXTERNAL_LOGGER, (MHD_LogCallback)httpd_on_mhd_log, h,  /* must be first */

@@ -38,6 +38,8 @@ struct httpd_opts {
     size_t connection_memory;       /* MHD's per-connection buffer: 32 KiB */
     size_t max_body;                /* larger bodies get 413: 64 KiB */
     unsigned handler_timeout_ms;    /* unanswered requests get 504: 30000 */
+    const char *tls_cert_pem;       /* HTTPS (GnuTLS in libmicrohttpd) with this PEM chain ... */
+    const char *tls_key_pem;        /* ... and key; both NULL: plain HTTP */
 };
 
 struct httpd *httpd_new(uv_loop_t *loop, const struct httpd_opts *o, struct nines_err *err);

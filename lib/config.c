@@ -411,7 +411,8 @@ static const struct cfg_field cfg_maint_fields[] = {
 /* api: {listen, connection_limit, per_ip_limit, timeout, max_body_bytes, tokens} */
 #define CFG_API(m) offsetof(struct nines_api_cfg, m)
 #define CFG_MAX_TOKENS 64       /* the collector's table holds this many */
-enum { CFG_AP_LISTEN, CFG_AP_CONNS, CFG_AP_PER_IP, CFG_AP_TIMEOUT, CFG_AP_BODY, CFG_AP_TOKENS };
+enum { CFG_AP_LISTEN, CFG_AP_CONNS, CFG_AP_PER_IP, CFG_AP_TIMEOUT, CFG_AP_BODY, CFG_AP_TOKENS,
+       CFG_AP_TLS_CERT, CFG_AP_TLS_KEY };
 static const struct cfg_field cfg_api_fields[] = {
     [CFG_AP_LISTEN] = { "listen", CFG_LISTEN, 0, CFG_API(listen), 0, 0, 0 },
     [CFG_AP_CONNS] = { "connection_limit", CFG_INT, 0, CFG_API(connection_limit), 0, 1,
@@ -421,6 +422,8 @@ static const struct cfg_field cfg_api_fields[] = {
     [CFG_AP_BODY] = { "max_body_bytes", CFG_INT64, 0, CFG_API(max_body_bytes), 0, 1024,
                       16777216 },
     [CFG_AP_TOKENS] = { "tokens", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_AP_TLS_CERT] = { "tls_cert", CFG_PATH, 0, CFG_API(tls_cert), 0, 0, 0 },
+    [CFG_AP_TLS_KEY] = { "tls_key", CFG_PATH, 0, CFG_API(tls_key), 0, 0, 0 },
 };
 
 #define CFG_TOK(m) offsetof(struct nines_token_cfg, m)
@@ -4115,6 +4118,9 @@ static void cfg_load_api(struct cfg_ctx *x, const struct yamltree_node *map,
         && cfg_want_type(x, &cfg_api_fields[CFG_AP_TOKENS], seen[CFG_AP_TOKENS],
                          YAMLTREE_SEQUENCE) == 0)
         cfg_load_tokens(x, seen[CFG_AP_TOKENS], api);
+    if ((seen[CFG_AP_TLS_CERT] == NULL) != (seen[CFG_AP_TLS_KEY] == NULL))
+        cfg_error(x, seen[CFG_AP_TLS_CERT] ? seen[CFG_AP_TLS_CERT] : seen[CFG_AP_TLS_KEY],
+                  "give both 'tls_cert' and 'tls_key' (HTTPS), or neither");
     per_ip = seen[CFG_AP_PER_IP];
     conns = seen[CFG_AP_CONNS];
     if (per_ip == NULL && api->per_ip_limit > api->connection_limit)
@@ -4673,6 +4679,8 @@ int nines_config_load(const char *path, struct nines_config **out, struct nines_
 static void cfg_free_api(struct nines_api_cfg *a)
 {
     free(a->listen);
+    free(a->tls_cert);
+    free(a->tls_key);
     for (size_t i = 0; i < a->tokens_count; i++)
         free(a->tokens[i].name);
     free(a->tokens);

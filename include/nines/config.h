@@ -36,6 +36,8 @@ struct nines_api_cfg {
     int per_ip_limit;              /* default 32 */
     int64_t timeout_ms;            /* idle connection timeout, default 10 s */
     int64_t max_body_bytes;        /* default 65536 */
+    char *tls_cert;                /* HTTPS: PEM certificate chain (path) ... */
+    char *tls_key;                 /* ... and its key (path, mode 0600); both or none */
     struct nines_token_cfg *tokens;
     size_t tokens_count;
 };
