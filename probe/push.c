@@ -35,6 +35,7 @@ struct push {
     size_t inflight;
     size_t max_inflight;
     int64_t maxlen;
+    int partitions;         /* the catalogue's "partitions" (1: nines:results) */
     struct push_stats st;
 };
 
@@ -116,6 +117,31 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     push_pump(p);
 }
 
+/*
+ * The stream a queued result goes to: its check's partition stream when the
+ * catalogue has several partitions (README "High availability"), decided at
+ * send time from the blob's "check" field, so a result queued before the
+ * partition count changed still reaches the right stream.
+ */
+static const char *push_stream(const struct push *p, const struct push_blob *b, char *buf,
+                               size_t size)
+{
+    char id[NINES_ID_LEN];
+    size_t off = 0;
+
+    for (size_t i = 0; p->partitions > 1 && i + 1 < b->argc; i += 2) {
+        if (b->len[i] == 5 && memcmp(b->bytes + off, "check", 5) == 0 &&
+            b->len[i + 1] < sizeof(id)) {
+            memcpy(id, b->bytes + off + b->len[i], b->len[i + 1]);
+            id[b->len[i + 1]] = '\0';
+            return nines_results_key(nines_partition_of(id, p->partitions), p->partitions,
+                                     buf, size);
+        }
+        off += b->len[i] + b->len[i + 1];
+    }
+    return nines_results_key(0, 1, buf, size);
+}
+
 static void push_pump(struct push *p)
 {
     redisAsyncContext *ac = rconn_ctx(p->rc);
@@ -129,11 +155,13 @@ static void push_pump(struct push *p)
         const char *argv[6 + 2 * NINES_WIRE_MAX_FIELDS];
         size_t argvlen[6 + 2 * NINES_WIRE_MAX_FIELDS];
         size_t argc = 0, off = 0;
+        char stream[48];
 
         argv[argc] = "XADD";
         argvlen[argc++] = 4;
-        argv[argc] = NINES_KEY_RESULTS;
-        argvlen[argc++] = strlen(NINES_KEY_RESULTS);
+        argv[argc] = push_stream(p, b, stream, sizeof(stream));
+        argvlen[argc] = strlen(argv[argc]);
+        argc++;
         argv[argc] = "MAXLEN";
         argvlen[argc++] = 6;
         argv[argc] = "~";
@@ -221,6 +249,11 @@ void push_set_maxlen(struct push *p, int64_t maxlen)
 {
     if (maxlen > 0)
         p->maxlen = maxlen;
+}
+
+void push_set_partitions(struct push *p, int partitions)
+{
+    p->partitions = partitions;
 }
 
 void push_get_stats(const struct push *p, struct push_stats *st)
