@@ -268,7 +268,7 @@ static void partitions_tick(uv_timer_t *t)
     redisAsyncCommand(ac, NULL, NULL, "ZADD %s %lld %s", PARTITIONS_KEY_LIVE, (long long)now,
                       p->name);
     redisAsyncCommand(ac, NULL, NULL, "ZREMRANGEBYSCORE %s -inf %lld", PARTITIONS_KEY_LIVE,
-                      (long long)(now - 2 * p->lease_ms));
+                      (long long)(now - p->lease_ms));   /* silent for a lease: gone */
     for (int i = 0; i < p->n; i++)
         if (p->part[i].owned)
             partitions_eval(p, ac, partitions_lua_renew, i, p->part[i].value,
