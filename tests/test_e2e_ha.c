@@ -326,6 +326,53 @@ Test(e2e_ha, three_collectors_spread_and_survive_kill9, .timeout = 240)
     teardown(&w, NCOLL);
 }
 
+/* Redis Cluster's key slot: CRC16-XMODEM of the hash tag (or the key). */
+static unsigned cluster_slot(const char *key)
+{
+    const char *open = strchr(key, '{'), *close = open ? strchr(open + 1, '}') : NULL;
+    size_t len = strlen(key);
+    unsigned crc = 0;
+
+    if (close != NULL && close > open + 1) {
+        len = (size_t)(close - open - 1);
+        key = open + 1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        crc ^= (unsigned)(unsigned char)key[i] << 8;
+        for (int b = 0; b < 8; b++)
+            crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    }
+    return crc & 16383;
+}
+
+/* What can be checked of the Redis Cluster mapping without a cluster: every
+ * key a partition's fenced transaction and lease scripts touch exists under
+ * the names used here, and they share one slot per partition; partitions
+ * spread over different slots. */
+static void assert_partition_slots(redisContext *c, int nparts)
+{
+    unsigned slots[PARTS];
+
+    cr_assert(eq(u32, cluster_slot("123456789"), 0x31C3 & 16383));  /* the CRC's check value */
+    for (int p = 0; p < nparts; p++) {
+        char keys[3][48];
+
+        snprintf(keys[0], sizeof(keys[0]), "nines:results:{%d}", p);
+        snprintf(keys[1], sizeof(keys[1]), "nines:lease:{%d}", p);
+        snprintf(keys[2], sizeof(keys[2]), "nines:lease:{%d}:fence", p);
+        for (int k = 0; k < 3; k++) {
+            redisReply *r = redisCommand(c, "EXISTS %s", keys[k]);
+
+            cr_expect(eq(i64, r->integer, 1), "%s missing", keys[k]);
+            freeReplyObject(r);
+            cr_expect(eq(u32, cluster_slot(keys[k]), cluster_slot(keys[0])));
+        }
+        slots[p] = cluster_slot(keys[0]);
+        for (int q = 0; q < p; q++)
+            cr_expect(ne(u32, slots[q], slots[p]), "partitions %d and %d share a slot", q, p);
+    }
+}
+
 /* Every check's applied count, or -1 each when unreadable. */
 static void snapshot(struct world *w, int nchecks, long long *out)
 {
@@ -376,6 +423,7 @@ Test(e2e_ha, paused_collector_is_fenced, .timeout = 180)
         cr_expect(eq(i64, applied_count(c, id), w.per_check[i]), "%s: applied %lld of %ld", id,
                   applied_count(c, id), w.per_check[i]);
     }
+    assert_partition_slots(c, P);
     redisFree(c);
     teardown(&w, 2);
 }
