@@ -24,9 +24,12 @@ static const char partitions_lua_acquire[] =
 static const char partitions_lua_renew[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
     "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+/* Hand over: shorten the lease to ARGV[2] ms rather than delete it, so that
+ * a blocking read of ours still in flight (at most lease/5) has ended before
+ * the next owner can claim what it delivered. */
 static const char partitions_lua_release[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('del', KEYS[1]) end return 0";
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 /* Run after WATCH: when the lease is not ours, touch the watched fence key
  * so that this client's EXEC aborts. */
 static const char partitions_lua_fence[] =
@@ -226,11 +229,12 @@ static void partitions_try_next(struct partitions *p, redisAsyncContext *ac)
 
 static void partitions_release(struct partitions *p, redisAsyncContext *ac, int i)
 {
-    char lease[48];
+    char lease[48], ms[24];
 
     partitions_key(lease, sizeof(lease), i, "");
-    redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %s", partitions_lua_release, lease,
-                      p->part[i].value);
+    snprintf(ms, sizeof(ms), "%lld", (long long)(p->lease_ms / 4));
+    redisAsyncCommand(ac, NULL, NULL, "EVAL %s 1 %s %s %s", partitions_lua_release, lease,
+                      p->part[i].value, ms);
     p->part[i].owned = 0;
     p->changed = 1;
     log_info("partition_released", "partition=%d collector=%s", i, p->name);
