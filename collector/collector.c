@@ -13,6 +13,7 @@
 #include "api.h"
 #include "audit.h"
 #include "outbox.h"
+#include "partition.h"
 #include "metrics.h"
 #include "drill.h"
 #include "reportsched.h"
@@ -34,7 +35,18 @@ struct ccheck {
     struct check_state st;
     int dirty;                        /* changed in the batch being written */
     struct metrics_check m;           /* /metrics, since start or reload */
+    int part;                         /* its results' partition (0 with one stream) */
     struct ccheck *next;              /* hash chain */
+};
+
+/* One results stream (README "High availability and scale-out"). */
+struct cpart {
+    struct collector *c;
+    int idx;
+    char stream[48];                  /* nines:results, or nines:results:{P} */
+    int recovering;                   /* read our pending entries (id 0) first */
+    int reading;                      /* part of the XREADGROUP being built */
+    struct stream_id last_acked;
 };
 
 enum collector_phase { PHASE_OFFLINE, PHASE_SYNCING, PHASE_READY };
@@ -58,7 +70,6 @@ struct collector {
     int writing;                /* a MULTI/EXEC is in flight */
     int resync_wanted;          /* resync once the write in flight is done */
     int recovering;             /* reading our pending entries (id 0) first */
-    struct stream_id last_acked;
     uv_timer_t trim_timer;
     uv_timer_t tick_timer;      /* silence and UNKNOWN, once caught up */
     int caught_up;              /* the last read returned less than a batch */
@@ -81,12 +92,17 @@ struct collector {
     struct sla_maint *maint;    /* configuration's windows first, then stored ones */
     size_t nmaint, nmaint_config;
     struct nines_tzcache *tz;
+    int npart;                  /* collector.partitions as started */
+    struct cpart *part;         /* npart streams */
+    struct partitions *parts;   /* leases; NULL with a single stream (no leases) */
 };
 
 static void collector_read(struct collector *c);
 static void collector_resync(struct collector *c);
 static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
                                        const struct ccheck *k, const struct state_events *ev);
+static void collector_forward(struct collector *c, redisAsyncContext *ac, const struct ccheck *k,
+                              const char **f, const size_t *len, size_t n);
 
 /* Hands every event of check k to the alerter (routing, grouping, outbox);
  * we are inside MULTI on ac. */
@@ -106,6 +122,57 @@ static struct ccheck *collector_find(struct collector *c, const char *id)
     while (k != NULL && strcmp(k->spec->id, id) != 0)
         k = k->next;
     return k;
+}
+
+/*
+ * Whether this collector may read and apply partition i now: always with a
+ * single stream; with several, while its lease is certainly still ours.
+ */
+static int collector_part_mine(const struct collector *c, int i)
+{
+    return c->parts == NULL ? i == 0 : partitions_owned(c->parts, i);
+}
+
+/* The leader runs the jobs that are global rather than per check (burn
+ * rate and SLA rules, drills, the report scheduler): the holder of
+ * partition 0, so there is exactly one while partition 0 is held. */
+static int collector_leader(const struct collector *c)
+{
+    return collector_part_mine(c, 0);
+}
+
+static struct cpart *collector_part_by_stream(struct collector *c, const char *s, size_t len)
+{
+    for (int i = 0; i < c->npart; i++)
+        if (strlen(c->part[i].stream) == len && memcmp(c->part[i].stream, s, len) == 0)
+            return &c->part[i];
+    return NULL;
+}
+
+static void collector_on_claimed(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct cpart *cp = privdata;
+    redisReply *r = reply;
+
+    (void)ac;
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements == 0)
+        return;
+    log_info("pending_claimed", "stream=%s entries=%zu", cp->stream, r->element[1]->elements);
+    cp->recovering = 1;     /* read them back from id 0 */
+    cp->c->recovering = 1;
+}
+
+/*
+ * Moves the partition's entries delivered to other consumers (a dead or
+ * fenced collector) and idle for min_idle_ms to us; JUSTID, so their
+ * delivery count stays as it was. Bounded per call; the trim timer repeats.
+ */
+static void collector_claim(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
+                            int64_t min_idle_ms)
+{
+    redisAsyncCommand(ac, collector_on_claimed, cp, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT 10000 JUSTID",
+                      cp->stream, NINES_GROUP, c->cfg->collector.name, (long long)min_idle_ms);
 }
 
 /* Replaces the windows of one origin (configuration or Redis) by m[0..n). */
@@ -213,6 +280,7 @@ static int collector_index(struct collector *c)
         size_t b = nines_fnv1a64(id, strlen(id)) % COLLECTOR_BUCKETS;
 
         k->spec = &c->cfg->checks[i];
+        k->part = nines_partition_of(id, c->npart);
         state_init(&k->st, id);
         k->next = c->bucket[b];
         c->bucket[b] = k;
@@ -267,6 +335,8 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
         return;
     c->phase = PHASE_READY;
     c->recovering = 1;    /* first re-read what was delivered but not acked */
+    for (int i = 0; i < c->npart; i++)
+        c->part[i].recovering = 1;
     c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
     collector_maint_refresh(c);
@@ -336,7 +406,7 @@ static void collector_resync(struct collector *c)
     c->phase = PHASE_SYNCING;
     c->load_next = 0;
     c->sync_expect = c->cfg->checks_count;
-    json = nines_catalogue_encode(c->cfg->checks, c->cfg->checks_count);
+    json = nines_catalogue_encode_partitioned(c->cfg->checks, c->cfg->checks_count, c->npart);
     if (json == NULL) {
         log_error("out_of_memory", "where=catalogue");
         return;
@@ -349,8 +419,14 @@ static void collector_resync(struct collector *c)
     log_info("catalogue_published", "checks=%zu version=%s bytes=%zu", c->cfg->checks_count,
              version, strlen(json));
     free(json);
-    redisAsyncCommand(ac, collector_on_group, c, "XGROUP CREATE %s %s 0 MKSTREAM",
-                      NINES_KEY_RESULTS, NINES_GROUP);
+    for (int i = 0; i < c->npart; i++)
+        redisAsyncCommand(ac, collector_on_group, c, "XGROUP CREATE %s %s 0 MKSTREAM",
+                          c->part[i].stream, NINES_GROUP);
+    /* partitions just taken over: their previous owner's pending entries
+     * become ours (read back from id 0 once synced), before anything newer */
+    for (int i = 0; c->parts != NULL && i < c->npart; i++)
+        if (collector_part_mine(c, i))
+            collector_claim(c, ac, &c->part[i], 0);
     for (size_t i = 0; i < c->cfg->checks_count; i++)
         redisAsyncCommand(ac, collector_on_state_loaded, c, "HGET %s%s doc",
                           NINES_KEY_STATE_PREFIX, c->cfg->checks[i].id);
@@ -372,7 +448,12 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
     }
     if (r == NULL)
         return;     /* lost: resync on reconnect reloads states, re-reads pending */
-    if (r->type != REDIS_REPLY_ARRAY) {
+    if (r->type == REDIS_REPLY_NIL && c->parts != NULL) {
+        /* a watched lease changed hands or expired: nothing of it landed */
+        log_warn("write_fenced", "note=\"a partition lease was lost; batch discarded\"");
+        partitions_check_now(c->parts);
+        c->resync_wanted = 1;
+    } else if (r->type != REDIS_REPLY_ARRAY) {
         log_error("state_write_failed", "error=\"%s\"",
                   r->type == REDIS_REPLY_ERROR ? r->str : "transaction aborted");
         c->resync_wanted = 1;
@@ -388,7 +469,8 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
  * Applies one entry and queues the Redis side of its events (we are inside
  * MULTI); returns 1 when the entry must be acknowledged.
  */
-static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, redisReply *e)
+static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
+                                 redisReply *e)
 {
     const char *f[2 * NINES_WIRE_MAX_FIELDS + 16];
     size_t len[2 * NINES_WIRE_MAX_FIELDS + 16];
@@ -404,7 +486,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
         e->element[0]->type != REDIS_REPLY_STRING ||
         stream_id_parse(e->element[0]->str, e->element[0]->len, &sid) != 0)
         return 0;   /* not an entry: nothing to ack */
-    c->last_acked = sid;
+    cp->last_acked = sid;
     fields = e->element[1];
     if (fields->type != REDIS_REPLY_ARRAY)
         return 1;   /* trimmed away since delivery: [id, NIL] */
@@ -427,6 +509,11 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     if (k == NULL) {
         log_debug("result_unknown_check", "check=%s entry=%s", res.check_id,
                   e->element[0]->str);
+        return 1;
+    }
+    if (k->part != cp->idx) {
+        /* a probe with an older partition count: hand it to its own stream */
+        collector_forward(c, ac, k, f, len, fields->elements);
         return 1;
     }
     rc = state_apply(&k->st, k->spec, &res, sid, &ev);
@@ -453,6 +540,28 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, red
     c->last_applied_ms = nines_wall_ms();
     k->dirty = 1;
     return 1;
+}
+
+/* Re-adds a result to its check's partition stream (inside MULTI, so the
+ * move and the ack land together). */
+static void collector_forward(struct collector *c, redisAsyncContext *ac, const struct ccheck *k,
+                              const char **f, const size_t *len, size_t n)
+{
+    const char *argv[3 + 2 * NINES_WIRE_MAX_FIELDS + 16];
+    size_t argvlen[3 + 2 * NINES_WIRE_MAX_FIELDS + 16];
+
+    argv[0] = "XADD";
+    argvlen[0] = 4;
+    argv[1] = c->part[k->part].stream;
+    argvlen[1] = strlen(argv[1]);
+    argv[2] = "*";
+    argvlen[2] = 1;
+    for (size_t i = 0; i < n; i++) {
+        argv[3 + i] = f[i];
+        argvlen[3 + i] = len[i];
+    }
+    redisAsyncCommandArgv(ac, NULL, NULL, (int)(3 + n), argv, argvlen);
+    log_debug("result_forwarded", "check=%s to=%s", k->spec->id, argv[1]);
 }
 
 /* An incident opened during maintenance says so (shown in the API and CLI). */
@@ -617,15 +726,13 @@ static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
     }
 }
 
-/* MULTI, the batch's effects, each changed state, XACK the batch, EXEC. */
-static void collector_write(struct collector *c, redisReply *entries)
+/* Applies one stream's entries (inside MULTI) and queues its XACK. */
+static void collector_write_stream(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
+                                   redisReply *entries)
 {
-    redisAsyncContext *ac = rconn_ctx(c->cmd);
     const char **argv;
     size_t *argvlen, argc = 0;
 
-    if (ac == NULL)
-        return;     /* entries stay pending; resync re-reads them */
     argv = malloc((entries->elements + 3) * sizeof(*argv));
     argvlen = malloc((entries->elements + 3) * sizeof(*argvlen));
     if (argv == NULL || argvlen == NULL) {
@@ -636,21 +743,53 @@ static void collector_write(struct collector *c, redisReply *entries)
     }
     argv[argc] = "XACK";
     argvlen[argc++] = 4;
-    argv[argc] = NINES_KEY_RESULTS;
-    argvlen[argc++] = strlen(NINES_KEY_RESULTS);
+    argv[argc] = cp->stream;
+    argvlen[argc++] = strlen(cp->stream);
     argv[argc] = NINES_GROUP;
     argvlen[argc++] = strlen(NINES_GROUP);
-    redisAsyncCommand(ac, NULL, NULL, "MULTI");
     for (size_t i = 0; i < entries->elements; i++)
-        if (collector_apply_entry(c, ac, entries->element[i])) {
+        if (collector_apply_entry(c, ac, cp, entries->element[i])) {
             argv[argc] = entries->element[i]->element[0]->str;
             argvlen[argc++] = entries->element[i]->element[0]->len;
         }
-    collector_store_dirty(c, ac);
     if (argc > 3)
         redisAsyncCommandArgv(ac, NULL, NULL, (int)argc, argv, argvlen);
     free(argv);
     free(argvlen);
+}
+
+/*
+ * [WATCH + lease checks,] MULTI, the batch's effects, each changed state,
+ * XACK the batch, EXEC. r is the XREADGROUP reply: one [stream, entries]
+ * per partition read. With leases, the WATCH and checks are queued with
+ * the transaction, so no renewal of ours can come between them, and a
+ * lease lost meanwhile aborts the EXEC: nothing of the batch lands.
+ */
+static void collector_write(struct collector *c, redisReply *r)
+{
+    redisAsyncContext *ac = rconn_ctx(c->cmd);
+
+    if (ac == NULL)
+        return;     /* entries stay pending; resync re-reads them */
+    if (c->parts != NULL)
+        partitions_fence(c->parts, ac);
+    redisAsyncCommand(ac, NULL, NULL, "MULTI");
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *s = r->element[i];
+        struct cpart *cp = collector_part_by_stream(c, s->element[0]->str, s->element[0]->len);
+
+        if (cp == NULL)
+            continue;
+        if (!collector_part_mine(c, cp->idx)) {
+            /* lease in doubt since the read: leave them pending; read again
+             * from 0 if it stays ours, claimed by the next owner if not */
+            cp->recovering = 1;
+            c->recovering = 1;
+            continue;
+        }
+        collector_write_stream(c, ac, cp, s->element[1]);
+    }
+    collector_store_dirty(c, ac);
     if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
         c->writing = 1;
 }
@@ -668,7 +807,7 @@ static void collector_tick(uv_timer_t *t)
         api_tick(c->api, now);
     if (!c->stopping)
         alerter_tick(c->alerter, now);
-    if (!c->stopping && ac != NULL && c->phase == PHASE_READY) {
+    if (!c->stopping && ac != NULL && c->phase == PHASE_READY && collector_leader(c)) {
         rules_tick(c->rules, now);
         drills_tick(c->drills, now);
         reportsched_tick(c->reports, now);
@@ -680,9 +819,13 @@ static void collector_tick(uv_timer_t *t)
         struct ccheck *k = &c->checks[i];
         struct state_events ev = { 0 };
 
+        if (!collector_part_mine(c, k->part))
+            continue;       /* another collector's check */
         state_tick(&k->st, k->spec, now, &ev);
         if (ev.n == 0)
             continue;
+        if (!any && c->parts != NULL)
+            partitions_fence(c->parts, ac);
         if (!any)
             redisAsyncCommand(ac, NULL, NULL, "MULTI");
         any = 1;
@@ -702,10 +845,64 @@ static void collector_retry_read(uv_timer_t *t)
     collector_read(t->data);
 }
 
+/* Checks the reply's shape: [[stream, [entries...]], ...]; 0 when good. */
+static int collector_read_shape(const redisReply *r)
+{
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *s = r->element[i];
+
+        if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+            s->element[0]->type != REDIS_REPLY_STRING || s->element[1]->type != REDIS_REPLY_ARRAY)
+            return NINES_EPROTO;
+    }
+    return 0;
+}
+
+/* A batch read from one or more streams: a stream being recovered that has
+ * no pending entry left is recovered; anything read is applied and written. */
+static void collector_on_entries(struct collector *c, redisReply *r)
+{
+    size_t total = 0;
+    int full = 0, recovering = 0;
+
+    if (collector_read_shape(r) != 0) {
+        log_error("read_failed", "error=\"unexpected reply shape\"");
+        uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
+        return;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        size_t n = r->element[i]->element[1]->elements;
+
+        total += n;
+        full |= n >= COLLECTOR_BATCH;
+    }
+    c->caught_up = !c->recovering && !full;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *s = r->element[i];
+        struct cpart *cp = collector_part_by_stream(c, s->element[0]->str, s->element[0]->len);
+
+        if (cp != NULL && cp->recovering && s->element[1]->elements == 0) {
+            log_info("pending_recovered", "stream=%s note=\"all delivered entries acknowledged\"",
+                     cp->stream);
+            cp->recovering = 0;
+        }
+    }
+    for (int i = 0; i < c->npart; i++)
+        recovering |= c->part[i].recovering && collector_part_mine(c, i);
+    c->recovering = recovering;
+    if (total == 0) {
+        collector_read(c);
+        return;
+    }
+    collector_write(c, r);
+    if (!c->writing)
+        collector_read(c);
+}
+
 static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct collector *c = privdata;
-    redisReply *r = reply, *entries;
+    redisReply *r = reply;
 
     (void)ac;
     c->reading = 0;
@@ -725,51 +922,73 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
         collector_read(c);        /* BLOCK ran out: NIL */
         return;
     }
-    entries = r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2
-                  ? r->element[0]->element[1]
-                  : NULL;
-    if (entries == NULL || entries->type != REDIS_REPLY_ARRAY) {
-        log_error("read_failed", "error=\"unexpected reply shape\"");
-        uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
-        return;
-    }
-    c->caught_up = !c->recovering && entries->elements < COLLECTOR_BATCH;
-    if (entries->elements == 0) {
-        if (c->recovering)
-            log_info("pending_recovered", "note=\"all delivered entries acknowledged\"");
-        c->recovering = 0;
-        collector_read(c);
-        return;
-    }
-    collector_write(c, entries);
-    if (!c->writing)
-        collector_read(c);
+    collector_on_entries(c, r);
 }
 
+/*
+ * XREADGROUP over every stream that is ours: id 0 for those being recovered
+ * (which answers at once), > for the others. With leases the block is a
+ * fifth of the lease: a read issued while our lease was certainly valid
+ * (3/4 of it) ends before the lease can pass to another collector, whose
+ * takeover claim then finds every entry delivered to us.
+ */
 static void collector_read(struct collector *c)
 {
     redisAsyncContext *ac = rconn_ctx(c->blk);
-    char count[16], block[16];
+    char count[16], block[24];
+    const char **argv;
+    int argc = 0, k = 0;
+    int64_t block_ms = COLLECTOR_BLOCK_MS;
 
     if (ac == NULL || c->reading || c->writing || c->stopping || c->phase != PHASE_READY ||
         rconn_ctx(c->cmd) == NULL)
         return;
+    for (int i = 0; i < c->npart; i++)     /* decided once: validity runs out by the clock */
+        if ((c->part[i].reading = collector_part_mine(c, i)) != 0)
+            k++;
+    if (k == 0) {
+        /* no partition (yet, or any more): look again soon */
+        uv_timer_start(&c->retry_timer, collector_retry_read, 200, 0);
+        return;
+    }
+    argv = malloc((size_t)(9 + 2 * k) * sizeof(*argv));
+    if (argv == NULL) {
+        log_error("out_of_memory", "where=read");
+        uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
+        return;
+    }
+    if (c->parts != NULL && c->cfg->collector.lease_ms / 5 < block_ms)
+        block_ms = c->cfg->collector.lease_ms / 5;
     snprintf(count, sizeof(count), "%d", COLLECTOR_BATCH);
-    snprintf(block, sizeof(block), "%d", COLLECTOR_BLOCK_MS);
-    if (redisAsyncCommand(ac, collector_on_read, c,
-                          "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", NINES_GROUP,
-                          c->cfg->collector.name, count, block, NINES_KEY_RESULTS,
-                          c->recovering ? "0" : ">") == REDIS_OK)
+    snprintf(block, sizeof(block), "%lld", (long long)block_ms);
+    argv[argc++] = "XREADGROUP";
+    argv[argc++] = "GROUP";
+    argv[argc++] = NINES_GROUP;
+    argv[argc++] = c->cfg->collector.name;
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    argv[argc++] = "BLOCK";
+    argv[argc++] = block;
+    argv[argc++] = "STREAMS";
+    for (int i = 0; i < c->npart; i++)
+        if (c->part[i].reading)
+            argv[argc++] = c->part[i].stream;
+    for (int i = 0; i < c->npart; i++)
+        if (c->part[i].reading)
+            argv[argc++] = c->part[i].recovering ? "0" : ">";
+    if (redisAsyncCommandArgv(ac, collector_on_read, c, argc, argv, NULL) == REDIS_OK)
         c->reading = 1;
+    free(argv);
 }
 
 /* ---- trimming: drop stream entries every consumer is done with --------- */
 
 static void collector_on_pending(redisAsyncContext *ac, void *reply, void *privdata)
 {
-    struct collector *c = privdata;
+    struct cpart *cp = privdata;
+    struct collector *c = cp->c;
     redisReply *r = reply;
-    struct stream_id bound = c->last_acked, low;
+    struct stream_id bound = cp->last_acked, low;
     char id[48];
 
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || c->recovering)
@@ -782,7 +1001,7 @@ static void collector_on_pending(redisAsyncContext *ac, void *reply, void *privd
         return;
     snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)bound.ms,
              (unsigned long long)bound.seq);
-    redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %s", NINES_KEY_RESULTS, id);
+    redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %s", cp->stream, id);
 }
 
 static void collector_trim(uv_timer_t *t)
@@ -790,9 +1009,15 @@ static void collector_trim(uv_timer_t *t)
     struct collector *c = t->data;
     redisAsyncContext *ac = rconn_ctx(c->cmd);
 
-    if (ac != NULL && c->phase == PHASE_READY)
-        redisAsyncCommand(ac, collector_on_pending, c, "XPENDING %s %s", NINES_KEY_RESULTS,
-                          NINES_GROUP);
+    for (int i = 0; ac != NULL && c->phase == PHASE_READY && i < c->npart; i++) {
+        if (!collector_part_mine(c, i))
+            continue;
+        redisAsyncCommand(ac, collector_on_pending, &c->part[i], "XPENDING %s %s",
+                          c->part[i].stream, NINES_GROUP);
+        /* entries a stale owner took after we took over (README) */
+        if (c->parts != NULL)
+            collector_claim(c, ac, &c->part[i], c->cfg->collector.lease_ms);
+    }
     collector_maint_refresh(c);
 }
 
@@ -818,6 +1043,8 @@ static void collector_on_down(struct rconn *rc, void *arg)
     if (rc == c->cmd) {
         c->cmd_up = 0;
         c->phase = PHASE_OFFLINE;     /* states are reloaded on reconnect */
+        if (c->parts != NULL)
+            partitions_reset(c->parts);   /* leases cannot be renewed: taken again */
         c->writing = 0;
         c->sync_skip = 0;             /* every reply due has come back NULL */
     } else {
@@ -839,8 +1066,16 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     c->loop = loop;
     c->cfg = cfg;
     c->tz = nines_tzcache_new();
-    if (c->tz == NULL || collector_index(c) != 0) {
+    c->npart = cfg->collector.partitions > 1 ? cfg->collector.partitions : 1;
+    c->part = calloc((size_t)c->npart, sizeof(*c->part));
+    for (int i = 0; c->part != NULL && i < c->npart; i++) {
+        c->part[i].c = c;
+        c->part[i].idx = i;
+        nines_results_key(i, c->npart, c->part[i].stream, sizeof(c->part[i].stream));
+    }
+    if (c->tz == NULL || c->part == NULL || collector_index(c) != 0) {
         nines_tzcache_free(c->tz);
+        free(c->part);
         free(c);
         nines_err_set(err, NINES_ENOMEM, "out of memory");
         return NULL;
@@ -884,6 +1119,17 @@ static void collector_on_command(const char *op, json_t *cmd, void *arg)
     }
 }
 
+/* Partitions taken or lost: reload every state from Redis (what another
+ * owner wrote), claim and re-read what is pending, read the new set. */
+static void collector_on_partitions_changed(void *arg)
+{
+    struct collector *c = arg;
+
+    log_info("partitions_changed", "owned=%d of=%d", partitions_owned_count(c->parts),
+             c->npart);
+    collector_resync(c);
+}
+
 int collector_start(struct collector *c, struct nines_err *err)
 {
     const struct nines_collector_cfg *cc = &c->cfg->collector;
@@ -903,6 +1149,12 @@ int collector_start(struct collector *c, struct nines_err *err)
     c->blk = rconn_new(c->loop, &c->addr, "ingest", collector_on_up, collector_on_down, c);
     if (c->cmd == NULL || c->blk == NULL)
         return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    if (c->npart > 1) {
+        c->parts = partitions_new(c->loop, c->cmd, cc->name, c->npart, cc->lease_ms,
+                                  collector_on_partitions_changed, c);
+        if (c->parts == NULL)
+            return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    }
     log_info("collector_started", "name=%s redis=%s embedded=%s checks=%zu", cc->name,
              nines_redis_addr_str(&c->addr, where, sizeof(where)), c->embed ? "yes" : "no",
              c->cfg->checks_count);
@@ -926,6 +1178,8 @@ int collector_start(struct collector *c, struct nines_err *err)
         return err->code ? err->code : NINES_EIO;
     rconn_start(c->cmd);
     rconn_start(c->blk);
+    if (c->parts != NULL)
+        partitions_start(c->parts);
     uv_timer_start(&c->trim_timer, collector_trim, COLLECTOR_TRIM_MS, COLLECTOR_TRIM_MS);
     uv_timer_start(&c->tick_timer, collector_tick, COLLECTOR_TICK_MS, COLLECTOR_TICK_MS);
     uv_timer_start(&c->sla_timer, collector_refresh_service_sla, 2000, COLLECTOR_SLA_MS);
@@ -939,9 +1193,13 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
 
     if (strcmp(was, now) != 0 ||
         strcmp(c->cfg->collector.data_dir, cfg->collector.data_dir) != 0 ||
-        strcmp(c->cfg->collector.name, cfg->collector.name) != 0)
-        log_warn("reload_partial",
-                 "note=\"collector.redis, data_dir and name take effect on restart\"");
+        strcmp(c->cfg->collector.name, cfg->collector.name) != 0 ||
+        c->cfg->collector.partitions != cfg->collector.partitions ||
+        c->cfg->collector.lease_ms != cfg->collector.lease_ms)
+        log_warn("reload_partial", "note=\"collector.redis, data_dir, name, partitions and "
+                                   "lease take effect on restart\"");
+    cfg->collector.partitions = c->cfg->collector.partitions;
+    cfg->collector.lease_ms = c->cfg->collector.lease_ms;
     free(cfg->collector.redis);
     cfg->collector.redis = c->cfg->collector.redis ? strdup(c->cfg->collector.redis) : NULL;
     free(cfg->collector.data_dir);
@@ -1009,6 +1267,7 @@ void collector_stop(struct collector *c)
         c->outbox = NULL;
         reportsched_close(c->reports, NULL, NULL);
         c->reports = NULL;
+        partitions_close(c->parts);   /* hand the leases over at once */
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
     }
@@ -1036,6 +1295,8 @@ void collector_free(struct collector *c)
     rules_free(c->rules);
     alerter_free(c->alerter);
     nines_tzcache_free(c->tz);
+    partitions_free(c->parts);
+    free(c->part);
     free(c);
 }
 
@@ -1110,8 +1371,8 @@ int collector_push_result(struct collector *c, const struct nines_result *r)
     nines_wire_encode(r, &w);
     argv[0] = "XADD";
     len[0] = 4;
-    argv[1] = NINES_KEY_RESULTS;
-    len[1] = strlen(NINES_KEY_RESULTS);
+    argv[1] = c->part[nines_partition_of(r->check_id, c->npart)].stream;
+    len[1] = strlen(argv[1]);
     argv[2] = "*";
     len[2] = 1;
     memcpy(argv + 3, w.argv, w.argc * sizeof(argv[0]));

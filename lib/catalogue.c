@@ -320,6 +320,14 @@ static json_t *cat_check_to_json(const struct nines_check *c)
  */
 char *nines_catalogue_encode(const struct nines_check *checks, size_t count)
 {
+    return nines_catalogue_encode_partitioned(checks, count, 1);
+}
+
+/* As nines_catalogue_encode; "partitions" is written only when > 1, so a
+ * single-partition catalogue (and its version) is what it always was. */
+char *nines_catalogue_encode_partitioned(const struct nines_check *checks, size_t count,
+                                         int partitions)
+{
     json_t *root = json_object();
     json_t *arr = json_array();
     char *text = NULL;
@@ -334,6 +342,8 @@ char *nines_catalogue_encode(const struct nines_check *checks, size_t count)
         rc |= json_array_append_new(arr, cat_check_to_json(&checks[i]));
     rc |= json_object_set_new(root, "checks", arr);
     rc |= json_object_set_new(root, "version", json_integer(CAT_FORMAT_VERSION));
+    if (partitions > 1)
+        rc |= json_object_set_new(root, "partitions", json_integer(partitions));
     if (rc == 0)
         text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(root);
@@ -848,4 +858,30 @@ int nines_catalogue_decode(const char *json, size_t len, struct nines_check **ou
     rc = cat_decode_root(root, out, count, err);
     json_decref(root);
     return rc;
+}
+
+int nines_catalogue_partitions(const char *json, size_t len)
+{
+    json_t *root = json_loadb(json, len, 0, NULL);
+    json_t *v = json_object_get(root, "partitions");
+    json_int_t n = json_is_integer(v) ? json_integer_value(v) : 1;
+
+    json_decref(root);
+    return n >= 1 && n <= NINES_PARTITIONS_MAX ? (int)n : 1;
+}
+
+int nines_partition_of(const char *check_id, int n)
+{
+    if (n <= 1)
+        return 0;
+    return (int)(nines_fnv1a64(check_id, strlen(check_id)) % (uint64_t)n);
+}
+
+const char *nines_results_key(int p, int n, char *buf, size_t size)
+{
+    if (n <= 1)
+        snprintf(buf, size, "%s", NINES_KEY_RESULTS);
+    else
+        snprintf(buf, size, "%s:{%d}", NINES_KEY_RESULTS, p);
+    return buf;
 }

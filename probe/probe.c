@@ -271,6 +271,8 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
         return;
     }
     p->version = strtoull(r->element[0]->str, NULL, 16);
+    push_set_partitions(p->push, nines_catalogue_partitions(r->element[1]->str,
+                                                            r->element[1]->len));
     probe_apply_catalogue(p, cat, n);
     nines_checks_free(cat, n);
 }

@@ -62,6 +62,7 @@ struct push {
     struct spool *spool;    /* borrowed; NULL = memory only */
     size_t mem_max;         /* past this many queued, results go to the spool */
     unsigned char *rbuf;    /* one spool record */
+    int partitions;         /* the catalogue's "partitions" (1: nines:results) */
     struct push_stats st;
 };
 
@@ -164,6 +165,31 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     push_pump(p);
 }
 
+/*
+ * The stream a queued result goes to: its check's partition stream when the
+ * catalogue has several partitions (README "High availability"), decided at
+ * send time from the blob's "check" field, so a result queued before the
+ * partition count changed still reaches the right stream.
+ */
+static const char *push_stream(const struct push *p, const struct push_blob *b, char *buf,
+                               size_t size)
+{
+    char id[NINES_ID_LEN];
+    size_t off = 0;
+
+    for (size_t i = 0; p->partitions > 1 && i + 1 < b->argc; i += 2) {
+        if (b->len[i] == 5 && memcmp(b->bytes + off, "check", 5) == 0 &&
+            b->len[i + 1] < sizeof(id)) {
+            memcpy(id, b->bytes + off + b->len[i], b->len[i + 1]);
+            id[b->len[i + 1]] = '\0';
+            return nines_results_key(nines_partition_of(id, p->partitions), p->partitions,
+                                     buf, size);
+        }
+        off += b->len[i] + b->len[i + 1];
+    }
+    return nines_results_key(0, 1, buf, size);
+}
+
 /* The result's id "<probe>/<boot_ms>/<seq>": the acked key and the seq. */
 static int push_id_parts(const struct push_blob *b, char *key, size_t keylen, char *seq,
                          size_t seqlen)
@@ -196,20 +222,21 @@ static int push_send(struct push *p, redisAsyncContext *ac, const struct push_bl
 {
     const char *argv[8 + 2 * NINES_WIRE_MAX_FIELDS];
     size_t argvlen[8 + 2 * NINES_WIRE_MAX_FIELDS];
-    char key[NINES_ID_LEN + 64], seq[24];
+    char key[NINES_ID_LEN + 64], seq[24], stream[48];
+    const char *to = push_stream(p, b, stream, sizeof(stream));
     size_t argc = 0, off = 0;
 
     if (push_id_parts(b, key, sizeof(key), seq, sizeof(seq)) == 0) {
         argv[argc++] = "EVAL";
         argv[argc++] = push_script;
         argv[argc++] = "2";
-        argv[argc++] = NINES_KEY_RESULTS;
+        argv[argc++] = to;
         argv[argc++] = key;
         argv[argc++] = maxlen;
         argv[argc++] = seq;
     } else {    /* not a probe's id: no dedup possible */
         argv[argc++] = "XADD";
-        argv[argc++] = NINES_KEY_RESULTS;
+        argv[argc++] = to;
         argv[argc++] = "MAXLEN";
         argv[argc++] = "~";
         argv[argc++] = maxlen;
@@ -506,6 +533,11 @@ void push_set_maxlen(struct push *p, int64_t maxlen)
 {
     if (maxlen > 0)
         p->maxlen = maxlen;
+}
+
+void push_set_partitions(struct push *p, int partitions)
+{
+    p->partitions = partitions;
 }
 
 void push_get_stats(const struct push *p, struct push_stats *st)

@@ -47,6 +47,8 @@ void push_lost(struct push *p);
  * ignores replies from now on; later results go to the spool. */
 void push_save(struct push *p);
 void push_set_maxlen(struct push *p, int64_t maxlen);
+/* The catalogue's partition count: results go to their check's partition stream. */
+void push_set_partitions(struct push *p, int partitions);
 void push_get_stats(const struct push *p, struct push_stats *st);
 /* Frees the queue; call only once the connection is closed and its
  * pending callbacks have run (after the loop has finished). */

@@ -88,6 +88,71 @@ Test(catalogue, round_trip)
         nines_check_clear(&in[i]);
 }
 
+/* collector.partitions travels in the catalogue only when > 1, so a
+ * single-stream catalogue keeps its bytes (and version); probes read it. */
+Test(catalogue, partitions_travel_only_when_several)
+{
+    struct nines_check in[3];
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    struct nines_err err = { 0 };
+    char *one, *plain, *eight;
+    static const char *const bad[] = {
+        "{\"partitions\":0}", "{\"partitions\":1025}", "{\"partitions\":\"8\"}",
+        "{\"partitions\":-3}", "{\"partitions\":8", "[8]", "",
+    };
+
+    make_checks(in);
+    plain = nines_catalogue_encode(in, 3);
+    one = nines_catalogue_encode_partitioned(in, 3, 1);
+    eight = nines_catalogue_encode_partitioned(in, 3, 8);
+    cr_assert(ne(ptr, plain, NULL));
+    cr_assert(ne(ptr, one, NULL));
+    cr_assert(ne(ptr, eight, NULL));
+    cr_expect(eq(str, one, plain));
+    cr_expect(eq(ptr, strstr(plain, "partitions"), NULL));
+    cr_expect(eq(int, nines_catalogue_partitions(plain, strlen(plain)), 1));
+    cr_expect(eq(int, nines_catalogue_partitions(eight, strlen(eight)), 8));
+    /* the decoder of the checks is not disturbed by the extra key */
+    cr_assert(eq(int, nines_catalogue_decode(eight, strlen(eight), &out, &n, &err), 0), "%s",
+              err.msg);
+    cr_expect(eq(sz, n, 3));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect(eq(int, nines_catalogue_partitions(bad[i], strlen(bad[i])), 1), "%s", bad[i]);
+    nines_checks_free(out, n);
+    free(plain);
+    free(one);
+    free(eight);
+    for (size_t i = 0; i < 3; i++)
+        nines_check_clear(&in[i]);
+}
+
+Test(catalogue, partition_streams)
+{
+    char buf[48];
+    int seen[8] = { 0 };
+
+    cr_expect(eq(str, (char *)nines_results_key(0, 1, buf, sizeof(buf)), "nines:results"));
+    cr_expect(eq(str, (char *)nines_results_key(5, 8, buf, sizeof(buf)), "nines:results:{5}"));
+    cr_expect(eq(int, nines_partition_of("web", 1), 0));
+    cr_expect(eq(int, nines_partition_of("web", 0), 0));
+    /* FNV-1a 64 of the id, mod N: stable, and 40 ids reach every one of 8 */
+    cr_expect(eq(int, nines_partition_of("web", 8),
+                 (int)(nines_fnv1a64("web", 3) % 8)));
+    for (int i = 0; i < 40; i++) {
+        char id[8];
+        int p;
+
+        snprintf(id, sizeof(id), "c%02d", i);
+        p = nines_partition_of(id, 8);
+        cr_assert(ge(int, p, 0));
+        cr_assert(lt(int, p, 8));
+        seen[p]++;
+    }
+    for (int p = 0; p < 8; p++)
+        cr_expect(gt(int, seen[p], 0), "partition %d got no check", p);
+}
+
 /* The exact bytes other modules and older probes agree on. */
 Test(catalogue, encoding_is_pinned)
 {

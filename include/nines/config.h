@@ -18,6 +18,8 @@ struct nines_collector_cfg {
     char *redis_user;           /* ACL user for AUTH user password (default: none) */
     char *log_level;      /* debug|info|warn|error; "info" */
     int64_t stream_maxlen;  /* approximate cap on the results stream; 1000000 */
+    int partitions;         /* result streams, each leased to one collector; 1 = no leases */
+    int64_t lease_ms;       /* partition lease, renewed every third of it; default 5 s */
 };
 
 /* A bearer token of the HTTP API, stored as the SHA-256 of its text. */

@@ -52,6 +52,24 @@ int nines_catalogue_decode(const char *json, size_t len, struct nines_check **ou
 /* 64-bit FNV-1a, for content versions and deterministic jitter. */
 uint64_t nines_fnv1a64(const void *data, size_t len);
 
+/*
+ * Partitioned results (collector.partitions > 1, README "High availability
+ * and scale-out"). The catalogue carries "partitions": N when N > 1; a
+ * check's results go to stream nines:results:{P}, P = FNV-1a 64 of its id
+ * mod N (the braces are a Redis Cluster hash tag). With N = 1 the stream is
+ * nines:results, as before partitions existed.
+ */
+#define NINES_PARTITIONS_MAX 1024
+/* N from catalogue JSON: 1 when absent, out of range or unreadable. */
+int nines_catalogue_partitions(const char *json, size_t len);
+/* The catalogue with "partitions": partitions when it is > 1 (malloc'd). */
+char *nines_catalogue_encode_partitioned(const struct nines_check *checks, size_t count,
+                                         int partitions);
+/* P for a check id among n partitions (0 when n <= 1). */
+int nines_partition_of(const char *check_id, int n);
+/* The stream of partition p among n into buf (size >= 32). */
+const char *nines_results_key(int p, int n, char *buf, size_t size);
+
 /* A parsed Redis address. */
 struct nines_redis_addr {
     char host[256];       /* IP literal or name; "" for a Unix socket */
