@@ -18,6 +18,7 @@
 #include "drill.h"
 #include "reportsched.h"
 #include "rules.h"
+#include "skew.h"
 #include "sla.h"
 #include "state.h"
 #include "store.h"
@@ -52,6 +53,7 @@ struct cpart {
 enum collector_phase { PHASE_OFFLINE, PHASE_SYNCING, PHASE_READY };
 
 struct collector {
+    struct skew skew;           /* probes' clocks against Redis's */
     uv_loop_t *loop;
     struct nines_config *cfg;
     struct nines_redis_addr addr;
@@ -504,6 +506,17 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
         c->invalid++;
         log_warn("result_invalid", "entry=%s error=\"%s\"", e->element[0]->str, err.msg);
         return 1;
+    }
+    /* the probe's clock against Redis's: flagged and corrected past the bound */
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+        if (len[i] == 4 && memcmp(f[i], "sent", 4) == 0) {
+            int64_t corr = skew_observe(&c->skew, res.probe, strtoll(f[i + 1], NULL, 10),
+                                        (int64_t)sid.ms, c->cfg->collector.max_clock_skew_ms,
+                                        nines_wall_ms());
+
+            res.start_ms += corr;
+            break;
+        }
     }
     k = collector_find(c, res.check_id);
     if (k == NULL) {
@@ -1347,6 +1360,11 @@ struct alerter *collector_alerter(struct collector *c)
 struct outbox *collector_outbox(struct collector *c)
 {
     return c->outbox;
+}
+
+const struct skew *collector_skew(const struct collector *c)
+{
+    return &c->skew;
 }
 
 struct drills *collector_drills(struct collector *c)

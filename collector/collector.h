@@ -52,6 +52,8 @@ redisAsyncContext *collector_redis(struct collector *c);
 struct alerter *collector_alerter(struct collector *c);
 struct outbox *collector_outbox(struct collector *c);
 struct drills *collector_drills(struct collector *c);
+struct skew;
+const struct skew *collector_skew(const struct collector *c);
 uv_loop_t *collector_loop(struct collector *c);
 /* Appends a result to the results stream, as a probe would (push pings). */
 int collector_push_result(struct collector *c, const struct nines_result *r);

@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "drill.h"
+#include "skew.h"
 #include "metrics.h"
 #include "nines/clock.h"
 #include "sla.h"
@@ -414,6 +415,25 @@ static void metrics_probes(struct metrics_buf *b, struct collector *c)
     }
 }
 
+/* Each probe's clock against Redis's (the newest result's). */
+static void metrics_skew(struct metrics_buf *b, struct collector *c)
+{
+    const struct skew *s = collector_skew(c);
+    char name[2 * 64];
+
+    out(b, "# HELP nines_probe_clock_skew_seconds Redis's time minus the probe's when it sent "
+           "its newest result (network delay included).\n"
+           "# TYPE nines_probe_clock_skew_seconds gauge\n"
+           "# HELP nines_probe_clock_flagged 1 while the skew is over collector.max_clock_skew "
+           "(its times are then corrected).\n# TYPE nines_probe_clock_flagged gauge\n");
+    for (size_t i = 0; i < s->n; i++) {
+        metrics_label(s->p[i].name, name, sizeof(name));
+        out(b, "nines_probe_clock_skew_seconds{probe=\"%s\"} %.3f\n", name,
+            (double)s->p[i].skew_ms / 1000.0);
+        out(b, "nines_probe_clock_flagged{probe=\"%s\"} %d\n", name, s->p[i].flagged);
+    }
+}
+
 static void metrics_collector(struct metrics_buf *b, struct collector *c)
 {
     struct collector_stats st;
@@ -688,6 +708,7 @@ char *metrics_render(struct collector *c)
     metrics_services_sla(&b, c);
     metrics_customers(&b, c);
     metrics_drills(&b, c);
+    metrics_skew(&b, c);
     if (b.failed) {
         free(b.p);
         return NULL;

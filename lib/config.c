@@ -152,6 +152,7 @@ static const struct cfg_field cfg_collector_fields[] = {
     { "redis_user", CFG_NAME, 0, CFG_COLL(redis_user), 0, 0, 0 },
     { "log_level", CFG_LOG_LEVEL, 0, CFG_COLL(log_level), 0, 0, 0 },
     { "stream_maxlen", CFG_INT64, 0, CFG_COLL(stream_maxlen), 0, 1000, 100000000 },
+    { "max_clock_skew", CFG_DURATION, 0, CFG_COLL(max_clock_skew_ms), 0, 100, 3600000 },
     /* high availability (collector/partition.h): several collectors share the streams */
     { "partitions", CFG_INT, 0, CFG_COLL(partitions), 0, 1, 1024 },
     { "lease", CFG_DURATION, 0, CFG_COLL(lease_ms), 0, 1000, 600000 },
@@ -4623,6 +4624,7 @@ static int cfg_api_defaults(struct cfg_ctx *x, struct nines_api_cfg *a)
 static int cfg_collector_defaults(struct cfg_ctx *x, struct nines_collector_cfg *c)
 {
     c->stream_maxlen = 1000000;
+    c->max_clock_skew_ms = 5000;
     c->partitions = 1;
     c->lease_ms = 5000;
     if (cfg_set_default_str(x, &c->name, "collector") < 0

@@ -5,6 +5,7 @@
 
 #include "nines/log.h"
 #include "nines/wire.h"
+#include "nines/clock.h"
 #include "push.h"
 #include "spool.h"
 
@@ -220,9 +221,9 @@ static int push_id_parts(const struct push_blob *b, char *key, size_t keylen, ch
 static int push_send(struct push *p, redisAsyncContext *ac, const struct push_blob *b,
                      const char *maxlen)
 {
-    const char *argv[8 + 2 * NINES_WIRE_MAX_FIELDS];
-    size_t argvlen[8 + 2 * NINES_WIRE_MAX_FIELDS];
-    char key[NINES_ID_LEN + 64], seq[24], stream[48];
+    const char *argv[10 + 2 * NINES_WIRE_MAX_FIELDS];
+    size_t argvlen[10 + 2 * NINES_WIRE_MAX_FIELDS];
+    char key[NINES_ID_LEN + 64], seq[24], stream[48], sent[24];
     const char *to = push_stream(p, b, stream, sizeof(stream));
     size_t argc = 0, off = 0;
 
@@ -249,6 +250,12 @@ static int push_send(struct push *p, redisAsyncContext *ac, const struct push_bl
         argvlen[argc++] = b->len[i];
         off += b->len[i];
     }
+    /* our clock as we send: the collector checks it against Redis's */
+    snprintf(sent, sizeof(sent), "%lld", (long long)nines_wall_ms());
+    argv[argc] = "sent";
+    argvlen[argc++] = 4;
+    argv[argc] = sent;
+    argvlen[argc++] = strlen(sent);
     return redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen);
 }
 

@@ -72,16 +72,30 @@ static void world_stop(struct rules_world *w)
         test_rmtree(w->dir);
 }
 
+static void push_sent(struct rules_world *w, const char *check, int64_t start_ms, int ok,
+                      const char *warning, const char *message, const char *facts,
+                      int64_t sent_ms);
+
 /* Writes one result into the stream as a probe would. */
 static void push(struct rules_world *w, const char *check, int64_t start_ms, int ok,
                  const char *warning, const char *message, const char *facts)
+{
+    push_sent(w, check, start_ms, ok, warning, message, facts, 0);
+}
+
+/* The same, with the probe's clock at sending ("sent"; 0: none). */
+static void push_sent(struct rules_world *w, const char *check, int64_t start_ms, int ok,
+                      const char *warning, const char *message, const char *facts,
+                      int64_t sent_ms)
 {
     struct nines_result r;
     struct nines_wire wire;
     redisContext *c = redis_fixture_connect(&w->redis);
     redisReply *rep;
-    const char *argv[2 + 2 * NINES_WIRE_MAX_FIELDS + 2];
-    size_t lens[2 + 2 * NINES_WIRE_MAX_FIELDS + 2];
+    const char *argv[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
+    size_t lens[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
+    char sent[24];
+    int extra = 0;
 
     cr_assert(not(eq(ptr, c, NULL)));
     nines_result_init(&r);
@@ -108,7 +122,15 @@ static void push(struct rules_world *w, const char *check, int64_t start_ms, int
         argv[3 + i] = wire.argv[i];
         lens[3 + i] = wire.argvlen[i];
     }
-    rep = redisCommandArgv(c, (int)(3 + wire.argc), argv, lens);
+    if (sent_ms > 0) {
+        snprintf(sent, sizeof(sent), "%lld", (long long)sent_ms);
+        argv[3 + wire.argc] = "sent";
+        lens[3 + wire.argc] = 4;
+        argv[4 + wire.argc] = sent;
+        lens[4 + wire.argc] = strlen(sent);
+        extra = 2;
+    }
+    rep = redisCommandArgv(c, (int)(3 + wire.argc + extra), argv, lens);
     cr_assert(not(eq(ptr, rep, NULL)));
     cr_assert(eq(int, rep->type, REDIS_REPLY_STRING), "XADD: %s", rep->str ? rep->str : "?");
     freeReplyObject(rep);
@@ -248,5 +270,60 @@ Test(e2e_rules, month_to_date_availability_under_the_sla_raises_sla_breached, .t
     x = (struct want){ .w = &w, .prefix = "sla_breached/acme/gold/shop@" };
     cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no sla_breached alert");
     cr_expect(not(eq(ptr, strstr(x.summary, "target 99.900%"), NULL)), "%s", x.summary);
+    world_stop(&w);
+}
+
+/* The newest result's time in the check's state. */
+static int64_t state_last_ms(struct rules_world *w, const char *check)
+{
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *r = c ? redisCommand(c, "HGET nines:state:%s doc", check) : NULL;
+    json_t *doc = r != NULL && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+    int64_t last = json_integer_value(json_object_get(doc, "last_ms"));
+
+    json_decref(doc);
+    freeReplyObject(r);
+    redisFree(c);
+    return last;
+}
+
+struct last_want {
+    struct rules_world *w;
+    int64_t at_least;
+};
+
+static int state_has_result(void *arg)
+{
+    struct last_want *x = arg;
+
+    return state_last_ms(x->w, "site") >= x->at_least;
+}
+
+Test(e2e_rules, a_probe_clock_an_hour_ahead_is_flagged_and_its_times_corrected, .timeout = 60)
+{
+    struct rules_world w;
+    struct last_want x;
+    int64_t now = nines_wall_ms(), last;
+
+    world_start(&w, "checks:\n  - {id: site, kind: http, url: \"https://site.test/\","
+                    " locations: [local], interval: 60s}\n");
+    cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+    /* the probe believes it is an hour later than Redis does */
+    push_sent(&w, "site", now + 3600000, 1, "", "", "", now + 3600000 + 5);
+    x = (struct last_want){ &w, now - 5000 };
+    cr_assert(eq(int, test_wait_until(state_has_result, &x, 10000), 0));
+    last = state_last_ms(&w, "site");
+    /* corrected into Redis's clock: near now, not an hour ahead */
+    cr_expect(lt(i64, last, now + 60000), "not corrected: %lld", (long long)last);
+    cr_expect(gt(i64, last, now - 60000), "over-corrected: %lld", (long long)last);
+    {
+        char path[400], *t;
+
+        snprintf(path, sizeof(path), "%s/collector.log", w.dir);
+        t = test_read_file(path);
+        cr_expect(ne(ptr, t ? strstr(t, "event=probe_clock_skew probe=test") : NULL, NULL),
+                  "not flagged in the log");
+        free(t);
+    }
     world_stop(&w);
 }

@@ -18,6 +18,7 @@ struct nines_collector_cfg {
     char *redis_user;           /* ACL user for AUTH user password (default: none) */
     char *log_level;      /* debug|info|warn|error; "info" */
     int64_t stream_maxlen;  /* approximate cap on the results stream; 1000000 */
+    int64_t max_clock_skew_ms;  /* a probe's clock off by more is flagged, corrected; 5 s */
     int partitions;         /* result streams, each leased to one collector; 1 = no leases */
     int64_t lease_ms;       /* partition lease, renewed every third of it; default 5 s */
 };
