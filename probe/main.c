@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "nines/log.h"
+#include "nines/version.h"
 #include "probe.h"
 
 static struct probe *the_probe;
@@ -38,7 +39,8 @@ static void usage(FILE *f)
             "      --spool-max-bytes N  bound of the spool (K, M, G suffixes; default 256M);\n"
             "                         past it the oldest results are dropped and counted\n"
             "      --log-level LVL    debug, info, warn or error (default info)\n"
-            "  -h, --help             this text\n");
+            "  -h, --help             this text\n"
+            "      --version          print the version\n");
 }
 
 static int valid_name(const char *s)
@@ -126,6 +128,7 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
         { "spool-max-bytes", required_argument, NULL, 'B' },
         { "spool-segment-bytes", required_argument, NULL, 'G' },
         { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     const char *redis = getenv("NINES_REDIS");
@@ -213,6 +216,9 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
             break;
         case 'h':
             usage(stdout);
+            exit(0);
+        case 'V':
+            printf("nines-probe %s\n", NINES_VERSION);
             exit(0);
         default:
             usage(stderr);
