@@ -23,14 +23,14 @@
 
 #define PROBES 4
 
-static long env_long(const char *name, long dflt)
+__attribute__((unused)) static long env_long(const char *name, long dflt)
 {
     const char *v = getenv(name);
 
     return v != NULL && atol(v) > 0 ? atol(v) : dflt;
 }
 
-static long rss_kib(pid_t pid)
+__attribute__((unused)) static long rss_kib(pid_t pid)
 {
     char path[64], line[256];
     FILE *f;
@@ -46,7 +46,7 @@ static long rss_kib(pid_t pid)
     return kib;
 }
 
-static int fd_count(pid_t pid)
+__attribute__((unused)) static int fd_count(pid_t pid)
 {
     char path[64];
     DIR *d;
@@ -62,7 +62,7 @@ static int fd_count(pid_t pid)
     return n;
 }
 
-static long long pending(struct redis_fixture *rf)
+__attribute__((unused)) static long long pending(struct redis_fixture *rf)
 {
     redisContext *c = redis_fixture_connect(rf);
     redisReply *r = c ? redisCommand(c, "XPENDING nines:results nines") : NULL;
