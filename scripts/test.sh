@@ -51,9 +51,9 @@ if [ -n "$reports" ]; then
 fi
 
 # A short fuzz run of every parser from its committed corpus (clang,
-# libFuzzer, ASan+UBSan): NINES_FUZZ_SECONDS each, 10 by default here;
+# libFuzzer, ASan+UBSan): NINES_FUZZ_SECONDS each, 5 by default here;
 # scripts/fuzz.sh 600 for a long run.
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
-echo "==== fuzz: ${NINES_FUZZ_SECONDS:-10}s per target" >&2
-scripts/fuzz.sh "${NINES_FUZZ_SECONDS:-10}" >&2 || status=1
+echo "==== fuzz: ${NINES_FUZZ_SECONDS:-5}s per target" >&2
+scripts/fuzz.sh "${NINES_FUZZ_SECONDS:-5}" >&2 || status=1
 exit $status
