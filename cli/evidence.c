@@ -269,6 +269,7 @@ static int ev_tar_read(const char *path, struct ev_pack *p)
         if (ev_parse_octal(h + 148, 8, &sum) != 0 || sum != ev_tar_sum(h) ||
             ev_parse_octal(h + 124, 12, &size) != 0 || memcmp(h + 257, "ustar", 5) != 0) {
             fprintf(stderr, "nines evidence: %s: bad tar header at byte %zu\n", path, off);
+            ret = -2;                   /* reported */
             break;
         }
         memcpy(name, h, EV_NAME_MAX);
@@ -276,27 +277,39 @@ static int ev_tar_read(const char *path, struct ev_pack *p)
         off += 512;
         if (size > len - off) {
             fprintf(stderr, "nines evidence: %s: %s is cut short\n", path, name);
+            ret = -2;                   /* reported */
             break;
         }
-        if ((h[156] == '0' || h[156] == '\0') && h[345] == '\0') {
+        if (h[345] != '\0') {
+            fprintf(stderr, "nines evidence: %s: %s has a name prefix (names over 100 bytes "
+                            "are not written by nines)\n", path, name);
+            ret = -2;                   /* reported */
+            break;
+        }
+        if (h[156] == '0' || h[156] == '\0') {
             const char *n = strncmp(name, "./", 2) == 0 ? name + 2 : name;
 
             if (ev_find(p, n) != NULL) {
                 fprintf(stderr, "nines evidence: %s: %s appears twice\n", path, n);
+                ret = -2;               /* reported */
                 break;
             }
-            if (ev_add_copy(p, n, buf + off, (size_t)size) != 0)
+            if (ev_add_copy(p, n, buf + off, (size_t)size) != 0) {
+                fprintf(stderr, "nines evidence: %s: out of memory\n", path);
+                ret = -2;
                 break;
+            }
         } else if (h[156] != '5') {
             fprintf(stderr, "nines evidence: %s: %s is not a regular file\n", path, name);
+            ret = -2;                   /* reported */
             break;
         }
         off += (size_t)((size + 511) / 512 * 512);
     }
-    if (ret != 0 && off + 512 > len)
+    if (ret == -1 && off + 512 > len)
         fprintf(stderr, "nines evidence: %s: the archive has no end\n", path);
     free(buf);
-    return ret;
+    return ret == 0 ? 0 : -1;
 }
 
 /* ---- building the pack ---- */
