@@ -26,6 +26,7 @@ static void usage(FILE *f)
             "  check TARGET [options] | --id ID -c FILE  run one check now (Nagios plugin)\n"
             "  import FILE | export --check|--service|--customer ID  history in and out\n"
             "  audit verify|export [--from T] [--to T]   the hash-chained audit log\n"
+            "  evidence --from D --to D -o F | verify F  signed SOC 2 evidence pack\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
             "\n"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
         return (argv[1][0] == 'i' ? cli_import : cli_export)(argc - 1, argv + 1);
     if (strcmp(argv[1], "audit") == 0)
         return cli_audit(argc - 1, argv + 1);
+    if (strcmp(argv[1], "evidence") == 0)
+        return cli_evidence(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)

@@ -128,7 +128,7 @@ struct cfg_field {
 
 enum { CFG_TOP_COLLECTOR, CFG_TOP_DEFAULTS, CFG_TOP_CHECKS, CFG_TOP_SERVICES,
        CFG_TOP_MAINTENANCE, CFG_TOP_API, CFG_TOP_RECEIVERS, CFG_TOP_ROUTES, CFG_TOP_ALERTING,
-       CFG_TOP_CUSTOMERS };
+       CFG_TOP_CUSTOMERS, CFG_TOP_EVIDENCE };
 static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_COLLECTOR] = { "collector", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_DEFAULTS] = { "defaults", CFG_MAP, 0, 0, 0, 0, 0 },
@@ -140,6 +140,13 @@ static const struct cfg_field cfg_top_fields[] = {
     [CFG_TOP_ROUTES] = { "routes", CFG_SEQ, 0, 0, 0, 0, 0 },
     [CFG_TOP_ALERTING] = { "alerting", CFG_MAP, 0, 0, 0, 0, 0 },
     [CFG_TOP_CUSTOMERS] = { "customers", CFG_SEQ, 0, 0, 0, 0, 0 },
+    [CFG_TOP_EVIDENCE] = { "evidence", CFG_MAP, 0, 0, 0, 0, 0 },
+};
+
+/* evidence: the signing key of `nines evidence` packs (cli/evidence.c) */
+static const struct cfg_field cfg_evidence_fields[] = {
+    { "signing_key_file", CFG_PATH, 0, offsetof(struct nines_evidence_cfg, signing_key_file), 0,
+      0, 0 },
 };
 
 static const struct cfg_field cfg_collector_fields[] = {
@@ -4479,6 +4486,16 @@ static void cfg_load_sections(struct cfg_ctx *x, const struct yamltree_node **se
     cu = cfg_section_seq(x, sec, CFG_TOP_CUSTOMERS);
     if (cu != NULL && !x->nomem)
         cfg->customers = cfg_load_list(x, cu, &cfg_customers_list, &cfg->customers_count);
+    if (sec[CFG_TOP_EVIDENCE] != NULL
+        && cfg_want_type(x, &cfg_top_fields[CFG_TOP_EVIDENCE], sec[CFG_TOP_EVIDENCE],
+                         YAMLTREE_MAPPING) == 0) {
+        const struct yamltree_node *seen[CFG_NFIELDS(cfg_evidence_fields)] = { 0 };
+
+        snprintf(x->where, sizeof(x->where), "evidence");
+        cfg_walk(x, sec[CFG_TOP_EVIDENCE], cfg_evidence_fields,
+                 CFG_NFIELDS(cfg_evidence_fields), &cfg->evidence, seen,
+                 "only where to read it: 'signing_key_file'");
+    }
     if (!x->nomem)
         cfg_check_refs(x, sec, cfg);
 }
@@ -4788,6 +4805,7 @@ void nines_config_free(struct nines_config *cfg)
         free(cfg->alerting.burn_rates[i].severity);
     free(cfg->alerting.burn_rates);
     cfg_free_customers(cfg->customers, cfg->customers_count);
+    free(cfg->evidence.signing_key_file);
     free(cfg);
 }
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config
       libuv1-dev libcurl4-openssl-dev libc-ares-dev libhiredis-dev
-      libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev
+      libyaml-dev libjansson-dev libmicrohttpd-dev libssl-dev zlib1g-dev
       libcairo2-dev libpango1.0-dev fonts-dejavu-core
       redis-server curl tzdata)
 if [ "${1:-run}" = test ]; then

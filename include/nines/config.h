@@ -191,6 +191,11 @@ struct nines_customer_cfg {
     int report_hour;               /* at this local hour (0..23), default 6 */
 };
 
+/* evidence: how `nines evidence` signs its packs. */
+struct nines_evidence_cfg {
+    char *signing_key_file;        /* PEM Ed25519 private key; NULL = not configured */
+};
+
 struct nines_config {
     char *path;
     struct nines_collector_cfg collector;
@@ -208,6 +213,7 @@ struct nines_config {
     struct nines_alerting_cfg alerting;
     struct nines_customer_cfg *customers;
     size_t customers_count;
+    struct nines_evidence_cfg evidence;
 };
 
 /*
