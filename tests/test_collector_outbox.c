@@ -563,10 +563,22 @@ Test(outbox, an_item_that_keeps_failing_expires, .timeout = 30)
     item = get_item(&r, id);
     cr_assert(eq(str, (char *)jstr(item, "state"), "expired"));
     log = json_object_get(item, "log");
-    cr_assert(eq(sz, json_array_size(log), (size_t)total));
-    cr_assert(eq(str, (char *)jstr(json_array_get(log, (size_t)total - 1), "outcome"), "expired"));
-    cr_assert(eq(i64, jint(json_array_get(log, (size_t)total - 1), "status"), 500));
-    json_decref(item);
+    /* the expiry is written on the last attempt when it fails past the
+     * deadline, or as an entry of its own when the deadline came while
+     * waiting for the next one (a slow machine): either way it is the last */
+    {
+        size_t n = json_array_size(log);
+        json_t *last = json_array_get(log, n - 1);
+        int64_t status = jint(last, "status");
+        int own = n == (size_t)total + 1;
+        char outcome[32];
+
+        snprintf(outcome, sizeof(outcome), "%s", jstr(last, "outcome"));
+        json_decref(item);
+        cr_assert(own || n == (size_t)total, "%zu log entries for %ld attempts", n, total);
+        cr_assert(eq(str, outcome, "expired"));
+        cr_assert(eq(i64, status, own ? 0 : 500));
+    }
     cr_assert(eq(i64, redis_int(&f, "ZCARD %s", OUTBOX_KEY_DUE), 0));
     run_fini(&r);
     stop_servers(&f, &h);
