@@ -72,7 +72,8 @@ and a demo target on http://127.0.0.1:$demo_port/.
   API:            curl $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/api/v1/checks
   Metrics:        curl $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/metrics
   Incidents:      $build/nines incidents -c examples/quickstart.yaml
-  Dashboard:      not yet (the ops dashboard comes with the dashboards issue)
+  Dashboard:      $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/   (open in a browser; no token needed here)
+  Status page:    $(cat "$state/quickstart/api.addr" 2>/dev/null || echo http://127.0.0.1:8080)/status/demo
 
 Ctrl-C stops everything.
 
