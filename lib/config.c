@@ -4809,6 +4809,30 @@ void nines_config_free(struct nines_config *cfg)
     free(cfg);
 }
 
+int nines_secret_read(const char *env, const char *file, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (env != NULL) {
+        const char *v = getenv(env);
+
+        if (v == NULL || v[0] == '\0')
+            return NINES_ENOTFOUND;
+        snprintf(out, len, "%s", v);
+    } else if (file != NULL) {
+        FILE *f = fopen(file, "r");
+        int got = f != NULL && fgets(out, (int)len, f) != NULL;
+
+        if (f != NULL)
+            fclose(f);
+        if (!got) {
+            out[0] = '\0';
+            return NINES_EIO;
+        }
+        out[strcspn(out, "\r\n")] = '\0';
+    }
+    return 0;
+}
+
 int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_addr *a,
                             struct nines_err *err)
 {
@@ -4820,26 +4844,17 @@ int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_a
         return NINES_EINVAL;
     if (cc->redis_user != NULL)
         snprintf(a->user, sizeof(a->user), "%s", cc->redis_user);
-    if (cc->redis_password_env != NULL) {
-        const char *v = getenv(cc->redis_password_env);
-
-        if (v == NULL || v[0] == '\0')
-            return nines_err_set(err, NINES_EINVAL, "collector.redis_password_env: %s is not "
-                                 "set", cc->redis_password_env);
-        snprintf(a->password, sizeof(a->password), "%s", v);
-    } else if (cc->redis_password_file != NULL) {
-        FILE *f = fopen(cc->redis_password_file, "r");
-
-        if (f == NULL || fgets(a->password, sizeof(a->password), f) == NULL) {
-            if (f != NULL)
-                fclose(f);
-            return nines_err_set(err, NINES_EINVAL, "collector.redis_password_file: cannot "
-                                 "read %s", cc->redis_password_file);
-        }
-        fclose(f);
-        a->password[strcspn(a->password, "\r\n")] = '\0';
+    switch (nines_secret_read(cc->redis_password_env, cc->redis_password_file, a->password,
+                              sizeof(a->password))) {
+    case NINES_ENOTFOUND:
+        return nines_err_set(err, NINES_EINVAL, "collector.redis_password_env: %s is not set",
+                             cc->redis_password_env);
+    case NINES_EIO:
+        return nines_err_set(err, NINES_EINVAL, "collector.redis_password_file: cannot read %s",
+                             cc->redis_password_file);
+    default:
+        return 0;
     }
-    return 0;
 }
 
 /*

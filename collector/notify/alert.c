@@ -119,29 +119,13 @@ static void alert_label_set(struct notification *n, const char *name, const char
 
 /* ---- configuration ------------------------------------------------------- */
 
-/* A secret from an environment variable or a file's first line; -1 if empty. */
+/* A secret from its variable or file (nines_secret_read); -1 when it is
+ * missing or empty while a source is named. */
 static int alert_read_secret(const char *env, const char *file, char *out, size_t len)
 {
-    out[0] = '\0';
-    if (env != NULL) {
-        const char *v = getenv(env);
-
-        if (v == NULL || v[0] == '\0')
-            return -1;
-        snprintf(out, len, "%s", v);
-    } else if (file != NULL) {
-        FILE *f = fopen(file, "r");
-
-        if (f == NULL)
-            return -1;
-        if (fgets(out, (int)len, f) == NULL)
-            out[0] = '\0';
-        fclose(f);
-        out[strcspn(out, "\r\n")] = '\0';
-        if (out[0] == '\0')
-            return -1;
-    }
-    return 0;
+    if (nines_secret_read(env, file, out, len) != 0)
+        return -1;
+    return (env != NULL || file != NULL) && out[0] == '\0' ? -1 : 0;
 }
 
 static void alert_routes_free(struct alerter *a)
