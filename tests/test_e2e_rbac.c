@@ -48,10 +48,14 @@ static void unquote(const char *in, char *out, size_t len)
 {
     size_t n = strlen(in);
 
-    if (n >= 2 && in[0] == '`' && in[n - 1] == '`')
-        snprintf(out, len, "%.*s", (int)(n - 2), in + 1);
-    else
-        snprintf(out, len, "%s", in);
+    if (n >= 2 && in[0] == '`' && in[n - 1] == '`') {
+        in++;
+        n -= 2;
+    }
+    if (n >= len)
+        n = len - 1;  /* cut, as snprintf would */
+    memcpy(out, in, n);
+    out[n] = '\0';
 }
 
 static void read_table(void)
