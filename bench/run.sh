@@ -33,7 +33,7 @@ want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
 
 # ---- dependencies ---------------------------------------------------------
 bench/deps.sh
-build="$root/build/bench"
+build="$root/build-bench"   # not build/bench: the bench/ subdirectory of a build in build/
 # RelWithDebInfo: -O2 plus symbols for perf and callgrind
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen checkbench >/dev/null
