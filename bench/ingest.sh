@@ -15,7 +15,7 @@ rates=("$@")
 [ ${#rates[@]} -gt 0 ] || rates=(3000 30000)
 
 scripts/deps.sh run
-build="$root/build/bench"
+build="$root/build-bench"   # not build/bench: the bench/ subdirectory of a build in build/
 # RelWithDebInfo (-O2 with symbols, as bench/run.sh builds): the Release
 # build (-O3) stops on a format-truncation warning in lib/config.c today
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_TESTS=OFF >/dev/null

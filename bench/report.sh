@@ -15,7 +15,7 @@ reps=${1:-3} checks=${2:-100} iv=${3:-10} days=${4:-31}
 for v in "$reps" "$checks" "$iv" "$days"; do
     case $v in ''|*[!0-9]*|0) echo "bench/report.sh: arguments are positive integers, got '$v'" >&2; exit 2 ;; esac
 done
-build="$root/build/bench"
+build="$root/build-bench"   # not build/bench: the bench/ subdirectory of a build in build/
 [ -x "$build/nines" ] || { echo "bench/report.sh: build $build/nines first (bench/run.sh does)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/nines-bench-report-XXXXXX)

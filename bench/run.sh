@@ -3,8 +3,8 @@
 #
 #   bench/run.sh [--reps N] [--seconds S] [--only LIST] [--out FILE]
 #
-# LIST is a comma-separated subset of: cpu, plugins, rate, rss, ingest, report
-# (default: all). Must run as root the first time (it installs
+# LIST is a comma-separated subset of: cpu, plugins, rate, rss, ingest, report,
+# callgrind (default: all). Must run as root the first time (it installs
 # nginx, dnsmasq, redis-server, prometheus-blackbox-exporter,
 # monitoring-plugins, wrk and perf from Debian). Everything listens
 # on 127.0.0.0/8 or on Unix sockets in a temp dir; every process started here
@@ -33,10 +33,10 @@ want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
 
 # ---- dependencies ---------------------------------------------------------
 bench/deps.sh
-build="$root/build/bench"
+build="$root/build-bench"   # not build/bench: the bench/ subdirectory of a build in build/
 # RelWithDebInfo: -O2 plus symbols for perf and callgrind
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen >/dev/null
+cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen checkbench >/dev/null
 probe_bin="$build/nines-probe" nines_bin="$build/nines"
 
 # ---- processes -----------------------------------------------------------
@@ -359,6 +359,36 @@ fi
 if want report; then
     bench/report.sh "$reps" 100 10 "${BENCH_REPORT_DAYS:-31}" >"$tmp/report.out"
     cat "$tmp/report.out" >>"$results"
+fi
+
+# Figure 6: instructions per check under callgrind, through the real check
+# engine (bench/checkbench: one check run back to back, each result encoded as
+# the probe's push would). COUNT runs minus 0 runs cancels the start-up cost
+# (loading, curl/OpenSSL init, the loop); both counts are deterministic up to a
+# few hundred instructions, so one repetition would do, but all are recorded.
+callgrind_instr() {     # callgrind_instr CATALOGUE COUNT → sets CG_IR: Ir of the whole run
+    local out="$tmp/callgrind.out"
+    rm -f "$out"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$build/bench/checkbench" "$1" "$2" 1 \
+        >"$tmp/checkbench.log" 2>&1 ||
+        { echo "bench/run.sh: checkbench $2 under callgrind failed: $(grep -v '^==' "$tmp/checkbench.log" | tail -3)" >&2; exit 1; }
+    CG_IR=$(awk '/^summary:/ {print $2}' "$out")
+    [ -n "$CG_IR" ] || { echo "bench/run.sh: no instruction count in $out" >&2; exit 1; }
+}
+if want callgrind; then
+    cg_count=${BENCH_CALLGRIND_CHECKS:-1000}
+    for kind in http tcp dns; do
+        catalogue "$kind" 1 1000
+        cp "$tmp/catalogue.json" "$tmp/checkbench-$kind.json"
+        for r in $(seq 1 "$reps"); do
+            say "callgrind $kind rep $r: $cg_count checks and 0 checks under valgrind --tool=callgrind"
+            callgrind_instr "$tmp/checkbench-$kind.json" 0; i0=$CG_IR
+            callgrind_instr "$tmp/checkbench-$kind.json" "$cg_count"; i1=$CG_IR
+            per=$(awk -v a="$i0" -v b="$i1" -v n="$cg_count" 'BEGIN {printf "%.0f", (b - a) / n}')
+            note "callgrind $kind: ${cg_count} checks ${i1} Ir, 0 checks ${i0} Ir: ${per} Ir/check"
+            record "instr_per_check_$kind" nines instr "$per"
+        done
+    done
 fi
 
 # ---- table -----------------------------------------------------------------

@@ -9,6 +9,13 @@
 #include "curl_uv.h"
 #include "nines/err.h"
 
+/*
+ * Idle easy handles kept for reuse. Bounded: each holds curl's buffers
+ * (about 20 KiB), and the pool only has to cover the difference between
+ * transfers ending and starting within one loop iteration.
+ */
+#define CURL_UV_POOL_MAX 64
+
 /* One transfer in flight, found again through CURLOPT_PRIVATE. */
 struct curl_uv_xfer {
     CURL *easy;
@@ -36,6 +43,8 @@ struct curl_uv {
     struct curl_uv_xfer *xfers;     /* in flight */
     struct curl_uv_xfer *aborted;   /* removed by curl_uv_close, done still to call */
     struct curl_uv_sock *socks;     /* polled and not yet closing */
+    CURL *pool[CURL_UV_POOL_MAX];   /* idle, reset easy handles */
+    int npool;
 };
 
 static void curl_uv_xfer_link(struct curl_uv_xfer **head, struct curl_uv_xfer *x)
@@ -70,6 +79,8 @@ static void curl_uv_finish(struct curl_uv *cu)
         x->done(x->easy, CURL_UV_ABORTED, x->arg);
         free(x);
     }
+    while (cu->npool > 0)
+        curl_easy_cleanup(cu->pool[--cu->npool]);
     free(cu);
 }
 
@@ -308,6 +319,25 @@ int curl_uv_add(struct curl_uv *cu, CURL *easy, curl_uv_done_cb *done, void *arg
         return mc == CURLM_OUT_OF_MEMORY ? NINES_ENOMEM : NINES_EIO;
     }
     return 0;
+}
+
+CURL *curl_uv_easy_get(struct curl_uv *cu)
+{
+    if (cu && !cu->closing && cu->npool > 0)
+        return cu->pool[--cu->npool];
+    return curl_easy_init();
+}
+
+void curl_uv_easy_put(struct curl_uv *cu, CURL *easy)
+{
+    if (!easy)
+        return;
+    if (!cu || cu->closing || cu->npool == CURL_UV_POOL_MAX) {
+        curl_easy_cleanup(easy);
+        return;
+    }
+    curl_easy_reset(easy);
+    cu->pool[cu->npool++] = easy;
 }
 
 void curl_uv_close(struct curl_uv *cu)

@@ -9,7 +9,14 @@
  * the multi handle. When the transfer ends, the easy handle has already been
  * removed from the multi handle and done(easy, rc, arg) runs from the loop,
  * never inside curl_uv_add; from then on the callback owns the easy handle and
- * must curl_easy_cleanup it. done may call curl_uv_add or curl_uv_close.
+ * must curl_easy_cleanup it (or hand it back with curl_uv_easy_put). done may
+ * call curl_uv_add or curl_uv_close.
+ *
+ * Easy handles may come from a small pool of idle ones (curl_uv_easy_get),
+ * so that a run does not pay for creating and destroying a handle and its
+ * buffers: a pooled handle has been through curl_easy_reset, so it carries
+ * no option of its previous transfer (connections are not kept across
+ * transfers of ours: the callers set FORBID_REUSE).
  */
 #ifndef NINES_CHECKS_CURL_UV_H
 #define NINES_CHECKS_CURL_UV_H
@@ -34,6 +41,17 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop);
  * curl_uv_close, NINES_ENOMEM, NINES_EIO when curl refuses the handle.
  */
 int curl_uv_add(struct curl_uv *cu, CURL *easy, curl_uv_done_cb *done, void *arg);
+
+/* An easy handle with every option at its default: from the pool, or new. NULL on ENOMEM. */
+CURL *curl_uv_easy_get(struct curl_uv *cu);
+
+/*
+ * Takes back an easy handle that is in no multi handle (a done callback's,
+ * or one from curl_uv_easy_get never added): reset and kept for the next
+ * curl_uv_easy_get, or cleaned up when the pool is full or cu is closing.
+ * cu may be NULL (the env's curl_uv is gone): the handle is cleaned up.
+ */
+void curl_uv_easy_put(struct curl_uv *cu, CURL *easy);
 
 /*
  * Aborts every transfer in flight and closes every handle. The aborted

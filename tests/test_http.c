@@ -966,6 +966,70 @@ Test(http, request_headers_host_override_and_body_reach_the_server)
     json_decref(facts);
 }
 
+/*
+ * Runs are handed easy handles that earlier runs gave back (curl_uv's pool):
+ * a plain GET after a PATCH with headers and a body, on the same env, must
+ * carry none of them and still make its own connection.
+ */
+Test(http, reused_handle_carries_nothing_of_the_previous_run)
+{
+    struct nines_check c;
+    struct world w;
+    struct got g1 = { 0 };
+    struct got g2 = { 0 };
+    struct got g3 = { 0 };
+    char url[URL_LEN];
+    char n1[] = "X-Probe", v1[] = "nines";
+    struct nines_kv hdrs[1] = { { n1, v1 } };
+    char method[] = "PATCH";
+    char body[] = "{\"drill\":42}";
+    char expect[] = "599";
+    json_t *facts;
+    const char *echo;
+
+    fix_start();
+    fix_url(url, "/echo");
+    world_init(&w);
+    check_init(&c, url, 2000);
+    c.http.headers = hdrs;
+    c.http.headers_count = 1;
+    c.http.method = method;
+    c.http.body = body;
+    c.http.expect_status = expect;
+    world_start(&w, &c, &g1);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, g1.calls, 1));
+    cr_assert(eq(str, g1.r.reason, "http_status"));
+
+    check_init(&c, url, 2000);
+    c.http.expect_status = expect;
+    world_start(&w, &c, &g2);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, g2.calls, 1));
+    cr_assert(eq(str, g2.r.reason, "http_status"));
+    assert_full_timings(&g2.r);
+    facts = facts_of(&g2);
+    echo = json_string_value(json_object_get(facts, "body_start"));
+    cr_assert(echo != NULL);
+    cr_assert(eq(int, strncmp(echo, "GET /echo HTTP/1.1\r\n", 20), 0), "%s", echo);
+    cr_assert(eq(ptr, strstr(echo, "X-Probe"), NULL), "%s", echo);
+    cr_assert(eq(ptr, strstr(echo, "drill"), NULL), "%s", echo);
+    json_decref(facts);
+
+    /* an ok run: facts are the body size alone */
+    check_init(&c, url, 2000);
+    world_start(&w, &c, &g3);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, g3.calls, 1));
+    cr_assert(eq(str, g3.r.reason, ""));
+    assert_full_timings(&g3.r);
+    facts = facts_of(&g3);
+    cr_assert(eq(sz, json_object_size(facts), 1), "%s", g3.r.facts);
+    cr_assert(gt(i64, (int64_t)fact_int(facts, "body_bytes"), 0), "%s", g3.r.facts);
+    json_decref(facts);
+    world_close(&w);
+}
+
 /* Asserts that secret appears nowhere in the result's text. */
 static void assert_no_secret(const struct got *g, const char *secret)
 {
