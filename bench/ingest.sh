@@ -5,6 +5,9 @@
 # started here is stopped by its PID.
 #
 #   bench/ingest.sh [CHECKS] [SECONDS] [RATES...]     (defaults: 10000 15 3000 30000)
+#
+# INGEST_PERF=DIR records `perf record -g` of the collector and of
+# redis-server during each rate into DIR (perf-{collector,redis}-RATE.data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -34,7 +37,8 @@ trap cleanup EXIT INT TERM
 
 redis-server --port 0 --unixsocket "$tmp/redis.sock" --dir "$tmp" --appendonly yes \
     --appendfsync everysec --save "" --daemonize no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
+rpid=$!
+pids+=($rpid)
 for _ in $(seq 1 100); do [ -S "$tmp/redis.sock" ] && break; sleep 0.05; done
 
 echo "== peer: redis-benchmark XADD, pipelined, same redis-server" >&2
@@ -57,6 +61,34 @@ redis-cli -s "$tmp/redis.sock" DEL bench:peer >/dev/null
     done
 } >"$tmp/nines.yaml"
 
+if [ -n "${INGEST_CALLGRIND:-}" ]; then
+    mkdir -p "$INGEST_CALLGRIND"
+    # info, to see it ready; interval 1 h, so the pause between the rounds
+    # is no gap in the data (a gap is logged and stored, not steady state)
+    sed -i -e 's/log_level: warn/log_level: info/' -e 's/interval: 10s/interval: 1h/' \
+        -e 's/timeout: 5s/timeout: 30s/' "$tmp/nines.yaml"
+    valgrind --tool=callgrind --callgrind-out-file="$INGEST_CALLGRIND/callgrind.out.%p" \
+        "$build/nines-collector" -c "$tmp/nines.yaml" 2>"$tmp/collector.log" &
+    cpid=$!
+    pids+=($cpid)
+    for _ in $(seq 1 1200); do grep -q collector_ready "$tmp/collector.log" && break; sleep 0.1; done
+    n=$((checks * 3))
+    # a first round brings every check and location to UP (their first
+    # results open states and log); the second, measured, is steady state
+    for round in warm measured; do
+        [ "$round" = measured ] && callgrind_control -z "$cpid" >/dev/null
+        out=$("$build/bench/loadgen" --redis-socket "$tmp/redis.sock" --checks "$checks" \
+            --locations 3 --rate "$n" --seconds 1 --drain-s 300)
+    done
+    callgrind_control -d "$cpid" >/dev/null
+    n=$(sed -n 's/.* sent=\([0-9]*\).*/\1/p' <<<"$out")
+    f=$(ls -t "$INGEST_CALLGRIND"/callgrind.out.*.* 2>/dev/null | head -1)
+    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$f")
+    printf 'callgrind: %s results (%s) -> %s instructions, %s per result; file %s\n' "$n" \
+        "$out" "$ir" "$((ir / n))" "$f"
+    exit 0
+fi
+
 "$build/nines-collector" -c "$tmp/nines.yaml" 2>"$tmp/collector.log" &
 cpid=$!
 pids+=($cpid)
@@ -67,24 +99,43 @@ cpu_ms() {  # utime + stime of a pid, in ms
     awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
 }
 
-printf '\n%-10s %-12s %-12s %-10s %-10s %-10s %-14s\n' "offered/s" "sent/s" "cpu ms/1k" \
-    "lag max" "lag p99" "drain s" "vs XADD -P64"
+printf '\n%-10s %-12s %-12s %-12s %-10s %-10s %-10s %-14s\n' "offered/s" "sent/s" \
+    "cpu ms/1k" "redis ms/1k" "lag max" "lag p99" "drain s" "vs XADD -P64"
 lines=()
 for rate in "${rates[@]}"; do
     before=$(cpu_ms "$cpid")
+    rbefore=$(cpu_ms "$rpid")
+    perfs=()
+    if [ -n "${INGEST_PERF:-}" ]; then
+        mkdir -p "$INGEST_PERF"
+        for who in collector:$cpid redis:$rpid; do
+            perf record -g -o "$INGEST_PERF/perf-${who%%:*}-$rate.data" -p "${who#*:}" \
+                2>/dev/null >/dev/null &
+            perfs+=($!)
+        done
+    fi
     out=$("$build/bench/loadgen" --redis-socket "$tmp/redis.sock" \
         --checks "$checks" --locations 3 --rate "$rate" --seconds "$seconds")
     after=$(cpu_ms "$cpid")
+    rafter=$(cpu_ms "$rpid")
+    for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" || true; done
+    if [ -n "${INGEST_PERF:-}" ]; then
+        redis-cli -s "$tmp/redis.sock" INFO commandstats >"$INGEST_PERF/commandstats-$rate.txt"
+        redis-cli -s "$tmp/redis.sock" CONFIG RESETSTAT >/dev/null
+    fi
     sent=$(sed -n 's/.*rate_sent=\([0-9.]*\).*/\1/p' <<<"$out")
     total=$(awk -v s="$sent" -v t="$seconds" 'BEGIN {print s * t}')
     cpu1k=$(awk -v a="$after" -v b="$before" -v n="$total" 'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
+    rcpu1k=$(awk -v a="$rafter" -v b="$rbefore" -v n="$total" \
+        'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
     ratio=$(awk -v s="$sent" -v p="$peer64" 'BEGIN {printf "%.3f", s / p}')
     lagmax=$(sed -n 's/.*lag_max_s=\([-0-9.]*\).*/\1/p' <<<"$out")
     lagp99=$(sed -n 's/.*lag_p99_s=\([-0-9.]*\).*/\1/p' <<<"$out")
     drain=$(sed -n 's/.*drain_s=\([-0-9.]*\).*/\1/p' <<<"$out")
-    printf '%-10s %-12s %-12s %-10s %-10s %-10s %-14s\n' "$rate" "$sent" "$cpu1k" "$lagmax" \
-        "$lagp99" "$drain" "$ratio"
-    lines+=("$out collector_cpu_ms_per_1000=$cpu1k xadd_p64_rps=$peer64 ratio=$ratio")
+    printf '%-10s %-12s %-12s %-12s %-10s %-10s %-10s %-14s\n' "$rate" "$sent" "$cpu1k" \
+        "$rcpu1k" "$lagmax" "$lagp99" "$drain" "$ratio"
+    lines+=("$out collector_cpu_ms_per_1000=$cpu1k redis_cpu_ms_per_1000=$rcpu1k \
+xadd_p64_rps=$peer64 ratio=$ratio")
 done
 printf '\npeer: redis-benchmark XADD -P 16: %s/s, -P 64: %s/s\n' "$peer16" "$peer64"
 printf '%s\n' "${lines[@]}"

@@ -3,13 +3,14 @@
  * rate for a bounded time, and measures how far the collector falls behind.
  *
  *   loadgen --redis-socket PATH --checks N --locations L --rate R --seconds S
+ *           [--drain-s D]
  *
  * Every result goes into the results stream with XADD (pipelined, a batch
  * every 10 ms). Every 250 ms it samples the age of the oldest result the
  * collector has not applied yet (from the consumer group, on a second
- * connection). After the load it waits (at most 60 s) for the backlog to
- * drain. Prints one machine-readable line:
- *   ingest rate_offered=... rate_sent=... lag_max_s=... lag_p99_s=... drain_s=...
+ * connection). After the load it waits (at most D s, default 60) for the
+ * backlog to drain. Prints one machine-readable line:
+ *   ingest ... sent=... rate_sent=... lag_max_s=... lag_p99_s=... drain_s=...
  */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -94,7 +95,7 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *redis_sock = NULL;
-    long checks = 10000, locations = 3, rate = 3000, seconds = 20;
+    long checks = 10000, locations = 3, rate = 3000, seconds = 20, drain_s = 60;
     redisContext *c, *probe;
     double lags[4096];
     size_t nlags = 0;
@@ -112,11 +113,14 @@ int main(int argc, char **argv)
             rate = atol(argv[i + 1]);
         else if (strcmp(argv[i], "--seconds") == 0)
             seconds = atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--drain-s") == 0)
+            drain_s = atol(argv[i + 1]);
     }
     if (redis_sock == NULL || checks < 1 || locations < 1 || rate < 1 ||
-        seconds < 1 || seconds > 600) {
+        seconds < 1 || seconds > 600 || drain_s < 0 || drain_s > 600) {
         fprintf(stderr, "usage: loadgen --redis-socket PATH [--checks N] "
-                        "[--locations L] [--rate R] [--seconds 1..600]\n");
+                        "[--locations L] [--rate R] [--seconds 1..600] "
+                        "[--drain-s 0..600]\n");
         return 2;
     }
     c = redisConnectUnix(redis_sock);
@@ -182,7 +186,7 @@ int main(int argc, char **argv)
         int64_t stop = nines_wall_ms(), drained = -1;
         double lag_max = 0, p99;
 
-        while (nines_wall_ms() - stop < 60000) {
+        while (nines_wall_ms() - stop < drain_s * 1000) {
             if (backlog(probe) == 0) {
                 drained = nines_wall_ms() - stop;
                 break;
@@ -194,9 +198,10 @@ int main(int argc, char **argv)
             if (lags[i] > lag_max)
                 lag_max = lags[i];
         p99 = nlags ? lags[(size_t)((double)(nlags - 1) * 0.99)] : -1;
-        printf("ingest checks=%ld locations=%ld rate_offered=%ld rate_sent=%.0f "
+        printf("ingest checks=%ld locations=%ld rate_offered=%ld sent=%llu rate_sent=%.0f "
                "seconds=%ld lag_max_s=%.3f lag_p99_s=%.3f drain_s=%.3f\n",
-               checks, locations, rate, sent * 1000.0 / (double)(stop - t0), seconds, lag_max,
+               checks, locations, rate, (unsigned long long)sent,
+               sent * 1000.0 / (double)(stop - t0), seconds, lag_max,
                p99, drained >= 0 ? drained / 1000.0 : -1.0);
     }
     redisFree(c);

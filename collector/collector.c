@@ -24,7 +24,7 @@
 #include "store.h"
 #include "tz.h"
 
-#define COLLECTOR_BATCH 500
+#define COLLECTOR_BATCH 2000
 #define COLLECTOR_BLOCK_MS 2000
 #define COLLECTOR_TRIM_MS 10000
 #define COLLECTOR_TICK_MS 1000
@@ -37,6 +37,7 @@ struct ccheck {
     int dirty;                        /* changed in the batch being written */
     struct metrics_check m;           /* /metrics, since start or reload */
     int part;                         /* its results' partition (0 with one stream) */
+    int64_t latency_expiry_day;       /* see store_latency; -1 after a resync */
     struct ccheck *next;              /* hash chain */
 };
 
@@ -283,6 +284,7 @@ static int collector_index(struct collector *c)
 
         k->spec = &c->cfg->checks[i];
         k->part = nines_partition_of(id, c->npart);
+        k->latency_expiry_day = -1;
         state_init(&k->st, id);
         k->next = c->bucket[b];
         c->bucket[b] = k;
@@ -366,6 +368,7 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
         return;
     k = &c->checks[c->load_next++];
     state_init(&k->st, k->spec->id);
+    k->latency_expiry_day = -1;     /* a lost transaction may have held its EXPIRE */
     if (r->type != REDIS_REPLY_STRING)
         return;    /* never seen: UNKNOWN */
     if (state_decode(&k->st, r->str, r->len) != 0)
@@ -546,7 +549,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
         drills_event(c->drills, ac, (size_t)(k - c->checks), &ev.ev[i], nines_wall_ms());
     rules_result(c->rules, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
     drills_result(c->drills, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
-    store_latency(ac, &res);
+    store_latency(ac, &res, &k->latency_expiry_day);
     metrics_observe(&k->m, &res);
     c->applied++;
     c->last_result_ms = res.start_ms;
@@ -1044,6 +1047,13 @@ static void collector_on_up(struct rconn *rc, void *arg)
         c->cmd_up = 1;
         collector_resync(c);
     } else {
+        redisAsyncContext *ac = rconn_ctx(rc);
+
+        /* a batch's reply is hundreds of KiB: keep the reader's buffer
+         * rather than free and regrow it with every reply (hiredis frees
+         * it whenever more than 16 KiB of it is unused) */
+        if (ac != NULL && ac->c.reader != NULL)
+            ac->c.reader->maxbuf = 0;
         c->blk_up = 1;
         collector_read(c);
     }

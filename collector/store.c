@@ -26,16 +26,33 @@ void store_latency_key(const char *check, int64_t ms, char *out, size_t len)
              tm.tm_mon + 1, tm.tm_mday);
 }
 
-void store_latency(redisAsyncContext *ac, const struct nines_result *r)
+void store_latency(redisAsyncContext *ac, const struct nines_result *r, int64_t *expiry_day)
 {
     char key[NINES_ID_LEN + 48], bucket[16];
+    const char *argv[4];
+    size_t len[4];
+    int64_t day;
 
     if (r->outcome != NINES_OUTCOME_OK || r->total_us < 0)
         return;
     store_latency_key(r->check_id, r->start_ms, key, sizeof(key));
-    snprintf(bucket, sizeof(bucket), "%d", nines_histo_bucket_index((uint64_t)r->total_us));
-    redisAsyncCommand(ac, NULL, NULL, "HINCRBY %s %s 1", key, bucket);
+    argv[0] = "HINCRBY";
+    argv[1] = key;
+    argv[2] = bucket;
+    argv[3] = "1";
+    len[0] = 7;
+    len[1] = strlen(key);
+    len[2] = (size_t)snprintf(bucket, sizeof(bucket), "%d",
+                              nines_histo_bucket_index((uint64_t)r->total_us));
+    len[3] = 1;
+    redisAsyncCommandArgv(ac, NULL, NULL, 4, argv, len);
+    /* the day's key gets its expiry once, not with every result */
+    day = r->start_ms / 86400000 - (r->start_ms % 86400000 < 0);
+    if (expiry_day != NULL && *expiry_day == day)
+        return;
     redisAsyncCommand(ac, NULL, NULL, "EXPIRE %s %d NX", key, STORE_LATENCY_TTL_S);
+    if (expiry_day != NULL)
+        *expiry_day = day;
 }
 
 int store_state(redisAsyncContext *ac, const struct check_state *s)

@@ -22,8 +22,14 @@
 #define STORE_KEY_LATENCY "nines:latency:"  /* + check:YYYYMMDD (UTC): hash bucket → count */
 #define STORE_LATENCY_TTL_S (400 * 86400)     /* a year of monthly reports, and then some */
 
-/* Counts an ok result's latency into its check's histogram of the day. */
-void store_latency(redisAsyncContext *ac, const struct nines_result *r);
+/*
+ * Counts an ok result's latency into its check's histogram of the day. The
+ * key's expiry is set with the first count of each day only: *expiry_day
+ * (the check's, NULL to always set it) remembers the UTC day it was set
+ * for. The caller resets it (to -1) whenever a transaction may have been
+ * lost, so an expiry is never skipped for a key whose EXPIRE did not land.
+ */
+void store_latency(redisAsyncContext *ac, const struct nines_result *r, int64_t *expiry_day);
 /* "nines:latency:CHECK:20261128" for the UTC day holding ms. */
 void store_latency_key(const char *check, int64_t ms, char *out, size_t len);
 

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,4 +369,114 @@ Test(state, first_up_is_dated_from_the_first_location_up)
     feed(&s, &c, "us", S(3), 1, NULL);     /* us UP at 3 s */
     cr_assert(eq(int, s.state, CHECK_UP));
     cr_assert(eq(i64, s.since_ms, S(3)));
+}
+
+/* The stored form as jansson made it before state_encode was written by
+ * hand: the reference the hand-written encoder must match byte for byte. */
+static char *reference_encode(const struct check_state *s)
+{
+    json_t *locs = json_array(), *doc;
+    char applied[48];
+    char *out;
+
+    for (size_t i = 0; i < s->nloc; i++) {
+        const struct loc_state *l = &s->loc[i];
+
+        json_array_append_new(
+            locs, json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:s,s:I,s:I,s:I,s:b}", "name",
+                            l->name, "probe", l->probe, "state", state_name(l->state),
+                            "fail_streak", l->fail_streak, "ok_streak", l->ok_streak,
+                            "streak_start_ms", (json_int_t)l->streak_start_ms,
+                            "streak_reason", l->streak_reason, "streak_message",
+                            l->streak_message, "since_ms", (json_int_t)l->since_ms, "last_ms",
+                            (json_int_t)l->last_ms, "last_end_ms", (json_int_t)l->last_end_ms,
+                            "silent", l->silent));
+    }
+    snprintf(applied, sizeof(applied), "%llu-%llu", (unsigned long long)s->applied.ms,
+             (unsigned long long)s->applied.seq);
+    doc = json_pack("{s:i,s:s,s:s,s:I,s:o,s:{s:b,s:I,s:I,s:s,s:s,s:s},s:I,s:I,s:i,s:s,s:s,"
+                    "s:I,s:s,s:s,s:s,s:I,s:I}",
+                    "v", 1, "id", s->id, "state", state_name(s->state), "since_ms",
+                    (json_int_t)s->since_ms, "locations", locs, "incident", "open",
+                    s->incident.open, "start_ms", (json_int_t)s->incident.start_ms, "end_ms",
+                    (json_int_t)s->incident.end_ms, "reason", s->incident.reason, "message",
+                    s->incident.message, "locations", s->incident.locations, "last_ms",
+                    (json_int_t)s->last_ms, "last_total_us", (json_int_t)s->last_total_us,
+                    "last_code", s->last_code, "last_outcome",
+                    nines_outcome_name(s->last_outcome), "last_location", s->last_location,
+                    "last_error_ms", (json_int_t)s->last_error_ms, "last_error_reason",
+                    s->last_error_reason, "last_error_message", s->last_error_message,
+                    "applied", applied, "results", (json_int_t)s->results, "first_ms",
+                    (json_int_t)s->first_ms);
+    if (doc == NULL)
+        return NULL;
+    out = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    return out;
+}
+
+Test(state, encoder_matches_jansson_byte_for_byte)
+{
+    /* messages with everything JSON escapes, multi-byte UTF-8, negatives */
+    static const char msgs[][64] = {
+        "", "plain", "quote \" and \\ backslash", "ctl \b\f\n\r\t \x01\x1f end",
+        "slash / del \x7f", "utf-8 \xc3\xa9t\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+    };
+    struct nines_check c = spec(2, 1, 0);
+
+    for (size_t m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++) {
+        struct check_state s, back;
+        char *mine, *ref;
+
+        state_init(&s, "web");
+        feed(&s, &c, "eu", S(0), 0, NULL);
+        feed(&s, &c, "us", S(1), 0, NULL);
+        feed(&s, &c, "eu", S(10), 0, NULL);
+        feed(&s, &c, "us", S(11), 0, NULL);
+        feed(&s, &c, "ap", S(12), 1, NULL);
+        /* whole buffers, so what decode gives back compares with memcmp */
+        memset(s.loc[0].streak_message, 0, sizeof(s.loc[0].streak_message));
+        memset(s.incident.message, 0, sizeof(s.incident.message));
+        memset(s.last_error_message, 0, sizeof(s.last_error_message));
+        snprintf(s.loc[0].streak_message, sizeof(s.loc[0].streak_message), "%s", msgs[m]);
+        snprintf(s.incident.message, sizeof(s.incident.message), "%s", msgs[m]);
+        snprintf(s.last_error_message, sizeof(s.last_error_message), "%s", msgs[m]);
+        s.last_total_us = -1;
+        s.loc[1].silent = 1;
+        mine = state_encode(&s);
+        ref = reference_encode(&s);
+        cr_assert(mine != NULL && ref != NULL);
+        cr_assert(eq(str, mine, ref), "message %zu", m);
+        state_init(&back, "web");
+        cr_assert(eq(int, state_decode(&back, mine, strlen(mine)), 0));
+        cr_assert(eq(int, memcmp(&back, &s, sizeof(s)), 0));
+        free(mine);
+        free(ref);
+    }
+}
+
+Test(state, encoder_replaces_bytes_that_are_not_utf8)
+{
+    static const char bad[][16] = {
+        "a\xff" "b", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "x\xe2\x82",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct check_state s, back;
+        char *doc;
+        json_t *j;
+
+        state_init(&s, "web");
+        snprintf(s.last_error_message, sizeof(s.last_error_message), "%s", bad[i]);
+        doc = state_encode(&s);
+        cr_assert(doc != NULL, "case %zu", i);
+        j = json_loads(doc, 0, NULL);
+        cr_assert(j != NULL, "case %zu: jansson reads what we wrote: %s", i, doc);
+        cr_assert(strstr(json_string_value(json_object_get(j, "last_error_message")),
+                         "\xef\xbf\xbd") != NULL, "case %zu", i);
+        json_decref(j);
+        state_init(&back, "web");
+        cr_assert(eq(int, state_decode(&back, doc, strlen(doc)), 0), "case %zu", i);
+        free(doc);
+    }
 }
