@@ -492,7 +492,7 @@ static int kg_row_incidents(struct kpigather *g, const struct report *r, const c
 {
     struct kpi_incident *ki = calloc(r->incidents_count + 1, sizeof(*ki));
     struct kpi_notification *nt = NULL;
-    size_t nki = 0, nnt = 0, capnt = 0, idx;
+    size_t nki = 0, nnt = 0, capnt = 0, idx = 0;
     int ret = ki == NULL ? nines_err_set(err, NINES_ENOMEM, "out of memory") : 0;
 
     for (size_t i = 0; ret == 0 && i < r->incidents_count; i++) {
