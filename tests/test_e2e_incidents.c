@@ -130,12 +130,24 @@ static int world_all_up(void *arg)
            strstr(out, "\"state\": \"UP\"") != NULL;
 }
 
+/* The incident hash's detected_ms, -1 when absent. */
+static long long incident_detected(struct world *w, const char *id)
+{
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *r = c ? redisCommand(c, "HGET nines:incident:%s detected_ms", id) : NULL;
+    long long v = r != NULL && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
+
+    freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
 Test(e2e_incidents, collector_killed_mid_incident_carries_it_on_exactly, .timeout = 90)
 {
     struct world w;
     struct want open1, closed1;
     json_t *root, *inc;
-    long long start, start_after, end, switched, healed;
+    long long start, start_after, end, switched, healed, detected;
     const char *id_before;
     char id[128];
     int status;
@@ -159,6 +171,10 @@ Test(e2e_incidents, collector_killed_mid_incident_carries_it_on_exactly, .timeou
     cr_expect(eq(str, (char *)json_string_value(json_object_get(inc, "reason")),
                  "http_status"));
     json_decref(root);
+    /* detection (KPIs' MTTD): the collector's clock when it opened it, after the start */
+    detected = incident_detected(&w, id);
+    cr_expect(ge(i64, detected, start));
+    cr_expect(le(i64, detected, (long long)nines_wall_ms()));
 
     cr_assert(eq(int, proc_signal(w.collector, SIGKILL), 0));
     cr_assert(eq(int, proc_wait(w.collector, 3000, &status), 0));
@@ -184,6 +200,7 @@ Test(e2e_incidents, collector_killed_mid_incident_carries_it_on_exactly, .timeou
     cr_expect(eq(i64, json_integer_value(json_object_get(inc, "duration_ms")), end - start));
     cr_expect(strstr(json_string_value(json_object_get(inc, "locations")), "eu") != NULL);
     json_decref(root);
+    cr_expect(eq(i64, incident_detected(&w, id), detected), "the restart kept its detection");
     world_close(&w);
 }
 

@@ -212,6 +212,23 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
     /* it fires as soon as the trend may be trusted: 10 samples spanning a quarter
      * of the 1 h window, i.e. at the sample 15 min in, at 65 %: 35 min to go */
     cr_expect(eq(str, x.summary, "disk /data on db1 full in ~35 min"));
+    {
+        /* recorded for the KPIs (kpigather.h): raised at that sample, exhaustion ~35 min on */
+        redisContext *c = redis_fixture_connect(&w.redis);
+        redisReply *r = c ? redisCommand(c, "ZRANGE nines:forecasts:db1 0 -1") : NULL;
+        long long raised = 0, exhaust = 0;
+
+        cr_assert(ne(ptr, r, NULL));
+        cr_assert(eq(sz, r->elements, 1));
+        cr_expect(eq(int, sscanf(r->element[0]->str, "%lld:%lld:", &raised, &exhaust), 2));
+        cr_expect(eq(i64, raised, now - 15 * 60000));
+        cr_expect(ge(i64, exhaust - raised, 30 * 60000));
+        cr_expect(le(i64, exhaust - raised, 40 * 60000));
+        cr_expect(ne(ptr, strstr(r->element[0]->str, ":local|disk /data"), NULL), "%s",
+                  r->element[0]->str);
+        freeReplyObject(r);
+        redisFree(c);
+    }
     x.prefix = "capacity_forecast/db1/local/memory@";
     cr_expect(eq(int, is_active(&x), 0), "flat memory forecast: %s", x.summary);
     /* over the threshold: the probe lists it under "over" */

@@ -8,6 +8,7 @@
 #include "compute.h"
 #include "drill.h"
 #include "histo.h"
+#include "kpigather.h"
 #include "history.h"
 #include "nines/clock.h"
 #include "nines/wire.h"
@@ -393,6 +394,38 @@ static int rc_build_overall(struct rc_ctx *x)
                         : rc_combine(&o->maint, &s->maint, 1);
     }
     return rc != 0 ? nines_err_set(x->err, NINES_ENOMEM, "out of memory") : 0;
+}
+
+/* Probe coverage of every check over [from, min(to, now)), from the no-data
+ * sets rc_build_sets loaded (the same the service figures use). */
+static int rc_coverage(struct rc_ctx *x, struct report *r)
+{
+    struct report_check *v = calloc(x->nchecks + 1, sizeof(*v));
+    int64_t end = x->to < x->now_ms ? x->to : x->now_ms;
+
+    if (v == NULL)
+        return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+    r->checks = v;
+    r->checks_count = x->nchecks;
+    for (size_t i = 0; i < x->nchecks; i++) {
+        struct nines_ivset g;
+
+        snprintf(v[i].id, sizeof(v[i].id), "%s", x->checks[i].id);
+        v[i].window_ms = end > x->from ? end - x->from : 0;
+        nines_ivset_init(&g);
+        if (nines_ivset_copy(&x->checks[i].gaps, &g) != 0) {
+            nines_ivset_close(&g);
+            return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+        }
+        nines_ivset_clip(&g, x->from, end);
+        v[i].nodata_ms = nines_ivset_total_ms(&g);
+        nines_ivset_close(&g);
+        v[i].coverage_pct = v[i].window_ms > 0
+                                ? 100.0 * (double)(v[i].window_ms - v[i].nodata_ms) /
+                                      (double)v[i].window_ms
+                                : -1;
+    }
+    return 0;
 }
 
 /* Business-hours intervals over the span, or the span itself. */
@@ -893,6 +926,26 @@ static int rc_sla_terms(struct rc_ctx *x, struct report *r)
     return 0;
 }
 
+/* The KPI rows of the report's services (default ack target), kpigather.h. */
+static int rc_kpis(struct rc_ctx *x, struct report *r)
+{
+    struct kpigather *g = kpigather_new(x->rc, x->cfg, 0, NULL);
+    struct kpi_table t = { 0 };
+    int rc;
+
+    if (g == NULL)
+        return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+    rc = kpigather_report(g, r, &t, x->err);
+    kpigather_free(g);
+    if (rc != 0) {
+        kpi_table_free(&t);
+        return rc;
+    }
+    r->kpis = t.rows;
+    r->kpis_count = t.n;
+    return 0;
+}
+
 static const struct nines_sla_cfg rc_default_sla = { .name = "default", .target_pct = 99.9 };
 
 /* Calendar, customer, SLA; everything that needs no Redis. */
@@ -1006,6 +1059,8 @@ int report_compute_sla(redisContext *rc, const struct nines_config *cfg, const c
     if (ret == 0)
         ret = rc_build_sets(&x);
     if (ret == 0)
+        ret = rc_coverage(&x, out);
+    if (ret == 0)
         ret = rc_build_overall(&x);
     if (ret == 0)
         ret = rc_all_figures(&x, out);
@@ -1015,6 +1070,8 @@ int report_compute_sla(redisContext *rc, const struct nines_config *cfg, const c
         ret = rc_maintenance(&x, out);
     if (ret == 0)
         ret = rc_drills(&x, out);
+    if (ret == 0)
+        ret = rc_kpis(&x, out);
     if (ret == 0)
         ret = report_check(out, x.err);
     if (ret == 0)
@@ -1039,6 +1096,10 @@ void report_compute_free(struct report *r)
     free((void *)r->incidents);
     free((void *)r->maintenance);
     free((void *)r->drills);
+    free((void *)r->checks);
+    for (size_t i = 0; i < r->kpis_count; i++)
+        kpi_row_clear((struct kpi_row *)&r->kpis[i]);
+    free((void *)r->kpis);
     free((void *)r->sla.tiers);
     memset(r, 0, sizeof(*r));
 }
