@@ -26,6 +26,13 @@ struct kg_forecast {
     struct kpi_forecast f;
 };
 
+/* A check_down outbox item, by the incident it notified. */
+struct kg_outkey {
+    char *incident;  /* points into key */
+    size_t incident_len;
+    char *key;       /* nines:outbox:item:RECEIVER/check_down/INCIDENT/... */
+};
+
 struct kpigather {
     redisContext *rc;
     const struct nines_config *cfg;
@@ -39,6 +46,9 @@ struct kpigather {
     size_t nfc, capfc;
     struct kpi_coverage *cov;
     size_t ncov, capcov;
+    struct kg_outkey *ok;   /* sorted by incident; built by the first lookup */
+    size_t nok, capok;
+    int ok_loaded;
 };
 
 /* Room for one more element of size in *v. 0 or -1. */
@@ -94,6 +104,9 @@ void kpigather_free(struct kpigather *g)
     free(g->nt);
     free(g->fc);
     free(g->cov);
+    for (size_t i = 0; i < g->nok; i++)
+        free(g->ok[i].key);
+    free(g->ok);
     free(g);
 }
 
@@ -198,40 +211,109 @@ static int kg_cmp_notification(const void *a, const void *b)
     return (x->created_ms > y->created_ms) - (x->created_ms < y->created_ms);
 }
 
-/* The check_down notifications of incident id appended to g->nt and notes. */
-static int kg_notifications(struct kpigather *g, const char *id, json_t *notes,
-                            struct nines_err *err)
+static int kg_cmp_outkey(const void *a, const void *b)
 {
-    char cursor[32] = "0", match[600];
+    const struct kg_outkey *x = a, *y = b;
+    size_t n = x->incident_len < y->incident_len ? x->incident_len : y->incident_len;
+    int c = memcmp(x->incident, y->incident, n);
+
+    if (c != 0)
+        return c;
+    if (x->incident_len != y->incident_len)
+        return x->incident_len < y->incident_len ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * Every check_down outbox item, indexed by incident: one SCAN of the keyspace
+ * per gatherer instead of one per incident (a month of 700 incidents would
+ * otherwise walk every key 700 times). Item ids are
+ * RECEIVER/check_down/INCIDENT/..., incident ids CHECK@START_MS (no '/').
+ */
+static int kg_outbox_index(struct kpigather *g, struct nines_err *err)
+{
+    char cursor[32] = "0", match[128];
     int rounds = 0;
 
-    snprintf(match, sizeof(match), "%s*/check_down/%s/*", OUTBOX_KEY_ITEM_PREFIX, id);
+    g->ok_loaded = 1;
+    snprintf(match, sizeof(match), "%s*/check_down/*", OUTBOX_KEY_ITEM_PREFIX);
     do {
         redisReply *s = kg_cmd(g, redisCommand(g->rc, "SCAN %s MATCH %s COUNT 1000", cursor,
                                                match), "SCAN", err);
 
         if (s == NULL)
             return err->code;
-        if (s->type != REDIS_REPLY_ARRAY || s->elements != 2) {
+        if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+            s->element[0]->type != REDIS_REPLY_STRING) {
             freeReplyObject(s);
             return nines_err_set(err, NINES_EPROTO, "redis SCAN: unexpected reply");
         }
         snprintf(cursor, sizeof(cursor), "%s", s->element[0]->str);
         for (size_t i = 0; i < s->element[1]->elements; i++) {
-            struct kpi_notification kn;
-            json_t *n = kg_notification(g, s->element[1]->element[i]->str, &kn);
+            const redisReply *k = s->element[1]->element[i];
+            const char *inc, *end;
+            char *key;
 
-            if (n == NULL)
+            if (k->type != REDIS_REPLY_STRING ||
+                (inc = strstr(k->str + strlen(OUTBOX_KEY_ITEM_PREFIX), "/check_down/")) == NULL)
                 continue;
-            json_array_append_new(notes, n);
-            if (kg_grow((void **)&g->nt, &g->capnt, g->nnt, sizeof(*g->nt)) != 0) {
+            inc += strlen("/check_down/");
+            end = strchr(inc, '/');
+            if (kg_grow((void **)&g->ok, &g->capok, g->nok, sizeof(*g->ok)) != 0 ||
+                (key = strdup(k->str)) == NULL) {
                 freeReplyObject(s);
                 return nines_err_set(err, NINES_ENOMEM, "out of memory");
             }
-            g->nt[g->nnt++] = kn;
+            g->ok[g->nok].key = key;
+            g->ok[g->nok].incident = key + (inc - k->str);
+            g->ok[g->nok].incident_len = end != NULL ? (size_t)(end - inc) : strlen(inc);
+            g->nok++;
         }
         freeReplyObject(s);
     } while (strcmp(cursor, "0") != 0 && ++rounds < KG_MAX_SCAN_ROUNDS);
+    if (g->nok > 1)
+        qsort(g->ok, g->nok, sizeof(*g->ok), kg_cmp_outkey);
+    return 0;
+}
+
+/* The check_down notifications of incident id appended to g->nt and notes. */
+static int kg_notifications(struct kpigather *g, const char *id, json_t *notes,
+                            struct nines_err *err)
+{
+    size_t idlen = strlen(id), lo = 0, hi;
+
+    if (!g->ok_loaded) {
+        int ret = kg_outbox_index(g, err);
+
+        if (ret != 0)
+            return ret;
+    }
+    /* the first item of incident id: lower bound on (incident, "") */
+    hi = g->nok;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct kg_outkey *m = &g->ok[mid];
+        size_t n = m->incident_len < idlen ? m->incident_len : idlen;
+        int c = memcmp(m->incident, id, n);
+
+        if (c < 0 || (c == 0 && m->incident_len < idlen))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < g->nok && g->ok[lo].incident_len == idlen &&
+           memcmp(g->ok[lo].incident, id, idlen) == 0;
+         lo++) {
+        struct kpi_notification kn;
+        json_t *n = kg_notification(g, g->ok[lo].key, &kn);
+
+        if (n == NULL)
+            continue;
+        json_array_append_new(notes, n);
+        if (kg_grow((void **)&g->nt, &g->capnt, g->nnt, sizeof(*g->nt)) != 0)
+            return nines_err_set(err, NINES_ENOMEM, "out of memory");
+        g->nt[g->nnt++] = kn;
+    }
     return 0;
 }
 
