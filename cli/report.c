@@ -25,10 +25,11 @@
 static int report_usage(FILE *f)
 {
     fprintf(f, "usage: nines report --customer ID [--month YYYY-MM] [--format "
-               "html|pdf|csv|json]\n"
+               "html|pdf|csv|kpi-csv|json]\n"
                "                    [-o FILE] [--send] [-c CONFIG] [--redis URL]\n"
                "  the month defaults to the last one in the customer's timezone; html goes\n"
-               "  to stdout unless -o; pdf needs -o. --send stores the report under\n"
+               "  to stdout unless -o; pdf needs -o; csv is the daily figures, kpi-csv the\n"
+               "  report's KPI table. --send stores the report under\n"
                "  data_dir/reports/ and emails it (first email receiver) to the contacts.\n");
     return f == stdout ? CLI_OK : CLI_USAGE;
 }
@@ -83,6 +84,8 @@ static int report_render(const struct report *r, const char *format, const char 
         return report_html(r, out, len, err);
     if (strcmp(format, "csv") == 0)
         return report_csv_daily(r, out, len, err);
+    if (strcmp(format, "kpi-csv") == 0)
+        return report_csv_kpis(r, out, len, err);
     *out = NULL;
     return report_pdf(r, pdf_path, err);
 }
@@ -312,8 +315,8 @@ int cli_report(int argc, char **argv)
         return report_usage(stderr);
     }
     if (strcmp(o.format, "html") && strcmp(o.format, "pdf") && strcmp(o.format, "csv") &&
-        strcmp(o.format, "json")) {
-        fprintf(stderr, "nines report: --format '%s': expected html, pdf, csv or json\n",
+        strcmp(o.format, "kpi-csv") && strcmp(o.format, "json")) {
+        fprintf(stderr, "nines report: --format '%s': expected html, pdf, csv, kpi-csv or json\n",
                 o.format);
         return CLI_USAGE;
     }

@@ -160,6 +160,30 @@ Test(e2e_report, json_html_pdf_and_stable_hash)
     }
 }
 
+/* kpi-csv: the report's KPI table, one line per row of the JSON's "kpis". */
+Test(e2e_report, kpi_csv_holds_the_json_kpi_rows)
+{
+    static char out[OUT_LEN];
+    char err[4096], want[256];
+    const char *k[] = { "acme", "--month", "2026-10", "--format", "kpi-csv", NULL };
+    json_t *a = json_report(), *kpis = json_object_get(a, "kpis"), *row;
+    size_t lines = 0, i;
+
+    cr_assert(not(eq(int, json_is_array(kpis), 0)));
+    cr_assert(gt(sz, json_array_size(kpis), 0));
+    cr_assert(eq(int, nines_report(k, out, err), 0), "%s", err);
+    cr_expect(eq(int, strncmp(out, "customer,service,month,", 23), 0), "%.80s", out);
+    for (const char *p = out; (p = strstr(p, "\r\n")) != NULL; p += 2)
+        lines++;
+    cr_expect(eq(sz, lines, json_array_size(kpis) + 1), "%s", out);
+    json_array_foreach(kpis, i, row) {
+        snprintf(want, sizeof(want), "\r\nacme,%s,2026-10,",
+                 json_string_value(json_object_get(row, "service")));
+        cr_expect(ne(ptr, strstr(out, want), NULL), "no line for %s in\n%s", want + 2, out);
+    }
+    json_decref(a);
+}
+
 Test(e2e_report, bad_requests)
 {
     char err[4096];
@@ -167,7 +191,10 @@ Test(e2e_report, bad_requests)
     const char *bad[] = { "acme", "--month", "2026-13", NULL };
     const char *future[] = { "acme", "--month", "2099-01", NULL };
     const char *pdf[] = { "acme", "--format", "pdf", NULL };
+    const char *fmt[] = { "acme", "--format", "xls", NULL };
 
+    cr_expect(eq(int, nines_report(fmt, NULL, err), 2));
+    cr_expect(ne(ptr, strstr(err, "--format 'xls'"), NULL), "%s", err);
     cr_expect(eq(int, nines_report(who, NULL, err), 2));
     cr_expect(ne(ptr, strstr(err, "unknown customer 'nobody'"), NULL), "%s", err);
     cr_expect(eq(int, nines_report(bad, NULL, err), 2));
