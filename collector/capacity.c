@@ -200,6 +200,18 @@ size_t capacity_series_count(const struct capacity_series *s)
     return s == NULL ? 0 : s->count;
 }
 
+int capacity_series_at(const struct capacity_series *s, size_t i, int64_t *t_ms, double *value)
+{
+    const struct capacity_point *p;
+
+    if (s == NULL || i >= s->count)
+        return NINES_EINVAL;
+    p = &s->v[capacity_slot(s, i)];
+    *t_ms = p->t_ms;
+    *value = p->value;
+    return 0;
+}
+
 uint64_t capacity_series_late(const struct capacity_series *s)
 {
     return s == NULL ? 0 : s->late;

@@ -85,6 +85,8 @@ int capacity_series_add(struct capacity_series *s, int64_t t_ms, double value);
 /* Samples held, and samples refused as late so far. */
 size_t capacity_series_count(const struct capacity_series *s);
 uint64_t capacity_series_late(const struct capacity_series *s);
+/* The i-th held sample, oldest first: 0, or NINES_EINVAL past the end. */
+int capacity_series_at(const struct capacity_series *s, size_t i, int64_t *t_ms, double *value);
 
 struct capacity_fit {
     size_t n;            /* samples with from_ms <= t <= to_ms */

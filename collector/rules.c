@@ -29,6 +29,7 @@ struct rules_series {
     struct capacity_series *s;
     int over;                       /* capacity alert firing */
     int forecast;                   /* forecast alert firing */
+    int synced;                     /* over/forecast read from the active alerts */
 };
 
 struct rules {
@@ -38,6 +39,7 @@ struct rules {
     size_t nseries, capseries;
     int loaded;                     /* stored series read once */
     int loading;
+    size_t load_pending;            /* series replies still to come */
     int64_t next_eval_ms;
     size_t jobs;                    /* windowed evaluations in flight */
 };
@@ -176,6 +178,27 @@ static int rules_is_over(json_t *over, const char *resource)
     return 0;
 }
 
+/*
+ * At a series' first result since the start, over and forecast follow the
+ * active alerts restored from Redis: a capacity alert raised before a restart
+ * then clears when its condition does, and a forecast still firing is not
+ * raised (nor recorded for the KPIs) a second time.
+ */
+static void rules_series_sync(struct rules *r, struct rules_series *s)
+{
+    char what[NOTIFY_KEY_LEN];
+
+    if (s->synced)
+        return;
+    s->synced = 1;
+    snprintf(what, sizeof(what), "capacity/%.60s/%.60s/%.60s", s->check, s->location,
+             s->resource);
+    s->over = s->over || alerter_firing(r->a, what);
+    snprintf(what, sizeof(what), "capacity_forecast/%.55s/%.55s/%.55s", s->check, s->location,
+             s->resource);
+    s->forecast = s->forecast || alerter_firing(r->a, what);
+}
+
 static void rules_over(struct rules *r, redisAsyncContext *ac, struct rules_series *s,
                        int over, const struct nines_result *res, int64_t now)
 {
@@ -231,6 +254,10 @@ static void rules_forecast(struct rules *r, redisAsyncContext *ac, struct rules_
     struct notification n;
     int fire, clear;
 
+    /* until the stored samples are read (rules_tick, once after a start) the
+     * trend would be judged on the last few results alone */
+    if (!r->loaded)
+        return;
     if (capacity_forecast(s->s, t_ms, al->forecast_window_ms, s->limit,
                           (size_t)al->forecast_min_samples, &f) != 0 ||
         f.status == CAPACITY_NO_DATA)
@@ -248,7 +275,7 @@ static void rules_forecast(struct rules *r, redisAsyncContext *ac, struct rules_
     if (!fire || s->forecast)
         return;
     s->forecast = 1;
-    rules_forecast_record(ac, s, t_ms, f.status == CAPACITY_ALREADY ? t_ms : t_ms + f.eta_ms);
+    rules_forecast_record(ac != NULL ? ac : collector_redis(r->c), s, t_ms, f.status == CAPACITY_ALREADY ? t_ms : t_ms + f.eta_ms);
     capacity_eta_text(f.status == CAPACITY_ALREADY ? 0 : f.eta_ms, eta, sizeof(eta));
     memset(&n, 0, sizeof(n));
     rules_labels(r, s->check, NULL, &n);
@@ -288,6 +315,7 @@ static void rules_capacity(struct rules *r, redisAsyncContext *ac, const struct 
         if (s == NULL)
             continue;
         s->limit = smp[i].limit;
+        rules_series_sync(r, s);
         rules_over(r, ac, s, strcmp(res->warning, "capacity") == 0 &&
                               rules_is_over(over, smp[i].name), res, now);
         if (capacity_series_add(s->s, res->start_ms, smp[i].value) != 0)
@@ -326,6 +354,28 @@ struct rules_load {
     char name[RULES_SERIES_NAME];
 };
 
+/* Every stored series is in: each is judged at its newest sample, as the
+ * results that came in meanwhile were not (rules_forecast waits for this). */
+static void rules_loaded(struct rules *r)
+{
+    int64_t now = nines_wall_ms();
+
+    r->loading = 0;
+    r->loaded = 1;
+    log_info("capacity_history_loaded", "series=%zu", r->nseries);
+    for (size_t i = 0; i < r->nseries; i++) {
+        struct rules_series *s = &r->series[i];
+        size_t n = capacity_series_count(s->s);
+        int64_t t;
+        double v;
+
+        if (n > 0 && capacity_series_at(s->s, n - 1, &t, &v) == 0) {
+            rules_series_sync(r, s);
+            rules_forecast(r, NULL, s, t, now);
+        }
+    }
+}
+
 static void rules_on_series(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct rules_load *l = privdata;
@@ -343,17 +393,35 @@ static void rules_on_series(redisAsyncContext *ac, void *reply, void *privdata)
         snprintf(loc, sizeof(loc), "%.*s", (int)(strchr(q + 1, '|') - q - 1), q + 1);
         s = collector_check_index(l->r->c, check) >= 0
             ? rules_series_get(l->r, check, loc, strchr(q + 1, '|') + 1, 100.0) : NULL;
-        for (size_t i = 0; s != NULL && i < rep->elements; i++) {
+        /* results may have come in before this reply: the stored (older)
+         * samples go first, then those, so none is refused as late */
+        struct capacity_series *ns = s != NULL ? capacity_series_new(RULES_SERIES_CAP) : NULL;
+
+        for (size_t i = 0; ns != NULL && i < rep->elements; i++) {
             long long t;
             double v;
 
             if (rep->element[i]->type == REDIS_REPLY_STRING &&
                 sscanf(rep->element[i]->str, "%lld:%lf", &t, &v) == 2)
-                capacity_series_add(s->s, t, v);
+                capacity_series_add(ns, t, v);
+        }
+        for (size_t i = 0; ns != NULL && i < capacity_series_count(s->s); i++) {
+            int64_t t;
+            double v;
+
+            if (capacity_series_at(s->s, i, &t, &v) == 0)
+                capacity_series_add(ns, t, v);
+        }
+        if (ns != NULL) {
+            capacity_series_free(s->s);
+            s->s = ns;
         }
         if (s != NULL && strcmp(s->resource, "load") == 0)
             s->limit = CAPACITY_LOAD_LIMIT_DEFAULT;
     }
+    /* loaded once every series is in (forecasts wait for it) */
+    if (l->r->load_pending > 0 && --l->r->load_pending == 0)
+        rules_loaded(l->r);
     free(l);
 }
 
@@ -362,10 +430,10 @@ static void rules_on_series_names(redisAsyncContext *ac, void *reply, void *priv
     struct rules *r = privdata;
     redisReply *rep = reply;
 
-    r->loading = 0;
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY)
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        r->loading = 0;             /* again at the next tick */
         return;
-    r->loaded = 1;
+    }
     for (size_t i = 0; i < rep->elements; i++) {
         struct rules_load *l;
 
@@ -374,9 +442,14 @@ static void rules_on_series_names(redisAsyncContext *ac, void *reply, void *priv
             continue;
         l->r = r;
         snprintf(l->name, sizeof(l->name), "%s", rep->element[i]->str);
-        redisAsyncCommand(ac, rules_on_series, l, "ZRANGE %s%s 0 -1", RULES_KEY_CAPACITY,
-                          l->name);
+        if (redisAsyncCommand(ac, rules_on_series, l, "ZRANGE %s%s 0 -1", RULES_KEY_CAPACITY,
+                              l->name) == REDIS_OK)
+            r->load_pending++;
+        else
+            free(l);
     }
+    if (r->load_pending == 0)
+        rules_loaded(r);
 }
 
 /* ---- windows: burn rate and SLA ------------------------------------------------ */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hookfix_client.h"
 #include "nines/clock.h"
@@ -191,6 +192,26 @@ static int collector_ready(void *arg)
     return test_path_exists(path);
 }
 
+/* The collector has read the stored capacity series (forecasts wait for
+ * them) and logged it in log (a file name in the world's directory). */
+struct history_wait {
+    struct rules_world *w;
+    const char *log;
+};
+
+static int history_loaded(void *arg)
+{
+    struct history_wait *h = arg;
+    char path[400], *text;
+    int found;
+
+    snprintf(path, sizeof(path), "%s/%s", h->w->dir, h->log);
+    text = test_read_file(path);
+    found = text != NULL && strstr(text, "event=capacity_history_loaded") != NULL;
+    free(text);
+    return found;
+}
+
 Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold, .timeout = 60)
 {
     struct rules_world w;
@@ -201,6 +222,11 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
     world_start(&w, "checks:\n  - {id: db1, kind: host, locations: [local], disk_pct: 90,"
                     " interval: 60s}\n");
     cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+    {
+        struct history_wait h = { &w, "collector.log" };
+
+        cr_assert(eq(int, test_wait_until(history_loaded, &h, 10000), 0));
+    }
     /* the last 30 minutes: /data from 50 % up 1 % a minute: 80 % now, full in 20 min */
     for (int i = 30; i >= 0; i--) {
         snprintf(facts, sizeof(facts), "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\","
@@ -238,6 +264,37 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
     x = (struct want){ .w = &w, .prefix = "capacity/db1/local/disk /data@" };
     cr_assert(eq(int, test_wait_until(is_active, &x, 15000), 0), "no capacity alert");
     cr_expect(not(eq(ptr, strstr(x.summary, "95.0%"), NULL)), "%s", x.summary);
+    {
+        /* a restart while both fire: the restored alerts are neither raised nor
+         * recorded again, and both still clear when their conditions do */
+        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w.cfg, NULL };
+        char log[400], path[400];
+        redisContext *c;
+        redisReply *r;
+
+        proc_stop(w.collector, 5000);
+        snprintf(path, sizeof(path), "%s/data/api.addr", w.dir);
+        unlink(path);
+        snprintf(log, sizeof(log), "%s/collector2.log", w.dir);
+        w.collector = proc_spawn(argv, log);
+        cr_assert(gt(int, w.collector, 0));
+        cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
+        {
+            struct history_wait h = { &w, "collector2.log" };
+
+            cr_assert(eq(int, test_wait_until(history_loaded, &h, 10000), 0));
+        }
+        push(&w, "db1", now + 2000, 1, "capacity", "disk /data at 96.0% (limit 90%)",
+             "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\",\"pct\":96.0}],"
+             "\"over\":[\"disk /data\"]}");
+        test_wait_poll_ms(1500);
+        c = redis_fixture_connect(&w.redis);
+        r = c ? redisCommand(c, "ZCARD nines:forecasts:db1") : NULL;
+        cr_assert(ne(ptr, r, NULL));
+        cr_expect(eq(i64, (int64_t)r->integer, 1), "the forecast was recorded again");
+        freeReplyObject(r);
+        redisFree(c);
+    }
     /* cleaned up: the threshold clears; the trend turns down and the forecast clears */
     for (int i = 1; i <= 12; i++)
         push(&w, "db1", now + 1000 + (int64_t)i * 60000, 1, "", "",
