@@ -26,6 +26,7 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_evidence(int argc, char **argv);
+int cli_kpi(int argc, char **argv);
 /* Appends the CLI's own action to the audit log (actor: by, else $USER); warns on failure. */
 int cli_audit_record(redisContext *rc, const char *by, const char *action, const char *target,
                      const char *detail);

@@ -38,6 +38,7 @@
 #include "compute.h"
 #include "drill.h"
 #include "kpi.h"
+#include "kpigather.h"
 #include "nines/auditchain.h"
 #include "nines/clock.h"
 #include "report.h"
@@ -326,10 +327,8 @@ struct ev_ctx {
     int64_t from_ms, to_ms;              /* [from 00:00Z, to + 1 day 00:00Z) */
     struct ev_pack pack;
     json_t *maint;                       /* array */
-    json_t *incidents_seen;              /* object id -> true */
-    json_t *kpi_rows;                    /* array */
-    struct kpi_row *rows;
-    size_t nrows, caprows;
+    struct kpigather *g;
+    struct kpi_table kpis;               /* service rows, then team rows */
     char tmpdir[256];
 };
 
@@ -376,300 +375,36 @@ static int ev_customer_has_service(const struct nines_customer_cfg *cu, const ch
     return 0;
 }
 
-/* 1 when the comma list has item. */
-static int ev_list_has(const char *list, const char *item)
+/* Adds incidents/ID.json, once per incident (kpigather hook). */
+static int ev_incident_doc(void *arg, const char *id, json_t *doc)
 {
-    size_t n = strlen(item);
+    struct ev_ctx *x = arg;
+    char name[EV_NAME_MAX + 20];
 
-    for (const char *p = list; p != NULL && *p != '\0';) {
-        const char *e = strchr(p, ',');
-        size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
-
-        if (l == n && strncmp(p, item, n) == 0)
-            return 1;
-        p = e != NULL ? e + 1 : NULL;
-    }
-    return 0;
-}
-
-static int64_t ev_reply_i64(const redisReply *r, int64_t dflt)
-{
-    if (r == NULL || r->type != REDIS_REPLY_STRING || r->len == 0)
-        return dflt;
-    return strtoll(r->str, NULL, 10);
-}
-
-/* A HGETALL reply as a JSON object of strings (new reference). */
-static json_t *ev_hash_json(const redisReply *r)
-{
-    json_t *o = json_object();
-
-    for (size_t i = 0; o != NULL && r != NULL && r->type == REDIS_REPLY_ARRAY &&
-                       i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING &&
-            r->element[i + 1]->type == REDIS_REPLY_STRING)
-            json_object_set_new(o, r->element[i]->str,
-                                json_stringn(r->element[i + 1]->str, r->element[i + 1]->len));
-    return o;
-}
-
-static redisReply *ev_cmd(redisContext *rc, const char *what, redisReply *x)
-{
-    if (x == NULL || x->type == REDIS_REPLY_ERROR) {
-        fprintf(stderr, "nines evidence: %s: %s\n", what,
-                x != NULL ? x->str : rc->errstr);
-        freeReplyObject(x);
-        return NULL;
-    }
-    return x;
-}
-
-/* One outbox item of an incident, without its request and body (they hold secrets). */
-static json_t *ev_notification(redisContext *rc, const char *key, struct kpi_notification *kn)
-{
-    redisReply *h = ev_cmd(rc, key, redisCommand(rc, "HMGET %s state receiver created_ms "
-                                                 "attempts updated_ms delivered_ms last_status "
-                                                 "last_error", key));
-    redisReply *l;
-    json_t *o, *log;
-    const char *names[] = { "state", "receiver", "created_ms", "attempts", "updated_ms",
-                            "delivered_ms", "last_status", "last_error" };
-
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY || h->elements != 8) {
-        freeReplyObject(h);
-        return NULL;
-    }
-    o = json_pack("{s:s}", "id", key + strlen(OUTBOX_KEY_ITEM_PREFIX));
-    for (size_t i = 0; o != NULL && i < 8; i++)
-        if (h->element[i]->type == REDIS_REPLY_STRING)
-            json_object_set_new(o, names[i], json_string(h->element[i]->str));
-    kn->created_ms = ev_reply_i64(h->element[2], 0);
-    kn->delivered_ms = ev_reply_i64(h->element[5], 0);
-    kn->state = KPI_PENDING;
-    if (h->element[0]->type == REDIS_REPLY_STRING) {
-        if (strcmp(h->element[0]->str, "delivered") == 0)
-            kn->state = KPI_DELIVERED;
-        else if (strcmp(h->element[0]->str, "failed") == 0 ||
-                 strcmp(h->element[0]->str, "expired") == 0)
-            kn->state = KPI_FAILED;
-    }
-    freeReplyObject(h);
-    log = json_array();
-    l = redisCommand(rc, "LRANGE nines:outbox:log:%s 0 -1", key + strlen(OUTBOX_KEY_ITEM_PREFIX));
-    for (size_t i = 0; l != NULL && l->type == REDIS_REPLY_ARRAY && i < l->elements; i++) {
-        json_t *a = json_loadb(l->element[i]->str, l->element[i]->len, 0, NULL);
-
-        json_array_append_new(log, a != NULL ? a : json_string(l->element[i]->str));
-    }
-    freeReplyObject(l);
-    json_object_set_new(o, "delivery_log", log);
-    return o;
-}
-
-static int ev_cmp_notification(const void *a, const void *b)
-{
-    const struct kpi_notification *x = a, *y = b;
-
-    return (x->created_ms > y->created_ms) - (x->created_ms < y->created_ms);
-}
-
-/*
- * One incident: its hash, its notifications (outbox items named
- * RECEIVER/check_down/ID/...) with their delivery logs, and its ack. Adds
- * incidents/ID.json the first time; fills *ki and appends to *nt (caller frees).
- * Detection: the hash's detected_ms when stored, else the first notification's
- * created_ms (the alert is queued when the incident is confirmed).
- */
-static int ev_incident(struct ev_ctx *x, const char *id, struct kpi_incident *ki,
-                       struct kpi_notification **nt, size_t *nnt)
-{
-    redisReply *h, *s;
-    json_t *doc, *inc, *notes = json_array();
-    char cursor[32] = "0", match[600], name[EV_NAME_MAX + 20];
-    size_t first = *nnt;
-    int rounds = 0;
-
-    h = ev_cmd(x->rc, id, redisCommand(x->rc, "HGETALL %s%s", STORE_KEY_INCIDENT, id));
-    if (h == NULL) {
-        json_decref(notes);
-        return -1;
-    }
-    inc = ev_hash_json(h);
-    memset(ki, 0, sizeof(*ki));
-    for (size_t i = 0; i + 1 < h->elements; i += 2) {
-        const char *k = h->element[i]->str;
-        const redisReply *v = h->element[i + 1];
-
-        if (strcmp(k, "start_ms") == 0)
-            ki->start_ms = ev_reply_i64(v, 0);
-        else if (strcmp(k, "end_ms") == 0)
-            ki->end_ms = ev_reply_i64(v, 0);
-        else if (strcmp(k, "ack_ms") == 0)
-            ki->ack_ms = ev_reply_i64(v, 0);
-    }
-    ki->detected_ms = ev_reply_i64(NULL, -1);
-    ki->notified_ms = -1;
-    for (size_t i = 0; i + 1 < h->elements; i += 2)
-        if (strcmp(h->element[i]->str, "detected_ms") == 0)
-            ki->detected_ms = ev_reply_i64(h->element[i + 1], -1);
-    freeReplyObject(h);
-    snprintf(match, sizeof(match), "%s*/check_down/%s/*", OUTBOX_KEY_ITEM_PREFIX, id);
-    do {
-        s = ev_cmd(x->rc, "SCAN", redisCommand(x->rc, "SCAN %s MATCH %s COUNT 1000", cursor,
-                                               match));
-        if (s == NULL || s->type != REDIS_REPLY_ARRAY || s->elements != 2)
-            break;
-        snprintf(cursor, sizeof(cursor), "%s", s->element[0]->str);
-        for (size_t i = 0; i < s->element[1]->elements; i++) {
-            struct kpi_notification kn, *g;
-            json_t *n = ev_notification(x->rc, s->element[1]->element[i]->str, &kn);
-
-            if (n == NULL)
-                continue;
-            json_array_append_new(notes, n);
-            g = realloc(*nt, (*nnt + 1) * sizeof(**nt));
-            if (g == NULL)
-                continue;
-            *nt = g;
-            (*nt)[(*nnt)++] = kn;
-        }
-        freeReplyObject(s);
-        s = NULL;
-    } while (strcmp(cursor, "0") != 0 && ++rounds < 100000);
-    freeReplyObject(s);
-    if (*nnt > first) {
-        qsort(*nt + first, *nnt - first, sizeof(**nt), ev_cmp_notification);
-        ki->notified_ms = (*nt)[first].created_ms;
-        if (ki->detected_ms < 0)
-            ki->detected_ms = ki->notified_ms;
-    }
-    if (json_object_get(x->incidents_seen, id) != NULL) {
-        json_decref(inc);
-        json_decref(notes);
-        return 0;
-    }
-    json_object_set_new(x->incidents_seen, id, json_true());
-    doc = json_pack("{s:o,s:o,s:{s:O,s:O},s:I,s:I}", "incident", inc, "notifications", notes,
-                    "ack", "by", json_object_get(inc, "ack_by") ? json_object_get(inc, "ack_by")
-                                                               : json_null(),
-                    "ms", json_object_get(inc, "ack_ms") ? json_object_get(inc, "ack_ms")
-                                                         : json_null(),
-                    "detected_ms", (json_int_t)ki->detected_ms, "first_notification_ms",
-                    (json_int_t)ki->notified_ms);
     snprintf(name, sizeof(name), "incidents/%s.json", id);
-    return ev_add_json(&x->pack, name, doc);
+    if (ev_find(&x->pack, name) != NULL)
+        return 0;
+    return ev_add_json(&x->pack, name, json_incref(doc));
 }
 
-/* The drills of svc (every T0, for overdue); those in the period go into the pack. */
-static int ev_drills(struct ev_ctx *x, const char *svc, struct kpi_drill **out, size_t *n)
+/* Adds drills/ID.{json,html} of a drill with T0 in the period (kpigather hook). */
+static int ev_drill_doc(void *arg, const char *id, json_t *doc)
 {
-    redisReply *z = ev_cmd(x->rc, DRILL_KEY_ALL, redisCommand(x->rc, "ZRANGE %s 0 -1",
-                                                              DRILL_KEY_ALL));
-    int ret = 0;
+    struct ev_ctx *x = arg;
+    int64_t t0 = json_integer_value(json_object_get(doc, "t0_ms"));
+    char name[EV_NAME_MAX + 40], *html;
+    int ret;
 
-    *out = NULL;
-    *n = 0;
-    if (z == NULL)
-        return -1;
-    for (size_t i = 0; ret == 0 && i < z->elements; i++) {
-        redisReply *g = redisCommand(x->rc, "GET %s%s", DRILL_KEY, z->element[i]->str);
-        json_t *doc = g != NULL && g->type == REDIS_REPLY_STRING
-                          ? json_loadb(g->str, g->len, 0, NULL) : NULL;
-        const char *s = json_string_value(json_object_get(doc, "service"));
-        const char *st = json_string_value(json_object_get(doc, "state"));
-        struct kpi_drill d, *grown;
-        char name[EV_NAME_MAX + 40];
-
-        freeReplyObject(g);
-        if (s == NULL || strcmp(s, svc) != 0 || st == NULL || strcmp(st, "running") == 0) {
-            json_decref(doc);
-            continue;
-        }
-        d.t0_ms = json_integer_value(json_object_get(doc, "t0_ms"));
-        d.passed = strcmp(st, "passed") == 0;
-        d.rto_ms = json_is_integer(json_object_get(doc, "rto_ms"))
-                       ? json_integer_value(json_object_get(doc, "rto_ms")) : -1;
-        d.rpo_ms = json_is_integer(json_object_get(doc, "rpo_ms"))
-                       ? json_integer_value(json_object_get(doc, "rpo_ms")) : -1;
-        if ((grown = realloc(*out, (*n + 1) * sizeof(**out))) == NULL) {
-            json_decref(doc);
-            ret = -1;
-            break;
-        }
-        *out = grown;
-        (*out)[(*n)++] = d;
-        snprintf(name, sizeof(name), "drills/%s.json", z->element[i]->str);
-        if (d.t0_ms >= x->from_ms && d.t0_ms < x->to_ms && ev_find(&x->pack, name) == NULL) {
-            char *html = drill_report_html(doc);
-
-            ret = ev_add_json(&x->pack, name, json_incref(doc));
-            snprintf(name, sizeof(name), "drills/%s.html", z->element[i]->str);
-            if (ret == 0 && html != NULL)
-                ret = ev_add_take(&x->pack, name, html, strlen(html));
-            else
-                free(html);
-        }
-        json_decref(doc);
-    }
-    freeReplyObject(z);
-    return ret;
-}
-
-static int ev_add_row(struct ev_ctx *x, const struct kpi_row *r)
-{
-    if (x->nrows == x->caprows) {
-        size_t cap = x->caprows ? x->caprows * 2 : 16;
-        struct kpi_row *g = realloc(x->rows, cap * sizeof(*g));
-
-        if (g == NULL)
-            return -1;
-        x->rows = g;
-        x->caprows = cap;
-    }
-    x->rows[x->nrows++] = *r;
-    return 0;
-}
-
-/* KPIs of one service of a computed report. */
-static int ev_service_kpi(struct ev_ctx *x, const struct report *r,
-                          const struct report_service *s)
-{
-    const struct nines_service_cfg *sc = ev_service(x->cfg, s->id);
-    struct kpi_incident *ki = calloc(r->incidents_count + 1, sizeof(*ki));
-    struct kpi_notification *nt = NULL;
-    struct kpi_drill *dr = NULL;
-    struct kpi_row row;
-    size_t nki = 0, nnt = 0, ndr = 0;
-    int ret = ki == NULL ? -1 : 0;
-
-    memset(&row, 0, sizeof(row));
-    kpi_row_init(&row, x->o->ack_target_ms);
-    snprintf(row.customer, sizeof(row.customer), "%s", r->customer_id);
-    snprintf(row.service, sizeof(row.service), "%s", s->id);
-    snprintf(row.month, sizeof(row.month), "%s", r->month);
-    row.availability_pct = s->no_eligible_time ? -1 : s->availability_pct;
-    row.target_pct = s->target_pct;
-    row.met = s->met;
-    for (size_t i = 0; ret == 0 && i < r->incidents_count; i++) {
-        const struct report_incident *in = &r->incidents[i];
-
-        /* an incident counts in the month it started */
-        if (!ev_list_has(in->services, s->id) || in->start_ms < r->from_ms)
-            continue;
-        ret = ev_incident(x, in->id, &ki[nki], &nt, &nnt);
-        nki += ret == 0;
-    }
-    if (ret == 0) {
-        kpi_incidents(&row, ki, nki);
-        ret = kpi_notifications(&row, nt, nnt);
-    }
-    if (ret == 0 && (ret = ev_drills(x, s->id, &dr, &ndr)) == 0)
-        kpi_drills(&row, dr, ndr, r->from_ms, r->to_ms, sc != NULL ? sc->drill_every_ms : 0);
-    if (ret == 0)
-        ret = ev_add_row(x, &row);
-    free(ki);
-    free(nt);
-    free(dr);
+    snprintf(name, sizeof(name), "drills/%s.json", id);
+    if (t0 < x->from_ms || t0 >= x->to_ms || ev_find(&x->pack, name) != NULL)
+        return 0;
+    html = drill_report_html(doc);
+    ret = ev_add_json(&x->pack, name, json_incref(doc));
+    snprintf(name, sizeof(name), "drills/%s.html", id);
+    if (ret == 0 && html != NULL)
+        ret = ev_add_take(&x->pack, name, html, strlen(html));
+    else
+        free(html);
     return ret;
 }
 
@@ -720,8 +455,8 @@ static int ev_report_month(struct ev_ctx *x, const char *customer, int y, int m)
                                                         (json_int_t)w->end_ms, "services",
                                                         w->services));
     }
-    for (size_t i = 0; ret == 0 && i < r.services_count; i++)
-        ret = ev_service_kpi(x, &r, &r.services[i]);
+    if (ret == 0 && (ret = kpigather_report(x->g, &r, &x->kpis, &err)) != 0)
+        fprintf(stderr, "nines evidence: KPIs %s %s: %s\n", customer, r.month, err.msg);
     report_compute_free(&r);
     return ret;
 }
@@ -936,13 +671,13 @@ static int ev_build(struct ev_ctx *x, const struct nines_customer_cfg *only)
                           json_pack("{s:O}", "windows", x->maint));
     if (ret == 0)
         ret = ev_audit(x, only);
-    for (size_t i = 0; ret == 0 && i < x->nrows; i++)
-        ret = json_array_append_new(rows, kpi_row_json(&x->rows[i]));
+    for (size_t i = 0; ret == 0 && i < x->kpis.n; i++)
+        ret = json_array_append_new(rows, kpi_row_json(&x->kpis.rows[i]));
     if (ret == 0)
         ret = ev_add_json(&x->pack, "kpi.json", json_pack("{s:I,s:O}", "ack_target_ms",
                                                           (json_int_t)x->o->ack_target_ms,
                                                           "rows", rows));
-    if (ret == 0 && (ret = kpi_csv(x->rows, x->nrows, &csv, &csvlen)) == 0)
+    if (ret == 0 && (ret = kpi_csv(x->kpis.rows, x->kpis.n, &csv, &csvlen)) == 0)
         ret = ev_add_take(&x->pack, "kpi.csv", csv, csvlen);
     json_decref(rows);
     return ret;
@@ -985,9 +720,11 @@ static int ev_make(const struct ev_opts *o)
         if (mkdtemp(x.tmpdir) == NULL)
             fprintf(stderr, "nines evidence: %s: %s\n", x.tmpdir, strerror(errno));
         else if ((x.rc = cli_redis_connect(&addr)) != NULL) {
+            struct kpigather_hooks hooks = { ev_incident_doc, ev_drill_doc, &x };
+
             x.maint = json_array();
-            x.incidents_seen = json_object();
-            ret = ev_build(&x, only) == 0 && ev_sign(&x, key) == 0 &&
+            x.g = kpigather_new(x.rc, cfg, o->ack_target_ms, &hooks);
+            ret = x.g != NULL && ev_build(&x, only) == 0 && ev_sign(&x, key) == 0 &&
                   ev_tar_write(&x.pack, o->out, nines_wall_ms()) == 0 ? CLI_OK : CLI_FAIL;
             if (ret == CLI_OK)
                 fprintf(stderr, "nines evidence: %s: %zu files, signed\n", o->out, x.pack.n);
@@ -999,8 +736,8 @@ static int ev_make(const struct ev_opts *o)
     }
     EVP_PKEY_free(key);
     json_decref(x.maint);
-    json_decref(x.incidents_seen);
-    free(x.rows);
+    kpigather_free(x.g);
+    kpi_table_free(&x.kpis);
     ev_pack_free(&x.pack);
     nines_config_free(cfg);
     return ret;

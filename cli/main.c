@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "  import FILE | export --check|--service|--customer ID  history in and out\n"
             "  audit verify|export [--from T] [--to T]   the hash-chained audit log\n"
             "  evidence --from D --to D -o F | verify F  signed SOC 2 evidence pack\n"
+            "  kpi --month YYYY-MM|current [--team T]    KPIs per service and team (table|json|csv)\n"
             "  validate -c FILE                          check a configuration file\n"
             "  version                                   print the version\n"
             "\n"
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
         return cli_audit(argc - 1, argv + 1);
     if (strcmp(argv[1], "evidence") == 0)
         return cli_evidence(argc - 1, argv + 1);
+    if (strcmp(argv[1], "kpi") == 0)
+        return cli_kpi(argc - 1, argv + 1);
     if (strcmp(argv[1], "check") == 0)
         return cli_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "validate") == 0)

@@ -8,6 +8,11 @@
 
 void kpi_row_init(struct kpi_row *row, int64_t ack_target_ms)
 {
+    memset(row, 0, sizeof(*row));
+    snprintf(row->scope, sizeof(row->scope), "%s", KPI_SCOPE_SERVICE);
+    row->availability_pct = -1;
+    row->coverage_min_pct = -1;
+    row->forecast_lead_min_ms = row->forecast_lead_median_ms = -1;
     row->incidents = 0;
     row->mttd_ms = row->mtta_ms = row->mttr_ms = -1;
     row->notif_sent = row->notif_delivered = row->notif_failed = 0;
@@ -17,6 +22,15 @@ void kpi_row_init(struct kpi_row *row, int64_t ack_target_ms)
     row->drills_held = row->drills_passed = 0;
     row->drill_overdue = 0;
     row->rto_ms = row->rpo_ms = -1;
+}
+
+void kpi_row_clear(struct kpi_row *row)
+{
+    if (row == NULL)
+        return;
+    free(row->coverage);
+    row->coverage = NULL;
+    row->coverage_count = 0;
 }
 
 static int64_t kpi_mean(int64_t sum, size_t n)
@@ -116,34 +130,139 @@ void kpi_drills(struct kpi_row *row, const struct kpi_drill *d, size_t n, int64_
     row->drill_overdue = drill_every_ms > 0 && !recent_pass;
 }
 
-json_t *kpi_row_json(const struct kpi_row *r)
+static json_t *kpi_coverage_json(const struct kpi_row *r)
 {
-    return json_pack("{s:s,s:s,s:s,s:f,s:f,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,"
-                     "s:b,s:I,s:I}",
-                     "customer", r->customer, "service", r->service, "month", r->month,
-                     "availability_pct", r->availability_pct, "target_pct", r->target_pct,
-                     "met", r->met, "incidents", (json_int_t)r->incidents, "mttd_ms",
-                     (json_int_t)r->mttd_ms, "mtta_ms", (json_int_t)r->mtta_ms, "mttr_ms",
-                     (json_int_t)r->mttr_ms, "notifications_sent", (json_int_t)r->notif_sent,
-                     "notifications_delivered", (json_int_t)r->notif_delivered,
-                     "notifications_failed", (json_int_t)r->notif_failed,
-                     "delivery_p95_ms", (json_int_t)r->delivery_p95_ms, "ack_within_target_pct",
-                     r->ack_within_pct, "ack_target_ms", (json_int_t)r->ack_target_ms,
-                     "drills_held", (json_int_t)r->drills_held, "drills_passed",
-                     (json_int_t)r->drills_passed, "drill_overdue", r->drill_overdue,
-                     "rto_ms", (json_int_t)r->rto_ms, "rpo_ms", (json_int_t)r->rpo_ms);
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < r->coverage_count; i++)
+        if (json_array_append_new(a, json_pack("{s:s,s:f}", "check", r->coverage[i].check,
+                                               "coverage_pct",
+                                               r->coverage[i].coverage_pct)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }
 
-/* Ids are config ids ([A-Za-z0-9_.-]), so no field needs quoting. */
+json_t *kpi_row_json(const struct kpi_row *r)
+{
+    json_t *o = json_pack(
+        "{s:s,s:s,s:s,s:f,s:f,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:I,s:I,s:I,s:b,s:I,s:I}",
+        "customer", r->customer, "service", r->service, "month", r->month, "availability_pct",
+        r->availability_pct, "target_pct", r->target_pct, "met", r->met, "incidents",
+        (json_int_t)r->incidents, "mttd_ms", (json_int_t)r->mttd_ms, "mtta_ms",
+        (json_int_t)r->mtta_ms, "mttr_ms", (json_int_t)r->mttr_ms, "notifications_sent",
+        (json_int_t)r->notif_sent, "notifications_delivered", (json_int_t)r->notif_delivered,
+        "notifications_failed", (json_int_t)r->notif_failed, "delivery_p95_ms",
+        (json_int_t)r->delivery_p95_ms, "ack_within_target_pct", r->ack_within_pct,
+        "ack_target_ms", (json_int_t)r->ack_target_ms, "drills_held",
+        (json_int_t)r->drills_held, "drills_passed", (json_int_t)r->drills_passed,
+        "drill_overdue", r->drill_overdue, "rto_ms", (json_int_t)r->rto_ms, "rpo_ms",
+        (json_int_t)r->rpo_ms);
+    json_t *more = json_pack("{s:s,s:s,s:f,s:o*,s:I,s:I,s:I,s:I,s:I}", "scope", r->scope, "team",
+                             r->team, "coverage_min_pct", r->coverage_min_pct, "coverage",
+                             kpi_coverage_json(r), "forecasts_raised",
+                             (json_int_t)r->forecasts_raised, "forecast_lead_min_ms",
+                             (json_int_t)r->forecast_lead_min_ms, "forecast_lead_median_ms",
+                             (json_int_t)r->forecast_lead_median_ms, "downtime_ms",
+                             (json_int_t)r->downtime_ms, "eligible_ms",
+                             (json_int_t)r->eligible_ms);
+
+    if (o == NULL || more == NULL || json_object_get(more, "coverage") == NULL ||
+        json_object_update(o, more) != 0) {
+        json_decref(o);
+        json_decref(more);
+        return NULL;
+    }
+    json_decref(more);
+    return o;
+}
+
+int kpi_coverage(struct kpi_row *row, const struct kpi_coverage *c, size_t n)
+{
+    struct kpi_coverage *copy = n > 0 ? malloc(n * sizeof(*copy)) : NULL;
+
+    if (n > 0 && copy == NULL)
+        return -1;
+    free(row->coverage);
+    row->coverage = copy;
+    row->coverage_count = n;
+    row->coverage_min_pct = -1;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = c[i];
+        if (c[i].coverage_pct >= 0 &&
+            (row->coverage_min_pct < 0 || c[i].coverage_pct < row->coverage_min_pct))
+            row->coverage_min_pct = c[i].coverage_pct;
+    }
+    return 0;
+}
+
+int kpi_forecasts(struct kpi_row *row, const struct kpi_forecast *f, size_t n)
+{
+    int64_t *lead = n > 0 ? malloc(n * sizeof(*lead)) : NULL;
+
+    if (n > 0 && lead == NULL)
+        return -1;
+    row->forecasts_raised = n;
+    row->forecast_lead_min_ms = row->forecast_lead_median_ms = -1;
+    for (size_t i = 0; i < n; i++)
+        lead[i] = f[i].exhaust_ms > f[i].raised_ms ? f[i].exhaust_ms - f[i].raised_ms : 0;
+    if (n > 0) {
+        qsort(lead, n, sizeof(*lead), kpi_cmp_i64);
+        row->forecast_lead_min_ms = lead[0];
+        row->forecast_lead_median_ms = n % 2 ? lead[n / 2]
+                                             : lead[n / 2 - 1] + (lead[n / 2] - lead[n / 2 - 1]) / 2;
+    }
+    free(lead);
+    return 0;
+}
+
+void kpi_team_totals(struct kpi_row *team, const struct kpi_row *const *svc, size_t n)
+{
+    int64_t down = 0, eligible = 0;
+
+    team->target_pct = 0;
+    team->met = 1;
+    team->drills_held = team->drills_passed = 0;
+    team->drill_overdue = 0;
+    team->rto_ms = team->rpo_ms = -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct kpi_row *s = svc[i];
+
+        down += s->downtime_ms;
+        eligible += s->eligible_ms;
+        if (s->target_pct > team->target_pct)
+            team->target_pct = s->target_pct;
+        team->met = team->met && s->met;
+        team->drills_held += s->drills_held;
+        team->drills_passed += s->drills_passed;
+        team->drill_overdue = team->drill_overdue || s->drill_overdue;
+        if (s->rto_ms > team->rto_ms)
+            team->rto_ms = s->rto_ms;
+        if (s->rpo_ms > team->rpo_ms)
+            team->rpo_ms = s->rpo_ms;
+    }
+    team->downtime_ms = down;
+    team->eligible_ms = eligible;
+    team->availability_pct = eligible > 0 ? 100.0 * (1.0 - (double)down / (double)eligible) : -1;
+}
+
+/* Ids are config ids ([A-Za-z0-9_.-]), so no field needs quoting but the
+ * team list (comma-joined): always quoted, quotes doubled. */
 int kpi_csv(const struct kpi_row *rows, size_t n, char **out, size_t *len)
 {
     static const char head[] =
         "customer,service,month,availability_pct,target_pct,met,incidents,mttd_ms,mtta_ms,"
         "mttr_ms,notifications_sent,notifications_delivered,notifications_failed,"
         "delivery_p95_ms,ack_within_target_pct,drills_held,drills_passed,drill_overdue,"
-        "rto_ms,rpo_ms\r\n";
-    size_t cap = sizeof(head) + (n + 1) * 512, used;
-    char *buf = malloc(cap);
+        "rto_ms,rpo_ms,scope,team,downtime_ms,eligible_ms,coverage_min_pct,forecasts_raised,"
+        "forecast_lead_min_ms,forecast_lead_median_ms\r\n";
+    size_t cap = sizeof(head) + 1, used;
+    char *buf;
+
+    for (size_t i = 0; i < n; i++)
+        cap += 768 + 2 * strnlen(rows[i].team, sizeof(rows[i].team));
+    buf = malloc(cap);
 
     *out = NULL;
     if (buf == NULL)
@@ -155,13 +274,63 @@ int kpi_csv(const struct kpi_row *rows, size_t n, char **out, size_t *len)
         used += (size_t)snprintf(
             buf + used, cap - used,
             "%.63s,%.63s,%.7s,%.6f,%.6f,%d,%zu,%" PRId64 ",%" PRId64 ",%" PRId64
-            ",%zu,%zu,%zu,%" PRId64 ",%.3f,%zu,%zu,%d,%" PRId64 ",%" PRId64 "\r\n",
+            ",%zu,%zu,%zu,%" PRId64 ",%.3f,%zu,%zu,%d,%" PRId64 ",%" PRId64 ",%.7s,\"",
             r->customer, r->service, r->month, r->availability_pct, r->target_pct, r->met,
             r->incidents, r->mttd_ms, r->mtta_ms, r->mttr_ms, r->notif_sent, r->notif_delivered,
             r->notif_failed, r->delivery_p95_ms, r->ack_within_pct, r->drills_held,
-            r->drills_passed, r->drill_overdue, r->rto_ms, r->rpo_ms);
+            r->drills_passed, r->drill_overdue, r->rto_ms, r->rpo_ms, r->scope);
+        for (size_t k = 0; k < sizeof(r->team) && r->team[k] != '\0'; k++) {
+            if (r->team[k] == '"')
+                buf[used++] = '"';
+            buf[used++] = r->team[k];
+        }
+        used += (size_t)snprintf(buf + used, cap - used,
+                                 "\",%" PRId64 ",%" PRId64 ",%.6f,%zu,%" PRId64 ",%" PRId64 "\r\n",
+                                 r->downtime_ms, r->eligible_ms, r->coverage_min_pct,
+                                 r->forecasts_raised, r->forecast_lead_min_ms,
+                                 r->forecast_lead_median_ms);
     }
     *out = buf;
     *len = used;
     return 0;
+}
+
+int kpi_table_add_take(struct kpi_table *t, struct kpi_row *row)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct kpi_row *g = realloc(t->rows, cap * sizeof(*g));
+
+        if (g == NULL)
+            return -1;
+        t->rows = g;
+        t->cap = cap;
+    }
+    t->rows[t->n++] = *row;
+    memset(row, 0, sizeof(*row));
+    return 0;
+}
+
+void kpi_table_free(struct kpi_table *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n; i++)
+        kpi_row_clear(&t->rows[i]);
+    free(t->rows);
+    memset(t, 0, sizeof(*t));
+}
+
+json_t *kpi_table_json(const struct kpi_table *t, const char *month, int64_t generated_ms)
+{
+    json_t *rows = json_array();
+
+    for (size_t i = 0; rows != NULL && i < t->n; i++)
+        if (json_array_append_new(rows, kpi_row_json(&t->rows[i])) != 0) {
+            json_decref(rows);
+            return NULL;
+        }
+    return rows == NULL ? NULL
+                        : json_pack("{s:s,s:I,s:o}", "month", month, "generated_ms",
+                                    (json_int_t)generated_ms, "rows", rows);
 }

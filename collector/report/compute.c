@@ -395,6 +395,38 @@ static int rc_build_overall(struct rc_ctx *x)
     return rc != 0 ? nines_err_set(x->err, NINES_ENOMEM, "out of memory") : 0;
 }
 
+/* Probe coverage of every check over [from, min(to, now)), from the no-data
+ * sets rc_build_sets loaded (the same the service figures use). */
+static int rc_coverage(struct rc_ctx *x, struct report *r)
+{
+    struct report_check *v = calloc(x->nchecks + 1, sizeof(*v));
+    int64_t end = x->to < x->now_ms ? x->to : x->now_ms;
+
+    if (v == NULL)
+        return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+    r->checks = v;
+    r->checks_count = x->nchecks;
+    for (size_t i = 0; i < x->nchecks; i++) {
+        struct nines_ivset g;
+
+        snprintf(v[i].id, sizeof(v[i].id), "%s", x->checks[i].id);
+        v[i].window_ms = end > x->from ? end - x->from : 0;
+        nines_ivset_init(&g);
+        if (nines_ivset_copy(&x->checks[i].gaps, &g) != 0) {
+            nines_ivset_close(&g);
+            return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+        }
+        nines_ivset_clip(&g, x->from, end);
+        v[i].nodata_ms = nines_ivset_total_ms(&g);
+        nines_ivset_close(&g);
+        v[i].coverage_pct = v[i].window_ms > 0
+                                ? 100.0 * (double)(v[i].window_ms - v[i].nodata_ms) /
+                                      (double)v[i].window_ms
+                                : -1;
+    }
+    return 0;
+}
+
 /* Business-hours intervals over the span, or the span itself. */
 static int rc_business_hours(struct rc_ctx *x)
 {
@@ -1006,6 +1038,8 @@ int report_compute_sla(redisContext *rc, const struct nines_config *cfg, const c
     if (ret == 0)
         ret = rc_build_sets(&x);
     if (ret == 0)
+        ret = rc_coverage(&x, out);
+    if (ret == 0)
         ret = rc_build_overall(&x);
     if (ret == 0)
         ret = rc_all_figures(&x, out);
@@ -1039,6 +1073,7 @@ void report_compute_free(struct report *r)
     free((void *)r->incidents);
     free((void *)r->maintenance);
     free((void *)r->drills);
+    free((void *)r->checks);
     free((void *)r->sla.tiers);
     memset(r, 0, sizeof(*r));
 }

@@ -93,6 +93,15 @@ struct report_incident {
     char maintenance[REPORT_ID_LEN]; /* window id, or "" */
 };
 
+/* Probe coverage of one check: the share of [from, min(to, generated)) with
+ * a known state (not no-data). Not rendered by itself: the KPI rows carry it. */
+struct report_check {
+    char id[REPORT_ID_LEN];
+    int64_t window_ms;
+    int64_t nodata_ms;
+    double coverage_pct; /* -1 = no window */
+};
+
 struct report_maint {
     char id[REPORT_ID_LEN];
     char reason[REPORT_TEXT_LEN];
@@ -134,6 +143,8 @@ struct report {
     size_t maintenance_count;
     const struct report_drill *drills;
     size_t drills_count;
+    const struct report_check *checks; /* every check of the SLA's services */
+    size_t checks_count;
     char data_sha256[REPORT_SHA256_HEX]; /* hex, filled by report_hash() */
 };
 
