@@ -642,6 +642,40 @@ static int ev_sign(struct ev_ctx *x, EVP_PKEY *key)
     return ok ? 0 : -1;
 }
 
+/*
+ * One month: every customer's (or only's) report and service KPI rows, then
+ * the month's team rows, from one gatherer (its pool is the month's).
+ */
+static int ev_month(struct ev_ctx *x, const struct nines_customer_cfg *only, int y, int m)
+{
+    struct kpigather_hooks hooks = { ev_incident_doc, ev_drill_doc, x };
+    struct kpi_table teams = { 0 };
+    size_t first = x->kpis.n;
+    char label[16];
+    int ret = 0;
+
+    x->g = kpigather_new(x->rc, x->cfg, x->o->ack_target_ms, &hooks);
+    if (x->g == NULL)
+        return -1;
+    for (size_t c = 0; ret == 0 && c < x->cfg->customers_count; c++)
+        if (only == NULL || &x->cfg->customers[c] == only)
+            ret = ev_report_month(x, x->cfg->customers[c].id, y, m);
+    snprintf(label, sizeof(label), "%04d-%02d", y % 10000, m % 100);
+    if (ret == 0) {
+        struct nines_err err = { 0 };
+        struct kpi_table month = { x->kpis.rows + first, x->kpis.n - first, 0 };
+
+        if ((ret = kpigather_teams(x->g, &month, NULL, label, &teams, &err)) != 0)
+            fprintf(stderr, "nines evidence: team KPIs %s: %s\n", label, err.msg);
+    }
+    for (size_t i = 0; ret == 0 && i < teams.n; i++)
+        ret = kpi_table_add_take(&x->kpis, &teams.rows[i]);
+    kpi_table_free(&teams);
+    kpigather_free(x->g);
+    x->g = NULL;
+    return ret;
+}
+
 static int ev_build(struct ev_ctx *x, const struct nines_customer_cfg *only)
 {
     int ret = 0;
@@ -655,16 +689,10 @@ static int ev_build(struct ev_ctx *x, const struct nines_customer_cfg *only)
     gmtime_r(&ta, &a);
     gmtime_r(&tb, &b);
     y0 = a.tm_year + 1900, m0 = a.tm_mon + 1, y1 = b.tm_year + 1900, m1 = b.tm_mon + 1;
-    for (size_t c = 0; ret == 0 && c < x->cfg->customers_count; c++) {
-        const struct nines_customer_cfg *cu = &x->cfg->customers[c];
-
-        if (only != NULL && cu != only)
-            continue;
-        for (int64_t y = y0, m = m0; ret == 0 && (y < y1 || (y == y1 && m <= m1));) {
-            ret = ev_report_month(x, cu->id, (int)y, (int)m);
-            if (++m == 13)
-                m = 1, y++;
-        }
+    for (int64_t y = y0, m = m0; ret == 0 && (y < y1 || (y == y1 && m <= m1));) {
+        ret = ev_month(x, only, (int)y, (int)m);
+        if (++m == 13)
+            m = 1, y++;
     }
     if (ret == 0)
         ret = ev_add_json(&x->pack, "maintenance.json",
@@ -720,11 +748,8 @@ static int ev_make(const struct ev_opts *o)
         if (mkdtemp(x.tmpdir) == NULL)
             fprintf(stderr, "nines evidence: %s: %s\n", x.tmpdir, strerror(errno));
         else if ((x.rc = cli_redis_connect(&addr)) != NULL) {
-            struct kpigather_hooks hooks = { ev_incident_doc, ev_drill_doc, &x };
-
             x.maint = json_array();
-            x.g = kpigather_new(x.rc, cfg, o->ack_target_ms, &hooks);
-            ret = x.g != NULL && ev_build(&x, only) == 0 && ev_sign(&x, key) == 0 &&
+            ret = ev_build(&x, only) == 0 && ev_sign(&x, key) == 0 &&
                   ev_tar_write(&x.pack, o->out, nines_wall_ms()) == 0 ? CLI_OK : CLI_FAIL;
             if (ret == CLI_OK)
                 fprintf(stderr, "nines evidence: %s: %zu files, signed\n", o->out, x.pack.n);
@@ -736,7 +761,6 @@ static int ev_make(const struct ev_opts *o)
     }
     EVP_PKEY_free(key);
     json_decref(x.maint);
-    kpigather_free(x.g);
     kpi_table_free(&x.kpis);
     ev_pack_free(&x.pack);
     nines_config_free(cfg);

@@ -541,7 +541,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
                  res.location, STATE_MAX_LOCATIONS);
         return 1;
     }
-    store_events(ac, &k->st, &ev);
+    store_events(ac, &k->st, &ev, nines_wall_ms());
     collector_note_maintenance(c, ac, k, &ev);
     collector_alert(c, ac, k, &ev);
     for (size_t i = 0; i < ev.n; i++)
@@ -844,7 +844,7 @@ static void collector_tick(uv_timer_t *t)
         if (!any)
             redisAsyncCommand(ac, NULL, NULL, "MULTI");
         any = 1;
-        store_events(ac, &k->st, &ev);
+        store_events(ac, &k->st, &ev, now);
         collector_alert(c, ac, k, &ev);
         k->dirty = 1;
     }

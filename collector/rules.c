@@ -9,6 +9,7 @@
 #include "alert.h"
 #include "burn.h"
 #include "capacity.h"
+#include "kpigather.h"
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "rules.h"
@@ -201,6 +202,26 @@ static void rules_over(struct rules *r, redisAsyncContext *ac, struct rules_seri
     rules_fire(r, ac, what, &n, res->start_ms, now);
 }
 
+/*
+ * The raised forecast, durably, for the KPIs (kpigather.h): a sorted set per
+ * check by raise time, member RAISED:EXHAUST:LOCATION|RESOURCE, capped to the
+ * newest KPIGATHER_FORECASTS_KEEP.
+ */
+static void rules_forecast_record(redisAsyncContext *ac, const struct rules_series *s,
+                                  int64_t raised_ms, int64_t exhaust_ms)
+{
+    char key[RULES_SERIES_NAME + 32], member[RULES_SERIES_NAME + 64];
+
+    if (ac == NULL)
+        return;
+    snprintf(key, sizeof(key), "%s%s", KPIGATHER_KEY_FORECASTS, s->check);
+    snprintf(member, sizeof(member), "%" PRId64 ":%" PRId64 ":%s|%s", raised_ms, exhaust_ms,
+             s->location, s->resource);
+    redisAsyncCommand(ac, NULL, NULL, "ZADD %s %" PRId64 " %s", key, raised_ms, member);
+    redisAsyncCommand(ac, NULL, NULL, "ZREMRANGEBYRANK %s 0 %d", key,
+                      -(KPIGATHER_FORECASTS_KEEP + 1));
+}
+
 static void rules_forecast(struct rules *r, redisAsyncContext *ac, struct rules_series *s,
                            int64_t t_ms, int64_t now)
 {
@@ -227,6 +248,7 @@ static void rules_forecast(struct rules *r, redisAsyncContext *ac, struct rules_
     if (!fire || s->forecast)
         return;
     s->forecast = 1;
+    rules_forecast_record(ac, s, t_ms, f.status == CAPACITY_ALREADY ? t_ms : t_ms + f.eta_ms);
     capacity_eta_text(f.status == CAPACITY_ALREADY ? 0 : f.eta_ms, eta, sizeof(eta));
     memset(&n, 0, sizeof(n));
     rules_labels(r, s->check, NULL, &n);

@@ -89,7 +89,7 @@ int store_state(redisAsyncContext *ac, const struct check_state *s)
 }
 
 static void store_incident_open(redisAsyncContext *ac, const struct check_state *s,
-                                const char *id)
+                                const char *id, int64_t now_ms)
 {
     const struct incident_state *in = &s->incident;
     char start[24], when[32], msg[300];
@@ -100,6 +100,8 @@ static void store_incident_open(redisAsyncContext *ac, const struct check_state 
                       "locations %s",
                       STORE_KEY_INCIDENT, id, id, s->id, start, in->reason, in->message,
                       in->locations);
+    redisAsyncCommand(ac, NULL, NULL, "HSETNX %s%s detected_ms %" PRId64, STORE_KEY_INCIDENT, id,
+                      now_ms);
     redisAsyncCommand(ac, NULL, NULL, "ZADD %s %s %s", STORE_KEY_INCIDENTS, start, id);
     redisAsyncCommand(ac, NULL, NULL, "ZADD %s%s %s %s", STORE_KEY_CHECK_INCIDENTS, s->id,
                       start, id);
@@ -130,7 +132,7 @@ static void store_incident_close(redisAsyncContext *ac, const struct check_state
 }
 
 static void store_one_event(redisAsyncContext *ac, const struct check_state *s,
-                            const struct state_event *e)
+                            const struct state_event *e, int64_t now_ms)
 {
     char id[NINES_ID_LEN + 32], a[32], b[32], field[2 * NINES_ID_LEN + 2];
 
@@ -147,7 +149,7 @@ static void store_one_event(redisAsyncContext *ac, const struct check_state *s,
                  nines_iso8601_ms(e->t_ms, a, sizeof(a)));
         break;
     case EV_INCIDENT_OPEN:
-        store_incident_open(ac, s, id);
+        store_incident_open(ac, s, id, now_ms);
         break;
     case EV_INCIDENT_GROW:
         redisAsyncCommand(ac, NULL, NULL, "HSET %s%s locations %s", STORE_KEY_INCIDENT, id,
@@ -177,8 +179,8 @@ static void store_one_event(redisAsyncContext *ac, const struct check_state *s,
 }
 
 void store_events(redisAsyncContext *ac, const struct check_state *s,
-                  const struct state_events *ev)
+                  const struct state_events *ev, int64_t now_ms)
 {
     for (size_t i = 0; i < ev->n; i++)
-        store_one_event(ac, s, &ev->ev[i]);
+        store_one_event(ac, s, &ev->ev[i], now_ms);
 }

@@ -31,8 +31,10 @@ void store_latency_key(const char *check, int64_t ms, char *out, size_t len);
 void store_incident_id(const char *check, int64_t start_ms, char *out, size_t len);
 /* HSET nines:state:<id> with the fields `nines status` reads and the doc. */
 int store_state(redisAsyncContext *ac, const struct check_state *s);
-/* The Redis side of each event, and one log line per event. */
+/* The Redis side of each event, and one log line per event. An opening
+ * incident gets detected_ms = now_ms (the collector's clock when it confirmed
+ * the check down; HSETNX, so a replay keeps the first). */
 void store_events(redisAsyncContext *ac, const struct check_state *s,
-                  const struct state_events *ev);
+                  const struct state_events *ev, int64_t now_ms);
 
 #endif

@@ -652,3 +652,57 @@ Test(report_pdf, unwritable_path_is_an_io_error_naming_it)
     cr_assert(eq(int, report_pdf(r, "/nonexistent-dir/r.pdf", &err), NINES_EIO));
     cr_assert(strstr(err.msg, "/nonexistent-dir/r.pdf") != NULL, "%s", err.msg);
 }
+
+/* The KPI section: in the hashed JSON, as a table in HTML, and as CSV. */
+Test(report_kpis, json_hash_html_and_csv_carry_the_rows)
+{
+    struct report *r = build(3);
+    struct kpi_row k[2];
+    struct nines_err err = {0};
+    char first[REPORT_SHA256_HEX], *text = NULL;
+    size_t len = 0;
+    json_t *doc, *rows;
+
+    for (int i = 0; i < 2; i++) {
+        kpi_row_init(&k[i], 0);
+        snprintf(k[i].customer, sizeof(k[i].customer), "acme");
+        snprintf(k[i].service, sizeof(k[i].service), "%s", i ? "web" : "api");
+        snprintf(k[i].month, sizeof(k[i].month), "2026-10");
+    }
+    k[0].incidents = 2;
+    k[0].mttr_ms = 2700000;
+    k[1].forecasts_raised = 1;
+    k[1].forecast_lead_min_ms = 5 * 3600000;
+    r->kpis = k;
+    r->kpis_count = 2;
+
+    text = render_json(r, &len);
+    doc = json_loads(text, 0, NULL);
+    cr_assert(ne(ptr, doc, NULL));
+    rows = json_object_get(doc, "kpis");
+    cr_assert(eq(sz, json_array_size(rows), 2));
+    cr_expect(eq(i64, json_integer_value(json_object_get(json_array_get(rows, 0), "mttr_ms")),
+                 2700000));
+    cr_expect(eq(i64, json_integer_value(json_object_get(json_array_get(rows, 1),
+                                                         "forecasts_raised")), 1));
+    json_decref(doc);
+    free(text);
+
+    cr_assert(eq(int, report_hash(r, &err), 0), "%s", err.msg);
+    memcpy(first, r->data_sha256, sizeof(first));
+    k[0].mttr_ms += 1;
+    cr_assert(eq(int, report_hash(r, &err), 0));
+    cr_expect(ne(str, r->data_sha256, first), "the KPIs are part of the hashed data");
+    k[0].mttr_ms -= 1;
+
+    cr_assert(eq(int, report_html(r, &text, &len, &err), 0), "%s", err.msg);
+    cr_expect(ne(ptr, strstr(text, "Operational KPIs"), NULL));
+    cr_expect(ne(ptr, strstr(text, "Ack in target"), NULL));
+    cr_expect(ne(ptr, strstr(text, "1 (earliest"), NULL), "web's forecast");
+    free(text);
+
+    cr_assert(eq(int, report_csv_kpis(r, &text, &len, &err), 0), "%s", err.msg);
+    cr_expect(ne(ptr, strstr(text, "\r\nacme,api,2026-10,"), NULL), "%s", text);
+    cr_expect(ne(ptr, strstr(text, "\r\nacme,web,2026-10,"), NULL), "%s", text);
+    free(text);
+}

@@ -119,7 +119,7 @@ static void setup(struct world *w)
              "evidence: {signing_key_file: '%s'}\n"
              "checks:\n"
              "  - {id: api, kind: http, url: 'http://a.test/', interval: 300s, timeout: 10s,\n"
-             "     locations: [eu], failures_to_down: 1}\n"
+             "     locations: [eu], failures_to_down: 1, team: ops}\n"
              "  - {id: www, kind: http, url: 'http://w.test/', interval: 300s, timeout: 10s,\n"
              "     locations: [eu], failures_to_down: 1}\n"
              "services:\n"
@@ -313,6 +313,21 @@ Test(e2e_evidence, the_pack_holds_the_expected_files_and_kpis, .timeout = 300)
     cr_expect(eq(i64, json_integer_value(json_object_get(row, "rto_ms")), 600000));
     cr_expect(eq(dbl, json_real_value(json_object_get(row, "availability_pct")),
                  100.0 * (1.0 - 5400000.0 / (31.0 * 86400000.0))));
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(row, "team")), "ops"));
+    /* the team row of October: api is ops's only check, so shop's figures */
+    row = NULL;
+    for (size_t i = 0; i < json_array_size(json_object_get(kpi, "rows")); i++) {
+        json_t *r = json_array_get(json_object_get(kpi, "rows"), i);
+
+        if (strcmp(json_string_value(json_object_get(r, "scope")), "team") == 0 &&
+            strcmp(json_string_value(json_object_get(r, "month")), "2026-10") == 0)
+            row = r;
+    }
+    cr_assert(ne(ptr, row, NULL));
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(row, "team")), "ops"));
+    cr_expect(eq(i64, json_integer_value(json_object_get(row, "incidents")), 2));
+    cr_expect(eq(i64, json_integer_value(json_object_get(row, "mttr_ms")), 2700000));
+    cr_expect(eq(i64, json_integer_value(json_object_get(row, "downtime_ms")), 5400000));
     json_decref(kpi);
     /* an incident file: its notification with the delivery log and the ack, no secret */
     snprintf(path, sizeof(path), "%s/incidents/api@%" PRId64 ".json", w.dir, AT(5, 10, 0));

@@ -140,6 +140,18 @@ Test(e2e_month, an_imported_month_reports_the_figures_computed_by_hand, .timeout
 
         cr_expect(eq(i64, json_integer_value(json_object_get(d25, "downtime_ms")), 3600000));
     }
+    {
+        /* the KPI section: B, C and D started in the month (A before it); MTTR
+           (30 + 60 + 90) / 3 min; coverage 1 − 2 h no data / 745 h */
+        json_t *k = json_array_get(json_object_get(rep, "kpis"), 0);
+
+        cr_assert(eq(sz, json_array_size(json_object_get(rep, "kpis")), 1));
+        cr_expect(eq(i64, json_integer_value(json_object_get(k, "incidents")), 3));
+        cr_expect(eq(i64, json_integer_value(json_object_get(k, "mttr_ms")), 60 * MIN_MS));
+        cr_expect(eq(i64, json_integer_value(json_object_get(k, "downtime_ms")), 6300000));
+        cr_expect(eq(dbl, json_number_value(json_object_get(k, "coverage_min_pct")),
+                     100.0 * (2682000000.0 - 7200000.0) / 2682000000.0));
+    }
     json_decref(rep);
     redis_fixture_stop(&rf);
     test_rmtree(dir);

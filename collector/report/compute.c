@@ -8,6 +8,7 @@
 #include "compute.h"
 #include "drill.h"
 #include "histo.h"
+#include "kpigather.h"
 #include "history.h"
 #include "nines/clock.h"
 #include "nines/wire.h"
@@ -925,6 +926,26 @@ static int rc_sla_terms(struct rc_ctx *x, struct report *r)
     return 0;
 }
 
+/* The KPI rows of the report's services (default ack target), kpigather.h. */
+static int rc_kpis(struct rc_ctx *x, struct report *r)
+{
+    struct kpigather *g = kpigather_new(x->rc, x->cfg, 0, NULL);
+    struct kpi_table t = { 0 };
+    int rc;
+
+    if (g == NULL)
+        return nines_err_set(x->err, NINES_ENOMEM, "out of memory");
+    rc = kpigather_report(g, r, &t, x->err);
+    kpigather_free(g);
+    if (rc != 0) {
+        kpi_table_free(&t);
+        return rc;
+    }
+    r->kpis = t.rows;
+    r->kpis_count = t.n;
+    return 0;
+}
+
 static const struct nines_sla_cfg rc_default_sla = { .name = "default", .target_pct = 99.9 };
 
 /* Calendar, customer, SLA; everything that needs no Redis. */
@@ -1050,6 +1071,8 @@ int report_compute_sla(redisContext *rc, const struct nines_config *cfg, const c
     if (ret == 0)
         ret = rc_drills(&x, out);
     if (ret == 0)
+        ret = rc_kpis(&x, out);
+    if (ret == 0)
         ret = report_check(out, x.err);
     if (ret == 0)
         ret = report_hash(out, x.err);
@@ -1074,6 +1097,9 @@ void report_compute_free(struct report *r)
     free((void *)r->maintenance);
     free((void *)r->drills);
     free((void *)r->checks);
+    for (size_t i = 0; i < r->kpis_count; i++)
+        kpi_row_clear((struct kpi_row *)&r->kpis[i]);
+    free((void *)r->kpis);
     free((void *)r->sla.tiers);
     memset(r, 0, sizeof(*r));
 }

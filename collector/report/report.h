@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kpi.h"
 #include "nines/err.h"
 
 #define REPORT_MAX_DAYS   31
@@ -145,6 +146,8 @@ struct report {
     size_t drills_count;
     const struct report_check *checks; /* every check of the SLA's services */
     size_t checks_count;
+    const struct kpi_row *kpis; /* one per service (kpi.h); JSON "kpis", hashed */
+    size_t kpis_count;
     char data_sha256[REPORT_SHA256_HEX]; /* hex, filled by report_hash() */
 };
 
@@ -168,6 +171,8 @@ int report_json(const struct report *r, char **out, size_t *len, struct nines_er
 int report_html(const struct report *r, char **out, size_t *len, struct nines_err *err);
 /* RFC 4180 CSV (CRLF): one row per service and day, including "overall". */
 int report_csv_daily(const struct report *r, char **out, size_t *len, struct nines_err *err);
+/* RFC 4180 CSV (CRLF): the KPI rows (kpi_csv's columns). */
+int report_csv_kpis(const struct report *r, char **out, size_t *len, struct nines_err *err);
 /* RFC 4180 CSV (CRLF): one row per incident. */
 int report_csv_incidents(const struct report *r, char **out, size_t *len, struct nines_err *err);
 /* A4 PDF at path (cairo, pango, DejaVu Sans embedded), "Page N of M" footers. */

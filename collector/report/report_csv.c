@@ -146,3 +146,16 @@ int report_csv_incidents(const struct report *r, char **out, size_t *len, struct
     nines_tz_free(tz);
     return report_fmt_buf_take(&b, out, len, err, "report: incidents CSV");
 }
+
+int report_csv_kpis(const struct report *r, char **out, size_t *len, struct nines_err *err)
+{
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if ((rc = report_check(r, err)) != 0)
+        return rc;
+    if (kpi_csv(r->kpis, r->kpis_count, out, len) != 0)
+        return nines_err_set(err, NINES_ENOMEM, "report: KPI CSV: out of memory");
+    return 0;
+}

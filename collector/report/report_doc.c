@@ -417,6 +417,76 @@ static void report_doc_drills(struct report_doc *d)
     }
 }
 
+/* "12.5" or "-" (no sample). */
+static void report_doc_opt_pct(double v, char *buf, size_t len)
+{
+    if (v < 0)
+        snprintf(buf, len, "-");
+    else
+        report_fmt_pct(v, buf, len);
+}
+
+static void report_doc_opt_dur(int64_t ms, char *buf, size_t len)
+{
+    if (ms < 0)
+        snprintf(buf, len, "-");
+    else
+        report_fmt_duration(ms, buf, len);
+}
+
+static void report_doc_kpis(struct report_doc *d)
+{
+    static const double w[] = {1.3, 0.8, 1, 1, 1, 1.3, 1, 1, 1, 1, 1.2};
+    static const char *const head[] = {"Service",   "Incidents",    "MTTD",     "MTTA",
+                                       "MTTR",      "Notifications", "Delivery p95",
+                                       "Ack in target", "Drills",   "Coverage", "Forecasts"};
+    const struct report *r = d->r;
+    char f[11][2 * REPORT_FMT_LEN + 32];
+    struct report_block *t;
+
+    report_doc_add(d, REPORT_BLOCK_HEADING, "Operational KPIs");
+    if (r->kpis_count == 0) {
+        report_doc_add(d, REPORT_BLOCK_PARA, "No KPI was computed for this report.");
+        return;
+    }
+    t = report_doc_table(d, w, 11);
+    report_doc_row(d, t, head);
+    for (size_t i = 0; i < r->kpis_count; i++) {
+        const struct kpi_row *k = &r->kpis[i];
+        const char *row[11];
+        char lead[REPORT_FMT_LEN + 8];
+
+        snprintf(f[0], sizeof(f[0]), "%s", k->service);
+        snprintf(f[1], sizeof(f[1]), "%zu", k->incidents);
+        report_doc_opt_dur(k->mttd_ms, f[2], sizeof(f[2]));
+        report_doc_opt_dur(k->mtta_ms, f[3], sizeof(f[3]));
+        report_doc_opt_dur(k->mttr_ms, f[4], sizeof(f[4]));
+        snprintf(f[5], sizeof(f[5]), "%zu sent, %zu delivered, %zu failed", k->notif_sent,
+                 k->notif_delivered, k->notif_failed);
+        report_doc_opt_dur(k->delivery_p95_ms, f[6], sizeof(f[6]));
+        report_doc_opt_pct(k->ack_within_pct, f[7], sizeof(f[7]));
+        snprintf(f[8], sizeof(f[8]), "%zu held, %zu passed%s", k->drills_held, k->drills_passed,
+                 k->drill_overdue ? ", overdue" : "");
+        report_doc_opt_pct(k->coverage_min_pct, f[9], sizeof(f[9]));
+        report_doc_opt_dur(k->forecast_lead_min_ms, lead, sizeof(lead));
+        snprintf(f[10], sizeof(f[10]), "%zu (earliest %s ahead)", k->forecasts_raised, lead);
+        if (k->forecasts_raised == 0)
+            snprintf(f[10], sizeof(f[10]), "0");
+        for (size_t c = 0; c < 11; c++)
+            row[c] = f[c];
+        report_doc_row(d, t, row);
+    }
+    report_doc_add(d, REPORT_BLOCK_PARA,
+                   "MTTD: outage start to detection; MTTA: first notification to "
+                   "acknowledgement; MTTR: outage start to recovery (means over the incidents "
+                   "that started this month). Ack in target: acknowledged within 15 minutes of "
+                   "the first notification, as a share of the notified incidents. Coverage: "
+                   "the lowest share of the month in which a check of the service had enough "
+                   "locations reporting. Forecasts: capacity exhaustion forecasts raised, and "
+                   "how long before the predicted exhaustion the earliest came. \"-\": no "
+                   "sample.");
+}
+
 static void report_doc_method(struct report_doc *d)
 {
     const struct report *r = d->r;
@@ -467,6 +537,7 @@ int report_doc_build(const struct report *r, struct report_doc *d, struct nines_
     report_doc_incidents(d);
     report_doc_maintenance(d);
     report_doc_drills(d);
+    report_doc_kpis(d);
     report_doc_method(d);
     if (d->failed)
         return nines_err_set(err, d->failed, "report: %s while laying out the content",

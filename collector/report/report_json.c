@@ -248,6 +248,15 @@ static json_t *report_json_days(const struct report *r, int *failed)
     return a;
 }
 
+static json_t *report_json_kpis(const struct report *r, int *failed)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; a != NULL && i < r->kpis_count; i++)
+        report_json_append(a, kpi_row_json(&r->kpis[i]), failed);
+    return a;
+}
+
 static json_t *report_json_tree(const struct report *r, int with_meta, int *failed)
 {
     json_t *o = json_object(), *cust = json_object();
@@ -283,6 +292,7 @@ static json_t *report_json_tree(const struct report *r, int with_meta, int *fail
     for (i = 0; dr != NULL && i < r->drills_count; i++)
         report_json_append(dr, report_json_drill(&r->drills[i], failed), failed);
     report_json_put(o, "drills", dr, failed);
+    report_json_put(o, "kpis", report_json_kpis(r, failed), failed);
     if (o == NULL)
         *failed = 1;
     return o;
