@@ -239,9 +239,9 @@ static json_t *cli_rows(const struct world *w, const char *month, const char *cu
 
 static int get(const struct world *w, const char *path, const char *token)
 {
-    char url[512];
+    char url[1024];
 
-    snprintf(url, sizeof(url), "%s%s", w->base, path);
+    snprintf(url, sizeof(url), "%.127s%.800s", w->base, path);
     body[0] = '\0';
     return http_request("GET", url, token, NULL, body, sizeof(body));
 }
