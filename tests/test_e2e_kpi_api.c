@@ -208,8 +208,23 @@ static void start_collector(struct world *w)
 
 static void teardown(struct world *w)
 {
-    if (w->collector > 0)
+    char path[400], *log;
+
+    if (w->collector > 0) {
         proc_stop(w->collector, 5000);
+        /* under NINES_SANITIZE the collector reports at exit (children, timers) */
+        snprintf(path, sizeof(path), "%s/collector.log", w->dir);
+        log = test_read_file(path);
+        cr_expect(ne(ptr, log, NULL));
+        if (log != NULL) {
+            cr_expect(eq(ptr, strstr(log, "ERROR: LeakSanitizer"), NULL), "%s", log);
+            cr_expect(eq(ptr, strstr(log, "ERROR: AddressSanitizer"), NULL), "%s", log);
+            cr_expect(eq(ptr, strstr(log, "runtime error:"), NULL), "%s", log);
+            cr_expect(ne(ptr, strstr(log, "collector_stopped"), NULL), "no clean stop:\n%s",
+                      log);
+        }
+        free(log);
+    }
     redis_fixture_stop(&w->rf);
     test_rmtree(w->dir);
 }
