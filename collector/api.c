@@ -12,6 +12,7 @@
 #include "api.h"
 #include "api_alerts.h"
 #include "api_drills.h"
+#include "api_kpis.h"
 #include "api_reports.h"
 #include "alert.h"
 #include "audit.h"
@@ -851,6 +852,7 @@ static int api_routes(struct api *a)
     rc |= api_drills_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                             api_role(a, AUTH_ROLE_OPERATOR));
     rc |= api_reports_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER));
+    rc |= api_kpis_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER));
     rc |= (a->web = web_routes(a->h, a->c, api_role(a, AUTH_ROLE_VIEWER),
                                api_role(a, AUTH_ROLE_OPERATOR))) == NULL;
     return rc;
@@ -1036,6 +1038,7 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     if (cl == NULL) {
         web_close(a->web);
         api_reports_close();
+        api_kpis_close();
         httpd_close(a->h, api_destroy, a);
         return;
     }
@@ -1044,5 +1047,6 @@ void api_close(struct api *a, void (*closed)(void *), void *arg)
     cl->arg = arg;
     web_close(a->web);           /* answers its waiting requests first */
     api_reports_close();         /* and the reports being computed */
+    api_kpis_close();            /* and the KPIs */
     httpd_close(a->h, api_closed, cl);
 }

@@ -8,86 +8,59 @@
  * so that the collector's loop never waits on Redis reads of a whole month;
  * at most two run at once (503 with Retry-After beyond).
  */
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <uv.h>
 
 #include "api_reports.h"
+#include "childrun.h"
 #include "nines/log.h"
 
 #define API_REPORTS_MAX_RUNS 2
 #define API_REPORTS_MAX_BYTES (64 * 1024 * 1024)
 
-static int api_reports_running;
+static struct childrun_pool api_reports_pool;   /* children running */
 
+/* A request waiting for its child. */
 struct api_report_run {
-    uv_process_t proc;
     struct httpd_req *req;          /* NULL once answered (server closing) */
-    char path[PATH_MAX];
     const char *type;
     struct api_report_run *next;
 };
 
-static struct api_report_run *api_reports_runs;   /* children running */
+static struct api_report_run *api_reports_waiting;
 
 void api_reports_close(void)
 {
-    for (struct api_report_run *run = api_reports_runs; run != NULL; run = run->next) {
+    for (struct api_report_run *run = api_reports_waiting; run != NULL; run = run->next) {
         if (run->req != NULL)
             httpd_respond_error(run->req, 503, "the collector is stopping");
         run->req = NULL;
-        uv_process_kill(&run->proc, SIGTERM);
     }
+    childrun_pool_kill(&api_reports_pool);
 }
 
-static void api_reports_closed(uv_handle_t *h)
+static void api_reports_done(const struct childrun_result *res, void *arg)
 {
-    struct api_report_run *run = h->data, **pp;
+    struct api_report_run *run = arg, **pp;
 
-    for (pp = &api_reports_runs; *pp != NULL; pp = &(*pp)->next)
+    for (pp = &api_reports_waiting; *pp != NULL; pp = &(*pp)->next)
         if (*pp == run) {
             *pp = run->next;
             break;
         }
-    api_reports_running--;
-    unlink(run->path);
-    free(run);
-}
-
-static void api_reports_exit(uv_process_t *p, int64_t status, int sig)
-{
-    struct api_report_run *run = p->data;
-    FILE *f;
-    char *buf = NULL;
-    long len = -1;
-
     /* answered even when the client is gone: that releases the request */
     if (run->req != NULL) {
-        if (status != 0 || sig != 0 || (f = fopen(run->path, "rb")) == NULL) {
+        if (res->status == NINES_EIO)
             httpd_respond_error(run->req, 400, "no report for this month: it is in the "
                                 "future, or before any data (the collector's log has the "
                                 "details)");
-        } else {
-            if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
-                len <= API_REPORTS_MAX_BYTES && fseek(f, 0, SEEK_SET) == 0 &&
-                (buf = malloc((size_t)len + 1)) != NULL &&
-                fread(buf, 1, (size_t)len, f) != (size_t)len)
-                len = -1;
-            fclose(f);
-            if (buf == NULL || len < 0)
-                httpd_respond_error(run->req, 500, "report unreadable");
-            else
-                httpd_respond_text(run->req, 200, run->type, buf, (size_t)len);
-            free(buf);
-        }
+        else if (res->status != 0)
+            httpd_respond_error(run->req, 500, "report unreadable");
+        else
+            httpd_respond_text(run->req, 200, run->type, res->out, res->len);
     }
-    uv_close((uv_handle_t *)p, api_reports_closed);
+    free(run);
 }
 
 static const char *api_reports_type(const char *fmt)
@@ -128,12 +101,10 @@ static void api_reports_get(struct httpd_req *r, void *arg)
 {
     struct collector *c = arg;
     const struct nines_config *cfg = collector_config(c);
-    char customer[NINES_ID_LEN], month[16], fmt[8], self[PATH_MAX], bin[PATH_MAX + 8];
+    char customer[NINES_ID_LEN], month[16], fmt[8];
     const char *rest = httpd_rest(r), *slash = strchr(rest, '/'), *dot;
     struct api_report_run *run;
-    uv_process_options_t o;
-    uv_stdio_container_t io[3];
-    ssize_t n;
+    struct nines_err err = { 0 };
     int rc, y, m;
 
     if (slash == NULL || (size_t)(slash - rest) >= sizeof(customer)) {
@@ -169,7 +140,7 @@ static void api_reports_get(struct httpd_req *r, void *arg)
         httpd_respond_error(r, 400, "format must be json, html, csv or pdf");
         return;
     }
-    if (api_reports_running >= API_REPORTS_MAX_RUNS) {
+    if (api_reports_pool.running >= API_REPORTS_MAX_RUNS) {
         httpd_add_header(r, "Retry-After", "5");
         httpd_respond_error(r, 503, "reports are being computed: try again shortly");
         return;
@@ -178,41 +149,21 @@ static void api_reports_get(struct httpd_req *r, void *arg)
         httpd_respond_error(r, 500, "cannot compute reports here");
         return;
     }
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    self[n > 0 ? n : 0] = '\0';
-    if (strrchr(self, '/') != NULL)
-        *strrchr(self, '/') = '\0';
-    snprintf(bin, sizeof(bin), "%s/nines", self[0] ? self : ".");
-    snprintf(run->path, sizeof(run->path), "%s/report-%d-%p.%s", cfg->collector.data_dir,
-             (int)getpid(), (void *)run, fmt);
     run->req = r;
     run->type = api_reports_type(fmt);
     {
-        char *args[] = { bin, "report", "--customer", customer, "--month", month, "--format",
-                         fmt, "-o", run->path, "-c", cfg->path, NULL };
+        const char *args[] = { "report", "--customer", customer, "--month", month, "--format",
+                               fmt, "-o", childrun_output, "-c", cfg->path, NULL };
 
-        memset(&o, 0, sizeof(o));
-        io[0].flags = UV_IGNORE;
-        io[1].flags = UV_IGNORE;
-        io[2].flags = UV_INHERIT_FD;
-        io[2].data.fd = 2;
-        o.file = bin;
-        o.args = args;
-        o.exit_cb = api_reports_exit;
-        o.stdio = io;
-        o.stdio_count = 3;
-        run->proc.data = run;
-        api_reports_running++;
-        run->next = api_reports_runs;
-        api_reports_runs = run;
-        rc = uv_spawn(collector_loop(c), &run->proc, &o);
+        if (childrun_start(&api_reports_pool, collector_loop(c), cfg->collector.data_dir, args,
+                           API_REPORTS_MAX_BYTES, api_reports_done, run, &err) != 0) {
+            httpd_respond_error(r, 500, "cannot run nines report: %s", err.msg);
+            free(run);
+            return;
+        }
     }
-    if (rc != 0) {
-        log_error("report_spawn_failed", "binary=%s error=\"%s\"", bin, uv_strerror(rc));
-        httpd_respond_error(r, 500, "cannot run nines report");
-        run->req = NULL;
-        uv_close((uv_handle_t *)&run->proc, api_reports_closed);
-    }
+    run->next = api_reports_waiting;
+    api_reports_waiting = run;
 }
 
 int api_reports_routes(struct httpd *h, struct collector *c, enum auth_role viewer)

@@ -16,6 +16,7 @@
 #include "partition.h"
 #include "metrics.h"
 #include "drill.h"
+#include "kpirefresh.h"
 #include "reportsched.h"
 #include "rules.h"
 #include "skew.h"
@@ -87,6 +88,7 @@ struct collector {
     struct rules *rules;        /* certificate, capacity, burn-rate and SLA rules */
     struct drills *drills;      /* DR drills running */
     struct reportsched *reports;    /* monthly reports on schedule */
+    struct kpirefresh *kpis;    /* the month's KPIs for /metrics (collector.kpi_refresh) */
     int alerts_restored;        /* pending notifications re-routed after start */
     struct collector_service_sla *svc_sla;   /* per cfg->services, refreshed each minute */
     struct collector_customer_sla *cust_sla; /* customers x services, month to date */
@@ -1199,6 +1201,9 @@ int collector_start(struct collector *c, struct nines_err *err)
     c->api = api_start(c->loop, c, err);
     if (c->api == NULL)
         return err->code ? err->code : NINES_EIO;
+    c->kpis = kpirefresh_new(c->loop, c);
+    if (c->kpis == NULL)
+        return nines_err_set(err, NINES_ENOMEM, "out of memory");
     rconn_start(c->cmd);
     rconn_start(c->blk);
     if (c->parts != NULL)
@@ -1241,6 +1246,7 @@ void collector_reload(struct collector *c, struct nines_config *cfg)
     }
     log_info("config_reloaded", "checks=%zu", cfg->checks_count);
     api_reload(c->api);
+    kpirefresh_reload(c->kpis);
     if (c->alerter != NULL)
         alerter_reload(c->alerter);
     else if (cfg->receivers_count > 0)
@@ -1290,6 +1296,8 @@ void collector_stop(struct collector *c)
         c->outbox = NULL;
         reportsched_close(c->reports, NULL, NULL);
         c->reports = NULL;
+        kpirefresh_close(c->kpis);
+        c->kpis = NULL;
         partitions_close(c->parts);   /* hand the leases over at once */
         /* the blocking read holds no state: delivered entries stay pending */
         rconn_close(c->blk, 0);
@@ -1375,6 +1383,11 @@ struct outbox *collector_outbox(struct collector *c)
 const struct skew *collector_skew(const struct collector *c)
 {
     return &c->skew;
+}
+
+const struct kpirefresh *collector_kpis(const struct collector *c)
+{
+    return c->kpis;
 }
 
 struct drills *collector_drills(struct collector *c)

@@ -52,6 +52,9 @@ redisAsyncContext *collector_redis(struct collector *c);
 struct alerter *collector_alerter(struct collector *c);
 struct outbox *collector_outbox(struct collector *c);
 struct drills *collector_drills(struct collector *c);
+/* The month's KPIs for /metrics (kpirefresh.h); NULL before start, after stop. */
+struct kpirefresh;
+const struct kpirefresh *collector_kpis(const struct collector *c);
 struct skew;
 const struct skew *collector_skew(const struct collector *c);
 uv_loop_t *collector_loop(struct collector *c);

@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "drill.h"
+#include "kpirefresh.h"
 #include "skew.h"
 #include "metrics.h"
 #include "nines/clock.h"
@@ -691,6 +692,85 @@ static void metrics_drills(struct metrics_buf *b, struct collector *c)
             metrics_label(key, svc, sizeof(svc)), (double)json_integer_value(v) / 1000.0);
 }
 
+/* A KPI figure of a row; -1 when absent or without a sample (README "Metrics"). */
+static double metrics_kpi_value(const json_t *row, const char *field)
+{
+    const json_t *v = json_object_get(row, field);
+
+    if (json_is_boolean(v))
+        return json_is_true(v) ? 1 : 0;
+    return json_is_number(v) && json_number_value(v) >= 0 ? json_number_value(v) : -1;
+}
+
+/* The current month's KPIs (collector/kpirefresh.c), one series per row. */
+static void metrics_kpis(struct metrics_buf *b, struct collector *c)
+{
+    static const struct {
+        const char *name, *state, *field, *help;
+        double div;                     /* JSON unit per metric unit */
+    } g[] = {
+        { "availability_ratio", NULL, "availability_pct", "Availability this month.", 100 },
+        { "target_ratio", NULL, "target_pct", "The availability commitment.", 100 },
+        { "incidents", NULL, "incidents", "Incidents started this month.", 1 },
+        { "mttd_seconds", NULL, "mttd_ms", "Mean time to detect.", 1000 },
+        { "mtta_seconds", NULL, "mtta_ms", "Mean time to acknowledge (from the first "
+          "notification).", 1000 },
+        { "mttr_seconds", NULL, "mttr_ms", "Mean time to recover.", 1000 },
+        { "notifications", "sent", "notifications_sent", "Notifications by delivery state.",
+          1 },
+        { "notifications", "delivered", "notifications_delivered", NULL, 1 },
+        { "notifications", "failed", "notifications_failed", NULL, 1 },
+        { "delivery_p95_seconds", NULL, "delivery_p95_ms", "95th percentile of notification "
+          "delivery time.", 1000 },
+        { "ack_within_target_ratio", NULL, "ack_within_target_pct", "Share of notified "
+          "incidents acknowledged within the target.", 100 },
+        { "drills", "held", "drills_held", "DR drills started this month, and passed.", 1 },
+        { "drills", "passed", "drills_passed", NULL, 1 },
+        { "drill_overdue", NULL, "drill_overdue", "1 when no drill passed within drill_every.",
+          1 },
+        { "rto_seconds", NULL, "rto_ms", "Worst RTO measured by this month's drills.", 1000 },
+        { "rpo_seconds", NULL, "rpo_ms", "Worst RPO measured by this month's drills.", 1000 },
+        { "coverage_min_ratio", NULL, "coverage_min_pct", "Probe coverage of the least "
+          "covered check.", 100 },
+        { "forecasts_raised", NULL, "forecasts_raised", "Capacity forecasts raised.", 1 },
+        { "forecast_lead_min_seconds", NULL, "forecast_lead_min_ms", "Shortest lead time of a "
+          "capacity forecast before its limit.", 1000 },
+    };
+    char cu[2 * NINES_ID_LEN], svc[2 * NINES_ID_LEN], team[2 * NINES_ID_LEN], sc[32];
+    int64_t refreshed_ms = 0;
+    const json_t *rows = kpirefresh_rows(collector_kpis(c), &refreshed_ms), *row;
+    size_t i;
+
+    if (rows == NULL)
+        return;                         /* off, or not computed yet */
+    out(b, "# HELP nines_kpi_refreshed_timestamp_seconds When the KPIs below were computed.\n"
+           "# TYPE nines_kpi_refreshed_timestamp_seconds gauge\n"
+           "nines_kpi_refreshed_timestamp_seconds %.3f\n", (double)refreshed_ms / 1000.0);
+    for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+        if (g[k].help != NULL)
+            out(b, "# HELP nines_kpi_%s %s\n# TYPE nines_kpi_%s gauge\n", g[k].name, g[k].help,
+                g[k].name);
+        json_array_foreach(rows, i, row) {
+            double v = metrics_kpi_value(row, g[k].field);
+
+            if (v < 0)
+                continue;
+            out(b, "nines_kpi_%s{scope=\"%s\",customer=\"%s\",service=\"%s\",team=\"%s\"%s%s%s} "
+                "%.12g\n", g[k].name,
+                metrics_label(json_string_value(json_object_get(row, "scope")) ?: "", sc,
+                              sizeof(sc)),
+                metrics_label(json_string_value(json_object_get(row, "customer")) ?: "", cu,
+                              sizeof(cu)),
+                metrics_label(json_string_value(json_object_get(row, "service")) ?: "", svc,
+                              sizeof(svc)),
+                metrics_label(json_string_value(json_object_get(row, "team")) ?: "", team,
+                              sizeof(team)),
+                g[k].state ? ",state=\"" : "", g[k].state ? g[k].state : "",
+                g[k].state ? "\"" : "", v / g[k].div);
+        }
+    }
+}
+
 char *metrics_render(struct collector *c)
 {
     struct metrics_buf b = { malloc(16384), 0, 16384, 0 };
@@ -709,6 +789,7 @@ char *metrics_render(struct collector *c)
     metrics_customers(&b, c);
     metrics_drills(&b, c);
     metrics_skew(&b, c);
+    metrics_kpis(&b, c);
     if (b.failed) {
         free(b.p);
         return NULL;

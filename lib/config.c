@@ -163,6 +163,8 @@ static const struct cfg_field cfg_collector_fields[] = {
     /* high availability (collector/partition.h): several collectors share the streams */
     { "partitions", CFG_INT, 0, CFG_COLL(partitions), 0, 1, 1024 },
     { "lease", CFG_DURATION, 0, CFG_COLL(lease_ms), 0, 1000, 600000 },
+    /* /metrics' KPI gauges: a child `nines kpi` this often; 0 = off (1 s at least) */
+    { "kpi_refresh", CFG_DURATION, 0, CFG_COLL(kpi_refresh_ms), 0, 0, INT64_C(86400000) },
 };
 
 #define CFG_QUORUM_MAX 32
@@ -2995,6 +2997,8 @@ static int cfg_set_default_str(struct cfg_ctx *x, char **slot, const char *s)
 static void cfg_load_collector(struct cfg_ctx *x, const struct yamltree_node *map,
                                struct nines_collector_cfg *c)
 {
+    char got[96];
+
     snprintf(x->where, sizeof(x->where), "collector");
     for (size_t i = 0; i < map->count; i++) {
         const struct yamltree_node *k = map->pairs[i].key;
@@ -3004,7 +3008,11 @@ static void cfg_load_collector(struct cfg_ctx *x, const struct yamltree_node *ma
         size_t best_d = SIZE_MAX;
 
         if (f != NULL) {
-            cfg_apply(x, f, map->pairs[i].value, c);
+            if (cfg_apply(x, f, map->pairs[i].value, c) == 0 &&
+                f->offset == CFG_COLL(kpi_refresh_ms) && c->kpi_refresh_ms > 0 &&
+                c->kpi_refresh_ms < 1000)
+                cfg_error(x, map->pairs[i].value, "'kpi_refresh' must be 0 (off) or at least "
+                          "1s, got %s", cfg_got(map->pairs[i].value, got, sizeof(got)));
             continue;
         }
         cfg_suggest(k->value, cfg_collector_fields, CFG_NFIELDS(cfg_collector_fields), 0,
@@ -4644,6 +4652,7 @@ static int cfg_collector_defaults(struct cfg_ctx *x, struct nines_collector_cfg 
     c->max_clock_skew_ms = 5000;
     c->partitions = 1;
     c->lease_ms = 5000;
+    c->kpi_refresh_ms = 5 * 60 * 1000;
     if (cfg_set_default_str(x, &c->name, "collector") < 0
         || cfg_set_default_str(x, &c->data_dir, "/var/lib/nines") < 0
         || cfg_set_default_str(x, &c->redis_server, "redis-server") < 0

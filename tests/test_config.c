@@ -220,6 +220,7 @@ Test(config_good, minimal_file_gets_every_default)
     cr_expect(eq(str, l.cfg->collector.redis_server, "redis-server"));
     cr_expect(eq(str, l.cfg->collector.log_level, "info"));
     cr_expect(eq(i64, l.cfg->collector.stream_maxlen, 1000000));
+    cr_expect(eq(i64, l.cfg->collector.kpi_refresh_ms, 300000), "KPIs every 5 min");
     cr_assert(eq(sz, l.cfg->checks_count, 1));
     k = &l.cfg->checks[0];
     cr_expect(eq(i64, k->interval_ms, 30000));
@@ -636,6 +637,33 @@ Test(config_errors, durations_out_of_range)
                   "5:15: check 'api': 'interval' must be between 1s and 24h, got '25h'",
                   "6:14: check 'api': 'timeout' must be between 100ms and 120s, got '50ms'",
                   "7:57: check 'b': 'interval' must be between 1s and 24h, got '999ms'", NULL);
+}
+
+Test(config_good, kpi_refresh_off_or_seconds)
+{
+    struct loaded l;
+
+    expect_good(&l, "collector: {kpi_refresh: 0}\n" API_CHECK);
+    cr_expect(eq(i64, l.cfg->collector.kpi_refresh_ms, 0), "0 turns the refresh off");
+    loaded_close(&l);
+    expect_good(&l, "collector: {kpi_refresh: 1s}\n" API_CHECK);
+    cr_expect(eq(i64, l.cfg->collector.kpi_refresh_ms, 1000));
+    loaded_close(&l);
+}
+
+Test(config_errors, kpi_refresh_too_short_or_long)
+{
+    expect_errors("collector:\n"
+                  "  kpi_refresh: 500ms\n" API_CHECK,
+                  "2:16: collector: 'kpi_refresh' must be 0 (off) or at least 1s, got '500ms'",
+                  NULL);
+    expect_errors("collector:\n"
+                  "  kpi_refresh: 2d\n" API_CHECK,
+                  "2:16: collector: 'kpi_refresh' must be between 0s and 24h, got '2d'", NULL);
+    expect_errors("collector:\n"
+                  "  kpi_refresh: soon\n" API_CHECK,
+                  "2:16: collector: 'kpi_refresh': expected a duration such as 30s, got 'soon'",
+                  NULL);
 }
 
 Test(config_errors, bad_durations)

@@ -77,11 +77,19 @@ static void web_dashboard(struct httpd_req *r, void *arg)
     web_send_asset(r, "dashboard.html");
 }
 
+/* GET /kpis : the month's KPI table; its script reads /api/v1/kpis. */
+static void web_kpis(struct httpd_req *r, void *arg)
+{
+    (void)arg;
+    web_send_asset(r, "kpis.html");
+}
+
 /* GET /assets/NAME */
 static void web_assets_route(struct httpd_req *r, void *arg)
 {
     (void)arg;
-    if (strcmp(httpd_rest(r), "dashboard.html") == 0) {    /* served at / only */
+    if (strcmp(httpd_rest(r), "dashboard.html") == 0 ||     /* served at / only */
+        strcmp(httpd_rest(r), "kpis.html") == 0) {          /* and at /kpis */
         httpd_respond_text(r, 404, "text/plain; charset=utf-8", "no such asset\n", 14);
         return;
     }
@@ -284,6 +292,7 @@ struct web *web_routes(struct httpd *h, struct collector *c, enum auth_role view
         return NULL;
     }
     rc |= httpd_route(h, "GET", "/", HTTPD_PUBLIC, web_dashboard, w);
+    rc |= httpd_route(h, "GET", "/kpis", HTTPD_PUBLIC, web_kpis, w);
     rc |= httpd_route(h, "GET", "/assets/*", HTTPD_PUBLIC, web_assets_route, w);
     rc |= httpd_route(h, "GET", "/status/*", HTTPD_PUBLIC, web_status, w);
     rc |= httpd_route(h, "GET", "/badge/*", HTTPD_PUBLIC, web_badge, w);

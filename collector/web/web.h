@@ -2,6 +2,7 @@
  * The collector's built-in pages, all public (they hold no secret):
  *   GET /                         the ops dashboard (static HTML; its script reads
  *                                 the JSON API with a token the user pastes)
+ *   GET /kpis                     the month's operational KPIs (/api/v1/kpis)
  *   GET /assets/NAME              the dashboard's and status page's JS and CSS,
  *                                 embedded into the binary at build time
  *   GET /status/CUSTOMER          a customer's status page (status.h)

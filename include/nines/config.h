@@ -21,6 +21,7 @@ struct nines_collector_cfg {
     int64_t max_clock_skew_ms;  /* a probe's clock off by more is flagged, corrected; 5 s */
     int partitions;         /* result streams, each leased to one collector; 1 = no leases */
     int64_t lease_ms;       /* partition lease, renewed every third of it; default 5 s */
+    int64_t kpi_refresh_ms; /* /metrics' KPIs recomputed this often; default 5 min, 0 = off */
 };
 
 /* A bearer token of the HTTP API, stored as the SHA-256 of its text. */

@@ -102,6 +102,52 @@ async function statusPage(browser, report) {
   await ctx.close();
 }
 
+async function kpiPage(browser, report) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await ctx.addInitScript((t) => localStorage.setItem('nines.token', t), env.NINES_TOKEN);
+  const page = await ctx.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('request', (r) => { if (!r.url().startsWith(base + '/')) problems.push('external request: ' + r.url()); });
+
+  await page.goto(base + '/');
+  const link = page.locator('a[href="/kpis"]');
+  await link.waitFor({ timeout: STEP_MS });
+  await link.click();
+  await page.waitForURL(/\/kpis/, { timeout: STEP_MS });
+  const svc = '#services tbody tr[data-scope="service"]';
+  await page.waitForSelector(svc, { timeout: STEP_MS });
+  const month = await page.inputValue('#month');
+  const r = await fetch(base + '/api/v1/kpis/' + month, { headers: { Authorization: 'Bearer ' + env.NINES_TOKEN } });
+  must(r.status === 200, 'the KPI API answered ' + r.status);
+  const rows = (await r.json()).rows;
+  report.kpi_month = month;
+  report.kpi_services = await page.$$eval(svc, (trs) => trs.map((t) => t.dataset.customer + '/' + t.dataset.service));
+  const want = rows.filter((x) => x.scope === 'service').map((x) => x.customer + '/' + x.service);
+  must(JSON.stringify(report.kpi_services) === JSON.stringify(want),
+    'the page shows ' + JSON.stringify(report.kpi_services) + ', the API has ' + JSON.stringify(want));
+  report.kpi_teams = await page.$$eval('#teams tbody tr[data-scope="team"]', (trs) => trs.map((t) => t.dataset.team));
+  must(report.kpi_teams.length === rows.filter((x) => x.scope === 'team').length, 'team rows differ from the API');
+  const cells = await page.$$eval('table.kpis tbody td', (tds) => tds.map((t) => t.textContent));
+  must(!cells.some((c) => /(^|[^0-9.])-1([^0-9]|$)/.test(c)), 'a -1 is shown: ' + JSON.stringify(cells));
+  if (rows.some((x) => x.mttd_ms === -1 || x.rto_ms === -1)) must(cells.includes('\u2014'), 'no dash for a figure without a sample');
+  await page.screenshot({ path: path.join(out, 'kpis.png'), fullPage: true });
+
+  // another month through the picker: the table follows, without a reload
+  await page.evaluate(() => { window.ninesNoReload = 7; });
+  const [y, m] = month.split('-').map(Number);
+  const prev = m === 1 ? (y - 1) + '-12' : y + '-' + String(m - 1).padStart(2, '0');
+  const answered = page.waitForResponse((resp) => resp.url().endsWith('/api/v1/kpis/' + prev), { timeout: STEP_MS });
+  await page.fill('#month', prev);
+  await page.dispatchEvent('#month', 'change');
+  must((await answered).status() === 200, 'the KPIs of ' + prev + ' were not served');
+  await page.waitForSelector('#live[data-live="1"]', { timeout: STEP_MS });
+  must(await page.evaluate(() => window.ninesNoReload) === 7, 'the KPI page was reloaded');
+  must(problems.length === 0, 'KPI page problems:\n' + problems.join('\n'));
+  await ctx.close();
+}
+
 const report = {};
 const browser = await chromium.launch({
   executablePath: env.NINES_CHROMIUM || '/usr/bin/chromium',
@@ -112,6 +158,7 @@ try {
   await dashboard(browser, report);
   await phone(browser, report);
   await statusPage(browser, report);
+  await kpiPage(browser, report);
   report.ok = true;
 } catch (e) {
   console.error('pages.mjs: ' + (e && e.stack ? e.stack : e));
