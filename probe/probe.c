@@ -249,6 +249,7 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
     redisReply *r = reply;
     struct nines_check *cat = NULL;
     size_t n = 0;
+    int partitions = 1;
     struct nines_err err = { 0 };
 
     (void)ac;
@@ -266,13 +267,13 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
     p->catalogue_missing = 0;
     if (r->element[2]->type == REDIS_REPLY_STRING)
         push_set_maxlen(p->push, strtoll(r->element[2]->str, NULL, 10));
-    if (nines_catalogue_decode(r->element[1]->str, r->element[1]->len, &cat, &n, &err) != 0) {
+    if (nines_catalogue_decode_partitioned(r->element[1]->str, r->element[1]->len, &cat, &n,
+                                           &partitions, &err) != 0) {
         log_error("catalogue_invalid", "error=\"%s\"", err.msg);
         return;
     }
     p->version = strtoull(r->element[0]->str, NULL, 16);
-    push_set_partitions(p->push, nines_catalogue_partitions(r->element[1]->str,
-                                                            r->element[1]->len));
+    push_set_partitions(p->push, partitions);
     probe_apply_catalogue(p, cat, n);
     nines_checks_free(cat, n);
 }
