@@ -278,6 +278,14 @@ int ares_uv_query(struct ares_uv *au, const char *name, int type, ares_callback 
     return 0;
 }
 
+int ares_uv_idle(struct ares_uv *au)
+{
+    struct timeval tv;
+
+    return !au->closing && au->channel && au->depth == 0 && !au->socks &&
+           ares_timeout(au->channel, NULL, &tv) == NULL;
+}
+
 ares_socket_t ares_uv_active_fd(const struct ares_uv *au)
 {
     return au->active_fd;

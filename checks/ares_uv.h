@@ -48,6 +48,13 @@ int ares_uv_query(struct ares_uv *au, const char *name, int type, ares_callback 
 ares_socket_t ares_uv_active_fd(const struct ares_uv *au);
 
 /*
+ * 1 when the channel can serve a new query as if fresh: no query pending, no
+ * socket open (c-ares 1.18 closes them when its last query ends, unless
+ * ARES_FLAG_STAYOPEN), not closing and not inside c-ares.
+ */
+int ares_uv_idle(struct ares_uv *au);
+
+/*
  * Destroys the channel (pending queries call back with ARES_EDESTRUCTION,
  * synchronously unless we are inside c-ares, see above) and closes every
  * handle. closed(arg) runs from the loop once the last handle has closed,

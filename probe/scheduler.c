@@ -27,13 +27,15 @@ struct scheduler_entry {
     void *item;
 };
 
-#define SCHEDULER_BUCKETS 4096
+#define SCHEDULER_BUCKETS_MIN 1024
 
 struct scheduler {
     uv_loop_t *loop;
     scheduler_fire_cb *fire;
     void *arg;
-    struct scheduler_entry *bucket[SCHEDULER_BUCKETS];
+    struct scheduler_entry **bucket;  /* hash chains; grows with the entries */
+    size_t nbuckets;                  /* a power of two */
+    size_t nentries;
     struct scheduler_group **groups;
     size_t ngroups;
     size_t open_handles;        /* entry timers not yet closed */
@@ -47,6 +49,12 @@ struct scheduler *scheduler_new(uv_loop_t *loop, scheduler_fire_cb *fire, void *
 
     if (s == NULL)
         return NULL;
+    s->nbuckets = SCHEDULER_BUCKETS_MIN;
+    s->bucket = calloc(s->nbuckets, sizeof(*s->bucket));
+    if (s->bucket == NULL) {
+        free(s);
+        return NULL;
+    }
     s->loop = loop;
     s->fire = fire;
     s->arg = arg;
@@ -55,11 +63,34 @@ struct scheduler *scheduler_new(uv_loop_t *loop, scheduler_fire_cb *fire, void *
 
 static struct scheduler_entry **scheduler_find(struct scheduler *s, const char *id, uint64_t hash)
 {
-    struct scheduler_entry **pp = &s->bucket[hash % SCHEDULER_BUCKETS];
+    struct scheduler_entry **pp = &s->bucket[hash & (s->nbuckets - 1)];
 
     while (*pp != NULL && strcmp((*pp)->id, id) != 0)
         pp = &(*pp)->next;
     return pp;
+}
+
+/* Doubles the buckets once there are more entries than buckets, so chains
+ * stay short at 100,000 checks; a failed allocation keeps the old table. */
+static void scheduler_grow(struct scheduler *s)
+{
+    size_t n = s->nbuckets * 2;
+    struct scheduler_entry **b;
+
+    if (s->nentries <= s->nbuckets || (b = calloc(n, sizeof(*b))) == NULL)
+        return;
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        while (s->bucket[i] != NULL) {
+            struct scheduler_entry *e = s->bucket[i];
+
+            s->bucket[i] = e->next;
+            e->next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+        }
+    }
+    free(s->bucket);
+    s->bucket = b;
+    s->nbuckets = n;
 }
 
 static struct scheduler_group *scheduler_group_get(struct scheduler *s, int64_t interval_ms)
@@ -179,6 +210,8 @@ int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void
         e->timer.data = e;
         s->open_handles++;
         *pp = e;
+        s->nentries++;
+        scheduler_grow(s);
     } else {
         scheduler_group_release(e->group, e->slot);
     }
@@ -196,6 +229,7 @@ static void scheduler_free(struct scheduler *s)
         free(s->groups[i]);
     }
     free(s->groups);
+    free(s->bucket);
     free(s);
 }
 
@@ -217,6 +251,7 @@ int scheduler_remove(struct scheduler *s, const char *id)
     if (e == NULL)
         return NINES_ENOTFOUND;
     *pp = e->next;
+    s->nentries--;
     scheduler_group_release(e->group, e->slot);
     uv_close((uv_handle_t *)&e->timer, scheduler_entry_closed);
     return 0;
@@ -240,7 +275,7 @@ void scheduler_close(struct scheduler *s)
     if (s == NULL || s->closing)
         return;
     s->closing = 1;
-    for (size_t b = 0; b < SCHEDULER_BUCKETS; b++) {
+    for (size_t b = 0; b < s->nbuckets; b++) {
         while (s->bucket[b] != NULL) {
             struct scheduler_entry *e = s->bucket[b];
 

@@ -120,6 +120,17 @@ Test(catalogue, partitions_travel_only_when_several)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_expect(eq(int, nines_catalogue_partitions(bad[i], strlen(bad[i])), 1), "%s", bad[i]);
     nines_checks_free(out, n);
+    /* one parse gives both the checks and N */
+    for (int k = 0; k < 2; k++) {
+        const char *text = k ? eight : plain;
+        int parts = -1;
+
+        cr_assert(eq(int, nines_catalogue_decode_partitioned(text, strlen(text), &out, &n,
+                                                             &parts, &err), 0), "%s", err.msg);
+        cr_expect(eq(sz, n, 3));
+        cr_expect(eq(int, parts, k ? 8 : 1));
+        nines_checks_free(out, n);
+    }
     free(plain);
     free(one);
     free(eight);
@@ -267,6 +278,46 @@ Test(catalogue, empty_catalogue)
 }
 
 /* decode reads exactly len bytes: no NUL terminator needed, none trusted. */
+/* Builds a catalogue of n minimal TCP checks "c0".."c<n-1>"; the check at
+ * dup (if < n) takes the id of check 0. Returns malloc'd text. */
+static char *big_catalogue(size_t n, size_t dup)
+{
+    size_t cap = 64 + n * 128, len = 0;
+    char *t = malloc(cap);
+
+    cr_assert(ne(ptr, t, NULL));
+    len += (size_t)snprintf(t + len, cap - len, "{\"version\":1,\"checks\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(t + len, cap - len,
+                                "%s{\"id\":\"c%zu\",\"kind\":\"tcp\",\"interval_ms\":1000,"
+                                "\"timeout_ms\":500,\"tcp\":{\"host\":\"h\",\"port\":1}}",
+                                i ? "," : "", i == dup ? (size_t)0 : i);
+    snprintf(t + len, cap - len, "]}");
+    return t;
+}
+
+/* The duplicate test is a hash, not a scan of all earlier checks: 100,000
+ * checks decode in well under the time a quadratic test took (minutes), and
+ * a duplicate near the end is still named by its index. */
+Test(catalogue, large_catalogue_decodes_and_finds_late_duplicate, .timeout = 60)
+{
+    struct nines_check *out = NULL;
+    size_t n = 0;
+    struct nines_err err = { 0 };
+    char *ok = big_catalogue(100000, 100000);
+    char *dup = big_catalogue(100000, 99998);
+
+    cr_assert(eq(int, nines_catalogue_decode(ok, strlen(ok), &out, &n, &err), 0), "%s", err.msg);
+    cr_expect(eq(sz, n, 100000));
+    cr_expect(eq(str, out[99999].id, "c99999"));
+    nines_checks_free(out, n);
+    cr_expect(eq(int, nines_catalogue_decode(dup, strlen(dup), &out, &n, &err), NINES_EPROTO));
+    cr_expect(ne(ptr, strstr(err.msg, "check 99998: field 'id': duplicate"), NULL), "%s",
+              err.msg);
+    free(ok);
+    free(dup);
+}
+
 Test(catalogue, decode_honours_len)
 {
     const char *json = "{\"checks\":[],\"version\":1}GARBAGE";

@@ -763,6 +763,59 @@ Test(dns, servfail_fails_over_to_the_next_server)
     assert_facts_head(&g, "NOERROR", fixes[1].addr);
 }
 
+/* Runs c on w's env to completion (the env, and its idle channels, stay). */
+static void run_on(struct world *w, const struct nines_check *c, struct got *g)
+{
+    int calls = g->calls;
+
+    world_start(w, c, g);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, g->calls, calls + 1));
+}
+
+/*
+ * One env runs checks one after another, as the probe does: a channel whose
+ * query ended is reused, yet every run sends a query of its own (the server
+ * sees each), a run that hit its deadline on a silent server does not
+ * disturb the next, and a TCP-only check with the same server is not served
+ * by a UDP channel.
+ */
+Test(dns, reused_channels_still_ask_every_run)
+{
+    struct nines_check ok, tcp, silent;
+    struct got g = { 0 };
+    struct world w;
+
+    dnsfix_start(&fixes[0], "ok");
+    dnsfix_start(&fixes[1], "silent");
+    check_init(&ok, fixes[0].addr, "any.example", NULL, 2000);
+    check_init(&tcp, fixes[0].addr, "any.example", NULL, 2000);
+    tcp.dns.tcp = 1;
+    check_init(&silent, fixes[1].addr, "any.example", NULL, 300);
+    world_init(&w);
+    for (int i = 0; i < 5; i++) {
+        run_on(&w, &ok, &g);
+        cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "run %d: %s", i, g.r.message);
+        assert_facts_head(&g, "NOERROR", fixes[0].addr);
+    }
+    cr_assert(eq(int, dnsfix_count(&fixes[0], "query udp"), 5), "a query per run");
+    run_on(&w, &silent, &g);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_TIMEOUT));
+    run_on(&w, &silent, &g);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_TIMEOUT));
+    run_on(&w, &tcp, &g);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+    cr_assert(eq(int, dnsfix_count(&fixes[0], "query tcp"), 1), "TCP-only asked over TCP");
+    cr_assert(eq(int, dnsfix_count(&fixes[0], "query udp"), 5));
+    run_on(&w, &ok, &g);
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+    cr_assert(eq(int, dnsfix_count(&fixes[0], "query udp"), 6));
+    world_close(&w);
+    check_free(&ok);
+    check_free(&tcp);
+    check_free(&silent);
+}
+
 /* c-ares alone would give up at 1.5 x the timeout: the engine's deadline rules. */
 Test(dns, silent_server_times_out_at_the_deadline)
 {

@@ -1,6 +1,7 @@
 /* The probe's scheduler: even spreading and real, on-time firing. */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,6 +84,38 @@ Test(scheduler, phases_are_deterministic_and_stable_under_changes)
     cr_assert(eq(i64, scheduler_offset_ms(a, "svc-3"), -1));
     scheduler_close(a);
     scheduler_close(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+}
+
+/* The id table grows past its first size: every one of 20,000 ids is found,
+ * removed ones are gone, and the rest keep their phase. */
+Test(scheduler, many_ids_found_after_the_table_grows)
+{
+    uv_loop_t loop;
+    struct scheduler *s;
+    static int64_t phase[20000];
+    char id[32];
+
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    s = scheduler_new(&loop, never_fire, NULL);
+    cr_assert(s != NULL);
+    for (int i = 0; i < 20000; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_put(s, id, 3600000, (void *)(intptr_t)i), 0));
+        phase[i] = scheduler_offset_ms(s, id);
+        cr_assert(ge(i64, phase[i], 0));
+    }
+    for (int i = 0; i < 20000; i += 2) {
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_remove(s, id), 0));
+    }
+    for (int i = 0; i < 20000; i++) {
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(i64, scheduler_offset_ms(s, id), i % 2 ? phase[i] : -1), "%s", id);
+    }
+    cr_assert(eq(int, scheduler_remove(s, "c0"), NINES_ENOTFOUND));
+    scheduler_close(s);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
 }

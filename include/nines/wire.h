@@ -62,6 +62,9 @@ uint64_t nines_fnv1a64(const void *data, size_t len);
 #define NINES_PARTITIONS_MAX 1024
 /* N from catalogue JSON: 1 when absent, out of range or unreadable. */
 int nines_catalogue_partitions(const char *json, size_t len);
+/* nines_catalogue_decode that also gives N (as above): one parse, not two. */
+int nines_catalogue_decode_partitioned(const char *json, size_t len, struct nines_check **out,
+                                       size_t *count, int *partitions, struct nines_err *err);
 /* The catalogue with "partitions": partitions when it is > 1 (malloc'd). */
 char *nines_catalogue_encode_partitioned(const struct nines_check *checks, size_t count,
                                          int partitions);
