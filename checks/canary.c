@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "canary.h"
+#include "nines/config.h"
 #include "nines/result.h"
 
 struct canary_memory {
@@ -207,55 +208,20 @@ int canary_value_parse(const char *s, size_t len, int64_t *seq, int64_t *ts)
     return 0;
 }
 
-static int canary_secret_file(const char *file, char *buf, size_t size, char *why,
-                              size_t why_len)
-{
-    FILE *fp = fopen(file, "r");
-    int err = errno;
-    size_t n;
-
-    if (!fp) {
-        snprintf(why, why_len, "secret unavailable: cannot read %s: %s", file, strerror(err));
-        return -1;
-    }
-    if (!fgets(buf, (int)size, fp)) {
-        fclose(fp);
-        snprintf(why, why_len, "secret unavailable: %s is empty", file);
-        return -1;
-    }
-    fclose(fp);
-    n = strcspn(buf, "\r\n");
-    if (n == size - 1 && buf[n] == '\0') {
-        memset(buf, 0, size);
-        snprintf(why, why_len, "secret unavailable: the first line of %s is longer than %zu "
-                 "bytes", file, size - 1);
-        return -1;
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
 int canary_secret_read(const char *env_name, const char *file, char *buf, size_t size,
                        char *why, size_t why_len)
 {
-    const char *v;
+    struct nines_err err = { 0 };
 
-    buf[0] = '\0';
-    if (file && file[0])
-        return canary_secret_file(file, buf, size, why, why_len);
-    if (!env_name || !env_name[0])
+    if ((env_name == NULL || env_name[0] == '\0') && (file == NULL || file[0] == '\0')) {
+        buf[0] = '\0';
         return 1;
-    v = getenv(env_name);
-    if (!v || !v[0]) {
-        snprintf(why, why_len, "secret unavailable: environment variable %s is %s", env_name,
-                 v ? "empty" : "not set");
+    }
+    /* the configuration names one source at most (secret_env, secret_file) */
+    if (nines_secret_read(file != NULL && file[0] != '\0' ? NULL : env_name, file, buf, size,
+                          &err) != 0) {
+        snprintf(why, why_len, "secret unavailable: %s", err.msg);
         return -1;
     }
-    if (strlen(v) >= size) {
-        snprintf(why, why_len, "secret unavailable: environment variable %s is longer than "
-                 "%zu bytes", env_name, size - 1);
-        return -1;
-    }
-    memcpy(buf, v, strlen(v) + 1);
     return 0;
 }

@@ -84,9 +84,10 @@ void canary_facts_write(const struct canary_facts *f, struct nines_result *r);
 /* Parses "SEQ:TS" (both decimal, >= 0): 0, or -1. */
 int canary_value_parse(const char *s, size_t len, int64_t *seq, int64_t *ts);
 /*
- * The password from secret_env or secret_file (first line) into buf: 0, 1
- * when neither is set, or -1 with why filled (the variable is unset, the
- * file unreadable, the secret too long).
+ * The password from secret_env or secret_file (first line) into buf, read by
+ * nines_secret_read (a secret of size bytes or more is refused): 0, 1 when
+ * neither is set, or -1 with why filled ("secret unavailable: " and what,
+ * naming the variable or file).
  */
 int canary_secret_read(const char *env_name, const char *file, char *buf, size_t size,
                        char *why, size_t why_len);

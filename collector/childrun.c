@@ -124,6 +124,8 @@ static void childrun_closed(uv_handle_t *h)
     }
     unlink(cr->out_path);
     unlink(cr->err_path);
+    if (!cr->spawned && cr->pool->unspawned != NULL)
+        cr->pool->unspawned(cr->pool, cr->pool->unspawned_arg);   /* may free the pool */
     free(cr);
 }
 

@@ -32,6 +32,12 @@ struct childrun;
 struct childrun_pool {
     struct childrun *runs;     /* started and not yet closed */
     int running;               /* how many */
+    /* Optional: called from the loop when a child that childrun_start could
+     * not spawn has released its handle (running already lowered), since no
+     * done runs for it. An owner that frees itself once running is 0 does it
+     * there as in its done. */
+    void (*unspawned)(struct childrun_pool *pool, void *arg);
+    void *unspawned_arg;
 };
 
 struct childrun_result {

@@ -1,14 +1,12 @@
 /* Monthly reports on schedule; see reportsched.h. */
 #include <inttypes.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <uv.h>
 
+#include "childrun.h"
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "report/mail.h"
@@ -17,17 +15,16 @@
 
 #define REPORTSCHED_EVERY_MS 10000
 #define REPORTSCHED_BACKOFF_MAX_MS 3600000
+#define REPORTSCHED_OUT_MAX (64 * 1024)   /* --send prints nothing to stdout */
 
 struct reportsched {
     struct collector *c;
     uv_loop_t *loop;
-    uv_process_t proc;
-    int running;                  /* a `nines report --send` in flight */
+    struct childrun_pool pool;    /* the `nines report --send` in flight, or none */
     int closing;
     char customer[NINES_ID_LEN];
     char month[16];
     int64_t next_ms;              /* next look */
-    char nines_bin[PATH_MAX];
     void (*closed)(void *);
     void *closed_arg;
 };
@@ -54,39 +51,33 @@ int64_t reportsched_backoff_ms(int attempts)
     return ms < REPORTSCHED_BACKOFF_MAX_MS ? ms : REPORTSCHED_BACKOFF_MAX_MS;
 }
 
+/* Once closing and no child is left: the owner is told, s is freed. */
+static void reportsched_maybe_free(struct reportsched *s)
+{
+    if (!s->closing || s->pool.running > 0)
+        return;
+    if (s->closed != NULL)
+        s->closed(s->closed_arg);
+    free(s);
+}
+
+static void reportsched_on_unspawned(struct childrun_pool *pool, void *arg)
+{
+    (void)pool;
+    reportsched_maybe_free(arg);
+}
+
 struct reportsched *reportsched_new(uv_loop_t *loop, struct collector *c)
 {
     struct reportsched *s = calloc(1, sizeof(*s));
-    char self[PATH_MAX];
-    ssize_t n;
 
     if (s == NULL)
         return NULL;
     s->c = c;
     s->loop = loop;
-    /* `nines` lives next to nines-collector */
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        if (strrchr(self, '/') != NULL)
-            *strrchr(self, '/') = '\0';
-        snprintf(s->nines_bin, sizeof(s->nines_bin), "%.*s/nines", PATH_MAX - 8, self);
-    } else {
-        snprintf(s->nines_bin, sizeof(s->nines_bin), "nines");
-    }
+    s->pool.unspawned = reportsched_on_unspawned;
+    s->pool.unspawned_arg = s;
     return s;
-}
-
-static void reportsched_on_closed(uv_handle_t *h)
-{
-    struct reportsched *s = h->data;
-
-    s->running = 0;
-    if (s->closing) {
-        if (s->closed != NULL)
-            s->closed(s->closed_arg);
-        free(s);
-    }
 }
 
 /* What a finished run left to record: a copy, so that it outlives s. */
@@ -113,62 +104,45 @@ static void reportsched_on_state(redisAsyncContext *ac, void *reply, void *privd
     free(note);
 }
 
-static void reportsched_on_exit(uv_process_t *p, int64_t status, int sig)
+static void reportsched_on_done(const struct childrun_result *res, void *arg)
 {
-    struct reportsched *s = p->data;
+    struct reportsched *s = arg;
     /* while closing, the collector (and its connections) may be gone */
     redisAsyncContext *ac = s->closing ? NULL : collector_redis(s->c);
     struct reportsched_note *note = ac != NULL ? calloc(1, sizeof(*note)) : NULL;
     char key[NINES_ID_LEN + 32];
 
     log_info("report_run_done", "customer=%s month=%s exit=%" PRId64 " signal=%d", s->customer,
-             s->month, status, sig);
+             s->month, res->exit_status, res->term_signal);
     if (note != NULL) {
         snprintf(note->customer, sizeof(note->customer), "%s", s->customer);
         snprintf(note->month, sizeof(note->month), "%s", s->month);
-        note->ok = status == 0 && sig == 0;
+        /* its outcome is its exit: --send writes nothing to stdout */
+        note->ok = res->exit_status == 0 && res->term_signal == 0;
         snprintf(key, sizeof(key), "nines:report:%s:%s", s->customer, s->month);
         redisAsyncCommand(ac, reportsched_on_state, note, "HGET %s attempts", key);
-    } else {
-        free(note);
     }
-    uv_close((uv_handle_t *)p, reportsched_on_closed);
+    reportsched_maybe_free(s);
 }
 
 static void reportsched_spawn(struct reportsched *s, const char *customer, int year, int month)
 {
     const char *cfg = collector_config(s->c)->path;
     char m[16];
-    char *args[] = { s->nines_bin, "report", "--send", "--customer", (char *)customer,
-                     "--month", m, "-c", (char *)cfg, NULL };
-    uv_process_options_t o;
-    uv_stdio_container_t io[3];
-    int rc;
+    const char *args[] = { "report", "--send", "--customer", customer, "--month", m, "-c", cfg,
+                           NULL };
+    struct nines_err err = { 0 };
 
     snprintf(m, sizeof(m), "%04d-%02d", year, month);
-    memset(&o, 0, sizeof(o));
-    io[0].flags = UV_IGNORE;
-    io[1].flags = UV_INHERIT_FD;
-    io[1].data.fd = 2;            /* its output joins the collector's log */
-    io[2].flags = UV_INHERIT_FD;
-    io[2].data.fd = 2;
-    o.file = s->nines_bin;
-    o.args = args;
-    o.exit_cb = reportsched_on_exit;
-    o.stdio = io;
-    o.stdio_count = 3;
-    s->proc.data = s;
     snprintf(s->customer, sizeof(s->customer), "%s", customer);
     snprintf(s->month, sizeof(s->month), "%s", m);
-    rc = uv_spawn(s->loop, &s->proc, &o);
-    if (rc != 0) {
-        log_error("report_spawn_failed", "binary=%s error=\"%s\"", s->nines_bin, uv_strerror(rc));
-        uv_close((uv_handle_t *)&s->proc, reportsched_on_closed);
-        s->running = 1;           /* until the close callback */
+    if (childrun_start(&s->pool, s->loop, collector_config(s->c)->collector.data_dir, args,
+                       REPORTSCHED_OUT_MAX, reportsched_on_done, s, &err) != 0) {
+        log_error("report_spawn_failed", "customer=%s month=%s error=\"%s\"", customer, m,
+                  err.msg);
         return;
     }
-    s->running = 1;
-    log_info("report_run", "customer=%s month=%s pid=%d", customer, m, s->proc.pid);
+    log_info("report_run", "customer=%s month=%s", customer, m);
 }
 
 struct reportsched_look {
@@ -191,7 +165,7 @@ static void reportsched_on_look(redisAsyncContext *ac, void *reply, void *privda
         else if (strcmp(r->element[i]->str, "next_ms") == 0)
             next = strtoll(r->element[i + 1]->str, NULL, 10);
     }
-    if (r != NULL && r->type == REDIS_REPLY_ARRAY && !l->s->running && !l->s->closing &&
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && l->s->pool.running == 0 && !l->s->closing &&
         (status == NULL || strcmp(status, "sent") != 0) && nines_wall_ms() >= next)
         reportsched_spawn(l->s, l->customer, l->year, l->month);
     free(l);
@@ -202,7 +176,7 @@ void reportsched_tick(struct reportsched *s, int64_t now_ms)
     const struct nines_config *cfg;
     redisAsyncContext *ac;
 
-    if (s == NULL || s->running || s->closing || now_ms < s->next_ms ||
+    if (s == NULL || s->pool.running > 0 || s->closing || now_ms < s->next_ms ||
         (ac = collector_redis(s->c)) == NULL)
         return;
     s->next_ms = now_ms + REPORTSCHED_EVERY_MS;
@@ -242,11 +216,6 @@ void reportsched_close(struct reportsched *s, void (*closed)(void *), void *arg)
     s->closing = 1;
     s->closed = closed;
     s->closed_arg = arg;
-    if (s->running) {
-        uv_process_kill(&s->proc, SIGTERM);
-        return;                   /* freed when the handle closes */
-    }
-    if (closed != NULL)
-        closed(arg);
-    free(s);
+    childrun_pool_kill(&s->pool);   /* its done (or unspawned) frees s */
+    reportsched_maybe_free(s);
 }

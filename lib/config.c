@@ -4818,34 +4818,64 @@ void nines_config_free(struct nines_config *cfg)
     free(cfg);
 }
 
-int nines_secret_read(const char *env, const char *file, char *out, size_t len)
+/* A secret's first line from file into out (len bytes with the NUL); see nines_secret_read. */
+static int secret_read_file(const char *file, char *out, size_t len, struct nines_err *err)
 {
-    out[0] = '\0';
-    if (env != NULL) {
-        const char *v = getenv(env);
+    FILE *f = fopen(file, "r");
+    int e = errno, c;
+    size_t n;
 
-        if (v == NULL || v[0] == '\0')
-            return NINES_ENOTFOUND;
-        snprintf(out, len, "%s", v);
-    } else if (file != NULL) {
-        FILE *f = fopen(file, "r");
-        int got = f != NULL && fgets(out, (int)len, f) != NULL;
-
-        if (f != NULL)
-            fclose(f);
-        if (!got) {
-            out[0] = '\0';
-            return NINES_EIO;
-        }
-        out[strcspn(out, "\r\n")] = '\0';
+    if (f == NULL)
+        return nines_err_set(err, NINES_EIO, "cannot read %s: %s", file, strerror(e));
+    if (fgets(out, (int)len, f) == NULL) {
+        fclose(f);
+        return nines_err_set(err, NINES_EIO, "%s is empty", file);
     }
+    n = strcspn(out, "\r\n");
+    /* a full buffer without the line's end: longer, unless the line ends next */
+    if (n == len - 1 && (c = fgetc(f)) != EOF && c != '\n' && c != '\r') {
+        fclose(f);
+        return nines_err_set(err, NINES_EINVAL, "the first line of %s is longer than %zu bytes",
+                             file, len - 1);
+    }
+    fclose(f);
+    out[n] = '\0';
     return 0;
+}
+
+int nines_secret_read(const char *env, const char *file, char *out, size_t len,
+                      struct nines_err *err)
+{
+    struct nines_err local = { 0 };
+    const char *v;
+    int rc = 0;
+
+    if (err == NULL)
+        err = &local;
+    out[0] = '\0';
+    if (env != NULL && env[0] != '\0') {
+        v = getenv(env);
+        if (v == NULL || v[0] == '\0')
+            rc = nines_err_set(err, NINES_ENOTFOUND, "environment variable %s is %s", env,
+                               v == NULL ? "not set" : "empty");
+        else if (strlen(v) >= len)
+            rc = nines_err_set(err, NINES_EINVAL,
+                               "environment variable %s is longer than %zu bytes", env, len - 1);
+        else
+            memcpy(out, v, strlen(v) + 1);
+    } else if (file != NULL && file[0] != '\0') {
+        rc = secret_read_file(file, out, len, err);
+    }
+    if (rc != 0)
+        memset(out, 0, len);          /* no part of a refused secret stays */
+    return rc;
 }
 
 int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_addr *a,
                             struct nines_err *err)
 {
     const struct nines_collector_cfg *cc = &cfg->collector;
+    struct nines_err why = { 0 };
 
     if (cc->redis == NULL)
         return nines_err_set(err, NINES_EINVAL, "collector.redis is not set");
@@ -4853,17 +4883,13 @@ int nines_config_redis_addr(const struct nines_config *cfg, struct nines_redis_a
         return NINES_EINVAL;
     if (cc->redis_user != NULL)
         snprintf(a->user, sizeof(a->user), "%s", cc->redis_user);
-    switch (nines_secret_read(cc->redis_password_env, cc->redis_password_file, a->password,
-                              sizeof(a->password))) {
-    case NINES_ENOTFOUND:
-        return nines_err_set(err, NINES_EINVAL, "collector.redis_password_env: %s is not set",
-                             cc->redis_password_env);
-    case NINES_EIO:
-        return nines_err_set(err, NINES_EINVAL, "collector.redis_password_file: cannot read %s",
-                             cc->redis_password_file);
-    default:
-        return 0;
-    }
+    if (nines_secret_read(cc->redis_password_env, cc->redis_password_file, a->password,
+                          sizeof(a->password), &why) != 0)
+        return nines_err_set(err, NINES_EINVAL, "collector.%s: %s",
+                             cc->redis_password_env != NULL ? "redis_password_env"
+                                                            : "redis_password_file",
+                             why.msg);
+    return 0;
 }
 
 /*

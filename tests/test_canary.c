@@ -813,3 +813,23 @@ Test(canary_config, bad_options_point_at_file_line_column)
     }
     test_rmtree(dir);
 }
+
+Test(canary_secret, an_over_long_secret_is_refused_naming_its_source)
+{
+    char big[CANARY_SECRET_MAX + 1], buf[CANARY_SECRET_MAX], why[200];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    setenv("CANARY_TOO_LONG", big, 1);
+    cr_assert(eq(int, canary_secret_read("CANARY_TOO_LONG", NULL, buf, sizeof(buf), why,
+                                         sizeof(why)), -1));
+    cr_expect(eq(str, why, "secret unavailable: environment variable CANARY_TOO_LONG is longer "
+                           "than 255 bytes"));
+    cr_expect(eq(str, buf, ""));
+    big[sizeof(big) - 2] = '\0';               /* 255 bytes: fits */
+    setenv("CANARY_TOO_LONG", big, 1);
+    cr_assert(eq(int, canary_secret_read("CANARY_TOO_LONG", NULL, buf, sizeof(buf), why,
+                                         sizeof(why)), 0));
+    cr_expect(eq(sz, strlen(buf), CANARY_SECRET_MAX - 1));
+    cr_assert(eq(int, canary_secret_read(NULL, NULL, buf, sizeof(buf), why, sizeof(why)), 1));
+}

@@ -2850,3 +2850,53 @@ Test(config_drills_errors, bad_objectives_and_schedules)
                   "5:44: service 'b': 'drill_schedule': expected a mapping with 'days', 'at' and "
                   "'timezone', got 'weekly'", NULL);
 }
+
+/* ---- secrets: one reader, over-long refused ---------------------------------- */
+
+Test(config_secret, from_a_variable_or_a_file_refusing_what_does_not_fit)
+{
+    char dir[256], path[400], out[8];
+    struct nines_err err = { 0 };
+
+    setenv("NINES_T_SECRET_OK", "1234567", 1);         /* 7 bytes: fits out[8] */
+    setenv("NINES_T_SECRET_LONG", "12345678", 1);
+    setenv("NINES_T_SECRET_EMPTY", "", 1);
+    unsetenv("NINES_T_SECRET_UNSET");
+    cr_assert(eq(int, nines_secret_read("NINES_T_SECRET_OK", NULL, out, sizeof(out), &err), 0));
+    cr_expect(eq(str, out, "1234567"));
+    cr_assert(eq(int, nines_secret_read("NINES_T_SECRET_LONG", NULL, out, sizeof(out), &err),
+                 NINES_EINVAL));
+    cr_expect(eq(str, err.msg, "environment variable NINES_T_SECRET_LONG is longer than 7 bytes"));
+    cr_expect(eq(str, out, ""), "nothing of a refused secret is kept");
+    cr_assert(eq(int, nines_secret_read("NINES_T_SECRET_UNSET", NULL, out, sizeof(out), &err),
+                 NINES_ENOTFOUND));
+    cr_expect(eq(str, err.msg, "environment variable NINES_T_SECRET_UNSET is not set"));
+    cr_assert(eq(int, nines_secret_read("NINES_T_SECRET_EMPTY", NULL, out, sizeof(out), NULL),
+                 NINES_ENOTFOUND));
+    cr_assert(eq(int, nines_secret_read(NULL, NULL, out, sizeof(out), NULL), 0));
+    cr_expect(eq(str, out, ""));
+
+    cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
+    snprintf(path, sizeof(path), "%s/pw", dir);
+    cr_assert(eq(int, test_write_file(path, "1234567\nsecond line\n"), 0));
+    cr_assert(eq(int, nines_secret_read(NULL, path, out, sizeof(out), &err), 0));
+    cr_expect(eq(str, out, "1234567"), "a line that just fits, its end cut");
+    cr_assert(eq(int, test_write_file(path, "1234567"), 0));
+    cr_assert(eq(int, nines_secret_read(NULL, path, out, sizeof(out), &err), 0));
+    cr_expect(eq(str, out, "1234567"), "a line that just fits, at the file's end");
+    cr_assert(eq(int, test_write_file(path, "12345678\n"), 0));
+    cr_assert(eq(int, nines_secret_read(NULL, path, out, sizeof(out), &err), NINES_EINVAL));
+    cr_expect(ne(ptr, strstr(err.msg, "the first line of "), NULL), "%s", err.msg);
+    cr_expect(ne(ptr, strstr(err.msg, "/pw is longer than 7 bytes"), NULL), "%s", err.msg);
+    cr_expect(eq(str, out, ""));
+    cr_assert(eq(int, test_write_file(path, ""), 0));
+    cr_assert(eq(int, nines_secret_read(NULL, path, out, sizeof(out), &err), NINES_EIO));
+    cr_expect(ne(ptr, strstr(err.msg, "/pw is empty"), NULL), "%s", err.msg);
+    cr_assert(eq(int, test_rmtree(dir), 0));
+    cr_assert(eq(int, nines_secret_read(NULL, path, out, sizeof(out), &err), NINES_EIO));
+    cr_expect(ne(ptr, strstr(err.msg, "cannot read "), NULL), "%s", err.msg);
+    cr_expect(ne(ptr, strstr(err.msg, "No such file"), NULL), "%s", err.msg);
+    /* the variable wins when both are named */
+    cr_assert(eq(int, nines_secret_read("NINES_T_SECRET_OK", path, out, sizeof(out), &err), 0));
+    cr_expect(eq(str, out, "1234567"));
+}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "hookfix_client.h"
 #include "http_client.h"
 #include "httpfix_client.h"
@@ -586,18 +587,15 @@ Test(e2e_alerts, an_expired_silence_releases_a_page_still_firing, .timeout = 90)
 /* A PagerDuty V3 webhook, signed as PagerDuty signs it. */
 static int pd_post(struct alert_world *w, const char *key, const char *secret)
 {
-    char path[400], *base, url[512], payload[2048], sig[80], hdr[128];
+    char data[400], base[128], url[512], payload[2048], sig[80], hdr[128];
     unsigned char mac[32];
     unsigned int maclen = 0;
     const char *hdrs[2];
 
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    base = test_read_file(path);
-    if (base == NULL)
+    snprintf(data, sizeof(data), "%s/data", w->dir);
+    if (e2eworld_read_api_addr(data, base, sizeof(base)) != 0)
         return -1;
-    base[strcspn(base, "\n")] = '\0';
     snprintf(url, sizeof(url), "%s/api/v1/integrations/pagerduty/pd", base);
-    free(base);
     snprintf(payload, sizeof(payload),
              "{\"event\":{\"id\":\"01DEN8N5NHMHOY9F4N3F8M0XZ5\",\"event_type\":"
              "\"incident.acknowledged\",\"resource_type\":\"incident\",\"occurred_at\":"

@@ -6,12 +6,12 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
@@ -20,56 +20,24 @@
 #include "testutil.h"
 
 struct api_world {
-    struct redis_fixture redis;
+    struct e2eworld e;
     struct httpfix http;
-    char dir[256];
-    char cfg[300];
-    char base[128];          /* http://127.0.0.1:PORT */
-    pid_t collector, probe;
 };
 
 static char body[262144];
 
-static void sha256_hex(const char *text, char out[72])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-
-    EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL);
-    strcpy(out, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", d[i]);
-}
-
-static int api_addr_ready(void *arg)
-{
-    struct api_world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
-}
-
 static void world_open(struct api_world *w, const char *extra_checks)
 {
-    char yaml[4096], viewer[72], operator[72], admin[72], beat[72], log[400];
+    char yaml[4096], viewer[72], operator[72], admin[72], beat[72];
 
     test_wait_poll_ms(100);
     memset(w, 0, sizeof(*w));
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
     cr_assert(eq(int, httpfix_start(&w->http), 0));
-    sha256_hex("viewer-token", viewer);
-    sha256_hex("operator-token", operator);
-    sha256_hex("admin-token", admin);
-    sha256_hex("beat-secret", beat);
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
+    e2eworld_token_hash("viewer-token", viewer);
+    e2eworld_token_hash("operator-token", operator);
+    e2eworld_token_hash("admin-token", admin);
+    e2eworld_token_hash("beat-secret", beat);
     snprintf(yaml, sizeof(yaml),
              "collector:\n  name: c1\n  redis: %s\n  data_dir: %s/data\n"
              "api:\n  listen: 127.0.0.1:0\n  tokens:\n"
@@ -87,41 +55,24 @@ static void world_open(struct api_world *w, const char *extra_checks)
              "    timeout: 500ms\n    failures_to_down: 1\n"
              "  - id: beat\n    kind: push\n    token: \"%s\"\n    period: 10s\n"
              "%s",
-             w->redis.url, w->dir, viewer, operator, admin, w->http.base_url, w->http.base_url,
+             w->e.redis.url, w->e.dir, viewer, operator, admin, w->http.base_url, w->http.base_url,
              w->http.base_url, beat, extra_checks ? extra_checks : "");
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
-
-        snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-        w->collector = proc_spawn(argv, log);
-    }
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", w->redis.url,
-                               "--name", "p1", "--location", "local", "--poll-ms", "200", NULL };
-
-        snprintf(log, sizeof(log), "%s/probe.log", w->dir);
-        w->probe = proc_spawn(argv, log);
-    }
-    cr_assert(eq(int, test_wait_until(api_addr_ready, w, 5000), 0), "no api.addr");
+    e2eworld_config(&w->e, yaml);
+    e2eworld_collector(&w->e, "collector.log", NULL);
+    e2eworld_probe(&w->e);
+    cr_assert(eq(int, e2eworld_wait_api(&w->e, 5000), 0), "no api.addr");
 }
 
 static void world_close(struct api_world *w)
 {
-    proc_stop(w->probe, 3000);
-    proc_stop(w->collector, 5000);
     httpfix_stop(&w->http);
-    redis_fixture_stop(&w->redis);
-    test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 static int req(struct api_world *w, const char *method, const char *path, const char *token,
                const char *json)
 {
-    char url[512];
-
-    snprintf(url, sizeof(url), "%s%s", w->base, path);
-    return http_request(method, url, token, json, body, sizeof(body));
+    return e2eworld_request(&w->e, method, path, token, json, body, sizeof(body));
 }
 
 struct state_want {
@@ -360,10 +311,10 @@ Test(e2e_api, prometheus_scrapes_metrics_and_sees_a_check_go_down, .timeout = 90
     const char *host;
 
     world_open(&w, NULL);
-    host = w.base + strlen("http://");
+    host = w.e.base + strlen("http://");
     p.port = test_unused_port();
-    snprintf(path, sizeof(path), "%s/prometheus.yml", w.dir);
-    snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prom", w.dir);
+    snprintf(path, sizeof(path), "%s/prometheus.yml", w.e.dir);
+    snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prom", w.e.dir);
     snprintf(yml, sizeof(yml),
              "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
              "scrape_configs:\n  - job_name: nines\n    metrics_path: /metrics\n"
@@ -377,7 +328,7 @@ Test(e2e_api, prometheus_scrapes_metrics_and_sees_a_check_go_down, .timeout = 90
         const char *argv[] = { "prometheus", cfgarg, data, listen, NULL };
 
         snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", path);
-        snprintf(log, sizeof(log), "%s/prometheus.log", w.dir);
+        snprintf(log, sizeof(log), "%s/prometheus.log", w.e.dir);
         p.pid = proc_spawn(argv, log);
     }
     cr_assert(gt(int, p.pid, 0));

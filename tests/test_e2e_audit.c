@@ -8,12 +8,12 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "nines/auditchain.h"
 #include "proc.h"
@@ -21,54 +21,24 @@
 #include "testutil.h"
 
 struct audit_world {
-    struct redis_fixture redis;
-    char dir[256];
-    char cfg[300];
-    char base[128];
-    pid_t collector;
+    struct e2eworld e;
     redisContext *rc;
 };
 
 static char out[262144], errout[8192];
 
-static void sha256_hex(const char *text, char hex[72])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-
-    EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL);
-    strcpy(hex, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(hex + 7 + 2 * i, "%02x", d[i]);
-}
-
 static void write_config(struct audit_world *w, const char *checks)
 {
     char yaml[4096], op[72];
 
-    sha256_hex("operator-token", op);
+    e2eworld_token_hash("operator-token", op);
     snprintf(yaml, sizeof(yaml),
              "collector:\n  name: c1\n  redis: %s\n  data_dir: %s/data\n"
              "api:\n  listen: 127.0.0.1:0\n  tokens:\n"
              "    - {name: bob, role: operator, hash: \"%s\"}\n"
              "checks:\n%s",
-             w->redis.url, w->dir, op, checks);
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-}
-
-static int addr_ready(void *arg)
-{
-    struct audit_world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
+             w->e.redis.url, w->e.dir, op, checks);
+    e2eworld_config(&w->e, yaml);
 }
 
 #define CHECK(id, port) "  - id: " id "\n    kind: tcp\n    host: 127.0.0.1\n    port: " port \
@@ -76,18 +46,12 @@ static int addr_ready(void *arg)
 
 static void world_open(struct audit_world *w)
 {
-    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
-    char log[400];
-
     memset(w, 0, sizeof(*w));
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
+    e2eworld_open(&w->e);
     write_config(w, CHECK("web", "1") CHECK("old", "2"));
-    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-    w->collector = proc_spawn(argv, log);
-    cr_assert(eq(int, test_wait_until(addr_ready, w, 10000), 0), "no api.addr");
-    w->rc = redis_fixture_connect(&w->redis);
+    e2eworld_collector(&w->e, "collector.log", NULL);
+    cr_assert(eq(int, e2eworld_wait_api(&w->e, 10000), 0), "no api.addr");
+    w->rc = redis_fixture_connect(&w->e.redis);
     cr_assert(not(eq(ptr, w->rc, NULL)));
 }
 
@@ -95,17 +59,12 @@ static void world_close(struct audit_world *w)
 {
     if (w->rc != NULL)
         redisFree(w->rc);
-    proc_stop(w->collector, 5000);
-    redis_fixture_stop(&w->redis);
-    test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 static int api(struct audit_world *w, const char *method, const char *path, const char *json)
 {
-    char url[512];
-
-    snprintf(url, sizeof(url), "%s%s", w->base, path);
-    return http_request(method, url, "operator-token", json, out, sizeof(out));
+    return e2eworld_request(&w->e, method, path, "operator-token", json, out, sizeof(out));
 }
 
 /* Runs nines with args (NULL-terminated) against the world's Redis; the exit code. */
@@ -120,7 +79,7 @@ static int nines(struct audit_world *w, const char *user, const char *const *arg
     for (; *args != NULL && n < 20; args++)
         argv[n++] = *args;
     argv[n++] = "--redis";
-    argv[n++] = w->redis.url;
+    argv[n++] = w->e.redis.url;
     argv[n] = NULL;
     snprintf(env_user, sizeof(env_user), "USER=%s", user);
     out[0] = errout[0] = '\0';
@@ -187,7 +146,7 @@ Test(e2e_audit, api_reload_and_cli_actions_form_one_verifiable_chain, .timeout =
     cr_assert(eq(int, api(&w, "DELETE", "/api/v1/maintenance/m1", NULL), 200), "%s", out);
     /* 3: a reload that adds db, removes old and changes web */
     write_config(&w, CHECK("web", "3") CHECK("db", "4"));
-    cr_assert(eq(int, proc_signal(w.collector, SIGHUP), 0));
+    cr_assert(eq(int, proc_signal(w.e.collector, SIGHUP), 0));
     want = (struct len_want){ &w, 3 };
     cr_assert(eq(int, test_wait_until(stream_has, &want, 10000), 0), "no reload entry");
     /* 4: the CLI's own action, as $USER */

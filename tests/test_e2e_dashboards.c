@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
@@ -325,12 +326,10 @@ static size_t collect_rules(struct expr_set *s)
 /* ---- the world ---------------------------------------------------------------- */
 
 struct dash_world {
-    struct redis_fixture redis;
+    struct e2eworld e;
     struct httpfix http;
-    char dir[256];
-    char base[128];
     int prom_port;
-    pid_t collector, probe, prom;
+    pid_t prom;
     long seq;
 };
 
@@ -340,7 +339,7 @@ static void push(struct dash_world *w, const char *check, const char *location, 
 {
     struct nines_result r;
     struct nines_wire wire;
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *rep;
     const char *argv[3 + 2 * NINES_WIRE_MAX_FIELDS];
     size_t lens[3 + 2 * NINES_WIRE_MAX_FIELDS];
@@ -389,26 +388,10 @@ static void push_disk(struct dash_world *w, int step)
     push(w, "db1", "lab", nines_wall_ms(), NINES_OUTCOME_OK, "capacity", facts);
 }
 
-static int api_addr_ready(void *arg)
-{
-    struct dash_world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
-}
-
 static void start_collector_and_probe(struct dash_world *w)
 {
-    char yaml[4096], cfg[300], log[400];
+    char yaml[4096];
 
-    snprintf(cfg, sizeof(cfg), "%s/nines.yaml", w->dir);
     snprintf(yaml, sizeof(yaml),
              "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\"}\n"
              "api:\n  listen: 127.0.0.1:0\n"
@@ -428,25 +411,11 @@ static void start_collector_and_probe(struct dash_world *w)
              "  - {id: slow, kind: http, url: \"http://127.0.0.1:9/\", interval: 1h,"
              " latency_objective: 10ms, locations: [lab]}\n"
              "  - {id: db1, kind: host, interval: 1h, locations: [lab]}\n",
-             w->redis.url, w->dir, w->http.base_url, w->http.base_url);
-    cr_assert(eq(int, test_write_file(cfg, yaml), 0));
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfg, NULL };
-
-        snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-        w->collector = proc_spawn(argv, log);
-        cr_assert(gt(int, w->collector, 0));
-    }
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", w->redis.url,
-                               "--name", "p1", "--location", "local", "--poll-ms", "200",
-                               NULL };
-
-        snprintf(log, sizeof(log), "%s/probe.log", w->dir);
-        w->probe = proc_spawn(argv, log);
-        cr_assert(gt(int, w->probe, 0));
-    }
-    cr_assert(eq(int, test_wait_until(api_addr_ready, w, 10000), 0), "no api.addr");
+             w->e.redis.url, w->e.dir, w->http.base_url, w->http.base_url);
+    e2eworld_config(&w->e, yaml);
+    cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
+    cr_assert(gt(int, e2eworld_probe(&w->e), 0));
+    cr_assert(eq(int, e2eworld_wait_api(&w->e, 10000), 0), "no api.addr");
 }
 
 /* Prometheus scraping the collector every second, with the rules loaded. */
@@ -457,18 +426,18 @@ static void start_prometheus(struct dash_world *w)
 
     w->prom_port = test_unused_port();
     cr_assert(gt(int, w->prom_port, 0));
-    snprintf(path, sizeof(path), "%s/prometheus.yml", w->dir);
+    snprintf(path, sizeof(path), "%s/prometheus.yml", w->e.dir);
     snprintf(yml, sizeof(yml),
              "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
              "rule_files: ['%s']\n"
              "scrape_configs:\n  - job_name: nines\n"
              "    static_configs:\n      - targets: ['%s']\n",
-             RULES_FILE, w->base + strlen("http://"));
+             RULES_FILE, w->e.base + strlen("http://"));
     cr_assert(eq(int, test_write_file(path, yml), 0));
     snprintf(cfgarg, sizeof(cfgarg), "--config.file=%s", path);
-    snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prom", w->dir);
+    snprintf(data, sizeof(data), "--storage.tsdb.path=%s/prom", w->e.dir);
     snprintf(listen, sizeof(listen), "--web.listen-address=127.0.0.1:%d", w->prom_port);
-    snprintf(log, sizeof(log), "%s/prometheus.log", w->dir);
+    snprintf(log, sizeof(log), "%s/prometheus.log", w->e.dir);
     w->prom = proc_spawn(argv, log);
     cr_assert(gt(int, w->prom, 0));
 }
@@ -478,8 +447,7 @@ static void world_open(struct dash_world *w)
     int64_t now = nines_wall_ms();
 
     memset(w, 0, sizeof(*w));
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
     cr_assert(eq(int, httpfix_start(&w->http), 0));
     /* Written before the collector starts: its group reads the stream from
      * the start, so the first month-to-date figures (2 s after start) already
@@ -498,12 +466,8 @@ static void world_open(struct dash_world *w)
 static void world_close(struct dash_world *w)
 {
     proc_stop(w->prom, 5000);
-    proc_stop(w->probe, 3000);
-    proc_stop(w->collector, 5000);
     httpfix_stop(&w->http);
-    redis_fixture_stop(&w->redis);
-    if (getenv("NINES_TEST_KEEP") == NULL)
-        test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 /* ---- Prometheus queries ------------------------------------------------------------ */

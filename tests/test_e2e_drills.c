@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
@@ -20,24 +21,19 @@
 #include "testutil.h"
 
 struct drill_world {
-    struct redis_fixture redis;
+    struct e2eworld e;
     struct httpfix http;
-    char dir[256];
-    char cfg[400];
-    pid_t collector, probe;
 };
 
 static char out[262144];
 
 static void world_start(struct drill_world *w, const char *services)
 {
-    char yaml[4096], log[400];
-    const char *cargv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
+    char yaml[4096];
 
     memset(w, 0, sizeof(*w));
     test_wait_poll_ms(100);
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
     cr_assert(eq(int, httpfix_start(&w->http), 0));
     snprintf(yaml, sizeof(yaml),
              "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\"}\n"
@@ -46,29 +42,16 @@ static void world_start(struct drill_world *w, const char *services)
              "  - {id: web, kind: http, url: \"%s/\", interval: 1s, timeout: 500ms}\n"
              "  - {id: api, kind: http, url: \"%s/api\", interval: 1s, timeout: 500ms}\n"
              "%s",
-             w->redis.url, w->dir, w->http.base_url, w->http.base_url, services);
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-    w->collector = proc_spawn(cargv, log);
-    cr_assert(gt(int, w->collector, 0));
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", w->redis.url, "--name",
-                               "p1", "--location", "local", "--poll-ms", "200", NULL };
-
-        snprintf(log, sizeof(log), "%s/probe.log", w->dir);
-        w->probe = proc_spawn(argv, log);
-    }
+             w->e.redis.url, w->e.dir, w->http.base_url, w->http.base_url, services);
+    e2eworld_config(&w->e, yaml);
+    cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
+    e2eworld_probe(&w->e);
 }
 
 static void world_stop(struct drill_world *w)
 {
-    proc_stop(w->probe, 3000);
-    proc_stop(w->collector, 5000);
     httpfix_stop(&w->http);
-    redis_fixture_stop(&w->redis);
-    if (getenv("NINES_TEST_KEEP") == NULL)
-        test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 static int nines(struct drill_world *w, const char *a1, const char *a2, const char *a3,
@@ -80,7 +63,7 @@ static int nines(struct drill_world *w, const char *a1, const char *a2, const ch
     while (n < 6 && argv[n] != NULL)
         n++;
     argv[n++] = "--redis";
-    argv[n++] = w->redis.url;
+    argv[n++] = w->e.redis.url;
     argv[n] = NULL;
     out[0] = '\0';
     if (proc_run(argv, out, sizeof(out), 15000, &code) != 0)
@@ -179,15 +162,11 @@ Test(e2e_drills, an_outage_gives_the_rto_that_really_happened, .timeout = 90)
     cr_expect(ge(sz, json_array_size(json_object_get(x.doc, "timeline")), 4));
     /* and in /metrics, for the dashboards */
     {
-        char path[400], url[256], want[128], *base;
+        char want[128];
 
-        snprintf(path, sizeof(path), "%s/data/api.addr", w.dir);
-        base = test_read_file(path);
-        cr_assert(ne(ptr, base, NULL));
-        base[strcspn(base, "\n")] = '\0';
-        snprintf(url, sizeof(url), "%s/metrics", base);
-        free(base);
-        cr_assert(eq(int, http_request("GET", url, NULL, NULL, out, sizeof(out)), 200));
+        cr_assert(eq(int, e2eworld_api_ready(&w.e), 1));
+        cr_assert(eq(int, e2eworld_request(&w.e, "GET", "/metrics", NULL, NULL, out,
+                                           sizeof(out)), 200));
         snprintf(want, sizeof(want), "nines_drill_rto_seconds{service=\"orders\"} %.3f",
                  (double)rto / 1000.0);
         cr_expect(ne(ptr, strstr(out, want), NULL), "no '%s' in /metrics", want);

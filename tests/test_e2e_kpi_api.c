@@ -24,13 +24,13 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <stdarg.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "proc.h"
 #include "redis_fixture.h"
@@ -45,9 +45,7 @@
 static char out[1 << 20], err[1 << 16], body[1 << 20];
 
 struct world {
-    struct redis_fixture rf;
-    char dir[256], cfg[400], base[128];
-    pid_t collector;
+    struct e2eworld e;
     int64_t now_ms;
     double refreshed_s;           /* nines_kpi_refreshed_timestamp_seconds seen */
 };
@@ -93,17 +91,6 @@ static void notification(redisContext *c, const char *inc, int64_t created, int6
              created + lat);
 }
 
-static void sha256_hex(const char *text, char out_hex[72])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-
-    EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL);
-    strcpy(out_hex, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out_hex + 7 + 2 * i, "%02x", d[i]);
-}
-
 static void write_results(struct world *w, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -129,10 +116,8 @@ static void setup(struct world *w, const char *refresh)
     memset(w, 0, sizeof(*w));
     w->now_ms = (int64_t)time(NULL) * 1000;
     w->now_ms -= w->now_ms % (5 * MIN_MS);         /* on the results' grid */
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->rf, 0), 0));
-    sha256_hex(VIEWER, hash);
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
+    e2eworld_open(&w->e);
+    e2eworld_token_hash(VIEWER, hash);
     snprintf(yaml, sizeof(yaml),
              "collector: {data_dir: '%s/data', redis: '%s', kpi_refresh: %s}\n"
              "api:\n  listen: 127.0.0.1:0\n  tokens: [{name: vera, role: viewer, hash: '%s'}]\n"
@@ -147,16 +132,16 @@ static void setup(struct world *w, const char *refresh)
              "customers:\n"
              "  - {id: acme, timezone: UTC, services: [shop], slas: [{name: std, target: 99.9}]}\n"
              "  - {id: globex, timezone: UTC, services: [web], slas: [{name: std, target: 99.5}]}\n",
-             w->dir, w->rf.url, refresh, hash);
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-    snprintf(data, sizeof(data), "%s/results.jsonl", w->dir);
+             w->e.dir, w->e.redis.url, refresh, hash);
+    e2eworld_config(&w->e, yaml);
+    snprintf(data, sizeof(data), "%s/results.jsonl", w->e.dir);
     write_results(w, data);
     {
-        const char *argv[] = { NINES_BIN_DIR "/nines", "import", data, "-c", w->cfg, NULL };
+        const char *argv[] = { NINES_BIN_DIR "/nines", "import", data, "-c", w->e.cfg, NULL };
 
         cr_assert(eq(int, run(argv, 120000), 0), "import: %s", err);
     }
-    c = redis_fixture_connect(&w->rf);
+    c = redis_fixture_connect(&w->e.redis);
     cr_assert(ne(ptr, c, NULL));
     redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by alice ack_ms %" PRId64, AT(5, 10, 0),
              AT(5, 10, 12));
@@ -180,40 +165,20 @@ static void setup(struct world *w, const char *refresh)
     redisFree(c);
 }
 
-static int addr_ready(void *arg)
-{
-    struct world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
-}
-
 static void start_collector(struct world *w)
 {
-    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
-    char log[400];
-
-    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-    w->collector = proc_spawn(argv, log);
-    cr_assert(gt(int, w->collector, 0));
-    cr_assert(eq(int, test_wait_until(addr_ready, w, 15000), 0), "no api.addr");
+    cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
+    cr_assert(eq(int, e2eworld_wait_api(&w->e, 15000), 0), "no api.addr");
 }
 
 static void teardown(struct world *w)
 {
     char path[400], *log;
 
-    if (w->collector > 0) {
-        proc_stop(w->collector, 5000);
+    if (w->e.collector > 0) {
+        proc_stop(w->e.collector, 5000);
         /* under NINES_SANITIZE the collector reports at exit (children, timers) */
-        snprintf(path, sizeof(path), "%s/collector.log", w->dir);
+        snprintf(path, sizeof(path), "%s/collector.log", w->e.dir);
         log = test_read_file(path);
         cr_expect(ne(ptr, log, NULL));
         if (log != NULL) {
@@ -224,9 +189,9 @@ static void teardown(struct world *w)
                       log);
         }
         free(log);
+        w->e.collector = 0;
     }
-    redis_fixture_stop(&w->rf);
-    test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 /* `nines kpi --month M --format F [--customer C]`: its stdout in out. */
@@ -234,7 +199,7 @@ static void cli_kpi(const struct world *w, const char *month, const char *format
                     const char *customer)
 {
     const char *argv[] = { NINES_BIN_DIR "/nines", "kpi", "--month", month, "--format", format,
-                           "-c", w->cfg, customer ? "--customer" : NULL, customer, NULL };
+                           "-c", w->e.cfg, customer ? "--customer" : NULL, customer, NULL };
 
     cr_assert(eq(int, run(argv, 120000), 0), "nines kpi: %s", err);
 }
@@ -254,11 +219,8 @@ static json_t *cli_rows(const struct world *w, const char *month, const char *cu
 
 static int get(const struct world *w, const char *path, const char *token)
 {
-    char url[1024];
-
-    snprintf(url, sizeof(url), "%.127s%.800s", w->base, path);
     body[0] = '\0';
-    return http_request("GET", url, token, NULL, body, sizeof(body));
+    return e2eworld_request(&w->e, "GET", path, token, NULL, body, sizeof(body));
 }
 
 static json_t *api_rows(const struct world *w, const char *path)

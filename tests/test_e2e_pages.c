@@ -12,13 +12,13 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "httpfix_client.h"
 #include "proc.h"
@@ -31,47 +31,15 @@
 #define BROWSER_DIR NINES_SOURCE_DIR "/tests/browser"
 
 struct pages_world {
-    struct redis_fixture redis;
+    struct e2eworld e;
     struct httpfix http;
-    char dir[256];
-    char base[128];
-    pid_t collector, probe;
 };
 
 static char body[1 << 20];
 
-static void sha256_hex(const char *text, char out[72])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-
-    EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL);
-    strcpy(out, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", d[i]);
-}
-
-static int api_addr_ready(void *arg)
-{
-    struct pages_world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
-}
-
 static int get(struct pages_world *w, const char *path, const char *token)
 {
-    char url[512];
-
-    snprintf(url, sizeof(url), "%s%s", w->base, path);
-    return http_request("GET", url, token, NULL, body, sizeof(body));
+    return e2eworld_request(&w->e, "GET", path, token, NULL, body, sizeof(body));
 }
 
 struct state_want {
@@ -97,17 +65,16 @@ static int check_state_is(void *arg)
 
 static void world_open(struct pages_world *w)
 {
-    char yaml[4096], viewer[72], operator[72], cfg[300], log[400];
+    char yaml[4096], viewer[72], operator[72];
     struct state_want up1 = { w, CHECK_DOWN, "UP" }, up2 = { w, CHECK_UP, "UP" };
 
     test_wait_poll_ms(100);
     memset(w, 0, sizeof(*w));
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
+    w->e.collector_stop_ms = 10000;
     cr_assert(eq(int, httpfix_start(&w->http), 0));
-    sha256_hex("viewer-token", viewer);
-    sha256_hex("operator-token", operator);
-    snprintf(cfg, sizeof(cfg), "%s/nines.yaml", w->dir);
+    e2eworld_token_hash("viewer-token", viewer);
+    e2eworld_token_hash("operator-token", operator);
     snprintf(yaml, sizeof(yaml),
              "collector:\n  name: c1\n  redis: %s\n  data_dir: %s/data\n"
              "api:\n  listen: 127.0.0.1:0\n  tokens:\n"
@@ -128,37 +95,22 @@ static void world_open(struct pages_world *w)
              " timeout: 500ms}\n"
              "  - {id: " CHECK_INTERNAL ", kind: http, url: \"%s/status/200\", interval: 1s,"
              " timeout: 500ms}\n",
-             w->redis.url, w->dir, viewer, operator, w->http.base_url, w->http.base_url,
+             w->e.redis.url, w->e.dir, viewer, operator, w->http.base_url, w->http.base_url,
              w->http.base_url);
-    cr_assert(eq(int, test_write_file(cfg, yaml), 0));
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfg, NULL };
-
-        snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-        w->collector = proc_spawn(argv, log);
-    }
-    {
-        const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", w->redis.url,
-                               "--name", "p1", "--location", "local", "--poll-ms", "200", NULL };
-
-        snprintf(log, sizeof(log), "%s/probe.log", w->dir);
-        w->probe = proc_spawn(argv, log);
-    }
-    cr_assert(eq(int, test_wait_until(api_addr_ready, w, 10000), 0), "no api.addr");
+    e2eworld_config(&w->e, yaml);
+    e2eworld_collector(&w->e, "collector.log", NULL);
+    e2eworld_probe(&w->e);
+    cr_assert(eq(int, e2eworld_wait_api(&w->e, 10000), 0), "no api.addr");
     cr_assert(eq(int, test_wait_until(check_state_is, &up1, 30000), 0));
     cr_assert(eq(int, test_wait_until(check_state_is, &up2, 30000), 0));
 }
 
 static void world_close(struct pages_world *w)
 {
-    proc_stop(w->probe, 3000);
-    proc_stop(w->collector, 10000);
+    if (getenv("NINES_TEST_KEEP") != NULL)
+        fprintf(stderr, "e2e_pages: kept %s (screenshots in %s/screens)\n", w->e.dir, w->e.dir);
     httpfix_stop(&w->http);
-    redis_fixture_stop(&w->redis);
-    if (getenv("NINES_TEST_KEEP") == NULL)
-        test_rmtree(w->dir);
-    else
-        fprintf(stderr, "e2e_pages: kept %s (screenshots in %s/screens)\n", w->dir, w->dir);
+    e2eworld_close(&w->e);
 }
 
 /* playwright-core as pinned in tests/browser/package-lock.json (npm ci once;
@@ -230,9 +182,9 @@ static void run_browser(struct pages_world *w)
     const char *argv[] = { "node", BROWSER_DIR "/pages.mjs", NULL };
     int code = -1;
 
-    snprintf(screens, sizeof(screens), "%s/screens", w->dir);
+    snprintf(screens, sizeof(screens), "%s/screens", w->e.dir);
     cr_assert(eq(int, mkdir(screens, 0700), 0));
-    snprintf(base, sizeof(base), "NINES_BASE=%s", w->base);
+    snprintf(base, sizeof(base), "NINES_BASE=%s", w->e.base);
     snprintf(fix, sizeof(fix), "NINES_FIXTURE=%s", w->http.base_url);
     {
         char outdir[420];
@@ -243,7 +195,7 @@ static void run_browser(struct pages_world *w)
         snprintf(outdir, sizeof(outdir), "NINES_OUT=%s", screens);
         proc_run_full(argv, envx, out, sizeof(out), err, sizeof(err), 240000, &code);
     }
-    snprintf(cmdlog, sizeof(cmdlog), "%s/browser.log", w->dir);
+    snprintf(cmdlog, sizeof(cmdlog), "%s/browser.log", w->e.dir);
     test_write_file(cmdlog, err);
     fprintf(stderr, "e2e_pages: browser report %s", out);
     cr_assert(eq(int, code, 0), "pages.mjs failed (%d): %s\n%s", code, out, err);
@@ -312,7 +264,7 @@ Test(e2e_pages, dashboard_status_page_feed_and_badges, .timeout = 300)
 
     /* its Atom feed */
     cr_assert(eq(int, get(&w, "/status/acme/feed.atom", NULL), 200), "%s", body);
-    snprintf(file, sizeof(file), "%s/feed.atom", w.dir);
+    snprintf(file, sizeof(file), "%s/feed.atom", w.e.dir);
     save_body(file);
     xml_valid(file);
     cr_expect(strstr(body, "<title>Online Shop outage</title>") != NULL, "%s", body);
@@ -321,24 +273,24 @@ Test(e2e_pages, dashboard_status_page_feed_and_badges, .timeout = 300)
 
     /* badges: valid SVG with the right figure */
     cr_assert(eq(int, get(&w, "/badge/" CHECK_DOWN "/status.svg", NULL), 200), "%s", body);
-    snprintf(file, sizeof(file), "%s/down.svg", w.dir);
+    snprintf(file, sizeof(file), "%s/down.svg", w.e.dir);
     save_body(file);
     svg_text(file, "value", text, sizeof(text));
     cr_expect(eq(str, text, "down"));
     cr_assert(eq(int, get(&w, "/badge/" CHECK_UP "/status.svg", NULL), 200), "%s", body);
-    snprintf(file, sizeof(file), "%s/up.svg", w.dir);
+    snprintf(file, sizeof(file), "%s/up.svg", w.e.dir);
     save_body(file);
     svg_text(file, "value", text, sizeof(text));
     cr_expect(eq(str, text, "up"));
     svg_text(file, "label", text, sizeof(text));
     cr_expect(eq(str, text, "status"));
     cr_assert(eq(int, get(&w, "/badge/" CHECK_UP "/uptime-30d.svg", NULL), 200), "%s", body);
-    snprintf(file, sizeof(file), "%s/up30.svg", w.dir);
+    snprintf(file, sizeof(file), "%s/up30.svg", w.e.dir);
     save_body(file);
     svg_text(file, "value", text, sizeof(text));
     cr_expect(eq(str, text, "100%"));
     cr_assert(eq(int, get(&w, "/badge/" CHECK_DOWN "/uptime-30d.svg", NULL), 200), "%s", body);
-    snprintf(file, sizeof(file), "%s/down30.svg", w.dir);
+    snprintf(file, sizeof(file), "%s/down30.svg", w.e.dir);
     save_body(file);
     svg_text(file, "value", text, sizeof(text));
     cr_expect(strcmp(text, "100%") != 0 && strlen(text) >= 2 && text[strlen(text) - 1] == '%',

@@ -8,11 +8,11 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <dirent.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "http_client.h"
 #include "proc.h"
 #include "redis_fixture.h"
@@ -152,54 +152,18 @@ Test(e2e_rbac, the_readme_table_lists_exactly_the_registered_routes)
                   rows[i].method, rows[i].pattern);
 }
 
-static void sha256_hex(const char *text, char out[72])
-{
-    unsigned char d[32];
-    unsigned int n = 0;
-
-    EVP_Digest(text, strlen(text), d, &n, EVP_sha256(), NULL);
-    strcpy(out, "sha256:");
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 7 + 2 * i, "%02x", d[i]);
-}
-
-struct world {
-    struct redis_fixture redis;
-    char dir[256], cfg[300], base[128];
-    pid_t collector;
-};
-
-static int addr_ready(void *arg)
-{
-    struct world *w = arg;
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(w->base, sizeof(w->base), "%s", t);
-    free(t);
-    return 1;
-}
-
 Test(e2e_rbac, every_route_with_every_role, .timeout = 120)
 {
     static const char *const tokens[] = { NULL, "viewer-token", "operator-token",
                                           "admin-token" };
-    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", NULL, NULL };
-    char yaml[2048], v[72], o[72], a[72], log[400], url[400];
-    struct world w;
+    char yaml[2048], v[72], o[72], a[72], url[400];
+    struct e2eworld w;
 
     read_table();
-    memset(&w, 0, sizeof(w));
-    cr_assert(eq(int, test_tmpdir(w.dir, sizeof(w.dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w.redis, 0), 0));
-    sha256_hex("viewer-token", v);
-    sha256_hex("operator-token", o);
-    sha256_hex("admin-token", a);
-    snprintf(w.cfg, sizeof(w.cfg), "%s/nines.yaml", w.dir);
+    e2eworld_open(&w);
+    e2eworld_token_hash("viewer-token", v);
+    e2eworld_token_hash("operator-token", o);
+    e2eworld_token_hash("admin-token", a);
     snprintf(yaml, sizeof(yaml),
              "collector:\n  name: c1\n  redis: %s\n  data_dir: %s/data\n"
              "api:\n  listen: 127.0.0.1:0\n  tokens:\n"
@@ -209,11 +173,9 @@ Test(e2e_rbac, every_route_with_every_role, .timeout = 120)
              "services:\n  - id: shop\n    checks: [web]\n"
              "checks:\n  - {id: web, kind: tcp, host: 127.0.0.1, port: 1, interval: 60s}\n",
              w.redis.url, w.dir, v, o, a);
-    cr_assert(eq(int, test_write_file(w.cfg, yaml), 0));
-    argv[2] = w.cfg;
-    snprintf(log, sizeof(log), "%s/collector.log", w.dir);
-    w.collector = proc_spawn(argv, log);
-    cr_assert(eq(int, test_wait_until(addr_ready, &w, 10000), 0), "no api.addr");
+    e2eworld_config(&w, yaml);
+    e2eworld_collector(&w, "collector.log", NULL);
+    cr_assert(eq(int, e2eworld_wait_api(&w, 10000), 0), "no api.addr");
 
     for (size_t i = 0; i < n_rows; i++) {
         const struct row *r = &rows[i];
@@ -235,7 +197,5 @@ Test(e2e_rbac, every_route_with_every_role, .timeout = 120)
                           tokens[role]);
         }
     }
-    proc_stop(w.collector, 5000);
-    redis_fixture_stop(&w.redis);
-    test_rmtree(w.dir);
+    e2eworld_close(&w);
 }

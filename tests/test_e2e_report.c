@@ -18,6 +18,7 @@
 
 #include "nines/clock.h"
 #include "tz.h"
+#include "e2eworld.h"
 #include "http_client.h"
 #include "proc.h"
 #include "redis_fixture.h"
@@ -370,18 +371,10 @@ Test(e2e_report, the_collector_sends_the_report_on_schedule_and_retries, .timeou
     proc_stop(collector, 5000);
 }
 
+/* arg: the base URL's buffer, 128 bytes */
 static int api_addr_ready(void *arg)
 {
-    char path[400], *t;
-
-    snprintf(path, sizeof(path), "%s/api.addr", dir);
-    t = test_read_file(path);
-    if (t == NULL)
-        return 0;
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(arg, 128, "%s", t);
-    free(t);
-    return 1;
+    return e2eworld_read_api_addr(dir, arg, 128) == 0;
 }
 
 Test(e2e_report, the_api_serves_each_format_computed_like_the_cli)

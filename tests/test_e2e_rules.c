@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "e2eworld.h"
 #include "hookfix_client.h"
 #include "nines/clock.h"
 #include "nines/result.h"
@@ -28,11 +29,8 @@
 #include "testutil.h"
 
 struct rules_world {
-    struct redis_fixture redis;
+    struct e2eworld e;
     struct hookfix hook;
-    char dir[256];
-    char cfg[400];
-    pid_t collector;
     long seq;
 };
 
@@ -40,13 +38,11 @@ static char out[262144];
 
 static void world_start(struct rules_world *w, const char *sections)
 {
-    char yaml[8192], log[400];
-    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
+    char yaml[8192];
 
     memset(w, 0, sizeof(*w));
     test_wait_poll_ms(100);
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
     cr_assert(eq(int, hookfix_start(&w->hook, NULL), 0));
     snprintf(yaml, sizeof(yaml),
              "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\"}\n"
@@ -56,21 +52,15 @@ static void world_start(struct rules_world *w, const char *sections)
              "alerting: {evaluate_every: 1s, forecast_window: 1h, forecast_horizon: 2h,\n"
              "           forecast_min_samples: 10}\n"
              "%s",
-             w->redis.url, w->dir, w->hook.base_url, sections);
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-    snprintf(log, sizeof(log), "%s/collector.log", w->dir);
-    w->collector = proc_spawn(argv, log);
-    cr_assert(gt(int, w->collector, 0));
+             w->e.redis.url, w->e.dir, w->hook.base_url, sections);
+    e2eworld_config(&w->e, yaml);
+    cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
 }
 
 static void world_stop(struct rules_world *w)
 {
-    proc_stop(w->collector, 5000);
     hookfix_stop(&w->hook);
-    redis_fixture_stop(&w->redis);
-    if (getenv("NINES_TEST_KEEP") == NULL)
-        test_rmtree(w->dir);
+    e2eworld_close(&w->e);
 }
 
 static void push_sent(struct rules_world *w, const char *check, int64_t start_ms, int ok,
@@ -91,7 +81,7 @@ static void push_sent(struct rules_world *w, const char *check, int64_t start_ms
 {
     struct nines_result r;
     struct nines_wire wire;
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *rep;
     const char *argv[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
     size_t lens[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
@@ -143,7 +133,7 @@ static int active_summary(struct rules_world *w, const char *prefix, char *summa
                           size_t len)
 {
     const char *argv[] = { NINES_BIN_DIR "/nines", "alerts", "--active", "--json", "--redis",
-                           w->redis.url, NULL };
+                           w->e.redis.url, NULL };
     json_t *root, *v;
     size_t i;
     int code = -1, found = 0;
@@ -186,10 +176,8 @@ static int is_gone(void *arg)
 static int collector_ready(void *arg)
 {
     struct rules_world *w = arg;
-    char path[400];
 
-    snprintf(path, sizeof(path), "%s/data/api.addr", w->dir);
-    return test_path_exists(path);
+    return e2eworld_api_ready(&w->e);
 }
 
 /* The collector has read the stored capacity series (forecasts wait for
@@ -205,7 +193,7 @@ static int history_loaded(void *arg)
     char path[400], *text;
     int found;
 
-    snprintf(path, sizeof(path), "%s/%s", h->w->dir, h->log);
+    snprintf(path, sizeof(path), "%s/%s", h->w->e.dir, h->log);
     text = test_read_file(path);
     found = text != NULL && strstr(text, "event=capacity_history_loaded") != NULL;
     free(text);
@@ -240,7 +228,7 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
     cr_expect(eq(str, x.summary, "disk /data on db1 full in ~35 min"));
     {
         /* recorded for the KPIs (kpigather.h): raised at that sample, exhaustion ~35 min on */
-        redisContext *c = redis_fixture_connect(&w.redis);
+        redisContext *c = redis_fixture_connect(&w.e.redis);
         redisReply *r = c ? redisCommand(c, "ZRANGE nines:forecasts:db1 0 -1") : NULL;
         long long raised = 0, exhaust = 0;
 
@@ -267,17 +255,14 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
     {
         /* a restart while both fire: the restored alerts are neither raised nor
          * recorded again, and both still clear when their conditions do */
-        const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w.cfg, NULL };
-        char log[400], path[400];
+        char path[400];
         redisContext *c;
         redisReply *r;
 
-        proc_stop(w.collector, 5000);
-        snprintf(path, sizeof(path), "%s/data/api.addr", w.dir);
+        proc_stop(w.e.collector, 5000);
+        snprintf(path, sizeof(path), "%s/data/api.addr", w.e.dir);
         unlink(path);
-        snprintf(log, sizeof(log), "%s/collector2.log", w.dir);
-        w.collector = proc_spawn(argv, log);
-        cr_assert(gt(int, w.collector, 0));
+        cr_assert(gt(int, e2eworld_collector(&w.e, "collector2.log", NULL), 0));
         cr_assert(eq(int, test_wait_until(collector_ready, &w, 10000), 0));
         {
             struct history_wait h = { &w, "collector2.log" };
@@ -288,7 +273,7 @@ Test(e2e_rules, a_filling_disk_is_forecast_and_a_full_one_is_over_its_threshold,
              "{\"mem_pct\":40.0,\"fs\":[{\"mount\":\"/data\",\"pct\":96.0}],"
              "\"over\":[\"disk /data\"]}");
         test_wait_poll_ms(1500);
-        c = redis_fixture_connect(&w.redis);
+        c = redis_fixture_connect(&w.e.redis);
         r = c ? redisCommand(c, "ZCARD nines:forecasts:db1") : NULL;
         cr_assert(ne(ptr, r, NULL));
         cr_expect(eq(i64, (int64_t)r->integer, 1), "the forecast was recorded again");
@@ -350,7 +335,7 @@ Test(e2e_rules, month_to_date_availability_under_the_sla_raises_sla_breached, .t
 /* The newest result's time in the check's state. */
 static int64_t state_last_ms(struct rules_world *w, const char *check)
 {
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *r = c ? redisCommand(c, "HGET nines:state:%s doc", check) : NULL;
     json_t *doc = r != NULL && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
     int64_t last = json_integer_value(json_object_get(doc, "last_ms"));
@@ -393,7 +378,7 @@ Test(e2e_rules, a_probe_clock_an_hour_ahead_is_flagged_and_its_times_corrected, 
     {
         char path[400], *t;
 
-        snprintf(path, sizeof(path), "%s/collector.log", w.dir);
+        snprintf(path, sizeof(path), "%s/collector.log", w.e.dir);
         t = test_read_file(path);
         cr_expect(ne(ptr, t ? strstr(t, "event=probe_clock_skew probe=test") : NULL, NULL),
                   "not flagged in the log");

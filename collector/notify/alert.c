@@ -123,7 +123,7 @@ static void alert_label_set(struct notification *n, const char *name, const char
  * missing or empty while a source is named. */
 static int alert_read_secret(const char *env, const char *file, char *out, size_t len)
 {
-    if (nines_secret_read(env, file, out, len) != 0)
+    if (nines_secret_read(env, file, out, len, NULL) != 0)
         return -1;
     return (env != NULL || file != NULL) && out[0] == '\0' ? -1 : 0;
 }

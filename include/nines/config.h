@@ -228,12 +228,15 @@ int nines_config_load(const char *path, struct nines_config **out, struct nines_
 void nines_config_free(struct nines_config *cfg);
 /*
  * A secret from an environment variable (env) or a file's first line (file;
- * CR/LF cut); env wins when both are given. 0 with out filled ("" when
- * neither is given, or the file's first line is empty); NINES_ENOTFOUND when
- * the variable is unset or empty; NINES_EIO when the file cannot be opened
- * or is empty.
+ * CR/LF cut); env wins when both are given, and NULL or "" means not given.
+ * len is the cap: a secret of len bytes or more is refused, never cut.
+ * 0 with out filled ("" when neither is given, or the file's first line is
+ * empty). Else out is zeroed and err (may be NULL) says what and which
+ * variable or file: NINES_ENOTFOUND, the variable is unset or empty;
+ * NINES_EIO, the file cannot be read or is empty; NINES_EINVAL, too long.
  */
-int nines_secret_read(const char *env, const char *file, char *out, size_t len);
+int nines_secret_read(const char *env, const char *file, char *out, size_t len,
+                      struct nines_err *err);
 /* The address of collector.redis with its password from redis_password_env
  * or redis_password_file and redis_user: 0, or NINES_EINVAL with err. */
 struct nines_redis_addr;
