@@ -54,6 +54,13 @@ static void kpirefresh_done(const struct childrun_result *res, void *arg)
     kpirefresh_maybe_free(k);
 }
 
+/* A child that could not be spawned has released its handle. */
+static void kpirefresh_unspawned(struct childrun_pool *pool, void *arg)
+{
+    (void)pool;
+    kpirefresh_maybe_free(arg);
+}
+
 static void kpirefresh_tick(uv_timer_t *t)
 {
     struct kpirefresh *k = t->data;
@@ -93,6 +100,8 @@ struct kpirefresh *kpirefresh_new(uv_loop_t *loop, struct collector *c)
     if (k == NULL)
         return NULL;
     k->c = c;
+    k->pool.unspawned = kpirefresh_unspawned;
+    k->pool.unspawned_arg = k;
     uv_timer_init(loop, &k->timer);
     k->timer.data = k;
     k->timer_open = 1;
