@@ -56,8 +56,8 @@ void jsonw_free(struct jsonw *w)
     }
 }
 
-/* Room for n more bytes and the NUL: 0, or -1 (and w->full). */
-static int jsonw_room(struct jsonw *w, size_t n)
+/* jsonw_room when the buffer is full or too small: grows it if it may. */
+static int jsonw_room_slow(struct jsonw *w, size_t n)
 {
     size_t cap;
     char *p;
@@ -83,7 +83,15 @@ static int jsonw_room(struct jsonw *w, size_t n)
     return 0;
 }
 
-static int jsonw_put(struct jsonw *w, const char *s, size_t n)
+/* Room for n more bytes and the NUL: 0, or -1 (and w->full). */
+static inline int jsonw_room(struct jsonw *w, size_t n)
+{
+    if (!w->full && n < w->cap - w->len)
+        return 0;
+    return jsonw_room_slow(w, n);
+}
+
+static inline int jsonw_put(struct jsonw *w, const char *s, size_t n)
 {
     if (jsonw_room(w, n) != 0)
         return -1;
@@ -237,11 +245,49 @@ static size_t jsonw_escape(unsigned char c, char *o)
     }
 }
 
+/*
+ * The quoted string when the room for its longest escaping (6 bytes a byte)
+ * is there already: no check per piece.
+ */
+static void jsonw_quoted_roomy(struct jsonw *w, const unsigned char *s, size_t left)
+{
+    char *o = w->buf + w->len;
+
+    *o++ = '"';
+    while (left > 0) {
+        size_t n;
+
+        if (jsonw_class[*s] == 0) {
+            *o++ = (char)*s++;
+            left--;
+        } else if (jsonw_class[*s] == 1) {
+            o += jsonw_escape(*s++, o);
+            left--;
+        } else if ((n = jsonw_utf8_len(s, left)) > 0) {
+            memcpy(o, s, n);
+            o += n;
+            s += n;
+            left -= n;
+        } else {
+            memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD for the bad byte */
+            o += 3;
+            s++;
+            left--;
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
+}
+
 /* The quoted string, without separator; 0 or -1. */
 static int jsonw_quoted(struct jsonw *w, const char *str, size_t left)
 {
     const unsigned char *s = (const unsigned char *)str;
 
+    if (!w->full && left + 1 < (w->cap - w->len) / 6) {
+        jsonw_quoted_roomy(w, s, left);
+        return 0;
+    }
     if (jsonw_put(w, "\"", 1) != 0)
         return -1;
     while (left > 0) {
