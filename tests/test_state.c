@@ -438,9 +438,9 @@ Test(state, encoder_matches_jansson_byte_for_byte)
         memset(s.loc[0].streak_message, 0, sizeof(s.loc[0].streak_message));
         memset(s.incident.message, 0, sizeof(s.incident.message));
         memset(s.last_error_message, 0, sizeof(s.last_error_message));
-        snprintf(s.loc[0].streak_message, sizeof(s.loc[0].streak_message), "%s", msgs[m]);
-        snprintf(s.incident.message, sizeof(s.incident.message), "%s", msgs[m]);
-        snprintf(s.last_error_message, sizeof(s.last_error_message), "%s", msgs[m]);
+        snprintf(s.loc[0].streak_message, sizeof(s.loc[0].streak_message), "%.*s", (int)sizeof(s.loc[0].streak_message) - 1, msgs[m]);
+        snprintf(s.incident.message, sizeof(s.incident.message), "%.*s", (int)sizeof(s.incident.message) - 1, msgs[m]);
+        snprintf(s.last_error_message, sizeof(s.last_error_message), "%.*s", (int)sizeof(s.last_error_message) - 1, msgs[m]);
         s.last_total_us = -1;
         s.loc[1].silent = 1;
         mine = state_encode(&s);
