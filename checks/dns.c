@@ -42,7 +42,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include <jansson.h>
 
 #include "ares_uv.h"
 #include "dns.h"
