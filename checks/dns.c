@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <stddef.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,10 +42,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 
-#include <jansson.h>
 
 #include "ares_uv.h"
 #include "dns.h"
+#include "jsonw.h"
 #include "nines/clock.h"
 #include "nines/err.h"
 
@@ -360,6 +361,39 @@ static const char *dns_rdata_last_name(const unsigned char *msg, size_t off, siz
     return off == end ? NULL : "rdata longer than its fields";
 }
 
+/* The decimal of v at o, without printf; its length (at most 10). */
+static size_t dns_put_u(char *o, unsigned v)
+{
+    char tmp[10];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        o[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/*
+ * An IPv4 address as inet_ntop writes it (dotted decimal, into at least
+ * INET_ADDRSTRLEN bytes, NUL-terminated); its length. glibc's inet_ntop
+ * goes through sprintf, a good part of a DNS check's instructions.
+ */
+static size_t dns_ipv4_text(const unsigned char *a, char *buf)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < 4; i++) {
+        if (i > 0)
+            buf[n++] = '.';
+        n += dns_put_u(buf + n, a[i]);
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 static const char *dns_rdata_addr(const unsigned char *p, size_t n, int type,
                                   struct dns_text *t)
 {
@@ -367,8 +401,10 @@ static const char *dns_rdata_addr(const unsigned char *p, size_t n, int type,
 
     if (n != (type == DNS_T_A ? 4u : 16u))
         return type == DNS_T_A ? "A rdata is not 4 bytes" : "AAAA rdata is not 16 bytes";
-    inet_ntop(type == DNS_T_A ? AF_INET : AF_INET6, p, buf, sizeof(buf));
-    dns_text_str(t, buf);
+    if (type == DNS_T_A)
+        dns_text_put(t, buf, dns_ipv4_text(p, buf));
+    else
+        dns_text_str(t, inet_ntop(AF_INET6, p, buf, sizeof(buf)) ? buf : "");
     return NULL;
 }
 
@@ -715,9 +751,21 @@ static void dns_format_server(int family, const void *addr, unsigned port, char 
                               size_t len)
 {
     char ip[INET6_ADDRSTRLEN];
+    char text[INET_ADDRSTRLEN + 12];
+    size_t n;
 
+    if (family == AF_INET) {        /* every reply's peer: no printf */
+        n = dns_ipv4_text(addr, text);
+        text[n++] = ':';
+        n += dns_put_u(text + n, port);
+        if (n >= len)
+            n = len - 1;            /* len >= 1: DNS_SERVER_TEXT */
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+        return;
+    }
     inet_ntop(family, addr, ip, sizeof(ip));
-    snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+    snprintf(buf, len, "[%s]:%u", ip, port);
 }
 
 /* The peer of the socket an answer came in on, or "" when unknown. */
@@ -953,50 +1001,74 @@ static void dns_check_judge(struct dns_check *dc, const struct check_dns_reply *
     dns_check_answers(dc, rep);
 }
 
-/* Facts: {"answers":[{"type","data","ttl"}...],"rcode","server"}, fitted in. */
+/* The members after the answers: rcode, server, answers_omitted; closes all. */
+static void dns_facts_tail(struct jsonw *w, int answers, const char *rcode, const char *server,
+                           size_t omitted)
+{
+    if (answers)
+        jsonw_arr_close(w);
+    if (rcode) {
+        jsonw_key(w, "rcode");
+        jsonw_str(w, rcode);
+    }
+    if (server && server[0]) {
+        jsonw_key(w, "server");
+        jsonw_str(w, server);
+    }
+    if (omitted > 0) {
+        jsonw_key(w, "answers_omitted");
+        jsonw_int(w, (int64_t)omitted);
+    }
+    jsonw_obj_close(w);
+}
+
+/*
+ * Facts: {"answers":[{"type","data","ttl"}...],"rcode","server"}, written
+ * straight into the result (as json_dumps wrote them). Too long: answers go
+ * from the end, and answers_omitted says how many are left out.
+ */
 static void dns_check_facts(struct dns_check *dc, const struct check_dns_reply *rep,
                             const char *rcode, const char *server)
 {
-    json_t *root = json_object();
-    json_t *answers = json_array();
-    char *text = NULL;
+    struct jsonw_mark before[CHECK_DNS_ANSWERS_MAX];
+    struct jsonw w;
+    size_t kept = 0, count = rep ? rep->count : 0;
     char tb[16];
-    size_t omitted = rep ? rep->omitted : 0;
 
-    if (!root || !answers)
-        goto out;
-    for (size_t i = 0; rep && i < rep->count; i++) {
-        const struct check_dns_answer *a = &rep->answer[i];
-        json_t *o = json_pack("{s:s,s:s,s:I}", "type",
-                              check_dns_type_name(a->type, tb, sizeof(tb)), "data", a->data,
-                              "ttl", (json_int_t)a->ttl);
-
-        if (!o || json_array_append_new(answers, o) != 0)
-            omitted++;
+    if (count > CHECK_DNS_ANSWERS_MAX)
+        count = CHECK_DNS_ANSWERS_MAX;
+    jsonw_init(&w, dc->result.facts, sizeof(dc->result.facts));
+    jsonw_obj_open(&w);
+    if (rep) {
+        jsonw_key(&w, "answers");
+        jsonw_arr_open(&w);
     }
-    if (rep)
-        json_object_set(root, "answers", answers);
-    if (rcode)
-        json_object_set_new(root, "rcode", json_string(rcode));
-    if (server && server[0])
-        json_object_set_new(root, "server", json_string(server));
-    /* Too long: drop answers from the end, and say how many are left out. */
+    for (; kept < count && !w.full; kept++) {
+        const struct check_dns_answer *a = &rep->answer[kept];
+
+        before[kept] = jsonw_mark(&w);
+        jsonw_obj_open(&w);
+        jsonw_key(&w, "type");
+        jsonw_str(&w, check_dns_type_name(a->type, tb, sizeof(tb)));
+        jsonw_key(&w, "data");
+        jsonw_str(&w, a->data);
+        jsonw_key(&w, "ttl");
+        jsonw_int(&w, (int64_t)a->ttl);
+        jsonw_obj_close(&w);
+    }
     for (;;) {
-        if (omitted > 0)
-            json_object_set_new(root, "answers_omitted", json_integer((json_int_t)omitted));
-        free(text);
-        text = json_dumps(root, JSON_COMPACT);
-        if (!text || strlen(text) < sizeof(dc->result.facts) || json_array_size(answers) == 0)
-            break;
-        json_array_remove(answers, json_array_size(answers) - 1);
-        omitted++;
+        if (w.full) {                       /* drop the last answer written */
+            if (kept == 0) {
+                dc->result.facts[0] = '\0';
+                return;
+            }
+            jsonw_rewind(&w, before[--kept]);
+        }
+        dns_facts_tail(&w, rep != NULL, rcode, server,
+                       (rep ? rep->omitted + rep->count : 0) - kept);
+        if (!w.full)
+            return;
     }
-out:
-    if (text && strlen(text) < sizeof(dc->result.facts))
-        memcpy(dc->result.facts, text, strlen(text) + 1);
-    free(text);
-    json_decref(answers);
-    json_decref(root);
 }
 
 /* ---- the check's life ---- */
@@ -1014,15 +1086,11 @@ static void dns_check_free(struct dns_check *dc)
 /* One of the two close callbacks (deadline timer, channel); the last reports. */
 static void dns_check_release(struct dns_check *dc)
 {
-    check_done_cb *done = dc->done;
-    void *done_arg = dc->done_arg;
-    struct nines_result r;
-
     if (--dc->open > 0)
         return;
-    r = dc->result;
+    /* the result is lent from dc (no 5 KiB copy): dc goes after the call */
+    dc->done(&dc->result, dc->done_arg);
     dns_check_free(dc);
-    done(&r, done_arg);
 }
 
 static void dns_check_on_deadline_closed(uv_handle_t *h)
@@ -1427,6 +1495,15 @@ static void dns_check_launch(struct dns_check *dc, uv_loop_t *loop, struct dns_d
     }
 }
 
+/* s into buf[len], cut to fit, without printf. */
+static void dns_copy_text(char *buf, size_t len, const char *s)
+{
+    size_t n = strnlen(s, len - 1);
+
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+}
+
 int check_dns_start(struct check_env *env, const struct nines_check *c, check_done_cb *done,
                     void *arg)
 {
@@ -1438,9 +1515,14 @@ int check_dns_start(struct check_env *env, const struct nines_check *c, check_do
         return NINES_EINVAL;
     if (env->closed)
         return NINES_ESTATE;
-    dc = calloc(1, sizeof(*dc));
+    /* the result (4 KiB of facts) is zeroed once, by nines_result_init */
+    dc = malloc(sizeof(*dc));
     if (!dc)
         return NINES_ENOMEM;
+    memset(dc, 0, offsetof(struct dns_check, result));
+    nines_result_init(&dc->result);
+    dc->done = NULL;
+    dc->done_arg = NULL;
     err = dns_check_configure(dc, c);
     if (err)
         goto fail;
@@ -1453,8 +1535,7 @@ int check_dns_start(struct check_env *env, const struct nines_check *c, check_do
         goto fail;
     dc->done = done;
     dc->done_arg = arg;
-    nines_result_init(&dc->result);
-    snprintf(dc->result.check_id, sizeof(dc->result.check_id), "%s", c->id ? c->id : "");
+    dns_copy_text(dc->result.check_id, sizeof(dc->result.check_id), c->id ? c->id : "");
     dns_check_launch(dc, env->loop, drv);
     return 0;
 

@@ -32,6 +32,7 @@
 #include "curl_uv.h"
 #include "http.h"
 #include "jsoncond.h"
+#include "jsonw.h"
 #include "nines/clock.h"
 #include "nines/err.h"
 
@@ -860,7 +861,7 @@ static int64_t http_days_left(const struct http_cert *c)
     return left >= 0 ? left / 86400 : -((-left + 86399) / 86400);
 }
 
-static json_t *http_cert_json(const struct http_cert *c)
+static void http_cert_put(struct jsonw *w, const struct http_cert *c)
 {
     char when[32];
     time_t t = (time_t)c->not_after;
@@ -868,15 +869,23 @@ static json_t *http_cert_json(const struct http_cert *c)
 
     if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         snprintf(when, sizeof(when), "?");
-    return json_pack("{s:s, s:s, s:s, s:I}", "subject", c->subject, "issuer", c->issuer,
-                     "not_after", when, "days_left", (json_int_t)http_days_left(c));
+    jsonw_obj_open(w);
+    jsonw_key(w, "subject");
+    jsonw_str(w, c->subject);
+    jsonw_key(w, "issuer");
+    jsonw_str(w, c->issuer);
+    jsonw_key(w, "not_after");
+    jsonw_str(w, when);
+    jsonw_key(w, "days_left");
+    jsonw_int(w, http_days_left(c));
+    jsonw_obj_close(w);
 }
 
 /* The first HTTP_BODY_START bytes of the body, secrets masked, as printable text. */
-static json_t *http_body_start_json(const struct http_run *run, const struct http_xfer *x)
+static void http_body_start_text(const struct http_run *run, const struct http_xfer *x,
+                                 char *text)
 {
     char raw[HTTP_BODY_START];
-    char text[HTTP_BODY_START + 1];
     size_t n = x->body_len < sizeof(raw) ? x->body_len : sizeof(raw);
 
     if (n > 0)
@@ -885,53 +894,39 @@ static json_t *http_body_start_json(const struct http_run *run, const struct htt
     http_scrub(raw, n, run->basic_token);
     http_sanitize(raw, n, text);
     OPENSSL_cleanse(raw, sizeof(raw));
-    return json_string(text);
 }
 
-static json_t *http_addresses_json(const struct http_run *run)
+static void http_addresses_put(struct jsonw *w, const struct http_run *run)
 {
-    json_t *arr = json_array();
-
-    for (size_t i = 0; arr && i < run->nxfer; i++) {
+    jsonw_arr_open(w);
+    for (size_t i = 0; i < run->nxfer; i++) {
         const struct http_xfer *x = run->xfer[i];
-        json_t *o = json_pack("{s:s, s:s, s:i, s:I}", "address", x->address, "outcome",
-                              nines_outcome_name(x->v.outcome), "code", x->v.code,
-                              "total_us", (json_int_t)x->v.total_us);
 
-        if (o && x->v.reason[0])
-            json_object_set_new(o, "reason", json_string(x->v.reason));
-        if (!o || json_array_append_new(arr, o) != 0) {
-            json_decref(arr);
-            return NULL;
+        jsonw_obj_open(w);
+        jsonw_key(w, "address");
+        jsonw_str(w, x->address);
+        jsonw_key(w, "outcome");
+        jsonw_str(w, nines_outcome_name(x->v.outcome));
+        jsonw_key(w, "code");
+        jsonw_int(w, x->v.code);
+        jsonw_key(w, "total_us");
+        jsonw_int(w, x->v.total_us);
+        if (x->v.reason[0]) {
+            jsonw_key(w, "reason");
+            jsonw_str(w, x->v.reason);
         }
+        jsonw_obj_close(w);
     }
-    return arr;
+    jsonw_arr_close(w);
 }
 
-/*
- * Dumps facts into the result; when they do not fit, drops the least
- * important ones first (the order of drop[]) until they do.
- */
-static void http_facts_dump(json_t *facts, char *out, size_t len)
-{
-    static const char *const drop[] = { "body_start", "addresses", "cert", "status_line",
-                                        NULL };
-    char *text;
-
-    out[0] = '\0';
-    for (size_t i = 0;; i++) {
-        text = json_object_size(facts) ? json_dumps(facts, JSON_COMPACT) : NULL;
-        if (text && strlen(text) < len) {
-            memcpy(out, text, strlen(text) + 1);
-            free(text);
-            return;
-        }
-        free(text);
-        if (!drop[i])
-            return;
-        json_object_del(facts, drop[i]);
-    }
-}
+/* Members the facts can do without, least important first (HTTP_FACTS_DROP). */
+enum {
+    HTTP_FACT_BODY_START = 1,
+    HTTP_FACT_ADDRESSES = 2,
+    HTTP_FACT_CERT = 4,
+    HTTP_FACT_STATUS_LINE = 8,
+};
 
 /* The cert to report: the one closest to expiry among the transfers. */
 static const struct http_cert *http_run_cert(const struct http_run *run)
@@ -947,48 +942,83 @@ static const struct http_cert *http_run_cert(const struct http_run *run)
     return best;
 }
 
+/*
+ * Writes the facts into the result, without the members in drop; 0, or -1
+ * if they do not fit. line and body are the sanitised status line and body
+ * start, or NULL when the run has none to report.
+ */
+static int http_facts_write(struct http_run *run, const struct http_xfer *rep,
+                            const struct http_cert *cert, const char *line, const char *body,
+                            unsigned drop)
+{
+    struct jsonw w;
+
+    jsonw_init(&w, run->result.facts, sizeof(run->result.facts));
+    jsonw_obj_open(&w);
+    jsonw_key(&w, "body_bytes");
+    jsonw_int(&w, rep->body_total);
+    if (run->body_conds && rep->body_total > rep->body_read) {
+        jsonw_key(&w, "body_truncated");
+        jsonw_bool(&w, 1);
+    }
+    if (line && !(drop & HTTP_FACT_STATUS_LINE)) {
+        jsonw_key(&w, "status_line");
+        jsonw_str(&w, line);
+    }
+    if (body && !(drop & HTTP_FACT_BODY_START)) {
+        jsonw_key(&w, "body_start");
+        jsonw_str(&w, body);
+    }
+    if (cert && !(drop & HTTP_FACT_CERT)) {
+        jsonw_key(&w, "cert");
+        http_cert_put(&w, cert);
+    }
+    if (rep->v.tls_failed) {
+        jsonw_key(&w, "tls_verify_result");
+        jsonw_int(&w, rep->v.verify_result);
+    }
+    if (run->all_addresses && run->nxfer > 0 && !(drop & HTTP_FACT_ADDRESSES)) {
+        jsonw_key(&w, "addresses");
+        http_addresses_put(&w, run);
+    }
+    jsonw_obj_close(&w);
+    return w.full ? -1 : 0;
+}
+
+/*
+ * The facts, written with lib/jsonw as json_dumps wrote them (building and
+ * dumping a jansson object was 4 % of a check's instructions). When they do
+ * not fit, the least important members go first (body_start, addresses,
+ * cert, status_line) until they do.
+ */
 static void http_run_facts(struct http_run *run, const struct http_xfer *rep)
 {
+    static const unsigned drop[] = { 0, HTTP_FACT_BODY_START,
+                                     HTTP_FACT_BODY_START | HTTP_FACT_ADDRESSES,
+                                     HTTP_FACT_BODY_START | HTTP_FACT_ADDRESSES | HTTP_FACT_CERT,
+                                     HTTP_FACT_BODY_START | HTTP_FACT_ADDRESSES | HTTP_FACT_CERT |
+                                         HTTP_FACT_STATUS_LINE };
     const struct http_cert *cert = http_run_cert(run);
-    json_t *facts;
     char line[HTTP_STATUS_LINE_MAX];
+    char body[HTTP_BODY_START + 1];
+    int failed_with_line;
 
     if (!rep)
         return;
-    /*
-     * The common case, an ok plain-HTTP run: the facts are the body size
-     * alone, written as json_dumps would (building and dumping a jansson
-     * object was 4 % of a check's instructions).
-     */
-    if (run->result.outcome == NINES_OUTCOME_OK && !cert && !rep->v.tls_failed &&
-        !run->all_addresses && !(run->body_conds && rep->body_total > rep->body_read)) {
-        snprintf(run->result.facts, sizeof(run->result.facts), "{\"body_bytes\":%lld}",
-                 (long long)rep->body_total);
-        return;
-    }
-    facts = json_object();
-    if (!facts)
-        return;
-    json_object_set_new(facts, "body_bytes", json_integer((json_int_t)rep->body_total));
-    if (run->body_conds && rep->body_total > rep->body_read)
-        json_object_set_new(facts, "body_truncated", json_true());
-    if (run->result.outcome != NINES_OUTCOME_OK && rep->status_line[0]) {
+    failed_with_line = run->result.outcome != NINES_OUTCOME_OK && rep->status_line[0];
+    if (failed_with_line) {
         snprintf(line, sizeof(line), "%s", rep->status_line);
         http_scrub(line, strlen(line), run->secret);
         http_scrub(line, strlen(line), run->basic_token);
         http_sanitize(line, strlen(line), line);
-        json_object_set_new(facts, "status_line", json_string(line));
-        json_object_set_new(facts, "body_start", http_body_start_json(run, rep));
+        http_body_start_text(run, rep, body);
     }
-    if (cert)
-        json_object_set_new(facts, "cert", http_cert_json(cert));
-    if (rep->v.tls_failed)
-        json_object_set_new(facts, "tls_verify_result",
-                            json_integer((json_int_t)rep->v.verify_result));
-    if (run->all_addresses && run->nxfer > 0)
-        json_object_set_new(facts, "addresses", http_addresses_json(run));
-    http_facts_dump(facts, run->result.facts, sizeof(run->result.facts));
-    json_decref(facts);
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++) {
+        if (http_facts_write(run, rep, cert, failed_with_line ? line : NULL,
+                             failed_with_line ? body : NULL, drop[i]) == 0)
+            return;
+    }
+    run->result.facts[0] = '\0';
 }
 
 /* ---- the run's result -------------------------------------------------------- */

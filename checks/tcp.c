@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <regex.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "nines/clock.h"
 #include "nines/err.h"
+#include "jsonw.h"
 #include "tcp.h"
 #include "tls.h"
 
@@ -70,12 +72,13 @@ struct tcp_check {
     json_t *tls_facts; /* after the handshake */
     int64_t timeout_ms;
     uint64_t started_ns;
-    char rbuf[TCP_READ_CHUNK];
     size_t banner_len;
-    char banner[CHECK_TCP_BANNER_MAX + 1];
-    struct nines_result result;
     check_done_cb *done;
     void *done_arg;
+    /* not zeroed at start (see check_tcp_start): rbuf, banner and result */
+    char rbuf[TCP_READ_CHUNK];
+    char banner[CHECK_TCP_BANNER_MAX + 1];
+    struct nines_result result;
 };
 
 /* One uv_write: the bytes live with the request. */
@@ -201,46 +204,54 @@ static void tcp_sanitise(const char *in, size_t len, char *out)
     out[len] = '\0';
 }
 
-/* Dumps obj into the result's facts; 0, or -1 if it does not fit. */
-static int tcp_facts_dump(struct nines_result *r, json_t *obj)
+/*
+ * Writes {"address","banner","tls"} into the result's facts (as json_dumps
+ * wrote them), each member only when given; 0, or -1 if it does not fit.
+ * tls is the TLS facts object already dumped.
+ */
+static int tcp_facts_write(struct tcp_check *c, const char *banner, const char *tls)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    int ok = text && strlen(text) < sizeof(r->facts);
+    struct jsonw w;
 
-    if (ok)
-        memcpy(r->facts, text, strlen(text) + 1);
-    free(text);
-    return ok ? 0 : -1;
+    jsonw_init(&w, c->result.facts, sizeof(c->result.facts));
+    jsonw_obj_open(&w);
+    if (c->address[0]) {
+        jsonw_key(&w, "address");
+        jsonw_str(&w, c->address);
+    }
+    if (banner) {
+        jsonw_key(&w, "banner");
+        jsonw_str(&w, banner);
+    }
+    if (tls) {
+        jsonw_key(&w, "tls");
+        jsonw_raw(&w, tls, strlen(tls));
+    }
+    jsonw_obj_close(&w);
+    return w.full ? -1 : 0;
 }
 
 /* The facts, dropping the least important ones until they fit. */
 static void tcp_check_facts(struct tcp_check *c)
 {
-    json_t *f = json_object();
     char text[CHECK_TCP_BANNER_FACT + 1];
     size_t n = c->banner_len < CHECK_TCP_BANNER_FACT ? c->banner_len : CHECK_TCP_BANNER_FACT;
+    char *tls = c->tls_facts ? json_dumps(c->tls_facts, JSON_COMPACT) : NULL;
 
-    c->result.facts[0] = '\0';
-    if (!f)
-        return;
-    if (c->address[0])
-        json_object_set_new(f, "address", json_string(c->address));
-    if (n > 0) {
+    if (n > 0)
         tcp_sanitise(c->banner, n, text);
-        json_object_set_new(f, "banner", json_string(text));
-    }
-    if (c->tls_facts)
-        json_object_set(f, "tls", c->tls_facts);
-    if (tcp_facts_dump(&c->result, f) != 0) {
-        json_object_del(f, "banner");
+    if (tcp_facts_write(c, n > 0 ? text : NULL, tls) != 0) {
+        free(tls);
+        tls = NULL;
         if (c->tls_facts) {
             json_object_del(c->tls_facts, "subject");
             json_object_del(c->tls_facts, "issuer");
+            tls = json_dumps(c->tls_facts, JSON_COMPACT);
         }
-        if (tcp_facts_dump(&c->result, f) != 0)
+        if (tcp_facts_write(c, NULL, tls) != 0)
             c->result.facts[0] = '\0';
     }
-    json_decref(f);
+    free(tls);
 }
 
 /* All handles closed: report, then free unless the resolver still holds c. */
@@ -876,9 +887,17 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
     err = tcp_check_validate(c);
     if (err)
         return err;
-    tc = calloc(1, sizeof(*tc));
+    /*
+     * 13 KiB, of which only the fields before rbuf need zeroing: the read
+     * buffer and banner are used up to banner_len, and the result is
+     * initialised (zeroed once) by nines_result_init.
+     */
+    tc = malloc(sizeof(*tc));
     if (!tc)
         return NINES_ENOMEM;
+    memset(tc, 0, offsetof(struct tcp_check, rbuf));
+    tc->banner[0] = '\0';
+    nines_result_init(&tc->result);
     err = tcp_check_copy(tc, c);
     d = err ? NULL : tcp_driver_get(env);
     if (!d || uv_tcp_init(env->loop, &tc->tcp) != 0) {
@@ -888,8 +907,12 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
     tcp_check_attach(tc, d, env->loop);
     tc->done = done;
     tc->done_arg = arg;
-    nines_result_init(&tc->result);
-    snprintf(tc->result.check_id, sizeof(tc->result.check_id), "%s", c->id ? c->id : "");
+    if (c->id) {                    /* cut to fit, without printf */
+        size_t n = strnlen(c->id, sizeof(tc->result.check_id) - 1);
+
+        memcpy(tc->result.check_id, c->id, n);
+        tc->result.check_id[n] = '\0';
+    }
     tc->result.start_ms = nines_wall_ms();
     tc->started_ns = uv_hrtime();
     if (tc->use_tls)

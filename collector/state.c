@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "nines/err.h"
 #include "state.h"
 
@@ -365,227 +366,86 @@ void state_tick(struct check_state *s, const struct nines_check *c, int64_t now_
 /* ---- stored form ------------------------------------------------------- */
 
 /*
- * The stored form is written by hand rather than through json_pack and
- * json_dumps: the collector stores a check's state with every batch that
- * touched it, and building and dumping a jansson tree (an object per
- * member, a malloc each) was 40 % of its CPU per result. The output is what
+ * The stored form is written with lib/jsonw rather than through json_pack
+ * and json_dumps: the collector stores a check's state with every batch that
+ * touched it, and building and dumping a jansson tree (an object per member,
+ * a malloc each) was 40 % of its CPU per result. The output is what
  * jansson's JSON_COMPACT made, member for member and byte for byte for valid
  * UTF-8; where jansson refused a string that is not UTF-8 (and the whole
  * state went unstored), each bad byte becomes U+FFFD.
  */
-struct state_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-/* Room for n more bytes; 0 or -1 (remembered in b->oom). */
-static int state_buf_room(struct state_buf *b, size_t n)
+static void state_put_kstr(struct jsonw *w, const char *key, const char *v)
 {
-    size_t cap = b->cap;
-    char *p;
-
-    if (b->oom)
-        return -1;
-    if (b->len + n <= b->cap)
-        return 0;
-    while (cap < b->len + n)
-        cap = cap ? 2 * cap : 2048;
-    p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->oom = 1;
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
+    jsonw_key(w, key);
+    jsonw_str(w, v);
 }
 
-static void state_buf_raw(struct state_buf *b, const char *s, size_t n)
+static void state_put_kint(struct jsonw *w, const char *key, int64_t v)
 {
-    if (state_buf_room(b, n) == 0) {
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-    }
+    jsonw_key(w, key);
+    jsonw_int(w, v);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static size_t state_utf8_len(const unsigned char *s, size_t left)
+static void state_put_loc(struct jsonw *w, const struct loc_state *l)
 {
-    size_t n;
-    uint32_t cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        n = 2, cp = s[0] & 0x1f;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        n = 3, cp = s[0] & 0x0f;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        n = 4, cp = s[0] & 0x07;
-    else
-        return 0;
-    if (n > left)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;   /* overlong, out of range or a surrogate */
-    return n;
-}
-
-/* A JSON string: '"', '\\' and control characters escaped as jansson does. */
-static void state_buf_str(struct state_buf *b, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t left = strlen(str);
-
-    if (state_buf_room(b, 6 * left + 2) != 0)
-        return;
-    b->p[b->len++] = '"';
-    while (left > 0) {
-        size_t n = state_utf8_len(s, left);
-        char *o = b->p + b->len;
-
-        if (n == 0) {                 /* not UTF-8: U+FFFD, 3 bytes */
-            memcpy(o, "\xef\xbf\xbd", 3);
-            b->len += 3;
-            n = 1;
-        } else if (*s == '"' || *s == '\\') {
-            o[0] = '\\';
-            o[1] = (char)*s;
-            b->len += 2;
-        } else if (*s < 0x20) {
-            static const char short_esc[] = "\b\bb\f\ff\n\nn\r\rr\t\tt";
-            const char *e = NULL;
-
-            for (size_t i = 0; i + 2 < sizeof(short_esc); i += 3)
-                if ((unsigned char)short_esc[i] == *s)
-                    e = &short_esc[i + 2];
-            if (e != NULL) {
-                o[0] = '\\';
-                o[1] = *e;
-                b->len += 2;
-            } else {
-                snprintf(o, 7, "\\u%04X", *s);
-                b->len += 6;
-            }
-        } else {
-            memcpy(o, s, n);
-            b->len += n;
-        }
-        s += n;
-        left -= n;
-    }
-    b->p[b->len++] = '"';
-}
-
-static void state_buf_int(struct state_buf *b, int64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[sizeof(tmp) - 1 - n++] = '-';
-    state_buf_raw(b, tmp + sizeof(tmp) - n, n);
-}
-
-/* ,"key": (without the comma for the first member) */
-static void state_buf_key(struct state_buf *b, const char *key, int first)
-{
-    if (!first)
-        state_buf_raw(b, ",", 1);
-    state_buf_raw(b, "\"", 1);
-    state_buf_raw(b, key, strlen(key));
-    state_buf_raw(b, "\":", 2);
-}
-
-static void state_buf_kstr(struct state_buf *b, const char *key, const char *v)
-{
-    state_buf_key(b, key, 0);
-    state_buf_str(b, v);
-}
-
-static void state_buf_kint(struct state_buf *b, const char *key, int64_t v)
-{
-    state_buf_key(b, key, 0);
-    state_buf_int(b, v);
-}
-
-static void state_buf_loc(struct state_buf *b, const struct loc_state *l)
-{
-    state_buf_key(b, "name", 1);
-    state_buf_str(b, l->name);
-    state_buf_kstr(b, "probe", l->probe);
-    state_buf_kstr(b, "state", state_name(l->state));
-    state_buf_kint(b, "fail_streak", l->fail_streak);
-    state_buf_kint(b, "ok_streak", l->ok_streak);
-    state_buf_kint(b, "streak_start_ms", l->streak_start_ms);
-    state_buf_kstr(b, "streak_reason", l->streak_reason);
-    state_buf_kstr(b, "streak_message", l->streak_message);
-    state_buf_kint(b, "since_ms", l->since_ms);
-    state_buf_kint(b, "last_ms", l->last_ms);
-    state_buf_kint(b, "last_end_ms", l->last_end_ms);
-    state_buf_key(b, "silent", 0);
-    state_buf_raw(b, l->silent ? "true" : "false", l->silent ? 4 : 5);
+    jsonw_obj_open(w);
+    state_put_kstr(w, "name", l->name);
+    state_put_kstr(w, "probe", l->probe);
+    state_put_kstr(w, "state", state_name(l->state));
+    state_put_kint(w, "fail_streak", l->fail_streak);
+    state_put_kint(w, "ok_streak", l->ok_streak);
+    state_put_kint(w, "streak_start_ms", l->streak_start_ms);
+    state_put_kstr(w, "streak_reason", l->streak_reason);
+    state_put_kstr(w, "streak_message", l->streak_message);
+    state_put_kint(w, "since_ms", l->since_ms);
+    state_put_kint(w, "last_ms", l->last_ms);
+    state_put_kint(w, "last_end_ms", l->last_end_ms);
+    jsonw_key(w, "silent");
+    jsonw_bool(w, l->silent);
+    jsonw_obj_close(w);
 }
 
 char *state_encode(const struct check_state *s)
 {
-    struct state_buf b = { 0 };
+    struct jsonw w;
     char applied[48];
 
-    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
-    state_buf_raw(&b, "{", 1);
-    state_buf_key(&b, "v", 1);
-    state_buf_int(&b, 1);
-    state_buf_kstr(&b, "id", s->id);
-    state_buf_kstr(&b, "state", state_name(s->state));
-    state_buf_kint(&b, "since_ms", s->since_ms);
-    state_buf_key(&b, "locations", 0);
-    state_buf_raw(&b, "[", 1);
-    for (size_t i = 0; i < s->nloc; i++) {
-        state_buf_raw(&b, i ? ",{" : "{", i ? 2 : 1);
-        state_buf_loc(&b, &s->loc[i]);
-        state_buf_raw(&b, "}", 1);
-    }
-    state_buf_raw(&b, "]", 1);
-    state_buf_key(&b, "incident", 0);
-    state_buf_raw(&b, "{", 1);
-    state_buf_key(&b, "open", 1);
-    state_buf_raw(&b, s->incident.open ? "true" : "false", s->incident.open ? 4 : 5);
-    state_buf_kint(&b, "start_ms", s->incident.start_ms);
-    state_buf_kint(&b, "end_ms", s->incident.end_ms);
-    state_buf_kstr(&b, "reason", s->incident.reason);
-    state_buf_kstr(&b, "message", s->incident.message);
-    state_buf_kstr(&b, "locations", s->incident.locations);
-    state_buf_raw(&b, "}", 1);
-    state_buf_kint(&b, "last_ms", s->last_ms);
-    state_buf_kint(&b, "last_total_us", s->last_total_us);
-    state_buf_kint(&b, "last_code", s->last_code);
-    state_buf_kstr(&b, "last_outcome", nines_outcome_name(s->last_outcome));
-    state_buf_kstr(&b, "last_location", s->last_location);
-    state_buf_kint(&b, "last_error_ms", s->last_error_ms);
-    state_buf_kstr(&b, "last_error_reason", s->last_error_reason);
-    state_buf_kstr(&b, "last_error_message", s->last_error_message);
-    state_buf_kstr(&b, "applied", applied);
-    state_buf_kint(&b, "results", (int64_t)s->results);
-    state_buf_kint(&b, "first_ms", s->first_ms);
-    state_buf_raw(&b, "}", 2);      /* with its NUL */
-    if (b.oom) {
-        free(b.p);
+    if (jsonw_init_grow(&w, 2048) != 0)
         return NULL;
-    }
-    return b.p;
+    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
+    jsonw_obj_open(&w);
+    state_put_kint(&w, "v", 1);
+    state_put_kstr(&w, "id", s->id);
+    state_put_kstr(&w, "state", state_name(s->state));
+    state_put_kint(&w, "since_ms", s->since_ms);
+    jsonw_key(&w, "locations");
+    jsonw_arr_open(&w);
+    for (size_t i = 0; i < s->nloc; i++)
+        state_put_loc(&w, &s->loc[i]);
+    jsonw_arr_close(&w);
+    jsonw_key(&w, "incident");
+    jsonw_obj_open(&w);
+    jsonw_key(&w, "open");
+    jsonw_bool(&w, s->incident.open);
+    state_put_kint(&w, "start_ms", s->incident.start_ms);
+    state_put_kint(&w, "end_ms", s->incident.end_ms);
+    state_put_kstr(&w, "reason", s->incident.reason);
+    state_put_kstr(&w, "message", s->incident.message);
+    state_put_kstr(&w, "locations", s->incident.locations);
+    jsonw_obj_close(&w);
+    state_put_kint(&w, "last_ms", s->last_ms);
+    state_put_kint(&w, "last_total_us", s->last_total_us);
+    state_put_kint(&w, "last_code", s->last_code);
+    state_put_kstr(&w, "last_outcome", nines_outcome_name(s->last_outcome));
+    state_put_kstr(&w, "last_location", s->last_location);
+    state_put_kint(&w, "last_error_ms", s->last_error_ms);
+    state_put_kstr(&w, "last_error_reason", s->last_error_reason);
+    state_put_kstr(&w, "last_error_message", s->last_error_message);
+    state_put_kstr(&w, "applied", applied);
+    state_put_kint(&w, "results", (int64_t)s->results);
+    state_put_kint(&w, "first_ms", s->first_ms);
+    jsonw_obj_close(&w);
+    return jsonw_take(&w);
 }
 
 /* Copies a JSON string member into a fixed buffer; 0 or -1. */

@@ -1,4 +1,14 @@
-/* Per-check timers with deterministic, evenly spread phases; see sched.h. */
+/*
+ * Deterministic, evenly spread phases, all driven from one libuv timer; see
+ * scheduler.h.
+ *
+ * Memory is what sets the design (100,000 idle checks should cost well under
+ * 2 KiB each): an entry is about 80 bytes with its id, there is one timer
+ * for the whole scheduler (a uv_timer_t per entry was 152 bytes, and
+ * uv_timer_stop/start a few % of a TCP probe's CPU), and a group's slot
+ * fill is a hash of the occupied slots only (a dense table of a 1-hour
+ * interval was 360,000 counters, 1.4 MB, whatever the number of checks).
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,37 +18,45 @@
 #include "nines/wire.h"
 #include "scheduler.h"
 
-struct scheduler_group {            /* all entries sharing one interval */
+/* Slot -> entries starting in it, for the occupied slots of one interval. */
+struct scheduler_group {
     int64_t interval_ms;
     uint32_t nslots;
     uint32_t members;
-    uint32_t *fill;             /* entries per slot */
+    uint32_t *key;              /* slot + 1; 0 = empty cell */
+    uint32_t *count;
+    uint32_t cap;               /* cells, a power of two (0: none yet) */
+    uint32_t used;
 };
 
 struct scheduler_entry {
-    uv_timer_t timer;
-    struct scheduler *s;
     struct scheduler_entry *next;   /* hash chain */
-    char id[NINES_ID_LEN];
     uint64_t hash;
     struct scheduler_group *group;
-    uint32_t slot;
-    int64_t due_ms;
+    int64_t due_ms;                 /* wall clock */
+    uint64_t at;                    /* loop time it fires at (uv_now) */
     void *item;
+    uint32_t slot;
+    uint32_t heap;                  /* index in s->heap */
+    char id[];
 };
 
 #define SCHEDULER_BUCKETS_MIN 1024
 
 struct scheduler {
     uv_loop_t *loop;
+    uv_timer_t timer;
     scheduler_fire_cb *fire;
     void *arg;
     struct scheduler_entry **bucket;  /* hash chains; grows with the entries */
     size_t nbuckets;                  /* a power of two */
     size_t nentries;
+    struct scheduler_entry **heap;    /* min-heap on `at` */
+    size_t heap_cap;
     struct scheduler_group **groups;
     size_t ngroups;
-    size_t open_handles;        /* entry timers not yet closed */
+    uint64_t armed_at;                /* the timer's due loop time, if armed */
+    int armed;
     uint64_t missed;
     int closing;
 };
@@ -51,15 +69,19 @@ struct scheduler *scheduler_new(uv_loop_t *loop, scheduler_fire_cb *fire, void *
         return NULL;
     s->nbuckets = SCHEDULER_BUCKETS_MIN;
     s->bucket = calloc(s->nbuckets, sizeof(*s->bucket));
-    if (s->bucket == NULL) {
+    if (s->bucket == NULL || uv_timer_init(loop, &s->timer) != 0) {
+        free(s->bucket);
         free(s);
         return NULL;
     }
+    s->timer.data = s;
     s->loop = loop;
     s->fire = fire;
     s->arg = arg;
     return s;
 }
+
+/* ---- ids ---------------------------------------------------------------- */
 
 static struct scheduler_entry **scheduler_find(struct scheduler *s, const char *id, uint64_t hash)
 {
@@ -93,6 +115,103 @@ static void scheduler_grow(struct scheduler *s)
     s->nbuckets = n;
 }
 
+/* ---- slot fill: open addressing on the occupied slots ---------------------- */
+
+static uint32_t scheduler_fill_home(const struct scheduler_group *g, uint32_t slot)
+{
+    return (uint32_t)((slot * 0x9e3779b1u) & (g->cap - 1));
+}
+
+/* The cell of slot, or of the empty cell where it would go. */
+static uint32_t scheduler_fill_cell(const struct scheduler_group *g, uint32_t slot)
+{
+    uint32_t i = scheduler_fill_home(g, slot);
+
+    while (g->key[i] != 0 && g->key[i] != slot + 1)
+        i = (i + 1) & (g->cap - 1);
+    return i;
+}
+
+static uint32_t scheduler_fill_get(const struct scheduler_group *g, uint32_t slot)
+{
+    uint32_t i;
+
+    if (g->cap == 0)
+        return 0;
+    i = scheduler_fill_cell(g, slot);
+    return g->key[i] != 0 ? g->count[i] : 0;
+}
+
+/* Room for one more occupied slot at a load of at most 1/2; 0 or NINES_ENOMEM. */
+static int scheduler_fill_reserve(struct scheduler_group *g)
+{
+    uint32_t cap = g->cap ? g->cap * 2 : 64, *key, *count, *old_key = g->key,
+             *old_count = g->count, old_cap = g->cap;
+
+    if (2 * (g->used + 1) <= g->cap)
+        return 0;
+    key = calloc(cap, sizeof(*key));
+    count = malloc(cap * sizeof(*count));
+    if (key == NULL || count == NULL) {
+        free(key);
+        free(count);
+        return NINES_ENOMEM;
+    }
+    g->key = key;
+    g->count = count;
+    g->cap = cap;
+    for (uint32_t i = 0; i < old_cap; i++) {
+        if (old_key[i] != 0) {
+            uint32_t j = scheduler_fill_cell(g, old_key[i] - 1);
+
+            key[j] = old_key[i];
+            count[j] = old_count[i];
+        }
+    }
+    free(old_key);
+    free(old_count);
+    return 0;
+}
+
+/* One more entry in slot (room reserved by the caller). */
+static void scheduler_fill_inc(struct scheduler_group *g, uint32_t slot)
+{
+    uint32_t i = scheduler_fill_cell(g, slot);
+
+    if (g->key[i] == 0) {
+        g->key[i] = slot + 1;
+        g->count[i] = 0;
+        g->used++;
+    }
+    g->count[i]++;
+}
+
+/* One entry fewer in slot; an emptied cell is filled by shifting back the
+ * cells after it that belong at or before it (linear probing deletion). */
+static void scheduler_fill_dec(struct scheduler_group *g, uint32_t slot)
+{
+    uint32_t mask = g->cap - 1, i = scheduler_fill_cell(g, slot), j = i;
+
+    if (g->key[i] == 0 || --g->count[i] > 0)
+        return;
+    g->used--;
+    for (;;) {
+        uint32_t home;
+
+        j = (j + 1) & mask;
+        if (g->key[j] == 0)
+            break;
+        home = scheduler_fill_home(g, g->key[j] - 1);
+        /* j's entry may move to i unless its home lies cyclically in (i, j] */
+        if (i <= j ? (home > i && home <= j) : (home > i || home <= j))
+            continue;
+        g->key[i] = g->key[j];
+        g->count[i] = g->count[j];
+        i = j;
+    }
+    g->key[i] = 0;
+}
+
 static struct scheduler_group *scheduler_group_get(struct scheduler *s, int64_t interval_ms)
 {
     struct scheduler_group *g, **grown;
@@ -108,34 +227,109 @@ static struct scheduler_group *scheduler_group_get(struct scheduler *s, int64_t 
     if (g == NULL)
         return NULL;
     g->interval_ms = interval_ms;
-    g->nslots = interval_ms / SCHEDULER_SLOT_MS > 0 ? (uint32_t)(interval_ms / SCHEDULER_SLOT_MS) : 1;
-    g->fill = calloc(g->nslots, sizeof(*g->fill));
-    if (g->fill == NULL) {
-        free(g);
-        return NULL;
-    }
+    g->nslots = interval_ms / SCHEDULER_SLOT_MS > 0 ?
+                    (interval_ms / SCHEDULER_SLOT_MS < UINT32_MAX - 1 ?
+                         (uint32_t)(interval_ms / SCHEDULER_SLOT_MS) : UINT32_MAX - 1) : 1;
     s->groups[s->ngroups++] = g;
     return g;
 }
 
 /* First slot at or after the hashed one whose fill is below the level that
- * spreads members + 1 entries evenly over the slots. */
-static uint32_t scheduler_group_take(struct scheduler_group *g, uint64_t hash)
+ * spreads members + 1 entries evenly over the slots; 0 or NINES_ENOMEM. */
+static int scheduler_group_take(struct scheduler_group *g, uint64_t hash, uint32_t *out)
 {
-    uint32_t level = (g->members + 1 + g->nslots - 1) / g->nslots;
+    uint32_t level = (uint32_t)(((uint64_t)g->members + g->nslots) / g->nslots);
     uint32_t slot = (uint32_t)(hash % g->nslots);
 
-    while (g->fill[slot] >= level)
+    if (scheduler_fill_reserve(g) != 0)
+        return NINES_ENOMEM;
+    while (scheduler_fill_get(g, slot) >= level)
         slot = (slot + 1) % g->nslots;
-    g->fill[slot]++;
+    scheduler_fill_inc(g, slot);
     g->members++;
-    return slot;
+    *out = slot;
+    return 0;
 }
 
 static void scheduler_group_release(struct scheduler_group *g, uint32_t slot)
 {
-    g->fill[slot]--;
+    scheduler_fill_dec(g, slot);
     g->members--;
+}
+
+/* ---- the heap of due times ------------------------------------------------ */
+
+static void scheduler_heap_set(struct scheduler *s, size_t i, struct scheduler_entry *e)
+{
+    s->heap[i] = e;
+    e->heap = (uint32_t)i;
+}
+
+static void scheduler_heap_up(struct scheduler *s, size_t i)
+{
+    struct scheduler_entry *e = s->heap[i];
+
+    while (i > 0 && s->heap[(i - 1) / 2]->at > e->at) {
+        scheduler_heap_set(s, i, s->heap[(i - 1) / 2]);
+        i = (i - 1) / 2;
+    }
+    scheduler_heap_set(s, i, e);
+}
+
+static void scheduler_heap_down(struct scheduler *s, size_t i)
+{
+    struct scheduler_entry *e = s->heap[i];
+    size_t n = s->nentries;
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+
+        if (c >= n)
+            break;
+        if (c + 1 < n && s->heap[c + 1]->at < s->heap[c]->at)
+            c++;
+        if (s->heap[c]->at >= e->at)
+            break;
+        scheduler_heap_set(s, i, s->heap[c]);
+        i = c;
+    }
+    scheduler_heap_set(s, i, e);
+}
+
+/* Takes e out of the heap, and out of the count of entries. */
+static void scheduler_heap_remove(struct scheduler *s, struct scheduler_entry *e)
+{
+    size_t i = e->heap, last = --s->nentries;
+    struct scheduler_entry *moved = s->heap[last];
+
+    if (i == last)
+        return;
+    scheduler_heap_set(s, i, moved);    /* the last one fills the hole */
+    scheduler_heap_down(s, i);
+    scheduler_heap_up(s, moved->heap);
+}
+
+/* The one timer follows the earliest entry. */
+static void scheduler_on_timer(uv_timer_t *t);
+
+static void scheduler_rearm(struct scheduler *s)
+{
+    uint64_t now = uv_now(s->loop), at;
+
+    if (s->closing)
+        return;
+    if (s->nentries == 0) {
+        if (s->armed)
+            uv_timer_stop(&s->timer);
+        s->armed = 0;
+        return;
+    }
+    at = s->heap[0]->at;
+    if (s->armed && s->armed_at == at)
+        return;
+    uv_timer_start(&s->timer, scheduler_on_timer, at > now ? at - now : 0, 0);
+    s->armed = 1;
+    s->armed_at = at;
 }
 
 /* The next wall-clock time after now_ms at this entry's phase. */
@@ -150,36 +344,70 @@ static int64_t scheduler_next_due(const struct scheduler_entry *e, int64_t now_m
     return base;
 }
 
-static void scheduler_on_timer(uv_timer_t *t);
-
-static void scheduler_arm(struct scheduler_entry *e, int64_t now_ms)
+/* e fires in due_ms - now_ms of loop time (as a timer of its own would). */
+static void scheduler_set_at(struct scheduler *s, struct scheduler_entry *e, int64_t now_ms)
 {
     int64_t delay = e->due_ms - now_ms;
 
-    if (delay < 0)
-        delay = 0;
-    uv_timer_start(&e->timer, scheduler_on_timer, (uint64_t)delay, 0);
+    e->at = uv_now(s->loop) + (uint64_t)(delay > 0 ? delay : 0);
 }
 
-static void scheduler_on_timer(uv_timer_t *t)
+/* One entry's turn: its next due time, back in the heap, then the callback. */
+static void scheduler_run_entry(struct scheduler *s, struct scheduler_entry *e)
 {
-    struct scheduler_entry *e = t->data;
-    struct scheduler *s = e->s;
     int64_t due = e->due_ms;
     int64_t now = nines_wall_ms();
 
     e->due_ms = due + e->group->interval_ms;
     /* behind by a whole interval (a stall or a clock step): skip ahead, and
      * a clock stepped backwards must not postpone the check for long. The
-     * loop's timers and the wall clock differ by up to a millisecond, so a
-     * timer may fire a little early: the slot width is the tolerance. */
+     * loop's time and the wall clock differ by up to a millisecond, so an
+     * entry may fire a little early: the slot width is the tolerance. */
     if (e->due_ms <= now || e->due_ms - now > e->group->interval_ms + SCHEDULER_SLOT_MS) {
         if (e->due_ms <= now)
             s->missed += (uint64_t)((now - e->due_ms) / e->group->interval_ms) + 1;
         e->due_ms = scheduler_next_due(e, now);
     }
-    scheduler_arm(e, now);
-    s->fire(e->item, due, s->arg);
+    scheduler_set_at(s, e, now);
+    scheduler_heap_down(s, e->heap);
+    s->fire(e->item, due, s->arg);      /* may put or remove entries, e too */
+}
+
+static void scheduler_on_timer(uv_timer_t *t)
+{
+    struct scheduler *s = t->data;
+    uint64_t now = uv_now(s->loop);
+    size_t budget = s->nentries;    /* each entry at most once per turn */
+
+    s->armed = 0;
+    while (budget-- > 0 && s->nentries > 0 && !s->closing && s->heap[0]->at <= now)
+        scheduler_run_entry(s, s->heap[0]);
+    scheduler_rearm(s);
+}
+
+/* ---- the interface --------------------------------------------------------- */
+
+static struct scheduler_entry *scheduler_entry_new(struct scheduler *s, const char *id,
+                                                   uint64_t hash, void *item)
+{
+    size_t n = strlen(id) + 1;
+    struct scheduler_entry *e, **heap;
+
+    if (s->nentries == s->heap_cap) {
+        size_t cap = s->heap_cap ? 2 * s->heap_cap : 1024;
+
+        if (cap > UINT32_MAX || (heap = realloc(s->heap, cap * sizeof(*heap))) == NULL)
+            return NULL;
+        s->heap = heap;
+        s->heap_cap = cap;
+    }
+    e = calloc(1, sizeof(*e) + n);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->id, id, n);
+    e->hash = hash;
+    e->item = item;
+    return e;
 }
 
 int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void *item)
@@ -187,6 +415,7 @@ int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void
     uint64_t hash = nines_fnv1a64(id, strlen(id));
     struct scheduler_entry **pp = scheduler_find(s, id, hash), *e = *pp;
     struct scheduler_group *g;
+    uint32_t slot;
 
     if (s->closing || interval_ms <= 0 || strlen(id) >= NINES_ID_LEN)
         return NINES_EINVAL;
@@ -199,48 +428,41 @@ int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void
     if (g == NULL)
         return NINES_ENOMEM;
     if (e == NULL) {
-        e = calloc(1, sizeof(*e));
-        if (e == NULL)
+        e = scheduler_entry_new(s, id, hash, item);
+        if (e == NULL || scheduler_group_take(g, hash, &slot) != 0) {
+            free(e);
             return NINES_ENOMEM;
-        memcpy(e->id, id, strlen(id) + 1);
-        e->hash = hash;
-        e->s = s;
-        e->item = item;
-        uv_timer_init(s->loop, &e->timer);
-        e->timer.data = e;
-        s->open_handles++;
+        }
         *pp = e;
-        s->nentries++;
+        scheduler_heap_set(s, s->nentries++, e);
         scheduler_grow(s);
     } else {
+        /* taken before the old slot is given back: a failure changes nothing */
+        if (scheduler_group_take(g, hash, &slot) != 0)
+            return NINES_ENOMEM;
         scheduler_group_release(e->group, e->slot);
     }
     e->group = g;
-    e->slot = scheduler_group_take(g, hash);
+    e->slot = slot;
     e->due_ms = scheduler_next_due(e, nines_wall_ms());
-    scheduler_arm(e, nines_wall_ms());
+    scheduler_set_at(s, e, nines_wall_ms());
+    scheduler_heap_up(s, e->heap);
+    scheduler_heap_down(s, e->heap);
+    scheduler_rearm(s);
     return 0;
 }
 
 static void scheduler_free(struct scheduler *s)
 {
     for (size_t i = 0; i < s->ngroups; i++) {
-        free(s->groups[i]->fill);
+        free(s->groups[i]->key);
+        free(s->groups[i]->count);
         free(s->groups[i]);
     }
     free(s->groups);
+    free(s->heap);
     free(s->bucket);
     free(s);
-}
-
-static void scheduler_entry_closed(uv_handle_t *h)
-{
-    struct scheduler_entry *e = h->data;
-    struct scheduler *s = e->s;
-
-    free(e);
-    if (--s->open_handles == 0 && s->closing)
-        scheduler_free(s);
 }
 
 int scheduler_remove(struct scheduler *s, const char *id)
@@ -251,9 +473,10 @@ int scheduler_remove(struct scheduler *s, const char *id)
     if (e == NULL)
         return NINES_ENOTFOUND;
     *pp = e->next;
-    s->nentries--;
     scheduler_group_release(e->group, e->slot);
-    uv_close((uv_handle_t *)&e->timer, scheduler_entry_closed);
+    scheduler_heap_remove(s, e);
+    free(e);
+    scheduler_rearm(s);
     return 0;
 }
 
@@ -270,6 +493,11 @@ uint64_t scheduler_missed(const struct scheduler *s)
     return s->missed;
 }
 
+static void scheduler_timer_closed(uv_handle_t *h)
+{
+    scheduler_free(h->data);
+}
+
 void scheduler_close(struct scheduler *s)
 {
     if (s == NULL || s->closing)
@@ -280,10 +508,9 @@ void scheduler_close(struct scheduler *s)
             struct scheduler_entry *e = s->bucket[b];
 
             s->bucket[b] = e->next;
-            scheduler_group_release(e->group, e->slot);
-            uv_close((uv_handle_t *)&e->timer, scheduler_entry_closed);
+            free(e);
         }
     }
-    if (s->open_handles == 0)
-        scheduler_free(s);
+    s->nentries = 0;
+    uv_close((uv_handle_t *)&s->timer, scheduler_timer_closed);
 }

@@ -364,9 +364,15 @@ static json_t *facts_of(const struct got *g)
 {
     json_error_t err;
     json_t *j = json_loads(g->r.facts, 0, &err);
+    char *again;
 
     cr_assert(not(eq(ptr, j, NULL)), "facts are not JSON: %s", g->r.facts);
     cr_assert(lt(sz, strlen(g->r.facts), (size_t)NINES_FACTS_LEN));
+    again = json_dumps(j, JSON_COMPACT);
+    cr_assert(not(eq(ptr, again, NULL)));
+    /* written byte for byte as jansson writes the same document */
+    cr_assert(eq(str, again, (char *)g->r.facts));
+    free(again);
     return j;
 }
 
@@ -537,6 +543,7 @@ Test(dns, large_reply_over_tcp_fallback_facts_fit)
     struct got g = { 0 };
     json_t *j;
     json_t *answers;
+    char *one;
 
     dnsmasq_start();
     check_init(&c, dnsmasq.addr, "big.test", "TXT", 2000);
@@ -550,6 +557,13 @@ Test(dns, large_reply_over_tcp_fallback_facts_fit)
                       json_integer_value(json_object_get(j, "answers_omitted")),
                  TXT_LONG_N));
     cr_assert(eq(str, js(j, "rcode"), "NOERROR"));
+    /* as many answers as fit: one more would not (give or take a digit
+     * of answers_omitted) */
+    one = json_dumps(json_array_get(answers, 0), JSON_COMPACT);
+    cr_assert(not(eq(ptr, one, NULL)));
+    cr_assert(ge(sz, strlen(g.r.facts) + 1 + strlen(one), (size_t)NINES_FACTS_LEN - 1),
+              "%zu + %zu", strlen(g.r.facts), strlen(one));
+    free(one);
     json_decref(j);
 }
 

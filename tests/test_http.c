@@ -740,9 +740,15 @@ static json_t *facts_of(const struct got *g)
 {
     json_error_t err;
     json_t *f = json_loads(g->r.facts, 0, &err);
+    char *again;
 
     cr_assert(f != NULL, "facts are not JSON: '%s' (%s)", g->r.facts, err.text);
     cr_assert(ne(int, json_is_object(f), 0));
+    again = json_dumps(f, JSON_COMPACT);
+    cr_assert(again != NULL);
+    /* written byte for byte as jansson writes the same document */
+    cr_assert(eq(str, again, (char *)g->r.facts));
+    free(again);
     return f;
 }
 

@@ -249,8 +249,13 @@ static json_int_t cert_days_left(const struct got *g, char *subject, size_t len)
     json_t *cert = json_object_get(f, "cert");
     json_t *days = json_object_get(cert, "days_left");
     json_int_t v;
+    char *again = json_dumps(f, JSON_COMPACT);
 
     cr_assert(ne(ptr, days, NULL), "no cert.days_left in '%s'", g->r.facts);
+    /* written byte for byte as jansson writes the same document */
+    cr_assert(ne(ptr, again, NULL));
+    cr_assert(eq(str, again, (char *)g->r.facts));
+    free(again);
     v = json_integer_value(days);
     if (subject)
         snprintf(subject, len, "%s", json_string_value(json_object_get(cert, "subject")));

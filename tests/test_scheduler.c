@@ -184,3 +184,121 @@ Test(scheduler, fires_each_check_once_per_interval_at_its_phase, .timeout = 10)
     cr_expect(lt(i64, f.late_ms_max, 100), "a run started %lld ms late",
               (long long)f.late_ms_max);
 }
+
+/* Slots are counted exactly through adds and removes: a busy interval keeps
+ * every slot at the even level, and once everything is removed, new checks
+ * find every slot free again. */
+Test(scheduler, slot_counts_follow_adds_and_removes)
+{
+    uv_loop_t loop;
+    struct scheduler *s;
+    int per_slot[100];
+    char id[32];
+
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    s = scheduler_new(&loop, never_fire, NULL);
+    cr_assert(s != NULL);
+    /* 1,000 checks over the 100 slots of 1 s: ten in each */
+    memset(per_slot, 0, sizeof(per_slot));
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof(id), "busy-%d", i);
+        cr_assert(eq(int, scheduler_put(s, id, 1000, NULL), 0));
+        per_slot[scheduler_offset_ms(s, id) / 10]++;
+    }
+    for (int k = 0; k < 100; k++)
+        cr_assert(eq(int, per_slot[k], 10), "slot %d holds %d", k, per_slot[k]);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof(id), "busy-%d", i);
+        cr_assert(eq(int, scheduler_remove(s, id), 0));
+    }
+    /* all gone: 100 new checks take one slot each */
+    memset(per_slot, 0, sizeof(per_slot));
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof(id), "after-%d", i);
+        cr_assert(eq(int, scheduler_put(s, id, 1000, NULL), 0));
+        per_slot[scheduler_offset_ms(s, id) / 10]++;
+    }
+    for (int k = 0; k < 100; k++)
+        cr_assert(eq(int, per_slot[k], 1), "slot %d holds %d", k, per_slot[k]);
+    /* a check moved to another interval leaves its slot to the next comer */
+    cr_assert(eq(int, scheduler_put(s, "after-0", 5000, NULL), 0));
+    cr_assert(eq(int, scheduler_put(s, "newcomer", 1000, NULL), 0));
+    memset(per_slot, 0, sizeof(per_slot));
+    for (int i = 1; i < 100; i++) {
+        snprintf(id, sizeof(id), "after-%d", i);
+        per_slot[scheduler_offset_ms(s, id) / 10]++;
+    }
+    per_slot[scheduler_offset_ms(s, "newcomer") / 10]++;
+    for (int k = 0; k < 100; k++)
+        cr_assert(eq(int, per_slot[k], 1), "slot %d holds %d", k, per_slot[k]);
+    scheduler_close(s);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+}
+
+/* Removed checks never fire, also when removed from inside a firing, and the
+ * others keep firing on time from the one timer. */
+struct removing {
+    struct scheduler *s;
+    int count[20];
+    int removed_from_fire;
+    uv_timer_t stop;
+};
+
+static void remove_on_fire(void *item, int64_t due_ms, void *arg)
+{
+    struct removing *r = arg;
+    int i = (int)(intptr_t)item;
+
+    (void)due_ms;
+    r->count[i]++;
+    if (i == 0 && !r->removed_from_fire) {
+        /* the first run of c0 removes c0 itself and c2 */
+        r->removed_from_fire = 1;
+        cr_assert(eq(int, scheduler_remove(r->s, "c0"), 0));
+        cr_assert(eq(int, scheduler_remove(r->s, "c2"), 0));
+    }
+}
+
+static void stop_removing(uv_timer_t *t)
+{
+    struct removing *r = t->data;
+
+    scheduler_close(r->s);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(scheduler, removed_checks_never_fire, .timeout = 10)
+{
+    uv_loop_t loop;
+    struct removing r;
+
+    memset(&r, 0, sizeof(r));
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    r.s = scheduler_new(&loop, remove_on_fire, &r);
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_put(r.s, id, 200, (void *)(intptr_t)i), 0));
+    }
+    /* odd ones go before anything ran; c2 is removed by c0's first run
+     * unless it ran first (then once at most) */
+    for (int i = 1; i < 20; i += 2) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_remove(r.s, id), 0));
+    }
+    uv_timer_init(&loop, &r.stop);
+    r.stop.data = &r;
+    uv_timer_start(&r.stop, stop_removing, 1100, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    cr_assert(eq(int, r.count[0], 1), "c0 ran %d times", r.count[0]);
+    cr_assert(le(int, r.count[2], 1), "c2 ran %d times", r.count[2]);
+    for (int i = 1; i < 20; i += 2)
+        cr_assert(eq(int, r.count[i], 0), "c%d ran after its removal", i);
+    for (int i = 4; i < 20; i += 2)
+        cr_expect(ge(int, r.count[i], 3), "c%d ran %d times in 1.1 s at 200 ms", i, r.count[i]);
+}

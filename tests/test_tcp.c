@@ -186,9 +186,15 @@ static json_t *facts_of(const struct nines_result *r)
 {
     json_error_t jerr;
     json_t *f = json_loads(r->facts, 0, &jerr);
+    char *again;
 
     cr_assert(f != NULL, "facts are not JSON: %s (%s)", r->facts, jerr.text);
     cr_assert(eq(int, json_is_object(f) ? 1 : 0, 1));
+    again = json_dumps(f, JSON_COMPACT);
+    cr_assert(again != NULL);
+    /* written byte for byte as jansson writes the same document */
+    cr_assert(eq(str, again, (char *)r->facts));
+    free(again);
     return f;
 }
 
