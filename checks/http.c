@@ -34,6 +34,7 @@
 #include "jsoncond.h"
 #include "jsonw.h"
 #include "nines/clock.h"
+#include "nines/config.h"
 #include "nines/err.h"
 
 #define HTTP_USER_AGENT "nines-probe/0.1"
@@ -1856,58 +1857,6 @@ out:
     return err;
 }
 
-/* The secret from an environment variable into buf: 0, or 1 with why set. */
-static int http_secret_env(const char *name, char *buf, size_t size, char *why, size_t len)
-{
-    const char *v = getenv(name);
-    size_t n = v ? strlen(v) : 0;
-
-    if (n == 0) {
-        http_set_text(why, len, "secret unavailable: environment variable %s is %s", name,
-                      v ? "empty" : "not set");
-        return 1;
-    }
-    if (n >= size || strpbrk(v, "\r\n")) {
-        http_set_text(why, len, "secret unavailable: environment variable %s is not one "
-                      "line of at most %zu bytes", name, size - 1);
-        return 1;
-    }
-    memcpy(buf, v, n + 1);
-    return 0;
-}
-
-/* The first line of a file into buf: 0, or 1 with why set. */
-static int http_secret_file(const char *path, char *buf, size_t size, char *why, size_t len)
-{
-    ssize_t got = 0;
-    size_t n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0) {
-        http_set_text(why, len, "secret unavailable: cannot read %s: %s", path,
-                      strerror(errno));
-        return 1;
-    }
-    while (n < size - 1 && !memchr(buf, '\n', n)) {
-        got = read(fd, buf + n, size - 1 - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        n += (size_t)got;
-    }
-    close(fd);
-    buf[n] = '\0';
-    n = strcspn(buf, "\r\n");
-    buf[n] = '\0';
-    if (got >= 0 && n > 0 && n < size - 1)
-        return 0;
-    http_set_text(why, len, "secret unavailable: %s %s", path,
-                  got < 0 ? "cannot be read" : n == 0 ? "has an empty first line"
-                                                     : "has a first line too long");
-    return 1;
-}
-
 /*
  * Reads the secret: 0 with *out set, 1 when it is unavailable (why says which
  * variable or file, never the value), or NINES_ENOMEM.
@@ -1916,12 +1865,19 @@ static int http_secret_read(const struct nines_http_opts *o, char **out, char *w
                             size_t len)
 {
     char buf[HTTP_SECRET_MAX];
-    int rc;
+    struct nines_err err = { 0 };
+    int rc = 0;
 
-    if (o->secret_env)
-        rc = http_secret_env(o->secret_env, buf, sizeof(buf), why, len);
-    else
-        rc = http_secret_file(o->secret_file, buf, sizeof(buf), why, len);
+    /* the configuration names one source (secret_env or secret_file) */
+    if (nines_secret_read(o->secret_env, o->secret_env ? NULL : o->secret_file, buf,
+                          sizeof(buf), &err) != 0) {
+        http_set_text(why, len, "secret unavailable: %s", err.msg);
+        rc = 1;
+    } else if (buf[0] == '\0') {
+        http_set_text(why, len, "secret unavailable: %s has an empty first line",
+                      o->secret_file ? o->secret_file : "?");
+        rc = 1;
+    }
     if (rc == 0) {
         *out = strdup(buf);
         rc = *out ? 0 : NINES_ENOMEM;

@@ -4861,6 +4861,9 @@ int nines_secret_read(const char *env, const char *file, char *out, size_t len,
         else if (strlen(v) >= len)
             rc = nines_err_set(err, NINES_EINVAL,
                                "environment variable %s is longer than %zu bytes", env, len - 1);
+        else if (strpbrk(v, "\r\n") != NULL)
+            rc = nines_err_set(err, NINES_EINVAL, "environment variable %s holds a line break",
+                               env);
         else
             memcpy(out, v, strlen(v) + 1);
     } else if (file != NULL && file[0] != '\0') {

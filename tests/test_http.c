@@ -1139,6 +1139,42 @@ Test(http, missing_secret_is_secret_unavailable)
     cr_assert(eq(long, httpfix_hits(&fix), 0), "no request without its credentials");
 }
 
+/* A secret that would break the request: a line break in the variable (a
+ * header injection), an empty first line in the file. No request goes out. */
+Test(http, secret_with_a_line_break_or_empty_is_secret_unavailable)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN], dir[256], path[300];
+    char auth[] = "bearer", var[] = "NINES_TEST_CRLF_SECRET";
+
+    cr_assert(eq(int, setenv("NINES_TEST_CRLF_SECRET", "tok\r\nX-Injected: 1", 1), 0));
+    cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
+    snprintf(path, sizeof(path), "%s/token", dir);
+    cr_assert(eq(int, test_write_file(path, "\nsecond line is not the secret\n"), 0));
+    fix_start();
+    fix_url(url, "/");
+    check_init(&c, url, 2000);
+    c.http.auth = auth;
+    c.http.secret_env = var;
+    run_one(&c, &g, NULL);
+    cr_expect(eq(str, g.r.reason, "secret_unavailable"));
+    cr_expect(ne(ptr, strstr(g.r.message, "NINES_TEST_CRLF_SECRET holds a line break"), NULL),
+              "%s", g.r.message);
+    assert_no_secret(&g, "tok");
+
+    c.http.secret_env = NULL;
+    c.http.secret_file = path;
+    run_one(&c, &g2, NULL);
+    cr_expect(eq(str, g2.r.reason, "secret_unavailable"));
+    cr_expect(ne(ptr, strstr(g2.r.message, "has an empty first line"), NULL), "%s",
+              g2.r.message);
+    cr_expect(eq(long, httpfix_hits(&fix), 0), "no request without its credentials");
+    unsetenv("NINES_TEST_CRLF_SECRET");
+    test_rmtree(dir);
+}
+
 Test(http, latency_over_objective_is_ok_with_warning)
 {
     struct nines_check c;

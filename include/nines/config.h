@@ -233,7 +233,8 @@ void nines_config_free(struct nines_config *cfg);
  * 0 with out filled ("" when neither is given, or the file's first line is
  * empty). Else out is zeroed and err (may be NULL) says what and which
  * variable or file: NINES_ENOTFOUND, the variable is unset or empty;
- * NINES_EIO, the file cannot be read or is empty; NINES_EINVAL, too long.
+ * NINES_EIO, the file cannot be read or is empty; NINES_EINVAL, too long (or
+ * the variable holds a line break: a secret is one line).
  */
 int nines_secret_read(const char *env, const char *file, char *out, size_t len,
                       struct nines_err *err);
