@@ -1172,6 +1172,8 @@ int collector_start(struct collector *c, struct nines_err *err)
     c->blk = rconn_new(c->loop, &c->addr, "ingest", collector_on_up, collector_on_down, c);
     if (c->cmd == NULL || c->blk == NULL)
         return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    /* a batch's reply is ~22 objects per entry: one malloc each by default */
+    rconn_use_block_replies(c->blk);
     if (c->npart > 1) {
         c->parts = partitions_new(c->loop, c->cmd, cc->name, c->npart, cc->lease_ms,
                                   collector_on_partitions_changed, c);
