@@ -448,9 +448,19 @@ static void state_buf_str(struct state_buf *b, const char *str)
         return;
     b->p[b->len++] = '"';
     while (left > 0) {
-        size_t n = state_utf8_len(s, left);
+        size_t n;
         char *o = b->p + b->len;
 
+        /* the common case: a run of printable ASCII, copied as it is */
+        for (n = 0; n < left && s[n] >= 0x20 && s[n] < 0x80 && s[n] != '"' && s[n] != '\\'; n++)
+            o[n] = (char)s[n];
+        if (n > 0) {
+            b->len += n;
+            s += n;
+            left -= n;
+            continue;
+        }
+        n = state_utf8_len(s, left);
         if (n == 0) {                 /* not UTF-8: U+FFFD, 3 bytes */
             memcpy(o, "\xef\xbf\xbd", 3);
             b->len += 3;
@@ -499,93 +509,107 @@ static void state_buf_int(struct state_buf *b, int64_t v)
     state_buf_raw(b, tmp + sizeof(tmp) - n, n);
 }
 
-/* ,"key": (without the comma for the first member) */
-static void state_buf_key(struct state_buf *b, const char *key, int first)
-{
-    if (!first)
-        state_buf_raw(b, ",", 1);
-    state_buf_raw(b, "\"", 1);
-    state_buf_raw(b, key, strlen(key));
-    state_buf_raw(b, "\":", 2);
-}
-
-static void state_buf_kstr(struct state_buf *b, const char *key, const char *v)
-{
-    state_buf_key(b, key, 0);
-    state_buf_str(b, v);
-}
-
-static void state_buf_kint(struct state_buf *b, const char *key, int64_t v)
-{
-    state_buf_key(b, key, 0);
-    state_buf_int(b, v);
-}
+/* A literal, its length known at compile time. */
+#define STATE_LIT(b, lit) state_buf_raw((b), (lit), sizeof(lit) - 1)
+/* ,"key":value */
+#define STATE_KSTR(b, key, v) (STATE_LIT((b), ",\"" key "\":"), state_buf_str((b), (v)))
+#define STATE_KINT(b, key, v) (STATE_LIT((b), ",\"" key "\":"), state_buf_int((b), (v)))
+#define STATE_KBOOL(b, key, v) \
+    ((v) ? STATE_LIT((b), ",\"" key "\":true") : STATE_LIT((b), ",\"" key "\":false"))
 
 static void state_buf_loc(struct state_buf *b, const struct loc_state *l)
 {
-    state_buf_key(b, "name", 1);
+    STATE_LIT(b, "{\"name\":");
     state_buf_str(b, l->name);
-    state_buf_kstr(b, "probe", l->probe);
-    state_buf_kstr(b, "state", state_name(l->state));
-    state_buf_kint(b, "fail_streak", l->fail_streak);
-    state_buf_kint(b, "ok_streak", l->ok_streak);
-    state_buf_kint(b, "streak_start_ms", l->streak_start_ms);
-    state_buf_kstr(b, "streak_reason", l->streak_reason);
-    state_buf_kstr(b, "streak_message", l->streak_message);
-    state_buf_kint(b, "since_ms", l->since_ms);
-    state_buf_kint(b, "last_ms", l->last_ms);
-    state_buf_kint(b, "last_end_ms", l->last_end_ms);
-    state_buf_key(b, "silent", 0);
-    state_buf_raw(b, l->silent ? "true" : "false", l->silent ? 4 : 5);
+    STATE_KSTR(b, "probe", l->probe);
+    STATE_KSTR(b, "state", state_name(l->state));
+    STATE_KINT(b, "fail_streak", l->fail_streak);
+    STATE_KINT(b, "ok_streak", l->ok_streak);
+    STATE_KINT(b, "streak_start_ms", l->streak_start_ms);
+    STATE_KSTR(b, "streak_reason", l->streak_reason);
+    STATE_KSTR(b, "streak_message", l->streak_message);
+    STATE_KINT(b, "since_ms", l->since_ms);
+    STATE_KINT(b, "last_ms", l->last_ms);
+    STATE_KINT(b, "last_end_ms", l->last_end_ms);
+    STATE_KBOOL(b, "silent", l->silent);
+    STATE_LIT(b, "}");
+}
+
+static void state_encode_buf(const struct check_state *s, struct state_buf *b)
+{
+    char applied[48], *d = applied + sizeof(applied);
+    uint64_t u = s->applied.seq;
+
+    /* "ms-seq", written backwards */
+    *--d = '\0';
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    *--d = '-';
+    u = s->applied.ms;
+    do {
+        *--d = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    STATE_LIT(b, "{\"v\":1");
+    STATE_KSTR(b, "id", s->id);
+    STATE_KSTR(b, "state", state_name(s->state));
+    STATE_KINT(b, "since_ms", s->since_ms);
+    STATE_LIT(b, ",\"locations\":[");
+    for (size_t i = 0; i < s->nloc; i++) {
+        if (i > 0)
+            STATE_LIT(b, ",");
+        state_buf_loc(b, &s->loc[i]);
+    }
+    STATE_LIT(b, "],\"incident\":{");
+    if (s->incident.open)
+        STATE_LIT(b, "\"open\":true");
+    else
+        STATE_LIT(b, "\"open\":false");
+    STATE_KINT(b, "start_ms", s->incident.start_ms);
+    STATE_KINT(b, "end_ms", s->incident.end_ms);
+    STATE_KSTR(b, "reason", s->incident.reason);
+    STATE_KSTR(b, "message", s->incident.message);
+    STATE_KSTR(b, "locations", s->incident.locations);
+    STATE_LIT(b, "}");
+    STATE_KINT(b, "last_ms", s->last_ms);
+    STATE_KINT(b, "last_total_us", s->last_total_us);
+    STATE_KINT(b, "last_code", s->last_code);
+    STATE_KSTR(b, "last_outcome", nines_outcome_name(s->last_outcome));
+    STATE_KSTR(b, "last_location", s->last_location);
+    STATE_KINT(b, "last_error_ms", s->last_error_ms);
+    STATE_KSTR(b, "last_error_reason", s->last_error_reason);
+    STATE_KSTR(b, "last_error_message", s->last_error_message);
+    STATE_KSTR(b, "applied", d);
+    STATE_KINT(b, "results", (int64_t)s->results);
+    STATE_KINT(b, "first_ms", s->first_ms);
+    state_buf_raw(b, "}", 2);      /* with its NUL */
 }
 
 char *state_encode(const struct check_state *s)
 {
     struct state_buf b = { 0 };
-    char applied[48];
 
-    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
-    state_buf_raw(&b, "{", 1);
-    state_buf_key(&b, "v", 1);
-    state_buf_int(&b, 1);
-    state_buf_kstr(&b, "id", s->id);
-    state_buf_kstr(&b, "state", state_name(s->state));
-    state_buf_kint(&b, "since_ms", s->since_ms);
-    state_buf_key(&b, "locations", 0);
-    state_buf_raw(&b, "[", 1);
-    for (size_t i = 0; i < s->nloc; i++) {
-        state_buf_raw(&b, i ? ",{" : "{", i ? 2 : 1);
-        state_buf_loc(&b, &s->loc[i]);
-        state_buf_raw(&b, "}", 1);
-    }
-    state_buf_raw(&b, "]", 1);
-    state_buf_key(&b, "incident", 0);
-    state_buf_raw(&b, "{", 1);
-    state_buf_key(&b, "open", 1);
-    state_buf_raw(&b, s->incident.open ? "true" : "false", s->incident.open ? 4 : 5);
-    state_buf_kint(&b, "start_ms", s->incident.start_ms);
-    state_buf_kint(&b, "end_ms", s->incident.end_ms);
-    state_buf_kstr(&b, "reason", s->incident.reason);
-    state_buf_kstr(&b, "message", s->incident.message);
-    state_buf_kstr(&b, "locations", s->incident.locations);
-    state_buf_raw(&b, "}", 1);
-    state_buf_kint(&b, "last_ms", s->last_ms);
-    state_buf_kint(&b, "last_total_us", s->last_total_us);
-    state_buf_kint(&b, "last_code", s->last_code);
-    state_buf_kstr(&b, "last_outcome", nines_outcome_name(s->last_outcome));
-    state_buf_kstr(&b, "last_location", s->last_location);
-    state_buf_kint(&b, "last_error_ms", s->last_error_ms);
-    state_buf_kstr(&b, "last_error_reason", s->last_error_reason);
-    state_buf_kstr(&b, "last_error_message", s->last_error_message);
-    state_buf_kstr(&b, "applied", applied);
-    state_buf_kint(&b, "results", (int64_t)s->results);
-    state_buf_kint(&b, "first_ms", s->first_ms);
-    state_buf_raw(&b, "}", 2);      /* with its NUL */
+    state_encode_buf(s, &b);
     if (b.oom) {
         free(b.p);
         return NULL;
     }
     return b.p;
+}
+
+int state_encode_to(const struct check_state *s, char **buf, size_t *cap, size_t *len)
+{
+    struct state_buf b = { *buf, 0, *cap, 0 };
+
+    state_encode_buf(s, &b);
+    *buf = b.p;
+    *cap = b.cap;
+    if (b.oom)
+        return NINES_ENOMEM;
+    *len = b.len - 1;
+    return 0;
 }
 
 /* Copies a JSON string member into a fixed buffer; 0 or -1. */
