@@ -39,6 +39,7 @@ struct ccheck {
     struct metrics_check m;           /* /metrics, since start or reload */
     int part;                         /* its results' partition (0 with one stream) */
     int64_t latency_expiry_day;       /* see store_latency; -1 after a resync */
+    struct store_written written;     /* see store_state; zeroed after a resync */
     struct ccheck *next;              /* hash chain */
 };
 
@@ -288,6 +289,7 @@ static int collector_index(struct collector *c)
         k->spec = &c->cfg->checks[i];
         k->part = nines_partition_of(id, c->npart);
         k->latency_expiry_day = -1;
+        memset(&k->written, 0, sizeof(k->written));
         state_init(&k->st, id);
         k->next = c->bucket[b];
         c->bucket[b] = k;
@@ -372,6 +374,7 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
     k = &c->checks[c->load_next++];
     state_init(&k->st, k->spec->id);
     k->latency_expiry_day = -1;     /* a lost transaction may have held its EXPIRE */
+    k->written.valid = 0;           /* ... or state fields: send them all again */
     if (r->type != REDIS_REPLY_STRING)
         return;    /* never seen: UNKNOWN */
     if (state_decode(&k->st, r->str, r->len) != 0)
@@ -741,7 +744,7 @@ static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
         if (!c->checks[i].dirty)
             continue;
         c->checks[i].dirty = 0;
-        store_state(c->store, ac, &c->checks[i].st);
+        store_state(c->store, ac, &c->checks[i].st, &c->checks[i].written);
     }
 }
 

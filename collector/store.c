@@ -169,7 +169,12 @@ void store_latency(struct store *st, redisAsyncContext *ac, const char *check,
         store_latency_flush(st, ac);    /* still inside the caller's MULTI */
 }
 
-int store_state(struct store *st, redisAsyncContext *ac, const struct check_state *s)
+/* Whether field f must be sent: every field without a valid w. */
+#define STORE_CHANGED(w, f, v) ((w) == NULL || !(w)->valid || (w)->f != (v))
+#define STORE_CHANGED_STR(w, f, v) ((w) == NULL || !(w)->valid || strcmp((w)->f, (v)) != 0)
+
+int store_state(struct store *st, redisAsyncContext *ac, const struct check_state *s,
+                struct store_written *w)
 {
     struct rcmd *b = &st->cmd;
     char key[sizeof(NINES_KEY_STATE_PREFIX) + NINES_ID_LEN];
@@ -185,33 +190,71 @@ int store_state(struct store *st, redisAsyncContext *ac, const struct check_stat
     memcpy(key + n, s->id, idlen);
     rcmd_arg(b, "HSET", 4);
     rcmd_arg(b, key, n + idlen);
-    rcmd_arg(b, "state", 5);
-    rcmd_str(b, state_name(s->state));
-    rcmd_arg(b, "since_ms", 8);
-    rcmd_int(b, s->since_ms);
-    rcmd_arg(b, "last_ms", 7);
-    rcmd_int(b, s->last_ms);
-    rcmd_arg(b, "last_total_us", 13);
-    rcmd_int(b, s->last_total_us);
-    rcmd_arg(b, "last_code", 9);
-    rcmd_int(b, s->last_code);
-    rcmd_arg(b, "last_outcome", 12);
-    rcmd_str(b, nines_outcome_name(s->last_outcome));
-    rcmd_arg(b, "last_location", 13);
-    rcmd_str(b, s->last_location);
-    rcmd_arg(b, "last_error_ms", 13);
-    rcmd_int(b, s->last_error_ms);
-    rcmd_arg(b, "last_error_reason", 17);
-    rcmd_str(b, s->last_error_reason);
-    rcmd_arg(b, "last_error_message", 18);
-    rcmd_str(b, s->last_error_message);
-    rcmd_arg(b, "results", 7);
-    rcmd_int(b, (int64_t)s->results);
+    if (STORE_CHANGED(w, state, s->state)) {
+        rcmd_arg(b, "state", 5);
+        rcmd_str(b, state_name(s->state));
+    }
+    if (STORE_CHANGED(w, since_ms, s->since_ms)) {
+        rcmd_arg(b, "since_ms", 8);
+        rcmd_int(b, s->since_ms);
+    }
+    if (STORE_CHANGED(w, last_ms, s->last_ms)) {
+        rcmd_arg(b, "last_ms", 7);
+        rcmd_int(b, s->last_ms);
+    }
+    if (STORE_CHANGED(w, last_total_us, s->last_total_us)) {
+        rcmd_arg(b, "last_total_us", 13);
+        rcmd_int(b, s->last_total_us);
+    }
+    if (STORE_CHANGED(w, last_code, s->last_code)) {
+        rcmd_arg(b, "last_code", 9);
+        rcmd_int(b, s->last_code);
+    }
+    if (STORE_CHANGED(w, last_outcome, s->last_outcome)) {
+        rcmd_arg(b, "last_outcome", 12);
+        rcmd_str(b, nines_outcome_name(s->last_outcome));
+    }
+    if (STORE_CHANGED_STR(w, last_location, s->last_location)) {
+        rcmd_arg(b, "last_location", 13);
+        rcmd_str(b, s->last_location);
+    }
+    if (STORE_CHANGED(w, last_error_ms, s->last_error_ms)) {
+        rcmd_arg(b, "last_error_ms", 13);
+        rcmd_int(b, s->last_error_ms);
+    }
+    if (STORE_CHANGED_STR(w, last_error_reason, s->last_error_reason)) {
+        rcmd_arg(b, "last_error_reason", 17);
+        rcmd_str(b, s->last_error_reason);
+    }
+    if (STORE_CHANGED_STR(w, last_error_message, s->last_error_message)) {
+        rcmd_arg(b, "last_error_message", 18);
+        rcmd_str(b, s->last_error_message);
+    }
+    if (STORE_CHANGED(w, results, s->results)) {
+        rcmd_arg(b, "results", 7);
+        rcmd_int(b, (int64_t)s->results);
+    }
     rcmd_arg(b, "doc", 3);
     rcmd_arg(b, st->doc, doclen);
     if (rcmd_send(b, ac, NULL, NULL) != REDIS_OK) {
         log_error("state_write_failed", "check=%s error=\"cannot queue the command\"", s->id);
+        if (w != NULL)
+            w->valid = 0;
         return -1;
+    }
+    if (w != NULL) {
+        w->valid = 1;
+        w->state = s->state;
+        w->since_ms = s->since_ms;
+        w->last_ms = s->last_ms;
+        w->last_total_us = s->last_total_us;
+        w->last_code = s->last_code;
+        w->last_outcome = s->last_outcome;
+        w->last_error_ms = s->last_error_ms;
+        w->results = s->results;
+        memcpy(w->last_location, s->last_location, sizeof(w->last_location));
+        memcpy(w->last_error_reason, s->last_error_reason, sizeof(w->last_error_reason));
+        memcpy(w->last_error_message, s->last_error_message, sizeof(w->last_error_message));
     }
     return 0;
 }

@@ -53,8 +53,31 @@ void store_latency_key(const char *check, int64_t ms, char *out, size_t len);
 
 /* "api@1700000000000": stable, so replays write the same incident. */
 void store_incident_id(const char *check, int64_t start_ms, char *out, size_t len);
-/* HSET nines:state:<id> with the fields `nines status` reads and the doc. */
-int store_state(struct store *st, redisAsyncContext *ac, const struct check_state *s);
+/*
+ * What store_state last queued for one check's hash, so that it sends only
+ * the fields that changed since (the doc always). Zero it whenever a
+ * transaction may have been lost or the state is reloaded from Redis: the
+ * next write then sends every field.
+ */
+struct store_written {
+    int valid;
+    enum check_state_kind state;
+    int last_code;
+    enum nines_outcome last_outcome;
+    int64_t since_ms, last_ms, last_total_us, last_error_ms;
+    uint64_t results;
+    char last_location[NINES_ID_LEN];
+    char last_error_reason[NINES_REASON_LEN];
+    char last_error_message[NINES_MESSAGE_LEN];
+};
+
+/*
+ * HSET nines:state:<id> with the fields `nines status` reads and the doc:
+ * every field when w is NULL or not valid, else those that differ from *w;
+ * *w is then updated to what was queued.
+ */
+int store_state(struct store *st, redisAsyncContext *ac, const struct check_state *s,
+                struct store_written *w);
 /* The Redis side of each event, and one log line per event. */
 void store_events(redisAsyncContext *ac, const struct check_state *s,
                   const struct state_events *ev);
