@@ -174,6 +174,7 @@ static void rreply_free(void *root)
     }
 }
 
+/* Never written: hiredis takes a non-const pointer to it. */
 static redisReplyObjectFunctions rreply_functions = {
     rreply_create_string, rreply_create_array, rreply_create_integer, rreply_create_nil,
     rreply_free,
