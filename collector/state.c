@@ -494,19 +494,31 @@ static void state_buf_str(struct state_buf *b, const char *str)
     b->p[b->len++] = '"';
 }
 
+/* Decimal, two digits per division (a state has ~30 numbers, most of them
+ * 13-digit millisecond times). */
 static void state_buf_int(struct state_buf *b, int64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
+    char tmp[24], *d = tmp + sizeof(tmp);
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-    do {
-        tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    while (u >= 100) {
+        d -= 2;
+        memcpy(d, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        d -= 2;
+        memcpy(d, pairs + 2 * u, 2);
+    } else {
+        *--d = (char)('0' + u);
+    }
     if (v < 0)
-        tmp[sizeof(tmp) - 1 - n++] = '-';
-    state_buf_raw(b, tmp + sizeof(tmp) - n, n);
+        *--d = '-';
+    state_buf_raw(b, d, (size_t)(tmp + sizeof(tmp) - d));
 }
 
 /* A literal, its length known at compile time. */
