@@ -6,6 +6,12 @@
 #
 #   bench/ingest.sh [CHECKS] [SECONDS] [RATES...]     (defaults: 10000 15 3000 30000)
 #
+# Columns: CPU (utime+stime) per 1,000 results sent of the collector, of
+# redis-server, of its forked AOF rewrites ("(rewrites)": how many finished
+# during the rate x their CPU per 1,000, read from the reaped children's
+# times) and of the load generator itself; the CPU budget per result is
+# their sum, and 2 cores bound the rate by it (Redis alone by one core).
+#
 # INGEST_PERF=DIR records `perf record -g` of the collector and of
 # redis-server during each rate into DIR (perf-{collector,redis}-RATE.data).
 set -euo pipefail
@@ -98,13 +104,22 @@ sleep 2    # catalogue published, states loaded
 cpu_ms() {  # utime + stime of a pid, in ms
     awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
 }
+child_cpu_ms() {  # cutime + cstime: its reaped children (redis: AOF rewrites), in ms
+    awk -v hz="$(getconf CLK_TCK)" '{print ($16 + $17) * 1000 / hz}' "/proc/$1/stat"
+}
+aof_rewrites() {
+    redis-cli -s "$tmp/redis.sock" INFO persistence | tr -d '\r' | sed -n 's/^aof_rewrites://p'
+}
 
-printf '\n%-10s %-12s %-12s %-12s %-10s %-10s %-10s %-14s\n' "offered/s" "sent/s" \
-    "cpu ms/1k" "redis ms/1k" "lag max" "lag p99" "drain s" "vs XADD -P64"
+printf '\n%-10s %-10s %-10s %-12s %-14s %-14s %-9s %-9s %-9s %-12s\n' "offered/s" \
+    "sent/s" "cpu ms/1k" "redis ms/1k" "(rewrites)" "loadgen ms/1k" "lag max" "lag p99" \
+    "drain s" "vs XADD -P64"
 lines=()
 for rate in "${rates[@]}"; do
     before=$(cpu_ms "$cpid")
     rbefore=$(cpu_ms "$rpid")
+    rcbefore=$(child_cpu_ms "$rpid")
+    rwbefore=$(aof_rewrites)
     perfs=()
     if [ -n "${INGEST_PERF:-}" ]; then
         mkdir -p "$INGEST_PERF"
@@ -118,6 +133,8 @@ for rate in "${rates[@]}"; do
         --checks "$checks" --locations 3 --rate "$rate" --seconds "$seconds")
     after=$(cpu_ms "$cpid")
     rafter=$(cpu_ms "$rpid")
+    rcafter=$(child_cpu_ms "$rpid")
+    rwafter=$(aof_rewrites)
     for p in "${perfs[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" || true; done
     if [ -n "${INGEST_PERF:-}" ]; then
         redis-cli -s "$tmp/redis.sock" INFO commandstats >"$INGEST_PERF/commandstats-$rate.txt"
@@ -128,13 +145,20 @@ for rate in "${rates[@]}"; do
     cpu1k=$(awk -v a="$after" -v b="$before" -v n="$total" 'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
     rcpu1k=$(awk -v a="$rafter" -v b="$rbefore" -v n="$total" \
         'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
+    rccpu1k=$(awk -v a="$rcafter" -v b="$rcbefore" -v n="$total" \
+        'BEGIN {printf "%.1f", (a - b) * 1000 / n}')
+    rw="$((rwafter - rwbefore)) x ${rccpu1k}"
+    lcpu=$(sed -n 's/.*loadgen_cpu_ms=\([0-9.]*\).*/\1/p' <<<"$out")
+    lcpu1k=$(awk -v a="$lcpu" -v n="$total" 'BEGIN {printf "%.1f", a * 1000 / n}')
     ratio=$(awk -v s="$sent" -v p="$peer64" 'BEGIN {printf "%.3f", s / p}')
     lagmax=$(sed -n 's/.*lag_max_s=\([-0-9.]*\).*/\1/p' <<<"$out")
     lagp99=$(sed -n 's/.*lag_p99_s=\([-0-9.]*\).*/\1/p' <<<"$out")
     drain=$(sed -n 's/.*drain_s=\([-0-9.]*\).*/\1/p' <<<"$out")
-    printf '%-10s %-12s %-12s %-12s %-10s %-10s %-10s %-14s\n' "$rate" "$sent" "$cpu1k" \
-        "$rcpu1k" "$lagmax" "$lagp99" "$drain" "$ratio"
+    printf '%-10s %-10s %-10s %-12s %-14s %-14s %-9s %-9s %-9s %-12s\n' "$rate" "$sent" \
+        "$cpu1k" "$rcpu1k" "$rw" "$lcpu1k" "$lagmax" "$lagp99" "$drain" "$ratio"
     lines+=("$out collector_cpu_ms_per_1000=$cpu1k redis_cpu_ms_per_1000=$rcpu1k \
+loadgen_cpu_ms_per_1000=$lcpu1k aof_rewrites=$((rwafter - rwbefore)) \
+redis_rewrite_cpu_ms_per_1000=$rccpu1k \
 xadd_p64_rps=$peer64 ratio=$ratio")
 done
 printf '\npeer: redis-benchmark XADD -P 16: %s/s, -P 64: %s/s\n' "$peer16" "$peer64"

@@ -11,8 +11,12 @@
  * connection). After the load it waits (at most D s, default 60) for the
  * backlog to drain. Prints one machine-readable line:
  *   ingest ... sent=... rate_sent=... lag_max_s=... lag_p99_s=... drain_s=...
+ *          loadgen_cpu_ms=...
+ * (loadgen_cpu_ms: its own user+system CPU while offering the load, for the
+ * CPU budget per result.)
  */
 #include <hiredis/hiredis.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,7 +188,12 @@ int main(int argc, char **argv)
     }
     {
         int64_t stop = nines_wall_ms(), drained = -1;
-        double lag_max = 0, p99;
+        double lag_max = 0, p99, cpu_ms;
+        struct rusage ru;
+
+        getrusage(RUSAGE_SELF, &ru);
+        cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 
         while (nines_wall_ms() - stop < drain_s * 1000) {
             if (backlog(probe) == 0) {
@@ -199,10 +208,10 @@ int main(int argc, char **argv)
                 lag_max = lags[i];
         p99 = nlags ? lags[(size_t)((double)(nlags - 1) * 0.99)] : -1;
         printf("ingest checks=%ld locations=%ld rate_offered=%ld sent=%llu rate_sent=%.0f "
-               "seconds=%ld lag_max_s=%.3f lag_p99_s=%.3f drain_s=%.3f\n",
+               "seconds=%ld lag_max_s=%.3f lag_p99_s=%.3f drain_s=%.3f loadgen_cpu_ms=%.1f\n",
                checks, locations, rate, (unsigned long long)sent,
                sent * 1000.0 / (double)(stop - t0), seconds, lag_max,
-               p99, drained >= 0 ? drained / 1000.0 : -1.0);
+               p99, drained >= 0 ? drained / 1000.0 : -1.0, cpu_ms);
     }
     redisFree(c);
     redisFree(probe);

@@ -8,6 +8,7 @@
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "nines/wire.h"
+#include "rcmd.h"
 #include "rconn.h"
 #include "alert.h"
 #include "api.h"
@@ -39,6 +40,7 @@ struct ccheck {
     struct metrics_check m;           /* /metrics, since start or reload */
     int part;                         /* its results' partition (0 with one stream) */
     int64_t latency_expiry_day;       /* see store_latency; -1 after a resync */
+    struct store_written written;     /* see store_state; zeroed after a resync */
     struct ccheck *next;              /* hash chain */
 };
 
@@ -99,6 +101,8 @@ struct collector {
     struct nines_tzcache *tz;
     int npart;                  /* collector.partitions as started */
     struct cpart *part;         /* npart streams */
+    struct store *store;        /* command scratch, the batch's latency counts */
+    struct rcmd ack;            /* the XACK being built while a stream's entries apply */
     struct partitions *parts;   /* leases; NULL with a single stream (no leases) */
 };
 
@@ -287,6 +291,7 @@ static int collector_index(struct collector *c)
         k->spec = &c->cfg->checks[i];
         k->part = nines_partition_of(id, c->npart);
         k->latency_expiry_day = -1;
+        memset(&k->written, 0, sizeof(k->written));
         state_init(&k->st, id);
         k->next = c->bucket[b];
         c->bucket[b] = k;
@@ -371,6 +376,7 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
     k = &c->checks[c->load_next++];
     state_init(&k->st, k->spec->id);
     k->latency_expiry_day = -1;     /* a lost transaction may have held its EXPIRE */
+    k->written.valid = 0;           /* ... or state fields: send them all again */
     if (r->type != REDIS_REPLY_STRING)
         return;    /* never seen: UNKNOWN */
     if (state_decode(&k->st, r->str, r->len) != 0)
@@ -498,13 +504,14 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
     if (fields->type != REDIS_REPLY_ARRAY)
         return 1;   /* trimmed away since delivery: [id, NIL] */
     if (fields->elements > sizeof(f) / sizeof(f[0])) {
+        nines_result_init(&res);
         nines_err_set(&err, NINES_EPROTO, "too many fields (%zu)", fields->elements);
     } else {
         for (size_t i = 0; i < fields->elements; i++) {
             f[i] = fields->element[i]->str ? fields->element[i]->str : "";
             len[i] = fields->element[i]->str ? fields->element[i]->len : 0;
         }
-        nines_result_init(&res);
+        /* initialises res itself (a 5 KiB memset: not twice) */
         nines_wire_decode(f, len, fields->elements, &res, &err);
     }
     if (err.code != 0) {
@@ -551,7 +558,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
         drills_event(c->drills, ac, (size_t)(k - c->checks), &ev.ev[i], nines_wall_ms());
     rules_result(c->rules, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
     drills_result(c->drills, ac, (size_t)(k - c->checks), &res, nines_wall_ms());
-    store_latency(ac, &res, &k->latency_expiry_day);
+    store_latency(c->store, ac, k->spec->id, &res, &k->latency_expiry_day);
     metrics_observe(&k->m, &res);
     c->applied++;
     c->last_result_ms = res.start_ms;
@@ -740,7 +747,7 @@ static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
         if (!c->checks[i].dirty)
             continue;
         c->checks[i].dirty = 0;
-        store_state(ac, &c->checks[i].st);
+        store_state(c->store, ac, &c->checks[i].st, &c->checks[i].written);
     }
 }
 
@@ -748,32 +755,19 @@ static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
 static void collector_write_stream(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
                                    redisReply *entries)
 {
-    const char **argv;
-    size_t *argvlen, argc = 0;
-
-    argv = malloc((entries->elements + 3) * sizeof(*argv));
-    argvlen = malloc((entries->elements + 3) * sizeof(*argvlen));
-    if (argv == NULL || argvlen == NULL) {
-        free(argv);
-        free(argvlen);
-        log_error("out_of_memory", "where=ack");
-        return;
-    }
-    argv[argc] = "XACK";
-    argvlen[argc++] = 4;
-    argv[argc] = cp->stream;
-    argvlen[argc++] = strlen(cp->stream);
-    argv[argc] = NINES_GROUP;
-    argvlen[argc++] = strlen(NINES_GROUP);
+    rcmd_arg(&c->ack, "XACK", 4);
+    rcmd_str(&c->ack, cp->stream);
+    rcmd_str(&c->ack, NINES_GROUP);
     for (size_t i = 0; i < entries->elements; i++)
-        if (collector_apply_entry(c, ac, cp, entries->element[i])) {
-            argv[argc] = entries->element[i]->element[0]->str;
-            argvlen[argc++] = entries->element[i]->element[0]->len;
-        }
-    if (argc > 3)
-        redisAsyncCommandArgv(ac, NULL, NULL, (int)argc, argv, argvlen);
-    free(argv);
-    free(argvlen);
+        if (collector_apply_entry(c, ac, cp, entries->element[i]))
+            rcmd_arg(&c->ack, entries->element[i]->element[0]->str,
+                     entries->element[i]->element[0]->len);
+    if (c->ack.argc > 3) {
+        if (rcmd_send(&c->ack, ac, NULL, NULL) != REDIS_OK)
+            log_error("out_of_memory", "where=ack");
+    } else {
+        rcmd_reset(&c->ack);     /* nothing to ack */
+    }
 }
 
 /*
@@ -807,6 +801,7 @@ static void collector_write(struct collector *c, redisReply *r)
         }
         collector_write_stream(c, ac, cp, s->element[1]);
     }
+    store_latency_flush(c->store, ac);
     collector_store_dirty(c, ac);
     if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
         c->writing = 1;
@@ -1098,8 +1093,11 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
         c->part[i].idx = i;
         nines_results_key(i, c->npart, c->part[i].stream, sizeof(c->part[i].stream));
     }
-    if (c->tz == NULL || c->part == NULL || collector_index(c) != 0) {
+    c->store = store_new();
+    rcmd_init(&c->ack);
+    if (c->tz == NULL || c->part == NULL || c->store == NULL || collector_index(c) != 0) {
         nines_tzcache_free(c->tz);
+        store_free(c->store);
         free(c->part);
         free(c);
         nines_err_set(err, NINES_ENOMEM, "out of memory");
@@ -1174,6 +1172,8 @@ int collector_start(struct collector *c, struct nines_err *err)
     c->blk = rconn_new(c->loop, &c->addr, "ingest", collector_on_up, collector_on_down, c);
     if (c->cmd == NULL || c->blk == NULL)
         return nines_err_set(err, NINES_ENOMEM, "out of memory");
+    /* a batch's reply is ~22 objects per entry: one malloc each by default */
+    rconn_use_block_replies(c->blk);
     if (c->npart > 1) {
         c->parts = partitions_new(c->loop, c->cmd, cc->name, c->npart, cc->lease_ms,
                                   collector_on_partitions_changed, c);
@@ -1328,6 +1328,8 @@ void collector_free(struct collector *c)
     nines_tzcache_free(c->tz);
     partitions_free(c->parts);
     free(c->part);
+    store_free(c->store);
+    rcmd_close(&c->ack);
     free(c);
 }
 

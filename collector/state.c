@@ -405,47 +405,67 @@ static void state_put_loc(struct jsonw *w, const struct loc_state *l)
     jsonw_obj_close(w);
 }
 
+static void state_encode_w(const struct check_state *s, struct jsonw *w)
+{
+    char applied[48];
+
+    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
+    jsonw_obj_open(w);
+    state_put_kint(w, "v", 1);
+    state_put_kstr(w, "id", s->id);
+    state_put_kstr(w, "state", state_name(s->state));
+    state_put_kint(w, "since_ms", s->since_ms);
+    jsonw_key(w, "locations");
+    jsonw_arr_open(w);
+    for (size_t i = 0; i < s->nloc; i++)
+        state_put_loc(w, &s->loc[i]);
+    jsonw_arr_close(w);
+    jsonw_key(w, "incident");
+    jsonw_obj_open(w);
+    jsonw_key(w, "open");
+    jsonw_bool(w, s->incident.open);
+    state_put_kint(w, "start_ms", s->incident.start_ms);
+    state_put_kint(w, "end_ms", s->incident.end_ms);
+    state_put_kstr(w, "reason", s->incident.reason);
+    state_put_kstr(w, "message", s->incident.message);
+    state_put_kstr(w, "locations", s->incident.locations);
+    jsonw_obj_close(w);
+    state_put_kint(w, "last_ms", s->last_ms);
+    state_put_kint(w, "last_total_us", s->last_total_us);
+    state_put_kint(w, "last_code", s->last_code);
+    state_put_kstr(w, "last_outcome", nines_outcome_name(s->last_outcome));
+    state_put_kstr(w, "last_location", s->last_location);
+    state_put_kint(w, "last_error_ms", s->last_error_ms);
+    state_put_kstr(w, "last_error_reason", s->last_error_reason);
+    state_put_kstr(w, "last_error_message", s->last_error_message);
+    state_put_kstr(w, "applied", applied);
+    state_put_kint(w, "results", (int64_t)s->results);
+    state_put_kint(w, "first_ms", s->first_ms);
+    jsonw_obj_close(w);
+}
+
 char *state_encode(const struct check_state *s)
 {
     struct jsonw w;
-    char applied[48];
 
     if (jsonw_init_grow(&w, 2048) != 0)
         return NULL;
-    snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
-    jsonw_obj_open(&w);
-    state_put_kint(&w, "v", 1);
-    state_put_kstr(&w, "id", s->id);
-    state_put_kstr(&w, "state", state_name(s->state));
-    state_put_kint(&w, "since_ms", s->since_ms);
-    jsonw_key(&w, "locations");
-    jsonw_arr_open(&w);
-    for (size_t i = 0; i < s->nloc; i++)
-        state_put_loc(&w, &s->loc[i]);
-    jsonw_arr_close(&w);
-    jsonw_key(&w, "incident");
-    jsonw_obj_open(&w);
-    jsonw_key(&w, "open");
-    jsonw_bool(&w, s->incident.open);
-    state_put_kint(&w, "start_ms", s->incident.start_ms);
-    state_put_kint(&w, "end_ms", s->incident.end_ms);
-    state_put_kstr(&w, "reason", s->incident.reason);
-    state_put_kstr(&w, "message", s->incident.message);
-    state_put_kstr(&w, "locations", s->incident.locations);
-    jsonw_obj_close(&w);
-    state_put_kint(&w, "last_ms", s->last_ms);
-    state_put_kint(&w, "last_total_us", s->last_total_us);
-    state_put_kint(&w, "last_code", s->last_code);
-    state_put_kstr(&w, "last_outcome", nines_outcome_name(s->last_outcome));
-    state_put_kstr(&w, "last_location", s->last_location);
-    state_put_kint(&w, "last_error_ms", s->last_error_ms);
-    state_put_kstr(&w, "last_error_reason", s->last_error_reason);
-    state_put_kstr(&w, "last_error_message", s->last_error_message);
-    state_put_kstr(&w, "applied", applied);
-    state_put_kint(&w, "results", (int64_t)s->results);
-    state_put_kint(&w, "first_ms", s->first_ms);
-    jsonw_obj_close(&w);
+    state_encode_w(s, &w);
     return jsonw_take(&w);
+}
+
+int state_encode_to(const struct check_state *s, char **buf, size_t *cap, size_t *len)
+{
+    struct jsonw w;
+
+    jsonw_init_reuse(&w, *buf, *cap);
+    state_encode_w(s, &w);
+    *buf = w.buf;
+    *cap = w.cap;
+    if (w.full)
+        return NINES_ENOMEM;
+    *len = w.len;
+    return 0;
 }
 
 /* Copies a JSON string member into a fixed buffer; 0 or -1. */

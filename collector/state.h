@@ -113,6 +113,10 @@ int stream_id_cmp(struct stream_id a, struct stream_id b);
 
 /* The stored form: a JSON document (malloc'd) and back. */
 char *state_encode(const struct check_state *s);
+/* The same document into *buf (capacity *cap, grown with realloc and kept
+ * by the caller, who frees it), NUL-terminated; its length in *len.
+ * 0, or NINES_ENOMEM (*buf still the caller's to free). */
+int state_encode_to(const struct check_state *s, char **buf, size_t *cap, size_t *len);
 int state_decode(struct check_state *s, const char *json, size_t len);
 
 #endif

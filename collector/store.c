@@ -9,7 +9,53 @@
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "nines/wire.h"
+#include "rcmd.h"
 #include "store.h"
+
+/* Latency counts of the batch, open addressing on (check, day, bucket). */
+#define STORE_LAT_SLOTS 8192            /* a power of two */
+#define STORE_LAT_FLUSH (STORE_LAT_SLOTS / 2)
+
+struct store_lat {
+    const char *check;                  /* NULL: free; compared by address */
+    int64_t *expiry_day;
+    int64_t day;                        /* UTC days since the epoch */
+    int64_t count;
+    int bucket;
+};
+
+struct store {
+    struct rcmd cmd;
+    char *doc;                          /* state document scratch */
+    size_t doc_cap;
+    struct store_lat *lat;              /* STORE_LAT_SLOTS, allocated on first use */
+    uint32_t *lat_used;                 /* indices of the slots in use */
+    size_t nlat;
+    int64_t date_day;                   /* day whose "YYYYMMDD" is in date */
+    char date[40];
+};
+
+struct store *store_new(void)
+{
+    struct store *st = calloc(1, sizeof(*st));
+
+    if (st == NULL)
+        return NULL;
+    rcmd_init(&st->cmd);
+    st->date_day = INT64_MIN;
+    return st;
+}
+
+void store_free(struct store *st)
+{
+    if (st == NULL)
+        return;
+    rcmd_close(&st->cmd);
+    free(st->doc);
+    free(st->lat);
+    free(st->lat_used);
+    free(st);
+}
 
 void store_incident_id(const char *check, int64_t start_ms, char *out, size_t len)
 {
@@ -26,82 +72,190 @@ void store_latency_key(const char *check, int64_t ms, char *out, size_t len)
              tm.tm_mon + 1, tm.tm_mday);
 }
 
-void store_latency(redisAsyncContext *ac, const struct nines_result *r, int64_t *expiry_day)
+static void store_latency_send(struct store *st, redisAsyncContext *ac,
+                               const struct store_lat *l)
 {
-    char key[NINES_ID_LEN + 48], bucket[16];
-    const char *argv[4];
-    size_t len[4];
+    char key[sizeof(STORE_KEY_LATENCY) + NINES_ID_LEN + 16];
+    size_t n = sizeof(STORE_KEY_LATENCY) - 1, idlen = strlen(l->check), datelen;
+
+    if (idlen >= NINES_ID_LEN)
+        idlen = NINES_ID_LEN - 1;
+    if (st->date_day != l->day) {
+        time_t secs = (time_t)(l->day * 86400);
+        struct tm tm;
+
+        gmtime_r(&secs, &tm);
+        snprintf(st->date, sizeof(st->date), "%04d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday);
+        st->date_day = l->day;
+    }
+    memcpy(key, STORE_KEY_LATENCY, n);
+    memcpy(key + n, l->check, idlen);
+    n += idlen;
+    key[n++] = ':';
+    datelen = strlen(st->date);
+    memcpy(key + n, st->date, datelen);
+    n += datelen;
+    rcmd_arg(&st->cmd, "HINCRBY", 7);
+    rcmd_arg(&st->cmd, key, n);
+    rcmd_int(&st->cmd, l->bucket);
+    rcmd_int(&st->cmd, l->count);
+    rcmd_send(&st->cmd, ac, NULL, NULL);
+    /* the day's key gets its expiry once, not with every count */
+    if (l->expiry_day != NULL && *l->expiry_day == l->day)
+        return;
+    rcmd_arg(&st->cmd, "EXPIRE", 6);
+    rcmd_arg(&st->cmd, key, n);
+    rcmd_int(&st->cmd, STORE_LATENCY_TTL_S);
+    rcmd_arg(&st->cmd, "NX", 2);
+    rcmd_send(&st->cmd, ac, NULL, NULL);
+    if (l->expiry_day != NULL)
+        *l->expiry_day = l->day;
+}
+
+void store_latency_flush(struct store *st, redisAsyncContext *ac)
+{
+    for (size_t i = 0; i < st->nlat; i++) {
+        struct store_lat *l = &st->lat[st->lat_used[i]];
+
+        store_latency_send(st, ac, l);
+        l->check = NULL;
+    }
+    st->nlat = 0;
+}
+
+void store_latency(struct store *st, redisAsyncContext *ac, const char *check,
+                   const struct nines_result *r, int64_t *expiry_day)
+{
+    struct store_lat one, *l;
     int64_t day;
+    int bucket;
+    uint64_t h;
 
     if (r->outcome != NINES_OUTCOME_OK || r->total_us < 0)
         return;
-    store_latency_key(r->check_id, r->start_ms, key, sizeof(key));
-    argv[0] = "HINCRBY";
-    argv[1] = key;
-    argv[2] = bucket;
-    argv[3] = "1";
-    len[0] = 7;
-    len[1] = strlen(key);
-    len[2] = (size_t)snprintf(bucket, sizeof(bucket), "%d",
-                              nines_histo_bucket_index((uint64_t)r->total_us));
-    len[3] = 1;
-    redisAsyncCommandArgv(ac, NULL, NULL, 4, argv, len);
-    /* the day's key gets its expiry once, not with every result */
     day = r->start_ms / 86400000 - (r->start_ms % 86400000 < 0);
-    if (expiry_day != NULL && *expiry_day == day)
-        return;
-    redisAsyncCommand(ac, NULL, NULL, "EXPIRE %s %d NX", key, STORE_LATENCY_TTL_S);
-    if (expiry_day != NULL)
-        *expiry_day = day;
+    bucket = nines_histo_bucket_index((uint64_t)r->total_us);
+    if (st->lat == NULL) {
+        st->lat = calloc(STORE_LAT_SLOTS, sizeof(*st->lat));
+        st->lat_used = malloc(STORE_LAT_FLUSH * sizeof(*st->lat_used));
+        if (st->lat == NULL || st->lat_used == NULL) {
+            free(st->lat);
+            free(st->lat_used);
+            st->lat = NULL;
+            st->lat_used = NULL;
+            /* no memory to sum: send this one count as it is */
+            one = (struct store_lat){ check, expiry_day, day, 1, bucket };
+            store_latency_send(st, ac, &one);
+            return;
+        }
+    }
+    h = ((uint64_t)(uintptr_t)check >> 3) * 0x9e3779b97f4a7c15ULL ^
+        (uint64_t)day * 0xbf58476d1ce4e5b9ULL ^ (uint64_t)bucket;
+    h ^= h >> 29;
+    for (size_t i = h & (STORE_LAT_SLOTS - 1);; i = (i + 1) & (STORE_LAT_SLOTS - 1)) {
+        l = &st->lat[i];
+        if (l->check == check && l->day == day && l->bucket == bucket) {
+            l->count++;
+            return;
+        }
+        if (l->check == NULL) {
+            *l = (struct store_lat){ check, expiry_day, day, 1, bucket };
+            st->lat_used[st->nlat++] = (uint32_t)i;
+            break;
+        }
+    }
+    if (st->nlat >= STORE_LAT_FLUSH)
+        store_latency_flush(st, ac);    /* still inside the caller's MULTI */
 }
 
-int store_state(redisAsyncContext *ac, const struct check_state *s)
-{
-    char key[NINES_ID_LEN + 32], since[24], last[24], total[24], code[24], err_ms[24];
-    char results[24];
-    char *doc = state_encode(s);
-    const char *argv[32];
-    size_t n = 0;
+/* Whether field f must be sent: every field without a valid w. */
+#define STORE_CHANGED(w, f, v) ((w) == NULL || !(w)->valid || (w)->f != (v))
+#define STORE_CHANGED_STR(w, f, v) ((w) == NULL || !(w)->valid || strcmp((w)->f, (v)) != 0)
 
-    if (doc == NULL) {
+int store_state(struct store *st, redisAsyncContext *ac, const struct check_state *s,
+                struct store_written *w)
+{
+    struct rcmd *b = &st->cmd;
+    char key[sizeof(NINES_KEY_STATE_PREFIX) + NINES_ID_LEN];
+    size_t doclen = 0, n = sizeof(NINES_KEY_STATE_PREFIX) - 1, idlen = strlen(s->id);
+
+    if (state_encode_to(s, &st->doc, &st->doc_cap, &doclen) != 0) {
         log_error("state_encode_failed", "check=%s", s->id);
         return -1;
     }
-    snprintf(key, sizeof(key), "%s%s", NINES_KEY_STATE_PREFIX, s->id);
-    snprintf(since, sizeof(since), "%" PRId64, s->since_ms);
-    snprintf(last, sizeof(last), "%" PRId64, s->last_ms);
-    snprintf(total, sizeof(total), "%" PRId64, s->last_total_us);
-    snprintf(code, sizeof(code), "%d", s->last_code);
-    snprintf(err_ms, sizeof(err_ms), "%" PRId64, s->last_error_ms);
-    snprintf(results, sizeof(results), "%" PRIu64, s->results);
-    argv[n++] = "HSET";
-    argv[n++] = key;
-    argv[n++] = "state";
-    argv[n++] = state_name(s->state);
-    argv[n++] = "since_ms";
-    argv[n++] = since;
-    argv[n++] = "last_ms";
-    argv[n++] = last;
-    argv[n++] = "last_total_us";
-    argv[n++] = total;
-    argv[n++] = "last_code";
-    argv[n++] = code;
-    argv[n++] = "last_outcome";
-    argv[n++] = nines_outcome_name(s->last_outcome);
-    argv[n++] = "last_location";
-    argv[n++] = s->last_location;
-    argv[n++] = "last_error_ms";
-    argv[n++] = err_ms;
-    argv[n++] = "last_error_reason";
-    argv[n++] = s->last_error_reason;
-    argv[n++] = "last_error_message";
-    argv[n++] = s->last_error_message;
-    argv[n++] = "results";
-    argv[n++] = results;
-    argv[n++] = "doc";
-    argv[n++] = doc;
-    redisAsyncCommandArgv(ac, NULL, NULL, (int)n, argv, NULL);
-    free(doc);
+    if (idlen >= NINES_ID_LEN)
+        idlen = NINES_ID_LEN - 1;
+    memcpy(key, NINES_KEY_STATE_PREFIX, n);
+    memcpy(key + n, s->id, idlen);
+    rcmd_arg(b, "HSET", 4);
+    rcmd_arg(b, key, n + idlen);
+    if (STORE_CHANGED(w, state, s->state)) {
+        rcmd_arg(b, "state", 5);
+        rcmd_str(b, state_name(s->state));
+    }
+    if (STORE_CHANGED(w, since_ms, s->since_ms)) {
+        rcmd_arg(b, "since_ms", 8);
+        rcmd_int(b, s->since_ms);
+    }
+    if (STORE_CHANGED(w, last_ms, s->last_ms)) {
+        rcmd_arg(b, "last_ms", 7);
+        rcmd_int(b, s->last_ms);
+    }
+    if (STORE_CHANGED(w, last_total_us, s->last_total_us)) {
+        rcmd_arg(b, "last_total_us", 13);
+        rcmd_int(b, s->last_total_us);
+    }
+    if (STORE_CHANGED(w, last_code, s->last_code)) {
+        rcmd_arg(b, "last_code", 9);
+        rcmd_int(b, s->last_code);
+    }
+    if (STORE_CHANGED(w, last_outcome, s->last_outcome)) {
+        rcmd_arg(b, "last_outcome", 12);
+        rcmd_str(b, nines_outcome_name(s->last_outcome));
+    }
+    if (STORE_CHANGED_STR(w, last_location, s->last_location)) {
+        rcmd_arg(b, "last_location", 13);
+        rcmd_str(b, s->last_location);
+    }
+    if (STORE_CHANGED(w, last_error_ms, s->last_error_ms)) {
+        rcmd_arg(b, "last_error_ms", 13);
+        rcmd_int(b, s->last_error_ms);
+    }
+    if (STORE_CHANGED_STR(w, last_error_reason, s->last_error_reason)) {
+        rcmd_arg(b, "last_error_reason", 17);
+        rcmd_str(b, s->last_error_reason);
+    }
+    if (STORE_CHANGED_STR(w, last_error_message, s->last_error_message)) {
+        rcmd_arg(b, "last_error_message", 18);
+        rcmd_str(b, s->last_error_message);
+    }
+    if (STORE_CHANGED(w, results, s->results)) {
+        rcmd_arg(b, "results", 7);
+        rcmd_int(b, (int64_t)s->results);
+    }
+    rcmd_arg(b, "doc", 3);
+    rcmd_arg(b, st->doc, doclen);
+    if (rcmd_send(b, ac, NULL, NULL) != REDIS_OK) {
+        log_error("state_write_failed", "check=%s error=\"cannot queue the command\"", s->id);
+        if (w != NULL)
+            w->valid = 0;
+        return -1;
+    }
+    if (w != NULL) {
+        w->valid = 1;
+        w->state = s->state;
+        w->since_ms = s->since_ms;
+        w->last_ms = s->last_ms;
+        w->last_total_us = s->last_total_us;
+        w->last_code = s->last_code;
+        w->last_outcome = s->last_outcome;
+        w->last_error_ms = s->last_error_ms;
+        w->results = s->results;
+        memcpy(w->last_location, s->last_location, sizeof(w->last_location));
+        memcpy(w->last_error_reason, s->last_error_reason, sizeof(w->last_error_reason));
+        memcpy(w->last_error_message, s->last_error_message, sizeof(w->last_error_message));
+    }
     return 0;
 }
 

@@ -32,6 +32,24 @@ int jsonw_init_grow(struct jsonw *w, size_t initial)
     return 0;
 }
 
+void jsonw_init_reuse(struct jsonw *w, char *buf, size_t cap)
+{
+    memset(w, 0, sizeof(*w));
+    w->grow = 1;
+    w->buf = buf;
+    w->cap = buf != NULL ? cap : 0;
+    if (w->cap == 0) {
+        free(buf);
+        w->buf = malloc(w->cap = 2048);
+        if (w->buf == NULL) {
+            w->cap = 0;
+            w->full = 1;
+            return;
+        }
+    }
+    w->buf[0] = '\0';
+}
+
 char *jsonw_take(struct jsonw *w)
 {
     char *p = w->buf;

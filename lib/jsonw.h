@@ -42,6 +42,10 @@ struct jsonw_mark {
 void jsonw_init(struct jsonw *w, char *buf, size_t cap);
 /* A heap buffer of initial bytes to start with; 0, or NINES_ENOMEM. */
 int jsonw_init_grow(struct jsonw *w, size_t initial);
+/* Grows the caller's heap buffer buf[cap] (both may be 0: NULL, 0) from its
+ * start; afterwards w->buf and w->cap are the buffer to keep (and free) and
+ * w->len the text's length; w->full on no memory. Never fails itself. */
+void jsonw_init_reuse(struct jsonw *w, char *buf, size_t cap);
 /* The grown text, now the caller's to free(); NULL if a write failed. */
 char *jsonw_take(struct jsonw *w);
 /* Frees a grown buffer not taken (no-op for a fixed one). */

@@ -8,6 +8,7 @@
 #include "nines/log.h"
 #include "rconn.h"
 #include "redis_uv.h"
+#include "rreply.h"
 
 #define RCONN_CONNECT_TIMEOUT_MS 5000
 #define RCONN_BACKOFF_MIN_MS 100
@@ -29,6 +30,7 @@ struct rconn {
     int open_handles;
     int backoff_ms;
     int failures;            /* consecutive, for quieter logs */
+    int block_replies;       /* rreply_use_blocks on each new context */
 };
 
 static void rconn_connect(struct rconn *rc);
@@ -200,6 +202,8 @@ static void rconn_connect(struct rconn *rc)
         return;
     }
     ac->data = rc;
+    if (rc->block_replies)
+        rreply_use_blocks(ac->c.reader);    /* nothing parsed yet */
     if (redis_uv_attach(ac, rc->loop) != 0) {
         rconn_log_failure(rc, "connect", "cannot attach to the event loop");
         redisAsyncFree(ac);
@@ -234,6 +238,11 @@ struct rconn *rconn_new(uv_loop_t *loop, const struct nines_redis_addr *addr, co
     rc->watchdog.data = rc;
     rc->open_handles = 2;
     return rc;
+}
+
+void rconn_use_block_replies(struct rconn *rc)
+{
+    rc->block_replies = 1;
 }
 
 void rconn_start(struct rconn *rc)

@@ -18,6 +18,11 @@ typedef void rconn_event_cb(struct rconn *rc, void *arg);
 /* role names the connection in logs ("push", "ingest", ...). */
 struct rconn *rconn_new(uv_loop_t *loop, const struct nines_redis_addr *addr, const char *role,
                         rconn_event_cb *up, rconn_event_cb *down, void *arg);
+/*
+ * Replies on this connection are built in blocks (rreply.h): for
+ * connections that read large replies. Call before rconn_start.
+ */
+void rconn_use_block_replies(struct rconn *rc);
 /* Starts connecting; up is called once ready, again after each reconnect. */
 void rconn_start(struct rconn *rc);
 /* The live context, or NULL while not up. Borrowed: valid until "down". */

@@ -279,3 +279,33 @@ Test(jsonw, growing_buffer_takes_any_length)
     free(want);
     jsonw_free(&w);
 }
+
+/* The caller keeps the buffer between documents: from none, then grown. */
+Test(jsonw, reused_buffer_grows_and_is_handed_back)
+{
+    struct jsonw w;
+    char *buf = NULL;
+    size_t cap = 0;
+
+    for (int round = 0; round < 3; round++) {
+        json_t *arr = json_array();
+        char *want;
+
+        jsonw_init_reuse(&w, buf, cap);
+        jsonw_arr_open(&w);
+        for (int i = 0; i < 500 * (round + 1); i++) {
+            jsonw_int(&w, i);
+            json_array_append_new(arr, json_integer(i));
+        }
+        jsonw_arr_close(&w);
+        cr_assert(eq(int, w.full, 0));
+        buf = w.buf;
+        cap = w.cap;
+        want = jansson_text(arr);
+        cr_assert(eq(sz, w.len, strlen(want)));
+        cr_assert(eq(str, buf, want));
+        cr_assert(gt(sz, cap, w.len));
+        free(want);
+    }
+    free(buf);
+}

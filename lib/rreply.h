@@ -1,0 +1,26 @@
+/*
+ * hiredis 0.14 reply objects carved out of a few large blocks that belong
+ * to the reply itself, for connections whose replies hold thousands of
+ * objects (the collector's XREADGROUP batches: about 22 objects per stream
+ * entry). hiredis's own functions make two mallocs per string and one per
+ * array, and freeReplyObject walks the whole tree; here a reply of N objects
+ * costs a handful of mallocs and is freed block by block.
+ *
+ * The objects are ordinary redisReply structs (same layout, same fields),
+ * so code reading replies does not change. Only the whole reply can be
+ * freed, and only by the reader's freeObject (hiredis's async API does
+ * exactly that after the callback): never call freeReplyObject on one.
+ */
+#ifndef NINES_RREPLY_H
+#define NINES_RREPLY_H
+
+#include <hiredis/hiredis.h>
+
+/*
+ * Makes reader r build its replies in blocks. Call it before the reader
+ * has parsed anything (right after the context is created): a reply
+ * started with hiredis's functions must not be freed with these.
+ */
+void rreply_use_blocks(redisReader *r);
+
+#endif
