@@ -54,7 +54,7 @@ static const char push_script[] =
  * calls in flight make the results that come in meanwhile wait and go
  * together in the next call: a batch per loop iteration under load, one
  * result per call when idle. */
-#define PUSH_BATCH_MAX 256
+#define PUSH_BATCH_MAX 1024
 #define PUSH_BATCH_STREAMS 16
 #define PUSH_CMDS_MAX 4
 /* argv entries: EVAL, script, numkeys, acked key, streams, maxlen; per
