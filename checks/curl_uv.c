@@ -220,10 +220,20 @@ static int curl_uv_on_timeout_change(CURLM *multi, long timeout_ms, void *userp)
     (void)multi;
     if (cu->closing)
         return 0;
+    /*
+     * 0 ("act now") becomes 1 ms: libuv before 1.45 runs a timer started
+     * with 0 from inside a timer callback again in the same timer phase
+     * (its due time is the loop's cached "now"), and curl asks for 0 after
+     * every added transfer and again while any of its own (real-time)
+     * deadlines are due. Under load that kept the loop in its timer phase
+     * for seconds, no socket polled: Redis replies unread, results piling
+     * up. 1 ms puts the work after the next poll.
+     */
     if (timeout_ms < 0)
         uv_timer_stop(&cu->timer);
     else
-        uv_timer_start(&cu->timer, curl_uv_on_timer, (uint64_t)timeout_ms, 0);
+        uv_timer_start(&cu->timer, curl_uv_on_timer,
+                       timeout_ms > 0 ? (uint64_t)timeout_ms : 1, 0);
     return 0;
 }
 

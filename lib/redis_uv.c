@@ -24,8 +24,13 @@ static void redis_uv_on_poll(uv_poll_t *h, int status, int events)
     if (p->ac != NULL && (events & UV_WRITABLE))
         redisAsyncHandleWrite(p->ac);
     /* the write may have freed the context; cleanup cleared p->ac then */
-    if (p->ac != NULL && (events & UV_READABLE))
+    if (p->ac != NULL && (events & UV_READABLE)) {
         redisAsyncHandleRead(p->ac);
+        /* what the reply callbacks sent goes out now rather than after the
+         * next poll: under load one loop iteration can take a long time */
+        if (p->ac != NULL && (p->events & UV_WRITABLE))
+            redisAsyncHandleWrite(p->ac);
+    }
 }
 
 static void redis_uv_arm(struct redis_uv *p)

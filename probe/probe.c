@@ -17,7 +17,7 @@
 #include "spool.h"
 
 #define PROBE_SPOOL_SYNC_MS 1000
-#define PROBE_SPOOL_MEM_MAX 2000   /* results in memory before the spool takes over */
+#define PROBE_SPOOL_MEM_MAX 10000  /* results in memory before the spool takes over */
 
 struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
@@ -446,7 +446,7 @@ struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o, struct nine
     p->o = *o;
     p->boot_ms = nines_wall_ms();
     p->rc = rconn_new(loop, &o->redis, "push", probe_on_redis_up, probe_on_redis_down, p);
-    p->push = p->rc ? push_new(p->rc, o->queue_max, 1000) : NULL;
+    p->push = p->rc ? push_new(p->rc, o->queue_max, 4096) : NULL;
     p->sched = scheduler_new(loop, probe_on_fire, p);
     if (p->rc == NULL || p->push == NULL || p->sched == NULL) {
         nines_err_set(err, NINES_ENOMEM, "out of memory");

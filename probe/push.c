@@ -10,23 +10,61 @@
 #include "spool.h"
 
 /*
- * Each result goes in through a script that makes re-delivery idempotent:
- * a result id is "<probe>/<boot_ms>/<seq>", the key nines:probe:acked:
+ * Results go in through a script that makes re-delivery idempotent: a
+ * result id is "<probe>/<boot_ms>/<seq>", the key nines:probe:acked:
  * <probe>/<boot_ms> holds the highest seq added for that probe run, and a
- * seq at or below it is not added again (reply 0). That holds because a run's
- * results are sent strictly in seq order (memory queue, then spool, both in
- * order), so a resend after a lost connection or a restart, whose first
- * copy did reach Redis, is skipped rather than duplicated.
+ * seq at or below it is not added again. That holds because a run's results
+ * are sent strictly in seq order (memory queue, then spool, both in order,
+ * and one connection executes its commands in the order sent), so a resend
+ * after a lost connection or a restart, whose first copy did reach Redis, is
+ * skipped rather than duplicated.
+ *
+ * One call carries a batch: up to PUSH_BATCH_MAX results of one probe run,
+ * in seq order. KEYS[1] is the run's acked key, KEYS[2..] the streams the
+ * batch writes to; ARGV[1] is the stream's MAXLEN, then per result: the
+ * index of its stream in KEYS, its seq, the number of fields, the fields.
+ * The acked key is read and written once per batch rather than per result,
+ * and EVAL hashes the script text once per batch (Redis caches the compiled
+ * script by that hash). An XADD that fails (a key of the wrong type) fails
+ * that result only; its seq still counts as done, as one rejected result
+ * was dropped before. Reply: {added, rejected, last error or ""}; the rest
+ * of the batch were duplicates.
  */
 #define PUSH_ACKED_PREFIX "nines:probe:acked:"
 #define PUSH_ACKED_TTL_S "604800"
 static const char push_script[] =
-    "local last = tonumber(redis.call('GET', KEYS[2]) or '-1')\n"
-    "local seq = tonumber(ARGV[2])\n"
-    "if seq <= last then return 0 end\n"
-    "redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))\n"
-    "redis.call('SET', KEYS[2], ARGV[2], 'EX', " PUSH_ACKED_TTL_S ")\n"
-    "return 1\n";
+    "local last = tonumber(redis.call('GET', KEYS[1]) or '-1')\n"
+    "local top, topstr, added, failed, err = last, nil, 0, 0, ''\n"
+    "local i, n = 2, #ARGV\n"
+    "while i <= n do\n"
+    "  local seq, nf = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])\n"
+    "  if seq > top then\n"
+    "    local r = redis.pcall('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[1], '*',\n"
+    "                          unpack(ARGV, i + 3, i + 2 + nf))\n"
+    "    if type(r) == 'table' and r.err then failed = failed + 1; err = r.err\n"
+    "    else added = added + 1 end\n"
+    "    top, topstr = seq, ARGV[i + 1]\n"
+    "  end\n"
+    "  i = i + 3 + nf\n"
+    "end\n"
+    "if topstr then redis.call('SET', KEYS[1], topstr, 'EX', " PUSH_ACKED_TTL_S ") end\n"
+    "return {added, failed, err}\n";
+
+/* Results per script call, streams per call, script calls in flight. A
+ * bounded number of calls in flight makes the results that come in
+ * meanwhile wait and go together in the next call: batches under load, one
+ * result per call when idle. Redis's CPU per result (redis-cli --pipe of
+ * 50,000 results, AOF everysec): one EVAL each 14 us; batches of 16, 256,
+ * 1,024: 9.4, 10.0, 10.9 us (Lua's cost grows with ARGV); plain pipelined
+ * XADD 5.5 us, the floor for these ~18 fields. */
+#define PUSH_BATCH_MAX 256
+#define PUSH_BATCH_STREAMS 16
+#define PUSH_CMDS_MAX 16
+/* argv entries: EVAL, script, numkeys, acked key, streams, maxlen; per
+ * result: stream index, seq, field count, the fields and "sent" <ms> */
+#define PUSH_ARGV_MAX (5 + PUSH_BATCH_STREAMS + \
+                       PUSH_BATCH_MAX * (3 + 2 * NINES_WIRE_MAX_FIELDS + 2))
+#define PUSH_NUM_LEN 32     /* per result: "<index>\0<seq>\0<count>\0" */
 
 /*
  * A queued result, already encoded: the stream fields packed into one
@@ -43,6 +81,7 @@ struct push_item {
     uint64_t seq;
     struct push_blob *blob;
     int spooled;                /* read from the spool: ack it there */
+    uint32_t batch;             /* on the wire: results in the call this one starts */
     struct spool_mark mark;
 };
 
@@ -55,8 +94,12 @@ struct push {
     size_t count;
     uint64_t head_seq;      /* seq of the oldest item; items are contiguous */
     uint64_t send_seq;      /* next seq to send on this connection */
-    size_t inflight;
+    size_t inflight;        /* results sent, reply not yet in */
     size_t max_inflight;
+    size_t cmds;            /* calls sent, reply not yet in */
+    const char **argv;      /* one call's arguments (PUSH_ARGV_MAX), kept */
+    size_t *argvlen;
+    char *num;              /* its numbers, PUSH_NUM_LEN per result */
     int64_t maxlen;
     int up;                 /* the connection is ready */
     int closed;             /* push_save ran: late replies are ignored */
@@ -133,35 +176,54 @@ static int push_grow(struct push *p)
 static void push_pump(struct push *p);
 static void push_fill(struct push *p);
 
+/* Takes the reply to the oldest call in flight: its results leave the queue. */
 static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct push *p = privdata;
     redisReply *r = reply;
-    struct push_item *it;
+    size_t n, failed = 0, added;
+    const char *err = NULL;
 
     (void)ac;
     if (p->closed)
         return;     /* saved to the spool already; a resend is skipped */
-    if (p->inflight > 0)
-        p->inflight--;
-    if (r == NULL)
+    if (p->cmds > 0)
+        p->cmds--;
+    if (r == NULL || p->count == 0)
         return;     /* connection lost: push_lost rewinds */
-    if (p->count == 0)
-        return;
-    it = &p->ring[p->head];
+    n = p->ring[p->head].batch;
+    if (n == 0 || n > p->count)
+        n = 1;      /* not expected: replies come in the order sent */
+    p->inflight = p->inflight > n ? p->inflight - n : 0;
     if (r->type == REDIS_REPLY_ERROR) {
-        p->st.rejected++;
-        log_error("result_rejected", "queued_seq=%llu error=\"%s\"",
-                  (unsigned long long)p->head_seq, r->str);
-    } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-        p->st.acked++;
-        p->st.duplicates++;     /* it had reached Redis before */
-    } else {
-        p->st.acked++;
+        failed = n;
+        err = r->str;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+               r->element[0]->type == REDIS_REPLY_INTEGER &&
+               r->element[1]->type == REDIS_REPLY_INTEGER) {
+        added = (size_t)r->element[0]->integer;
+        failed = (size_t)r->element[1]->integer;
+        if (failed > n)
+            failed = n;
+        if (added > n - failed)
+            added = n - failed;
+        p->st.duplicates += n - failed - added;    /* they had reached Redis before */
+        if (failed > 0 && r->element[2]->type == REDIS_REPLY_STRING)
+            err = r->element[2]->str;
+    }   /* else an XADD's entry id: added */
+    p->st.acked += n - failed;
+    if (failed > 0) {
+        p->st.rejected += failed;
+        log_error("result_rejected", "queued_seq=%llu batch=%zu rejected=%zu error=\"%s\"",
+                  (unsigned long long)p->head_seq, n, failed, err ? err : "?");
     }
-    if (it->spooled)
-        spool_ack(p->spool, &it->mark);
-    push_pop(p);
+    for (size_t i = 0; i < n; i++) {
+        struct push_item *it = &p->ring[p->head];
+
+        if (it->spooled)
+            spool_ack(p->spool, &it->mark);
+        push_pop(p);
+    }
     push_fill(p);
     push_pump(p);
 }
@@ -218,45 +280,135 @@ static int push_id_parts(const struct push_blob *b, char *key, size_t keylen, ch
     return -1;
 }
 
-static int push_send(struct push *p, redisAsyncContext *ac, const struct push_blob *b,
-                     const char *maxlen)
+/* Adds the index of stream name to keys (from keys[1]); 0 if it is full. */
+static size_t push_key_index(const char **keys, size_t *nkeys, size_t *lens, const char *name,
+                             size_t max)
 {
-    const char *argv[10 + 2 * NINES_WIRE_MAX_FIELDS];
-    size_t argvlen[10 + 2 * NINES_WIRE_MAX_FIELDS];
-    char key[NINES_ID_LEN + 64], seq[24], stream[48], sent[24];
-    const char *to = push_stream(p, b, stream, sizeof(stream));
-    size_t argc = 0, off = 0;
+    size_t len = strlen(name);
 
-    if (push_id_parts(b, key, sizeof(key), seq, sizeof(seq)) == 0) {
-        argv[argc++] = "EVAL";
-        argv[argc++] = push_script;
-        argv[argc++] = "2";
-        argv[argc++] = to;
-        argv[argc++] = key;
-        argv[argc++] = maxlen;
-        argv[argc++] = seq;
-    } else {    /* not a probe's id: no dedup possible */
+    for (size_t k = 1; k < *nkeys; k++)
+        if (lens[k] == len && memcmp(keys[k], name, len) == 0)
+            return k;
+    if (*nkeys >= max)
+        return 0;
+    keys[*nkeys] = name;
+    lens[*nkeys] = len;
+    return (*nkeys)++;
+}
+
+/* Writes v in decimal with a NUL; returns the digits written. */
+static size_t push_utoa(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
+/*
+ * Sends one call for the results from send_seq on: a batch of at most want
+ * results of one probe run (same acked key), or a plain XADD for a result
+ * whose id is not a probe's (no dedup possible). Returns the number of
+ * results sent, 0 if hiredis refused (disconnecting).
+ */
+static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, const char *maxlen)
+{
+    char key[2][NINES_ID_LEN + 64], stream[PUSH_BATCH_STREAMS + 1][48];
+    const char *keys[PUSH_BATCH_STREAMS + 1];
+    size_t keylen[PUSH_BATCH_STREAMS + 1], nkeys = 1, n = 0;
+    char sent[24], numkeys[8], seq[24];
+    const char **argv = p->argv;
+    size_t *argvlen = p->argvlen;
+    /* room for the call's head (EVAL, script, numkeys, keys, maxlen) in
+     * front: filled in once the batch, and so its streams, are known */
+    const size_t first = 5 + PUSH_BATCH_STREAMS;
+    size_t argc = first;
+    /* our clock as we send: the collector checks it against Redis's */
+    size_t sentlen = push_utoa(sent, (uint64_t)nines_wall_ms());
+
+    for (; n < want; n++) {
+        const struct push_blob *b = push_at(p, p->send_seq + n)->blob;
+        const char *to = push_stream(p, b, stream[nkeys], sizeof(stream[nkeys]));
+        char *num = p->num + n * PUSH_NUM_LEN;   /* index [0, 4), seq [4, 28), count [28, 32) */
+        size_t k, off = 0;
+
+        if (push_id_parts(b, key[n == 0 ? 0 : 1], sizeof(key[0]), seq, sizeof(seq)) != 0)
+            break;
+        if (n > 0 && strcmp(key[0], key[1]) != 0)
+            break;      /* another probe run: a call of its own */
+        k = push_key_index(keys, &nkeys, keylen, to, PUSH_BATCH_STREAMS + 1);
+        if (k == 0)
+            break;
+        argv[argc] = num;
+        argvlen[argc++] = push_utoa(num, k + 1);     /* KEYS[1] is the acked key */
+        argvlen[argc] = strlen(seq);
+        argv[argc] = memcpy(num + 4, seq, argvlen[argc] + 1);
+        argc++;
+        argv[argc] = num + 28;
+        argvlen[argc++] = push_utoa(num + 28, b->argc + 2);
+        for (size_t i = 0; i < b->argc; i++) {
+            argv[argc] = b->bytes + off;
+            argvlen[argc++] = b->len[i];
+            off += b->len[i];
+        }
+        argv[argc] = "sent";
+        argvlen[argc++] = 4;
+        argv[argc] = sent;
+        argvlen[argc++] = sentlen;
+    }
+    if (n > 0) {        /* the script call's head, right in front of the results */
+        size_t head = 4 + nkeys, at = first - head;
+
+        push_utoa(numkeys, nkeys);
+        argv[at] = "EVAL";
+        argv[at + 1] = push_script;
+        argv[at + 2] = numkeys;
+        argv[at + 3] = key[0];
+        for (size_t k = 1; k < nkeys; k++)
+            argv[at + 3 + k] = keys[k];
+        argv[at + 3 + nkeys] = maxlen;
+        for (size_t i = 0; i < head; i++)
+            argvlen[at + i] = i >= 4 && i < 3 + nkeys ? keylen[i - 3] : strlen(argv[at + i]);
+        if (redisAsyncCommandArgv(ac, push_on_reply, p, (int)(argc - at), argv + at,
+                                  argvlen + at) != REDIS_OK)
+            return 0;
+        return n;
+    }
+    /* not a probe's id: a plain XADD, no dedup possible */
+    {
+        const struct push_blob *b = push_at(p, p->send_seq)->blob;
+        const char *to = push_stream(p, b, stream[0], sizeof(stream[0]));
+        size_t off = 0;
+
+        argc = 0;
         argv[argc++] = "XADD";
         argv[argc++] = to;
         argv[argc++] = "MAXLEN";
         argv[argc++] = "~";
         argv[argc++] = maxlen;
         argv[argc++] = "*";
+        for (size_t i = 0; i < argc; i++)
+            argvlen[i] = strlen(argv[i]);
+        for (size_t i = 0; i < b->argc; i++) {
+            argv[argc] = b->bytes + off;
+            argvlen[argc++] = b->len[i];
+            off += b->len[i];
+        }
+        argv[argc] = "sent";
+        argvlen[argc++] = 4;
+        argv[argc] = sent;
+        argvlen[argc++] = sentlen;
+        if (redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen) != REDIS_OK)
+            return 0;
+        return 1;
     }
-    for (size_t i = 0; i < argc; i++)
-        argvlen[i] = strlen(argv[i]);
-    for (size_t i = 0; i < b->argc; i++) {
-        argv[argc] = b->bytes + off;
-        argvlen[argc++] = b->len[i];
-        off += b->len[i];
-    }
-    /* our clock as we send: the collector checks it against Redis's */
-    snprintf(sent, sizeof(sent), "%lld", (long long)nines_wall_ms());
-    argv[argc] = "sent";
-    argvlen[argc++] = 4;
-    argv[argc] = sent;
-    argvlen[argc++] = strlen(sent);
-    return redisAsyncCommandArgv(ac, push_on_reply, p, (int)argc, argv, argvlen);
 }
 
 static void push_pump(struct push *p)
@@ -266,12 +418,37 @@ static void push_pump(struct push *p)
 
     if (ac == NULL || p->closed)
         return;
+    if (p->argv == NULL) {
+        p->argv = malloc(PUSH_ARGV_MAX * sizeof(*p->argv));
+        p->argvlen = malloc(PUSH_ARGV_MAX * sizeof(*p->argvlen));
+        p->num = malloc(PUSH_BATCH_MAX * PUSH_NUM_LEN);
+        if (p->argv == NULL || p->argvlen == NULL || p->num == NULL) {
+            free(p->argv);
+            free(p->argvlen);
+            free(p->num);
+            p->argv = NULL;
+            p->argvlen = NULL;
+            p->num = NULL;
+            log_error("out_of_memory", "where=push note=\"results wait in the queue\"");
+            return;
+        }
+    }
     snprintf(maxlen, sizeof(maxlen), "%lld", (long long)p->maxlen);
-    while (p->inflight < p->max_inflight && p->send_seq < p->head_seq + p->count) {
-        if (push_send(p, ac, push_at(p, p->send_seq)->blob, maxlen) != REDIS_OK)
+    while (p->cmds < PUSH_CMDS_MAX && p->inflight < p->max_inflight &&
+           p->send_seq < p->head_seq + p->count) {
+        size_t want = (size_t)(p->head_seq + p->count - p->send_seq), sent;
+
+        if (want > PUSH_BATCH_MAX)
+            want = PUSH_BATCH_MAX;
+        if (want > p->max_inflight - p->inflight)
+            want = p->max_inflight - p->inflight;
+        sent = push_send(p, ac, want, maxlen);
+        if (sent == 0)
             return;     /* disconnecting: its callback will never run */
-        p->inflight++;
-        p->send_seq++;
+        push_at(p, p->send_seq)->batch = (uint32_t)sent;
+        p->cmds++;
+        p->inflight += sent;
+        p->send_seq += sent;
     }
 }
 
@@ -455,6 +632,7 @@ void push_resume(struct push *p)
 {
     p->up = 1;
     p->inflight = 0;
+    p->cmds = 0;
     p->send_seq = p->head_seq;
     push_fill(p);
     push_pump(p);
@@ -514,6 +692,7 @@ void push_lost(struct push *p)
 {
     p->up = 0;
     p->inflight = 0;
+    p->cmds = 0;
     p->send_seq = p->head_seq;
     push_spill(p);
 }
@@ -561,5 +740,8 @@ void push_free(struct push *p)
         push_pop(p);
     free(p->ring);
     free(p->rbuf);
+    free(p->argv);
+    free(p->argvlen);
+    free(p->num);
     free(p);
 }

@@ -222,3 +222,198 @@ Test(probe_push, queue_is_bounded_and_drops_the_oldest, .timeout = 20)
     run_close(&r);
     redis_fixture_stop(&f);
 }
+
+/* Runs the loop until the queue is empty (every call answered) or timeout_ms. */
+static void run_until_empty(struct run *r, int timeout_ms)
+{
+    struct push_stats st;
+
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        push_get_stats(r->push, &st);
+        if (st.queued == 0)
+            return;
+        run_until_acked(r, UINT64_MAX, 10);
+    }
+}
+
+static char *redis_get(const struct redis_fixture *f, const char *key, char *buf, size_t size)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *r = redisCommand(c, "GET %s", key);
+
+    cr_assert(r != NULL);
+    snprintf(buf, size, "%s", r->type == REDIS_REPLY_STRING ? r->str : "(nil)");
+    freeReplyObject(r);
+    redisFree(c);
+    return buf;
+}
+
+static void redis_do(const struct redis_fixture *f, const char *cmd, const char *a, const char *b)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *r = redisCommand(c, cmd, a, b);
+
+    cr_assert(r != NULL && r->type != REDIS_REPLY_ERROR, "%s", r ? r->str : "no reply");
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* The ids of a stream's entries, in order, into ids[] (at most max). */
+static size_t stream_ids(const struct redis_fixture *f, const char *stream, char ids[][64],
+                         size_t max)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *r = redisCommand(c, "XRANGE %s - +", stream);
+    size_t n = 0;
+
+    cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < r->elements && n < max; i++) {
+        redisReply *fields = r->element[i]->element[1];
+
+        for (size_t j = 0; j + 1 < fields->elements; j += 2)
+            if (strcmp(fields->element[j]->str, "id") == 0)
+                snprintf(ids[n++], 64, "%s", fields->element[j + 1]->str);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+/*
+ * Many results go in one script call; a resend whose first part reached
+ * Redis before (the acked key says up to seq 99) adds only the rest, in
+ * order, and counts the others as duplicates.
+ */
+Test(probe_push, a_batch_skips_what_redis_has_and_adds_the_rest, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+    char got[32];
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    redis_do(&f, "SET %s %s", "nines:probe:acked:p1/1", "99");
+    run_open(&r, f.url, 1000);
+    for (int i = 0; i < 300; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        push_enqueue(r.push, &res);
+    }
+    run_until_acked(&r, 300, 5000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 300));
+    cr_assert(eq(u64, st.duplicates, 100));
+    cr_assert(eq(u64, st.rejected, 0));
+    cr_assert(eq(sz, st.queued, 0));
+    assert_stream_holds(&f, 100, 299);
+    cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/1", got, sizeof(got)), "299"));
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
+/*
+ * A batch spans partition streams; a stream key of the wrong type rejects
+ * the results bound for it and only those; their seqs count as done, so a
+ * resend would not add them later out of order.
+ */
+Test(probe_push, a_bad_stream_rejects_its_results_only, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+    const char *check[2] = { NULL, NULL };
+    char names[64][8], key[2][48], ids[200][64], got[32];
+    size_t n;
+    int bad = 0;
+
+    /* two check ids that fall into different partitions of 4 */
+    for (int i = 0; i < 64 && check[1] == NULL; i++) {
+        snprintf(names[i], sizeof(names[i]), "c%d", i);
+        if (check[0] == NULL)
+            check[0] = names[i];
+        else if (nines_partition_of(names[i], 4) != nines_partition_of(check[0], 4))
+            check[1] = names[i];
+    }
+    cr_assert(check[1] != NULL);
+    for (int k = 0; k < 2; k++)
+        nines_results_key(nines_partition_of(check[k], 4), 4, key[k], sizeof(key[k]));
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    redis_do(&f, "SET %s %s", key[1], "not a stream");
+    run_open(&r, f.url, 1000);
+    push_set_partitions(r.push, 4);
+    for (int i = 0; i < 90; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        snprintf(res.check_id, sizeof(res.check_id), "%s", check[i % 3 == 2]);
+        bad += i % 3 == 2;
+        push_enqueue(r.push, &res);
+    }
+    run_until_empty(&r, 5000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.rejected, (uint64_t)bad));
+    cr_assert(eq(u64, st.acked, (uint64_t)(90 - bad)));
+    cr_assert(eq(sz, st.queued, 0));
+    n = stream_ids(&f, key[0], ids, 200);
+    cr_assert(eq(sz, n, (size_t)(90 - bad)));
+    for (size_t i = 0, want = 0; i < n; i++, want++) {
+        char id[64];
+
+        if (want % 3 == 2)
+            want++;
+        snprintf(id, sizeof(id), "p1/1/%zu", want);
+        cr_assert(eq(str, ids[i], id), "the good partition's results, in order");
+    }
+    cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/1", got, sizeof(got)), "89"));
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
+/*
+ * Results of two probe runs (as a spool replays an earlier boot's) and one
+ * whose id is not a probe's share the queue: each run's results go in calls
+ * of their own with their own acked key (the queue holds the end of one run
+ * and the start of the other side by side), the odd one as a plain XADD, and
+ * the stream keeps the queue's order.
+ */
+Test(probe_push, runs_of_two_boots_keep_their_own_acked_keys, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+    char ids[300][64], got[32], want[64];
+    size_t n;
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 1000);
+    for (int i = 0; i < 301; i++) {
+        struct nines_result res;
+
+        make_result(&res, i);
+        if (i == 50)
+            snprintf(res.id, sizeof(res.id), "imported-%d", i);
+        else if (i >= 130)
+            snprintf(res.id, sizeof(res.id), "p1/2/%d", i - 129);
+        push_enqueue(r.push, &res);
+    }
+    run_until_acked(&r, 301, 5000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 301));
+    cr_assert(eq(u64, st.duplicates, 0));
+    n = stream_ids(&f, NINES_KEY_RESULTS, ids, 300);
+    cr_assert(eq(sz, n, 300));    /* at most 300 read: the last is checked by its key */
+    for (size_t i = 0; i < n; i++) {
+        if (i == 50)
+            snprintf(want, sizeof(want), "imported-50");
+        else if (i < 130)
+            snprintf(want, sizeof(want), "p1/1/%zu", i);
+        else
+            snprintf(want, sizeof(want), "p1/2/%zu", i - 129);
+        cr_assert(eq(str, ids[i], want), "in the queue's order");
+    }
+    cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/1", got, sizeof(got)), "129"));
+    cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/2", got, sizeof(got)), "171"));
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
