@@ -182,8 +182,10 @@ added() { rcli XINFO STREAM nines:results 2>/dev/null | awk 'p {print; exit} /^e
 probe_pid=""
 probe_start() {     # probe_start LOGFILE [wrapper...]: waits until the catalogue is applied
     local log=$1; shift
+    # a spool of its own: one run's leftovers must not replay into the next
+    rm -rf "$tmp/spool"
     "$@" "$probe_bin" --redis "unix://$redis_sock" --name bench --location bench \
-        --poll-ms 200 --log-level info 2>"$log" &
+        --poll-ms 200 --log-level info --spool-dir "$tmp/spool" 2>"$log" &
     probe_pid=$!
     pids+=($probe_pid)
     wait_for 600 grep -q 'event=catalogue_applied' "$log"
