@@ -196,25 +196,27 @@ probe_stop() {      # prints the probe_stopped line
 }
 kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
 
-# nines_run KIND N INTERVAL_MS: N checks for one interval plus --seconds,
-# counted from the catalogue being applied to the stop signal. Sets RUN:
+# nines_run KIND N INTERVAL_MS: N checks for one interval plus --seconds;
+# results counted as stored in Redis over that window. Sets RUN:
 # "checks/s µs-CPU-per-check late_max_ms late_over_100ms overlaps
 #  failed-of-last-2000 unsent-at-stop stored"
 # (runs in this shell, not a subshell: the probe's PID must reach cleanup)
 nines_run() {
-    local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 t0 t1 line
+    local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 t0 t1 a0 a1 line
     rcli DEL nines:results >/dev/null
     catalogue "$kind" "$n" "$iv"
     probe_start "$log"
-    t0=$(date +%s%N) c0=$(cpu_ms "$probe_pid")
+    # the window's results are those stored in Redis between t0 and t1 (the
+    # probe's own count would add the runs finished while it stops)
+    t0=$(date +%s%N) c0=$(cpu_ms "$probe_pid") a0=$(added)
     sleep $(( iv / 1000 + seconds ))
-    t1=$(date +%s%N) c1=$(cpu_ms "$probe_pid")
+    t1=$(date +%s%N) c1=$(cpu_ms "$probe_pid") a1=$(added)
     line=$(probe_stop "$log")
     if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
         note "probe ($kind, $n checks) did not stop within 30 s; its log ends: $(tail -1 "$log" | cut -c1-200)"
         line="results=$(rcli XLEN nines:results) unsent=-1 late_max_ms=-1 late_over_100ms=-1 overlaps=-1"
     fi
-    RUN=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$(kv results "$line")" \
+    RUN=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$(( a1 - a0 ))" \
         -v lm="$(kv late_max_ms "$line")" -v lo="$(kv late_over_100ms "$line")" \
         -v ov="$(kv overlaps "$line")" -v un="$(kv unsent "$line")" -v st="$(rcli XLEN nines:results)" \
         -v fl="$(rcli XREVRANGE nines:results + - COUNT 2000 | awk 'p { if ($0 != "ok") f++; p = 0 } $0 == "out" { p = 1 } END { print f + 0 }')" \
