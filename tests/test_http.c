@@ -1175,6 +1175,33 @@ Test(http, secret_with_a_line_break_or_empty_is_secret_unavailable)
     test_rmtree(dir);
 }
 
+/* A run closes its connection: it says "Connection: close" (the server then
+ * closes first), unless the check sets a Connection header itself. */
+Test(http, requests_say_connection_close_unless_configured)
+{
+    struct nines_check c;
+    struct got g = { 0 };
+    struct got g2 = { 0 };
+    char url[URL_LEN];
+    char want[] = "\r\nConnection: close\r\n", keep[] = "\r\nConnection: keep-alive\r\n";
+    char name[] = "Connection", value[] = "keep-alive";
+    struct nines_kv hdr = { name, value };
+
+    fix_start();
+    fix_url(url, "/echo");
+    check_init(&c, url, 2000);
+    c.http.body_contains = want;
+    run_one(&c, &g, NULL);
+    cr_expect(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s %s", g.r.reason, g.r.message);
+
+    c.http.headers = &hdr;
+    c.http.headers_count = 1;
+    c.http.body_contains = keep;
+    c.http.body_not_contains = want;
+    run_one(&c, &g2, NULL);
+    cr_expect(eq(int, g2.r.outcome, NINES_OUTCOME_OK), "%s %s", g2.r.reason, g2.r.message);
+}
+
 Test(http, latency_over_objective_is_ok_with_warning)
 {
     struct nines_check c;
