@@ -201,41 +201,6 @@ static int dns_text_end(struct dns_text *t)
     return 1;
 }
 
-/* Length of a valid UTF-8 sequence at p (as strict as jansson), else 0. */
-static size_t dns_utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned char b = p[0];
-    size_t need;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-
-    if (b >= 0xC2 && b <= 0xDF)
-        need = 2;
-    else if (b >= 0xE0 && b <= 0xEF)
-        need = 3;
-    else if (b >= 0xF0 && b <= 0xF4)
-        need = 4;
-    else
-        return 0;
-    if (n < need)
-        return 0;
-    if (b == 0xE0)
-        lo = 0xA0;
-    else if (b == 0xED)
-        hi = 0x9F;
-    else if (b == 0xF0)
-        lo = 0x90;
-    else if (b == 0xF4)
-        hi = 0x8F;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    }
-    return need;
-}
-
 /* Character-string bytes (TXT, CAA value): UTF-8 kept, the rest \DDD. */
 static void dns_text_bytes(struct dns_text *t, const unsigned char *p, size_t n)
 {
@@ -250,7 +215,7 @@ static void dns_text_bytes(struct dns_text *t, const unsigned char *p, size_t n)
         } else if (p[i] < 0x80) {
             dns_text_put(t, (const char *)p + i, 1);
             i++;
-        } else if ((k = dns_utf8_len(p + i, n - i)) > 0) {
+        } else if ((k = jsonw_utf8_len(p + i, n - i)) > 0) {
             dns_text_put(t, (const char *)p + i, k);
             i += k;
         } else {

@@ -343,38 +343,6 @@ static void http_scrub(char *s, size_t len, const char *needle)
     }
 }
 
-/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t http_utf8_len(const unsigned char *s, size_t n)
-{
-    size_t len;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xbf;
-
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        len = 2;
-    else if (s[0] >= 0xe0 && s[0] <= 0xef)
-        len = 3;
-    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-        len = 4;
-    else
-        return 0;
-    if (s[0] == 0xe0)
-        lo = 0xa0;              /* overlong */
-    else if (s[0] == 0xed)
-        hi = 0x9f;              /* surrogates */
-    else if (s[0] == 0xf0)
-        lo = 0x90;
-    else if (s[0] == 0xf4)
-        hi = 0x8f;
-    if (len > n || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++) {
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    }
-    return len;
-}
-
 /*
  * Copies n bytes of in as printable, valid UTF-8 into out (room for n + 1):
  * control bytes other than tab and line ends become '.', bytes that are not
@@ -393,7 +361,7 @@ static void http_sanitize(const char *in, size_t n, char *out)
             out[o++] = (s[i] < 0x20 && s[i] != '\t' && s[i] != '\n' && s[i] != '\r') ||
                        s[i] == 0x7f ? '.' : (char)s[i];
             i++;
-        } else if ((len = http_utf8_len(s + i, n - i)) > 0) {
+        } else if ((len = jsonw_utf8_len(s + i, n - i)) > 0) {
             memmove(out + o, s + i, len);   /* out may be in (never after) in */
             o += len;
             i += len;

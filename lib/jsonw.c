@@ -209,8 +209,7 @@ static const unsigned char jsonw_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* Length of the valid UTF-8 sequence at s (2..4), or 0: as strict as jansson. */
-static size_t jsonw_utf8_len(const unsigned char *s, size_t left)
+size_t jsonw_utf8_len(const unsigned char *s, size_t left)
 {
     unsigned char lo = 0x80, hi = 0xbf;
     size_t n;

@@ -67,6 +67,10 @@ void jsonw_null(struct jsonw *w);
 /* n bytes of text that already is one JSON value, copied as is. */
 void jsonw_raw(struct jsonw *w, const char *text, size_t n);
 
+/* Length (2..4) of the valid multi-byte UTF-8 sequence at s (left bytes
+ * there), or 0 (ASCII, overlong, surrogate, past U+10FFFF, cut short): as
+ * strict as jansson. For whoever cleans text before it goes into JSON. */
+size_t jsonw_utf8_len(const unsigned char *s, size_t left);
 /* The position now, to come back to with jsonw_rewind (which clears full). */
 struct jsonw_mark jsonw_mark(const struct jsonw *w);
 void jsonw_rewind(struct jsonw *w, struct jsonw_mark m);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonw.h"
 #include "nines/clock.h"
 #include "nines/err.h"
 #include "receivers.h"
@@ -82,31 +83,10 @@ int receiver_kind_parse(const char *s, enum receiver_kind *k)
     return NINES_EINVAL;
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing past U+10FFFF), or 0 when it is not valid. */
+/* Length of the valid UTF-8 sequence at s (NUL-terminated), or 0. */
 static size_t notify_utf8_seq_len(const unsigned char *s)
 {
-    unsigned char c = s[0];
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (c >= 0xe0 && c <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xf0 && c <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90))
-            return 0;
-        return 4;
-    }
-    return 0;
+    return s[0] < 0x80 ? 1 : jsonw_utf8_len(s, strnlen((const char *)s, 4));
 }
 
 void notify_utf8_repair(char *s)
