@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "nines/auditchain.h"
+#include "e2eworld.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -61,28 +62,15 @@ static int run(const char *const argv[], int timeout_ms)
     return code;
 }
 
-static void redis_do(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    cr_assert(ne(ptr, r, NULL));
-    cr_assert(ne(int, r->type, REDIS_REPLY_ERROR), "%s", r->str);
-    freeReplyObject(r);
-}
-
 static void notification(redisContext *c, const char *inc, int64_t created, int64_t lat)
 {
     char id[200];
 
     snprintf(id, sizeof(id), "pager/check_down/%s/firing", inc);
-    redis_do(c, "HSET nines:outbox:item:%s state delivered receiver pager created_ms %" PRId64
+    e2e_redis_do(c, "HSET nines:outbox:item:%s state delivered receiver pager created_ms %" PRId64
                 " delivered_ms %" PRId64 " attempts 1 request {\"secret\":\"s3cr3t\"}", id,
              created, created + lat);
-    redis_do(c, "LPUSH nines:outbox:log:%s {\"attempt\":1,\"status\":200,\"outcome\":\"delivered\"}",
+    e2e_redis_do(c, "LPUSH nines:outbox:log:%s {\"attempt\":1,\"status\":200,\"outcome\":\"delivered\"}",
              id);
 }
 
@@ -149,9 +137,9 @@ static void setup(struct world *w)
     }
     c = redis_fixture_connect(&w->rf);
     cr_assert(ne(ptr, c, NULL));
-    redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by alice ack_ms %" PRId64, AT(5, 10, 0),
+    e2e_redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by alice ack_ms %" PRId64, AT(5, 10, 0),
              AT(5, 10, 12));
-    redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by bob ack_ms %" PRId64, AT(20, 8, 0),
+    e2e_redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by bob ack_ms %" PRId64, AT(20, 8, 0),
              AT(20, 8, 31));
     {
         char i1[64], i2[64], i3[64];
@@ -163,14 +151,14 @@ static void setup(struct world *w)
         notification(c, i2, AT(20, 8, 1), 5000);
         notification(c, i3, AT(12, 12, 1), 1000);
     }
-    redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
+    e2e_redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
                 "\"shop\",\"scenario\":\"failover\",\"t0_ms\":%" PRId64 ",\"state\":\"passed\","
                 "\"rto_ms\":600000,\"rpo_ms\":2000}", AT(15, 9, 0), AT(15, 9, 0), AT(15, 9, 0));
-    redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
-    redis_do(c, "SET nines:drill:web@%" PRId64 " {\"id\":\"web@%" PRId64 "\",\"service\":"
+    e2e_redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
+    e2e_redis_do(c, "SET nines:drill:web@%" PRId64 " {\"id\":\"web@%" PRId64 "\",\"service\":"
                 "\"web\",\"scenario\":\"restore\",\"t0_ms\":%" PRId64 ",\"state\":\"failed\","
                 "\"rto_ms\":5400000,\"rpo_ms\":0}", AT(16, 9, 0), AT(16, 9, 0), AT(16, 9, 0));
-    redis_do(c, "ZADD nines:drills %" PRId64 " web@%" PRId64, AT(16, 9, 0), AT(16, 9, 0));
+    e2e_redis_do(c, "ZADD nines:drills %" PRId64 " web@%" PRId64, AT(16, 9, 0), AT(16, 9, 0));
     cr_assert(eq(int, auditchain_append_sync(c, "collector", "collector", "config_reload",
                                              w->cfg, "{\"checks\":{\"added\":[\"api\"]}}",
                                              NULL, &e), 0), "%s", e.msg);

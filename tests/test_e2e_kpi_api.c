@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <stdarg.h>
 
 #include "e2eworld.h"
 #include "http_client.h"
@@ -69,26 +68,6 @@ static int run(const char *const argv[], int timeout_ms)
     cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), timeout_ms,
                                     &code), 0));
     return code;
-}
-
-static void redis_do(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    cr_assert(ne(ptr, r, NULL));
-    cr_assert(ne(int, r->type, REDIS_REPLY_ERROR), "%s", r->str);
-    freeReplyObject(r);
-}
-
-static void notification(redisContext *c, const char *inc, int64_t created, int64_t lat)
-{
-    redis_do(c, "HSET nines:outbox:item:pager/check_down/%s/firing state delivered receiver "
-                "pager created_ms %" PRId64 " delivered_ms %" PRId64 " attempts 1", inc, created,
-             created + lat);
 }
 
 static void write_results(struct world *w, const char *path)
@@ -143,25 +122,25 @@ static void setup(struct world *w, const char *refresh)
     }
     c = redis_fixture_connect(&w->e.redis);
     cr_assert(ne(ptr, c, NULL));
-    redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by alice ack_ms %" PRId64, AT(5, 10, 0),
+    e2e_redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by alice ack_ms %" PRId64, AT(5, 10, 0),
              AT(5, 10, 12));
-    redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by bob ack_ms %" PRId64, AT(20, 8, 0),
+    e2e_redis_do(c, "HSET nines:incident:api@%" PRId64 " ack_by bob ack_ms %" PRId64, AT(20, 8, 0),
              AT(20, 8, 31));
     snprintf(i[0], sizeof(i[0]), "api@%" PRId64, AT(5, 10, 0));
     snprintf(i[1], sizeof(i[1]), "api@%" PRId64, AT(20, 8, 0));
     snprintf(i[2], sizeof(i[2]), "www@%" PRId64, AT(12, 12, 0));
-    notification(c, i[0], AT(5, 10, 2), 3000);
-    notification(c, i[1], AT(20, 8, 1), 5000);
-    notification(c, i[2], AT(12, 12, 1), 1000);
+    e2e_notification_delivered(c, i[0], AT(5, 10, 2), 3000);
+    e2e_notification_delivered(c, i[1], AT(20, 8, 1), 5000);
+    e2e_notification_delivered(c, i[2], AT(12, 12, 1), 1000);
     /* this month's: notified 2 min in, delivered 2 s later, acked 5 min in */
     snprintf(i[0], sizeof(i[0]), "api@%" PRId64, w->now_ms - 40 * MIN_MS);
-    notification(c, i[0], w->now_ms - 38 * MIN_MS, 2000);
-    redis_do(c, "HSET nines:incident:%s ack_by carol ack_ms %" PRId64, i[0],
+    e2e_notification_delivered(c, i[0], w->now_ms - 38 * MIN_MS, 2000);
+    e2e_redis_do(c, "HSET nines:incident:%s ack_by carol ack_ms %" PRId64, i[0],
              w->now_ms - 35 * MIN_MS);
-    redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
+    e2e_redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
                 "\"shop\",\"scenario\":\"failover\",\"t0_ms\":%" PRId64 ",\"state\":\"passed\","
                 "\"rto_ms\":600000,\"rpo_ms\":2000}", AT(15, 9, 0), AT(15, 9, 0), AT(15, 9, 0));
-    redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
+    e2e_redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
     redisFree(c);
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -76,29 +77,9 @@ static int run(const char *const argv[], int timeout_ms)
     return code;
 }
 
-static void redis_do(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    redisReply *r;
-
-    va_start(ap, fmt);
-    r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    cr_assert(ne(ptr, r, NULL));
-    cr_assert(ne(int, r->type, REDIS_REPLY_ERROR), "%s", r->str);
-    freeReplyObject(r);
-}
-
-static void notification(redisContext *c, const char *inc, int64_t created, int64_t lat)
-{
-    redis_do(c, "HSET nines:outbox:item:pager/check_down/%s/firing state delivered receiver "
-                "pager created_ms %" PRId64 " delivered_ms %" PRId64 " attempts 1", inc, created,
-             created + lat);
-}
-
 static void forecast(redisContext *c, const char *check, int64_t raised, int64_t lead)
 {
-    redis_do(c, "ZADD nines:forecasts:%s %" PRId64 " %" PRId64 ":%" PRId64 ":eu|disk", check,
+    e2e_redis_do(c, "ZADD nines:forecasts:%s %" PRId64 " %" PRId64 ":%" PRId64 ":eu|disk", check,
              raised, raised, raised + lead);
 }
 
@@ -152,20 +133,20 @@ static void setup(struct world *w)
     snprintf(i1, sizeof(i1), "api@%" PRId64, AT(5, 10, 0));
     snprintf(i2, sizeof(i2), "api@%" PRId64, AT(20, 8, 0));
     snprintf(i3, sizeof(i3), "www@%" PRId64, AT(12, 12, 0));
-    redis_do(c, "HSET nines:incident:%s ack_by alice ack_ms %" PRId64 " detected_ms %" PRId64,
+    e2e_redis_do(c, "HSET nines:incident:%s ack_by alice ack_ms %" PRId64 " detected_ms %" PRId64,
              i1, AT(5, 10, 12), AT(5, 10, 3));
-    redis_do(c, "HSET nines:incident:%s ack_by bob ack_ms %" PRId64, i2, AT(20, 8, 31));
-    notification(c, i1, AT(5, 10, 2), 3000);
-    notification(c, i2, AT(20, 8, 1), 5000);
-    notification(c, i3, AT(12, 12, 1), 1000);
-    redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
+    e2e_redis_do(c, "HSET nines:incident:%s ack_by bob ack_ms %" PRId64, i2, AT(20, 8, 31));
+    e2e_notification_delivered(c, i1, AT(5, 10, 2), 3000);
+    e2e_notification_delivered(c, i2, AT(20, 8, 1), 5000);
+    e2e_notification_delivered(c, i3, AT(12, 12, 1), 1000);
+    e2e_redis_do(c, "SET nines:drill:shop@%" PRId64 " {\"id\":\"shop@%" PRId64 "\",\"service\":"
                 "\"shop\",\"t0_ms\":%" PRId64 ",\"state\":\"passed\",\"rto_ms\":600000,"
                 "\"rpo_ms\":2000}", AT(15, 9, 0), AT(15, 9, 0), AT(15, 9, 0));
-    redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
-    redis_do(c, "SET nines:drill:web@%" PRId64 " {\"id\":\"web@%" PRId64 "\",\"service\":"
+    e2e_redis_do(c, "ZADD nines:drills %" PRId64 " shop@%" PRId64, AT(15, 9, 0), AT(15, 9, 0));
+    e2e_redis_do(c, "SET nines:drill:web@%" PRId64 " {\"id\":\"web@%" PRId64 "\",\"service\":"
                 "\"web\",\"t0_ms\":%" PRId64 ",\"state\":\"failed\",\"rto_ms\":5400000,"
                 "\"rpo_ms\":0}", AT(16, 9, 0), AT(16, 9, 0), AT(16, 9, 0));
-    redis_do(c, "ZADD nines:drills %" PRId64 " web@%" PRId64, AT(16, 9, 0), AT(16, 9, 0));
+    e2e_redis_do(c, "ZADD nines:drills %" PRId64 " web@%" PRId64, AT(16, 9, 0), AT(16, 9, 0));
     forecast(c, "api", AT(10, 6, 0), 19 * HOUR_MS);
     forecast(c, "api", AT(22, 6, 0), 5 * HOUR_MS);
     forecast(c, "api", AT(0, 6, 0), 2 * HOUR_MS); /* 09-30: not in October */

@@ -1,7 +1,9 @@
 /* The common part of an end-to-end test's world; see e2eworld.h. */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +105,24 @@ void e2eworld_close(struct e2eworld *w)
     redis_fixture_stop(&w->redis);
     if (w->dir[0] != '\0' && getenv("NINES_TEST_KEEP") == NULL)
         test_rmtree(w->dir);
+}
+
+void e2e_redis_do(redisContext *c, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+
+    va_start(ap, fmt);
+    r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    cr_assert(ne(ptr, r, NULL));
+    cr_assert(ne(int, r->type, REDIS_REPLY_ERROR), "%s", r->str);
+    freeReplyObject(r);
+}
+
+void e2e_notification_delivered(redisContext *c, const char *inc, int64_t created, int64_t lat)
+{
+    e2e_redis_do(c, "HSET nines:outbox:item:pager/check_down/%s/firing state delivered receiver "
+                    "pager created_ms %" PRId64 " delivered_ms %" PRId64 " attempts 1", inc,
+                 created, created + lat);
 }

@@ -11,7 +11,9 @@
 #ifndef NINES_TEST_E2EWORLD_H
 #define NINES_TEST_E2EWORLD_H
 
+#include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "redis_fixture.h"
@@ -57,6 +59,13 @@ int e2eworld_wait_api(struct e2eworld *w, int timeout_ms);
  */
 int e2eworld_request(const struct e2eworld *w, const char *method, const char *path,
                      const char *token, const char *json, char *out, size_t outlen);
+
+/* A Redis command (printf-like, hiredis formats) that must succeed (asserts). */
+void e2e_redis_do(redisContext *c, const char *fmt, ...);
+
+/* A delivered check_down notification of incident inc, as the outbox stores
+ * it: receiver "pager", created at created (ms), delivered lat ms later. */
+void e2e_notification_delivered(redisContext *c, const char *inc, int64_t created, int64_t lat);
 
 /* Stops the probe (3 s) and the collector (collector_stop_ms), then redis-server, and removes
  * the dir unless NINES_TEST_KEEP is set. Safe on parts never started. */
