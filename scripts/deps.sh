@@ -12,6 +12,7 @@ if [ "${1:-run}" = test ]; then
     want+=(libcriterion-dev dnsmasq-base openssl iproute2 prometheus prometheus-alertmanager
            python3-aiosmtpd poppler-utils libxml2-utils
            chromium               # the pages' browser test: the system's Chromium
+           valgrind               # test_instr_budget: instructions per check (callgrind)
            clang libclang-rt-14-dev)  # scripts/fuzz.sh: clang's libFuzzer runtime
     # node and npm drive Chromium (playwright-core): Debian's packages unless a
     # Node.js with npm is installed already (NodeSource's nodejs conflicts with
