@@ -201,6 +201,14 @@ static int wk_log_has(void *arg)
     return wk_log_count(w->s, w->needle) >= w->count;
 }
 
+/* wk_log_has without reading the stream (no Redis). */
+static int wk_log_has_only(void *arg)
+{
+    struct wk_want *w = arg;
+
+    return wk_log_count(w->s, w->needle) >= w->count;
+}
+
 static void wk_write_config(struct wk *s)
 {
     size_t cap = 16 * 1024, off;
@@ -444,4 +452,45 @@ Test(e2e_workers, bad_workers_values_exit_2_naming_the_flag, .timeout = 30)
         cr_assert(eq(int, code, 2), "--workers '%s' exits 2 (got %d)", bad[i], code);
         cr_assert(strstr(err, "--workers") != NULL, "the error names the flag: %s", err);
     }
+}
+
+struct wk_gone {
+    pid_t pids[2];
+};
+
+static int wk_workers_gone(void *arg)
+{
+    struct wk_gone *g = arg;
+
+    return wk_ppid(g->pids[0]) == -1 && wk_ppid(g->pids[1]) == -1;
+}
+
+/* No orphan: workers end when their master is killed outright. */
+Test(e2e_workers, workers_exit_when_the_master_is_killed, .timeout = 60)
+{
+    struct wk s = { 0 };
+    const char *pargv[] = { NINES_BIN_DIR "/nines-probe", "--redis", "unix:///nonexistent/r.sock",
+                            "--name", "p1", "--location", "local", "--spool-dir", "off",
+                            "--workers", "2", NULL };
+    struct wk_want w = { .s = &s, .needle = "event=probe_started", .count = 2 };
+    struct wk_gone g;
+    int status;
+
+    cr_assert(eq(int, test_tmpdir(s.dir, sizeof(s.dir)), 0));
+    snprintf(wk_last_dir, sizeof(wk_last_dir), "%s", s.dir);
+    snprintf(s.plog, sizeof(s.plog), "%s/probe.log", s.dir);
+    s.probe = proc_spawn(pargv, s.plog);
+    cr_assert(gt(int, s.probe, 0));
+    cr_assert(eq(int, test_wait_until(wk_log_has_only, &w, 5000), 0), "both workers run");
+    for (int i = 0; i < 2; i++) {
+        g.pids[i] = wk_worker_pid(&s, i);
+        cr_assert(eq(int, wk_ppid(g.pids[i]), s.probe), "worker %d is the master's child", i);
+    }
+    cr_assert(eq(int, proc_signal(s.probe, SIGKILL), 0));
+    cr_assert(eq(int, proc_wait(s.probe, 5000, &status), 0));
+    s.probe = 0;
+    cr_assert(eq(int, test_wait_until(wk_workers_gone, &g, 5000), 0),
+              "workers %d and %d exit after their master", (int)g.pids[0], (int)g.pids[1]);
+    if (getenv("NINES_TEST_KEEP") == NULL)
+        test_rmtree(s.dir);
 }
