@@ -474,7 +474,7 @@ static void master_signal_all(struct master_worker *w, int n, int sig)
 
 /*
  * The master of --workers N: forks the workers, then waits for signals
- * (sigtimedwait, so no handler runs between fork and exec-less children).
+ * (sigtimedwait with them blocked: no signal handler runs in the master).
  * SIGTERM/SIGINT are forwarded once; the master exits when every worker has
  * stopped, 1 if one failed. Workers still running MASTER_STOP_GRACE_MS after
  * the stop are killed and count as failed.

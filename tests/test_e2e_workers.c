@@ -494,3 +494,19 @@ Test(e2e_workers, workers_exit_when_the_master_is_killed, .timeout = 60)
     if (getenv("NINES_TEST_KEEP") == NULL)
         test_rmtree(s.dir);
 }
+
+/* A worker that cannot start (its required spool cannot be made) fails the
+ * master at once, with status 1, instead of restarting forever. */
+Test(e2e_workers, a_worker_failing_at_start_fails_the_master, .timeout = 30)
+{
+    const char *argv[] = { NINES_BIN_DIR "/nines-probe", "--redis", "unix:///nonexistent/r.sock",
+                           "--workers", "2", "--spool-dir", "/proc/nines-no-such-dir", NULL };
+    char err[8192] = "";
+    int code = -1;
+
+    cr_assert(eq(int, proc_run_full(argv, NULL, NULL, 0, err, sizeof(err), 10000, &code), 0),
+              "the master exits by itself");
+    cr_assert(eq(int, code, 1), "exit status 1 (got %d)", code);
+    cr_assert(strstr(err, "event=worker_start_failed") != NULL, "logged: %s", err);
+    cr_assert(strstr(err, "failed=1") != NULL, "master_stopped failed=1: %s", err);
+}
