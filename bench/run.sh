@@ -180,19 +180,35 @@ catalogue() {
 }
 added() { rcli XINFO STREAM nines:results 2>/dev/null | awk 'p {print; exit} /^entries-added$/ {p = 1}' || echo 0; }
 probe_pid=""
-probe_start() {     # probe_start LOGFILE [wrapper...]: waits until the catalogue is applied
+probe_workers=1     # --workers of the next probe_start (the rate group runs 2)
+probe_start() {     # probe_start LOGFILE [wrapper...]: waits until every worker applied the catalogue
     local log=$1; shift
     # a spool of its own: one run's leftovers must not replay into the next
     rm -rf "$tmp/spool"
     "$@" "$probe_bin" --redis "unix://$redis_sock" --name bench --location bench \
-        --poll-ms 200 --log-level info --spool-dir "$tmp/spool" 2>"$log" &
+        --poll-ms 200 --log-level info --spool-dir "$tmp/spool" --workers "$probe_workers" 2>"$log" &
     probe_pid=$!
     pids+=($probe_pid)
-    wait_for 600 grep -q 'event=catalogue_applied' "$log"
+    wait_for 600 awk -v n="$probe_workers" '/event=catalogue_applied/ {c++} END {exit c < n}' "$log"
 }
-probe_stop() {      # prints the probe_stopped line
+probe_stop() {      # prints the probe_stopped line (workers: one line summing theirs)
     stop_pid "$probe_pid"
-    grep 'event=probe_stopped' "$1" | tail -1
+    awk '/event=probe_stopped/ {
+            n++
+            for (i = 1; i <= NF; i++) {
+                split($i, kv, "=")
+                if (kv[1] == "late_max_ms") { if (kv[2] > lm) lm = kv[2] }
+                else if (kv[1] ~ /^(results|unsent|late_over_100ms|overlaps)$/) s[kv[1]] += kv[2]
+            }
+        }
+        END { if (n) printf "workers_stopped=%d results=%d unsent=%d late_max_ms=%d late_over_100ms=%d overlaps=%d\n", n, s["results"], s["unsent"], lm, s["late_over_100ms"], s["overlaps"] }' "$1"
+}
+probe_cpu_ms() {    # the probe's CPU: master and its workers (live children)
+    local total=0 k
+    for k in "$probe_pid" $(ps -o pid= --ppid "$probe_pid" 2>/dev/null || true); do
+        total=$(awk -v t="$total" -v c="$(cpu_ms "$k" 2>/dev/null || echo 0)" 'BEGIN {print t + c}')
+    done
+    echo "$total"
 }
 kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
 
@@ -208,9 +224,9 @@ nines_run() {
     probe_start "$log"
     # the window's results are those stored in Redis between t0 and t1 (the
     # probe's own count would add the runs finished while it stops)
-    t0=$(date +%s%N) c0=$(cpu_ms "$probe_pid") a0=$(added)
+    t0=$(date +%s%N) c0=$(probe_cpu_ms) a0=$(added)
     sleep $(( iv / 1000 + seconds ))
-    t1=$(date +%s%N) c1=$(cpu_ms "$probe_pid") a1=$(added)
+    t1=$(date +%s%N) c1=$(probe_cpu_ms) a1=$(added)
     line=$(probe_stop "$log")
     if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
         note "probe ($kind, $n checks) did not stop within 30 s; its log ends: $(tail -1 "$log" | cut -c1-200)"
@@ -302,11 +318,14 @@ if want rate; then
         wrk_rate=$(awk -v r="$reqs" -v s="$seconds" 'BEGIN {printf "%.1f", r / s}')
         record fresh_conn_per_s wrk "1/s" "$wrk_rate"
         record nginx_cpu_us_per_req wrk us "$(awk -v r="$reqs" -v a="$n0" -v b="$n1" 'BEGIN {printf "%.2f", (b - a) * 1000 / r}')"
+        # wrk runs two threads: the probe runs two workers (--workers 2), so
+        # both may use every core; the cpu group keeps one (CPU per check)
+        probe_workers=2
         for offered in 5000 10000; do
-            say "rate rep $r: one probe, $offered HTTP checks at 1 s"
+            say "rate rep $r: one probe (--workers $probe_workers), $offered HTTP checks at 1 s"
             nines_run http "$offered" 1000
             read -r rate us lm lo ov fl un st <<<"$RUN"
-            note "nines sustained offered=$offered: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+            note "nines sustained offered=$offered workers=$probe_workers (beside wrk -t2): ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
             record "sustained_per_s_offered_$offered" nines "1/s" "$rate"
             record "sustained_ratio_to_wrk_offered_$offered" nines ratio "$(awk -v a="$rate" -v b="$wrk_rate" 'BEGIN {printf "%.3f", a / b}')"
             record "late_max_ms_offered_$offered" nines ms "$lm"
@@ -314,6 +333,7 @@ if want rate; then
             record "unsent_at_stop_offered_$offered" nines results "$un"
             record "cpu_us_per_stored_check_offered_$offered" nines us "$us"
         done
+        probe_workers=1
     done
 fi
 

@@ -13,12 +13,21 @@
 #include "nines/log.h"
 
 static enum nines_log_level log_min_level = NINES_LOG_INFO;
+static char log_tag[64];        /* " key=value" after event=, or "" */
 
 static const char *const log_level_names[] = { "debug", "info", "warn", "error" };
 
 void nines_log_set_level(enum nines_log_level lvl)
 {
     log_min_level = lvl;
+}
+
+void nines_log_set_tag(const char *kv)
+{
+    if (kv == NULL || kv[0] == '\0' || strlen(kv) + 2 > sizeof(log_tag))
+        log_tag[0] = '\0';
+    else
+        snprintf(log_tag, sizeof(log_tag), " %s", kv);
 }
 
 int nines_log_level_parse(const char *s, enum nines_log_level *lvl)
@@ -42,9 +51,9 @@ void nines_log(enum nines_log_level lvl, const char *event, const char *fields, 
 
     if (lvl < log_min_level)
         return;
-    w = snprintf(line, sizeof(line), "%s level=%s event=%s",
+    w = snprintf(line, sizeof(line), "%s level=%s event=%s%s",
                  nines_iso8601_ms(nines_wall_ms(), ts, sizeof(ts)), log_level_names[lvl],
-                 event);
+                 event, log_tag);
     n = w < 0 ? 0 : (size_t)w;
     if (fields != NULL && n + 2 < sizeof(line)) {
         line[n++] = ' ';

@@ -77,8 +77,13 @@ static void probe_on_done(struct nines_result *r, void *arg)
         return;    /* the probe is stopping: not a measurement */
     snprintf(r->probe, sizeof(r->probe), "%s", p->o.name);
     snprintf(r->location, sizeof(r->location), "%s", p->o.location);
-    snprintf(r->id, sizeof(r->id), "%s/%lld/%llu", p->o.name, (long long)p->boot_ms,
-             (unsigned long long)++p->seq);
+    /* a worker's run is its own: its acked key never dedups another's */
+    if (p->o.workers > 1)
+        snprintf(r->id, sizeof(r->id), "%s/w%d/%lld/%llu", p->o.name, p->o.worker,
+                 (long long)p->boot_ms, (unsigned long long)++p->seq);
+    else
+        snprintf(r->id, sizeof(r->id), "%s/%lld/%llu", p->o.name, (long long)p->boot_ms,
+                 (unsigned long long)++p->seq);
     log_debug("check_result", "check=%s outcome=%s total_us=%lld code=%d reason=%s",
               r->check_id, nines_outcome_name(r->outcome), (long long)r->total_us, r->code,
               r->reason[0] ? r->reason : "-");
@@ -115,10 +120,19 @@ static void probe_on_fire(void *item, int64_t due_ms, void *arg)
     pc->running = 1;
 }
 
-/* Push checks are pinged by the jobs they watch; probes never run them. */
-static int probe_runs(const struct nines_check *c, const char *location)
+int probe_shard(const char *id, int workers)
 {
-    return c->kind != NINES_KIND_PUSH && nines_check_runs_at(c, location);
+    if (workers <= 1)
+        return 0;
+    return (int)(nines_fnv1a64(id, strlen(id)) % (uint64_t)workers);
+}
+
+/* Push checks are pinged by the jobs they watch; probes never run them. A
+ * worker runs only the checks of its shard. */
+static int probe_runs(const struct probe *p, const struct nines_check *c)
+{
+    return c->kind != NINES_KIND_PUSH && nines_check_runs_at(c, p->o.location) &&
+           probe_shard(c->id, p->o.workers) == p->o.worker;
 }
 
 /* An id -> index table for one catalogue apply: open addressing, so that
@@ -175,7 +189,7 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
         return;
     }
     for (size_t j = 0; j < n; j++)
-        if (probe_runs(&cat[j], p->o.location))
+        if (probe_runs(p, &cat[j]))
             probe_index_put(&wanted, cat[j].id, j);
     for (size_t i = 0; i < p->nchecks;) {
         struct probe_check *pc = p->checks[i];
@@ -199,7 +213,7 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
         struct probe_check *pc;
         size_t slot;
 
-        if (!probe_runs(&cat[j], p->o.location))
+        if (!probe_runs(p, &cat[j]))
             continue;
         slot = probe_index_slot(&running, cat[j].id);
         pc = running.key[slot] != NULL ? p->checks[running.val[slot]] : NULL;
@@ -479,8 +493,8 @@ fail:
 
 void probe_start(struct probe *p)
 {
-    log_info("probe_started", "name=%s location=%s queue_max=%zu", p->o.name, p->o.location,
-             p->o.queue_max);
+    log_info("probe_started", "name=%s location=%s queue_max=%zu shard=%d/%d", p->o.name,
+             p->o.location, p->o.queue_max, p->o.worker, p->o.workers > 1 ? p->o.workers : 1);
     rconn_start(p->rc);
     uv_timer_start(&p->poll_timer, probe_poll_catalogue, (uint64_t)p->o.catalogue_poll_ms,
                    (uint64_t)p->o.catalogue_poll_ms);

@@ -20,9 +20,15 @@ struct probe_opts {
     int spool_required;           /* fail to start if the spool cannot open */
     uint64_t spool_max_bytes;
     uint32_t spool_segment_bytes;
+    int worker;                   /* this process's shard, 0..workers-1 */
+    int workers;                  /* shards of the location's checks (0 or 1: all) */
 };
 
 struct probe;
+
+/* The shard (0..workers-1) that runs check id: FNV-1a of the id mod workers,
+ * the same in every process and every release. */
+int probe_shard(const char *id, int workers);
 
 /* NULL on failure, with err saying why (out of memory, or a required
  * spool that cannot be opened). */

@@ -15,6 +15,9 @@ enum nines_log_level {
 };
 
 void nines_log_set_level(enum nines_log_level lvl);
+/* A "key=value" field written after event= on every line from now on (a
+ * process's identity, e.g. "worker=2"); NULL or "" for none. */
+void nines_log_set_tag(const char *kv);
 int nines_log_level_parse(const char *s, enum nines_log_level *lvl);
 /* fields is printf-formatted "key=value ..." text, may be NULL. */
 void nines_log(enum nines_log_level lvl, const char *event, const char *fields, ...)
