@@ -35,6 +35,14 @@ struct check_env {
     struct curl_uv *curl;
     struct check_driver driver[CHECK_DRIVER_MAX];   /* zeroed until first use */
     int closed;
+    /*
+     * 0 (the default): a TCP check without TLS and an HTTP check end their
+     * connection with a reset (SO_LINGER 0) once the run is decided, so that
+     * no TIME_WAIT is left on the probe's ports (at thousands of fresh
+     * connections a second they run out, and the kernel's search for a free
+     * port grows costly). 1: close with FIN as usual.
+     */
+    int graceful_close;
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <strings.h>
 #include <sys/types.h>
 #include <time.h>
@@ -1854,6 +1855,21 @@ static int http_secret_read(const struct nines_http_opts *o, char **out, char *w
     return rc;
 }
 
+/*
+ * Every socket curl opens for a run closes with a reset (check_env's
+ * graceful_close): curl closes it only once the run is over (FORBID_REUSE),
+ * so nothing the check needs is lost, and the probe keeps no TIME_WAIT.
+ */
+static int http_sockopt_linger0(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    struct linger lg = { 1, 0 };
+
+    (void)clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN)
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    return CURL_SOCKOPT_OK;
+}
+
 /* "Authorization: Basic base64(user:secret)" or "Authorization: Bearer secret". */
 static int http_run_auth_header(struct http_run *run, const struct nines_http_opts *o)
 {
@@ -1983,6 +1999,8 @@ static int http_run_configure(struct http_run *run, const struct nines_check *c,
     e = run->tmpl = curl_uv_easy_get(run->env->curl);
     if (!e)
         return NINES_ENOMEM;
+    if (!run->env->graceful_close)
+        HTTP_SETOPT(e, CURLOPT_SOCKOPTFUNCTION, http_sockopt_linger0);
     HTTP_SETOPT(e, CURLOPT_URL, url ? url : o->url);
     HTTP_SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
     HTTP_SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -56,6 +56,7 @@ struct tcp_check {
     int port;
     int ip_version;
     int use_tls;
+    int reset_close;  /* end with a reset, not a FIN (check_env.graceful_close) */
     int verify_tls;
     int cert_min_days;
     char server_name[TCP_HOST_MAX];
@@ -137,6 +138,10 @@ static void tcp_check_close_tcp(struct tcp_check *c)
     if (!c->tcp_open)
         return;
     c->tcp_open = 0;
+    /* a reset discards what is unsent: never with TLS (its close_notify) */
+    if (c->reset_close && !c->use_tls && !c->retrying &&
+        uv_tcp_close_reset(&c->tcp, tcp_check_on_closed) == 0)
+        return;
     uv_close((uv_handle_t *)&c->tcp, tcp_check_on_closed);
 }
 
@@ -899,6 +904,7 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
     tc->banner[0] = '\0';
     nines_result_init(&tc->result);
     err = tcp_check_copy(tc, c);
+    tc->reset_close = !env->graceful_close;
     d = err ? NULL : tcp_driver_get(env);
     if (!d || uv_tcp_init(env->loop, &tc->tcp) != 0) {
         tcp_check_free(tc);

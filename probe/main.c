@@ -51,6 +51,13 @@ static void usage(FILE *f)
             "                         a DIR given here must work; 'off': memory only)\n"
             "      --spool-max-bytes N  bound of the spool (K, M, G suffixes; default 256M);\n"
             "                         past it the oldest results are dropped and counted\n"
+            "      --workers N|auto   worker processes, each running a shard of the checks\n"
+            "                         (default 1; auto: one per CPU; at most 64)\n"
+            "      --max-inflight N   runs in flight at most per worker (default 1024); past\n"
+            "                         it due runs wait their turn, late\n"
+            "      --graceful-close   end TCP (without TLS) and HTTP connections with FIN;\n"
+            "                         by default a finished run resets its connection, so\n"
+            "                         no TIME_WAIT piles up on the probe's ports\n"
             "      --log-level LVL    debug, info, warn or error (default info)\n"
             "  -h, --help             this text\n"
             "      --version          print the version\n");
@@ -160,6 +167,8 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
         { "spool-max-bytes", required_argument, NULL, 'B' },
         { "spool-segment-bytes", required_argument, NULL, 'G' },
         { "workers", required_argument, NULL, 'W' },
+        { "graceful-close", no_argument, NULL, 'g' },
+        { "max-inflight", required_argument, NULL, 'I' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -240,6 +249,20 @@ static int parse_args(int argc, char **argv, struct probe_opts *o)
             }
             o->spool_segment_bytes = (uint32_t)n;
             break;
+        case 'g':
+            o->graceful_close = 1;
+            break;
+        case 'I': {
+            char *e = NULL;
+            long v = strtol(optarg, &e, 10);
+
+            if (e == optarg || *e != '\0' || v < 1 || v > 1000000) {
+                fprintf(stderr, "nines-probe: --max-inflight: '%s' is not 1..1000000\n", optarg);
+                return 2;
+            }
+            o->max_inflight = (int)v;
+            break;
+        }
         case 'W':
             o->workers = parse_workers(optarg);
             if (o->workers < 0) {

@@ -18,12 +18,21 @@
 
 #define PROBE_SPOOL_SYNC_MS 1000
 #define PROBE_SPOOL_MEM_MAX 10000  /* results in memory before the spool takes over */
+/*
+ * Runs in flight at most (per worker; --max-inflight). Past it, due runs wait in order for a
+ * free place: an overloaded probe then runs late at its full rate instead of
+ * opening ever more connections at once (tens of thousands of sockets make
+ * the kernel's search for a free local port dominate, and the rate collapse).
+ */
+#define PROBE_INFLIGHT_DEFAULT 1024
 
 struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
-    int running;                  /* a run is in flight */
+    int running;                  /* a run is in flight, or waits for a place */
     int removed;                  /* dropped from the catalogue meanwhile */
     struct probe *p;
+    struct probe_check *qnext;    /* in probe.waiting */
+    int64_t due_ms;               /* of the waiting run */
 };
 
 struct probe {
@@ -50,6 +59,12 @@ struct probe {
     int64_t boot_ms;
     uint64_t seq;
     uint64_t overlaps;
+    uint64_t overlaps_logged;     /* overlaps already in a check_overlap line */
+    int64_t overlap_log_ms;       /* when check_overlap was last logged */
+    size_t inflight;              /* runs started and not done */
+    size_t inflight_max;          /* --max-inflight */
+    struct probe_check *waiting, *waiting_tail;   /* due runs waiting for a place */
+    uint64_t waited;              /* runs that had to wait */
     int64_t late_max_ms;          /* largest fire time - due time (bench/ reads it) */
     uint64_t late_over_100ms;     /* runs started more than 100 ms after their due time */
     uint64_t missed;              /* runs the scheduler skipped, read at stop */
@@ -63,12 +78,34 @@ static void probe_check_release(struct probe_check *pc)
     free(pc);
 }
 
+static void probe_begin(struct probe *p, struct probe_check *pc, int64_t due_ms);
+
+/* The next waiting run, now that a place is free. */
+static void probe_next_waiting(struct probe *p)
+{
+    while (p->waiting != NULL && p->inflight < p->inflight_max && !p->stopping) {
+        struct probe_check *pc = p->waiting;
+
+        p->waiting = pc->qnext;
+        if (p->waiting == NULL)
+            p->waiting_tail = NULL;
+        pc->qnext = NULL;
+        pc->running = 0;
+        if (pc->removed)
+            probe_check_release(pc);
+        else
+            probe_begin(p, pc, pc->due_ms);
+    }
+}
+
 static void probe_on_done(struct nines_result *r, void *arg)
 {
     struct probe_check *pc = arg;
     struct probe *p = pc->p;
 
     pc->running = 0;
+    p->inflight--;
+    probe_next_waiting(p);
     if (pc->removed) {
         probe_check_release(pc);
         return;
@@ -90,34 +127,60 @@ static void probe_on_done(struct nines_result *r, void *arg)
     push_enqueue(p->push, r);
 }
 
-static void probe_on_fire(void *item, int64_t due_ms, void *arg)
+/* Starts a run of pc due at due_ms; its lateness is measured here. */
+static void probe_begin(struct probe *p, struct probe_check *pc, int64_t due_ms)
 {
-    struct probe_check *pc = item;
-    struct probe *p = arg;
+    int64_t late = nines_wall_ms() - due_ms;
     int rc;
 
-    if (p->stopping)
-        return;
-    {
-        int64_t late = nines_wall_ms() - due_ms;
-
-        if (late > p->late_max_ms)
-            p->late_max_ms = late;
-        if (late > 100)
-            p->late_over_100ms++;
-    }
-    if (pc->running) {
-        p->overlaps++;
-        log_warn("check_overlap", "check=%s note=\"previous run still in flight, skipped\"",
-                 pc->spec.id);
-        return;
-    }
+    if (late > p->late_max_ms)
+        p->late_max_ms = late;
+    if (late > 100)
+        p->late_over_100ms++;
     rc = check_start(&p->env, &pc->spec, probe_on_done, pc);
     if (rc != 0) {
         log_error("check_start_failed", "check=%s code=%d", pc->spec.id, rc);
         return;
     }
     pc->running = 1;
+    p->inflight++;
+}
+
+static void probe_on_fire(void *item, int64_t due_ms, void *arg)
+{
+    struct probe_check *pc = item;
+    struct probe *p = arg;
+
+    if (p->stopping)
+        return;
+    if (pc->running) {
+        int64_t now = nines_wall_ms();
+
+        /* one line at most every 10 s: an overloaded probe must not also
+         * drown in its own warnings */
+        p->overlaps++;
+        if (now - p->overlap_log_ms >= 10000) {
+            log_warn("check_overlap", "check=%s skipped=%llu note=\"previous run still in "
+                     "flight or waiting, skipped (count since the last such line)\"",
+                     pc->spec.id, (unsigned long long)(p->overlaps - p->overlaps_logged));
+            p->overlaps_logged = p->overlaps;
+            p->overlap_log_ms = now;
+        }
+        return;
+    }
+    if (p->inflight >= p->inflight_max) {
+        pc->running = 1;          /* waiting counts as running: no second run queues */
+        pc->due_ms = due_ms;
+        pc->qnext = NULL;
+        if (p->waiting_tail != NULL)
+            p->waiting_tail->qnext = pc;
+        else
+            p->waiting = pc;
+        p->waiting_tail = pc;
+        p->waited++;
+        return;
+    }
+    probe_begin(p, pc, due_ms);
 }
 
 int probe_shard(const char *id, int workers)
@@ -472,6 +535,8 @@ struct probe *probe_new(uv_loop_t *loop, const struct probe_opts *o, struct nine
         nines_err_set(err, NINES_ENOMEM, "check engines failed to start");
         goto fail;
     }
+    p->env.graceful_close = o->graceful_close;
+    p->inflight_max = o->max_inflight > 0 ? (size_t)o->max_inflight : PROBE_INFLIGHT_DEFAULT;
     uv_timer_init(loop, &p->poll_timer);
     uv_timer_init(loop, &p->drain_timer);
     uv_timer_init(loop, &p->sync_timer);
@@ -516,13 +581,13 @@ static void probe_finish(struct probe *p)
     log_info("probe_stopped",
              "results=%llu last_seq=%llu boot_ms=%lld acked=%llu duplicates=%llu unsent=%zu "
              "dropped=%llu spooled=%llu spool_pending=%llu spool_dropped=%llu overlaps=%llu "
-             "missed=%llu late_max_ms=%lld late_over_100ms=%llu",
+             "missed=%llu waited=%llu late_max_ms=%lld late_over_100ms=%llu",
              (unsigned long long)st.enqueued, (unsigned long long)p->seq, (long long)p->boot_ms,
              (unsigned long long)st.acked, (unsigned long long)st.duplicates, st.queued,
              (unsigned long long)st.dropped, (unsigned long long)st.spooled,
              (unsigned long long)ss.pending, (unsigned long long)ss.dropped,
              (unsigned long long)p->overlaps, (unsigned long long)p->missed,
-             (long long)p->late_max_ms, (unsigned long long)p->late_over_100ms);
+             (unsigned long long)p->waited, (long long)p->late_max_ms, (unsigned long long)p->late_over_100ms);
     uv_timer_stop(&p->drain_timer);
     uv_close((uv_handle_t *)&p->drain_timer, NULL);
     uv_close((uv_handle_t *)&p->sync_timer, NULL);
@@ -563,6 +628,12 @@ void probe_free(struct probe *p)
 {
     if (p == NULL)
         return;
+    /* runs that never got a place: those of removed checks are only here */
+    for (struct probe_check *pc = p->waiting, *next; pc != NULL; pc = next) {
+        next = pc->qnext;
+        if (pc->removed)
+            probe_check_release(pc);
+    }
     for (size_t i = 0; i < p->nchecks; i++)
         probe_check_release(p->checks[i]);
     free(p->checks);

@@ -22,6 +22,8 @@ struct probe_opts {
     uint32_t spool_segment_bytes;
     int worker;                   /* this process's shard, 0..workers-1 */
     int workers;                  /* shards of the location's checks (0 or 1: all) */
+    int graceful_close;           /* checks close with FIN, not a reset (check_env) */
+    int max_inflight;             /* runs in flight at most; 0 = the default (1024) */
 };
 
 struct probe;

@@ -510,3 +510,68 @@ Test(e2e_workers, a_worker_failing_at_start_fails_the_master, .timeout = 30)
     cr_assert(strstr(err, "event=worker_start_failed") != NULL, "logged: %s", err);
     cr_assert(strstr(err, "failed=1") != NULL, "master_stopped failed=1: %s", err);
 }
+
+/* The value of key=N in the probe's probe_stopped line, or -1. */
+static long long wk_stopped_field(const struct wk *s, const char *key)
+{
+    char *log = test_read_file(s->plog), *line, *p, needle[64];
+    long long v = -1;
+
+    line = log != NULL ? strstr(log, "event=probe_stopped") : NULL;
+    snprintf(needle, sizeof(needle), " %s=", key);
+    if (line != NULL && (p = strstr(line, needle)) != NULL)
+        v = atoll(p + strlen(needle));
+    free(log);
+    return v;
+}
+
+/*
+ * --max-inflight 2 against a target that takes 300 ms: 30 checks a second
+ * are offered, about 6.7 runs a second fit through two places. The runs wait
+ * their turn (counted as waited) instead of all going out at once, and no
+ * more finish than two places allow.
+ */
+Test(e2e_workers, max_inflight_bounds_the_runs_in_flight, .timeout = 60)
+{
+    struct wk s = { 0 };
+    const char *cargv[] = { NINES_BIN_DIR "/nines-collector", "-c", s.cfg, NULL };
+    char clog[320];
+    const char *pargv[] = { NINES_BIN_DIR "/nines-probe", "--redis", s.redis.url, "--name", "p1",
+                            "--location", "local", "--poll-ms", "200", "--spool-dir", "off",
+                            "--max-inflight", "2", NULL };
+    struct wk_want w = { .s = &s };
+    long long results, waited;
+    int status;
+
+    cr_assert(eq(int, test_tmpdir(s.dir, sizeof(s.dir)), 0));
+    snprintf(wk_last_dir, sizeof(wk_last_dir), "%s", s.dir);
+    snprintf(s.cfg, sizeof(s.cfg), "%s/nines.yaml", s.dir);
+    snprintf(s.plog, sizeof(s.plog), "%s/probe.log", s.dir);
+    snprintf(clog, sizeof(clog), "%s/collector.log", s.dir);
+    s.res = calloc(WK_MAX_RESULTS, sizeof(*s.res));
+    cr_assert(s.res != NULL);
+    cr_assert(eq(int, redis_fixture_start(&s.redis, 0), 0));
+    cr_assert(eq(int, httpfix_start(&s.http), 0));
+    cr_assert(eq(int, httpfix_set_mode(&s.http, "delay_ms=300"), 0));
+    s.rc = redis_fixture_connect(&s.redis);
+    cr_assert(s.rc != NULL);
+    wk_write_config(&s);
+    s.collector = proc_spawn(cargv, clog);
+    cr_assert(gt(int, s.collector, 0));
+    s.probe = proc_spawn(pargv, s.plog);
+    cr_assert(gt(int, s.probe, 0));
+    w.needle = "event=catalogue_applied";
+    w.count = 1;
+    cr_assert(eq(int, test_wait_until(wk_log_has, &w, 10000), 0), "the probe runs the checks");
+    test_sleep_ms(4000);
+    cr_assert(eq(int, proc_signal(s.probe, SIGTERM), 0));
+    cr_assert(eq(int, proc_wait(s.probe, 8000, &status), 0), "the probe stops");
+    s.probe = 0;
+    results = wk_stopped_field(&s, "results");
+    waited = wk_stopped_field(&s, "waited");
+    /* two places of 300 ms for ~4.2 s (+ the drain): about 28 runs, not 120 */
+    cr_expect(ge(i64, (int64_t)results, 10), "runs went on (%lld)", results);
+    cr_expect(le(i64, (int64_t)results, 40), "%lld runs: more than two places allow", results);
+    cr_expect(gt(i64, (int64_t)waited, 0), "runs waited for a place (%lld)", waited);
+    wk_close(&s);
+}

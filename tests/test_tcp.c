@@ -397,6 +397,53 @@ Test(tcp, connect_only_is_ok_without_reading)
     cr_assert(lt(i64, g.r.total_us, 500000));
 }
 
+/* Closed sockets still held by the kernel (/proc/net/tcp state 05 FIN_WAIT2
+ * or 06 TIME_WAIT: which one depends on the server's ACK) whose remote port
+ * is port. */
+static int time_wait_to(int port)
+{
+    char *text = test_read_file("/proc/net/tcp"), want[2][16];
+    int n = 0;
+
+    cr_assert(ne(ptr, text, NULL));
+    snprintf(want[0], sizeof(want[0]), ":%04X 05", port);
+    snprintf(want[1], sizeof(want[1]), ":%04X 06", port);
+    for (int k = 0; k < 2; k++)
+        for (char *p = strstr(text, want[k]); p != NULL; p = strstr(p + 1, want[k]))
+            n++;
+    free(text);
+    return n;
+}
+
+/* By default a finished run resets its connection: the probe keeps no
+ * TIME_WAIT; check_env.graceful_close closes with FIN, and the probe (which
+ * closes first) holds the TIME_WAIT. */
+Test(tcp, a_finished_run_resets_unless_graceful_close)
+{
+    struct nines_check c;
+    char host[] = "127.0.0.1";
+    int port = tcpfix_start("silent", NULL, NULL);
+
+    check_init(&c, host, port, 2000);
+    for (int graceful = 0; graceful <= 1; graceful++) {
+        for (int i = 0; i < 5; i++) {
+            struct world w;
+            struct got g = {0};
+
+            world_init(&w);
+            w.env.graceful_close = graceful;
+            world_start(&w, &c, &g);
+            uv_run(&w.loop, UV_RUN_DEFAULT);
+            cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "%s", g.r.message);
+            world_close(&w);
+        }
+        if (!graceful)
+            cr_expect(eq(int, time_wait_to(port), 0), "a reset leaves no TIME_WAIT");
+        else
+            cr_expect(ge(int, time_wait_to(port), 5), "FIN first: the probe holds the closed sockets");
+    }
+}
+
 Test(tcp, send_without_expect_is_ok_once_sent)
 {
     struct nines_check c;
