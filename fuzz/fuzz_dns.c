@@ -11,6 +11,8 @@
  */
 #include "../checks/dns.c"
 
+#include <jansson.h>
+
 #include "fuzz.h"
 
 #define FUZZ_DNS_EXPECT_MAX 8

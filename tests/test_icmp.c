@@ -326,12 +326,22 @@ Test(icmp, icmp_error_replies_are_unreachable)
 
     cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_FAIL));
     cr_assert(eq(str, g.r.reason, "icmp_unreachable"), "%s: %s", g.r.reason, g.r.message);
-    cr_assert(strstr(g.r.message, "ICMP type 3") != NULL, "%s", g.r.message);
     cr_assert(lt(u64, elapsed, 1500), "ended before the deadline, when all were answered");
-    f = facts_of(&g.r);
-    cr_assert(eq(i64, fact_int(f, "received"), 0));
-    cr_assert(eq(i64, fact_int(f, "errors"), 3));
-    json_decref(f);
+    /*
+     * Usually the host-unreachable errors come back on the error queue, one
+     * per request; on a slow run (sanitizers) the neighbour entry has failed
+     * before a later request goes out, and that send itself fails with
+     * EHOSTUNREACH: the same verdict, said by the send.
+     */
+    if (strstr(g.r.message, "sending to 10.9.0.2") != NULL) {
+        cr_assert(ne(ptr, strstr(g.r.message, "No route to host"), NULL), "%s", g.r.message);
+    } else {
+        cr_assert(strstr(g.r.message, "ICMP type 3") != NULL, "%s", g.r.message);
+        f = facts_of(&g.r);
+        cr_assert(eq(i64, fact_int(f, "received"), 0));
+        cr_assert(eq(i64, fact_int(f, "errors"), 3));
+        json_decref(f);
+    }
 }
 
 Test(icmp, nobody_answering_times_out)
