@@ -90,7 +90,8 @@ for r in $(seq 1 "$reps"); do
     echo "report rep $r (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     for f in json html pdf; do
         t0=$(date +%s%N)
-        timeout 300 "$build/nines" report --customer acme --month "$month" --format "$f" \
+        # BENCH_REPORT_WRAP="perf record -g -o FILE --" profiles the reports
+        timeout 300 ${BENCH_REPORT_WRAP:-} "$build/nines" report --customer acme --month "$month" --format "$f" \
             -c "$tmp/nines.yaml" -o "$tmp/report.$f" >"$tmp/report.out" 2>&1 ||
             { echo "bench/report.sh: nines report failed:" >&2; tail -5 "$tmp/report.out" >&2; exit 1; }
         t1=$(date +%s%N)

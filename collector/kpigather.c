@@ -364,22 +364,35 @@ static int kg_incident_hook(struct kpigather *g, const char *id, const struct kp
  * creation) and the detection time (detected_ms, else the first
  * notification). *index is its place in g->inc.
  */
-static int kg_incident(struct kpigather *g, const char *id, const char *check, size_t *index,
-                       struct nines_err *err)
+static int kg_pooled(const struct kpigather *g, const char *id, size_t *index)
+{
+    for (size_t i = 0; i < g->ninc; i++)
+        if (strcmp(g->inc[i].id, id) == 0) {
+            *index = i;
+            return 1;
+        }
+    return 0;
+}
+
+/* pre: its HGETALL reply read ahead (taken), or NULL to ask now. */
+static int kg_incident(struct kpigather *g, const char *id, const char *check, redisReply *pre,
+                       size_t *index, struct nines_err *err)
 {
     struct kg_incident *e;
     redisReply *h;
     json_t *inc, *notes;
     int ret;
 
-    for (size_t i = 0; i < g->ninc; i++)
-        if (strcmp(g->inc[i].id, id) == 0) {
-            *index = i;
-            return 0;
-        }
-    if (kg_grow((void **)&g->inc, &g->capinc, g->ninc, sizeof(*g->inc)) != 0)
+    if (kg_pooled(g, id, index)) {
+        freeReplyObject(pre);
+        return 0;
+    }
+    if (kg_grow((void **)&g->inc, &g->capinc, g->ninc, sizeof(*g->inc)) != 0) {
+        freeReplyObject(pre);
         return nines_err_set(err, NINES_ENOMEM, "out of memory");
-    h = kg_cmd(g, redisCommand(g->rc, "HGETALL %s%s", STORE_KEY_INCIDENT, id), id, err);
+    }
+    h = kg_cmd(g, pre != NULL ? pre : redisCommand(g->rc, "HGETALL %s%s", STORE_KEY_INCIDENT, id),
+               id, err);
     if (h == NULL)
         return err->code;
     e = &g->inc[g->ninc];
@@ -568,22 +581,69 @@ static int kg_checks(struct kpigather *g, const struct report *r,
     return ret;
 }
 
+/* Whether incident in counts for svc: one of its services, started in the month. */
+static int kg_counts(const struct report *r, const struct report_incident *in, const char *svc)
+{
+    return kpigather_list_has(in->services, svc) && in->start_ms >= r->from_ms;
+}
+
+/*
+ * The HGETALL of every incident of svc not pooled yet, pipelined (one round
+ * trip instead of one per incident: a month has hundreds): pre[i] for
+ * r->incidents[i], or NULL. 0, or an error (what was read is in pre).
+ */
+static int kg_prefetch(struct kpigather *g, const struct report *r, const char *svc,
+                       redisReply **pre, struct nines_err *err)
+{
+    size_t sent = 0, got = 0, idx;
+    int ret = 0;
+
+    for (size_t i = 0; i < r->incidents_count; i++) {
+        const struct report_incident *in = &r->incidents[i];
+
+        if (!kg_counts(r, in, svc) || kg_pooled(g, in->id, &idx))
+            continue;
+        if (redisAppendCommand(g->rc, "HGETALL %s%s", STORE_KEY_INCIDENT, in->id) != REDIS_OK)
+            return nines_err_set(err, NINES_EIO, "redis: %s", g->rc->errstr);
+        sent++;
+    }
+    for (size_t i = 0; got < sent && i < r->incidents_count; i++) {
+        const struct report_incident *in = &r->incidents[i];
+        void *reply = NULL;
+
+        if (!kg_counts(r, in, svc) || kg_pooled(g, in->id, &idx))
+            continue;
+        got++;
+        if (redisGetReply(g->rc, &reply) != REDIS_OK) {
+            ret = nines_err_set(err, NINES_EIO, "redis HGETALL %s: %s", in->id, g->rc->errstr);
+            break;
+        }
+        pre[i] = reply;
+    }
+    return ret;
+}
+
 /* Incidents of row's service that started in the month, with notifications. */
 static int kg_row_incidents(struct kpigather *g, const struct report *r, const char *svc,
                             struct kpi_row *row, struct nines_err *err)
 {
     struct kpi_incident *ki = calloc(r->incidents_count + 1, sizeof(*ki));
+    redisReply **pre = calloc(r->incidents_count + 1, sizeof(*pre));
     struct kpi_notification *nt = NULL;
     size_t nki = 0, nnt = 0, capnt = 0, idx = 0;
-    int ret = ki == NULL ? nines_err_set(err, NINES_ENOMEM, "out of memory") : 0;
+    int ret = ki == NULL || pre == NULL ? nines_err_set(err, NINES_ENOMEM, "out of memory") : 0;
 
+    if (ret == 0)
+        ret = kg_prefetch(g, r, svc, pre, err);
     for (size_t i = 0; ret == 0 && i < r->incidents_count; i++) {
         const struct report_incident *in = &r->incidents[i];
 
         /* an incident counts in the month it started */
-        if (!kpigather_list_has(in->services, svc) || in->start_ms < r->from_ms)
+        if (!kg_counts(r, in, svc))
             continue;
-        if ((ret = kg_incident(g, in->id, in->check, &idx, err)) != 0)
+        ret = kg_incident(g, in->id, in->check, pre[i], &idx, err);
+        pre[i] = NULL;                /* taken */
+        if (ret != 0)
             break;
         ki[nki++] = g->inc[idx].ki;
         for (size_t k = 0; ret == 0 && k < g->inc[idx].nt_n; k++) {
@@ -598,6 +658,9 @@ static int kg_row_incidents(struct kpigather *g, const struct report *r, const c
         if (kpi_notifications(row, nt, nnt) != 0)
             ret = nines_err_set(err, NINES_ENOMEM, "out of memory");
     }
+    for (size_t i = 0; pre != NULL && i < r->incidents_count; i++)
+        freeReplyObject(pre[i]);
+    free(pre);
     free(ki);
     free(nt);
     return ret;
