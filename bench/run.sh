@@ -212,8 +212,8 @@ probe_cpu_ms() {    # the probe's CPU: master and its workers (live children)
 }
 kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
 
-# nines_run KIND N INTERVAL_MS: N checks for one interval plus --seconds;
-# results counted as stored in Redis over that window. Sets RUN:
+# nines_run KIND N INTERVAL_MS: N checks, measured over --seconds after a
+# first interval; results counted as stored in Redis over that window. Sets RUN:
 # "checks/s µs-CPU-per-check late_max_ms late_over_100ms overlaps
 #  failed-of-last-2000 unsent-at-stop stored"
 # (runs in this shell, not a subshell: the probe's PID must reach cleanup)
@@ -223,9 +223,12 @@ nines_run() {
     catalogue "$kind" "$n" "$iv"
     probe_start "$log"
     # the window's results are those stored in Redis between t0 and t1 (the
-    # probe's own count would add the runs finished while it stops)
+    # probe's own count would add the runs finished while it stops); it
+    # opens after one interval, as a check's first run comes at once and the
+    # next at its slot in the interval
+    sleep $(( iv / 1000 ))
     t0=$(date +%s%N) c0=$(probe_cpu_ms) a0=$(added)
-    sleep $(( iv / 1000 + seconds ))
+    sleep "$seconds"
     t1=$(date +%s%N) c1=$(probe_cpu_ms) a1=$(added)
     line=$(probe_stop "$log")
     if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
