@@ -35,7 +35,7 @@ rm -rf "$san" && mkdir -p "$san"
 export ASAN_OPTIONS="log_path=$san/asan:detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="log_path=$san/ubsan:print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp:print_suppressions=0"
-run_suite asan -DCMAKE_BUILD_TYPE=Debug -DNINES_SANITIZE=ON || status=1
+run_suite asan -DCMAKE_BUILD_TYPE=Debug -DNINES_SANITIZE=ON -DNINES_BENCH=OFF || status=1
 
 # Only real reports count: a test that provokes an allocation failure on
 # purpose leaves "failed to allocate" warnings, which are not errors.
@@ -51,9 +51,9 @@ if [ -n "$reports" ]; then
 fi
 
 # A short fuzz run of every parser from its committed corpus (clang,
-# libFuzzer, ASan+UBSan): NINES_FUZZ_SECONDS each, 5 by default here;
+# libFuzzer, ASan+UBSan): NINES_FUZZ_SECONDS each, 3 by default here;
 # scripts/fuzz.sh 600 for a long run.
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
-echo "==== fuzz: ${NINES_FUZZ_SECONDS:-5}s per target" >&2
-scripts/fuzz.sh "${NINES_FUZZ_SECONDS:-5}" >&2 || status=1
+echo "==== fuzz: ${NINES_FUZZ_SECONDS:-3}s per target" >&2
+scripts/fuzz.sh "${NINES_FUZZ_SECONDS:-3}" >&2 || status=1
 exit $status
