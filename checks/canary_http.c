@@ -18,6 +18,7 @@
 #include "jsoncond.h"
 #include "nines/clock.h"
 #include "nines/err.h"
+#include "regexguard.h"
 
 #define HC_BODY_MAX     65536 /* bytes of a response kept; more is a read failure */
 #define HC_TEMPLATE_MAX 65536
@@ -454,7 +455,7 @@ static int hc_field_init(struct hc_field *f, const char *path, const char *regex
     char cond[NINES_JSON_COND_MAX], why[128];
 
     if (regex) {
-        if (regcomp(&f->re, regex, REG_EXTENDED) != 0)
+        if (nines_regcomp(&f->re, regex, REG_EXTENDED) != 0)
             return NINES_EINVAL;
         f->use_regex = 1;
         snprintf(f->name, sizeof(f->name), "match for /%.40s/", regex);

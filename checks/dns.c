@@ -48,6 +48,7 @@
 #include "jsonw.h"
 #include "nines/clock.h"
 #include "nines/err.h"
+#include "regexguard.h"
 
 #define DNS_HEADER_LEN 12
 #define DNS_NAME_WIRE_MAX 255
@@ -1352,7 +1353,7 @@ static int dns_check_configure(struct dns_check *dc, const struct nines_check *c
         return NINES_EINVAL;
     }
     if (o->answer_regex) {
-        if (regcomp(&dc->regex, o->answer_regex, REG_EXTENDED | REG_NOSUB) != 0)
+        if (nines_regcomp(&dc->regex, o->answer_regex, REG_EXTENDED | REG_NOSUB) != 0)
             return NINES_EINVAL;
         dc->has_regex = 1;
     }

@@ -37,6 +37,7 @@
 #include "nines/clock.h"
 #include "nines/config.h"
 #include "nines/err.h"
+#include "regexguard.h"
 
 #define HTTP_USER_AGENT "nines-probe/0.1"
 #define HTTP_DEFAULT_EXPECT "200-399"
@@ -1628,7 +1629,7 @@ static int http_check_validate(const struct nines_check *c)
 /* Compiles a POSIX extended regex: 0, NINES_EINVAL or NINES_ENOMEM. */
 static int http_regcomp(regex_t *re, const char *text)
 {
-    int rc = regcomp(re, text, REG_EXTENDED | REG_NOSUB);
+    int rc = nines_regcomp(re, text, REG_EXTENDED | REG_NOSUB);
 
     if (rc == 0)
         return 0;

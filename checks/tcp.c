@@ -19,6 +19,7 @@
 #include "jsonw.h"
 #include "tcp.h"
 #include "tls.h"
+#include "regexguard.h"
 
 #define TCP_ADDR_MAX     8 /* resolved addresses tried, in order */
 #define TCP_HOST_MAX     256
@@ -799,7 +800,7 @@ static int tcp_check_copy(struct tcp_check *tc, const struct nines_check *c)
         memcpy(tc->payload, o->send, tc->payload_len + 1);
     }
     if (o->expect_banner) {
-        if (regcomp(&tc->banner_re, o->expect_banner, REG_EXTENDED | REG_NOSUB) != 0)
+        if (nines_regcomp(&tc->banner_re, o->expect_banner, REG_EXTENDED | REG_NOSUB) != 0)
             return NINES_EINVAL;
         tc->has_banner = 1;
         snprintf(tc->pattern, sizeof(tc->pattern), "%s", o->expect_banner);

@@ -11,6 +11,7 @@
 #include <criterion/new/assert.h>
 
 #include "nines/err.h"
+#include "regexguard.h"
 #include "resp.h"
 
 /* Reads a committed corpus file whole; the test fails if it is missing. */
@@ -100,4 +101,34 @@ Test(fuzz_regress, resp_fuzzer_inputs)
         cr_assert(eq(int, n, NINES_EPROTO), "%s", names[i]);
         free(buf);
     }
+}
+
+/*
+ * fuzz_silence (2026-11-29): a silence matcher's regex "e+++...u(.*" made
+ * glibc's regcomp copy the subexpression for every stacked "+", past 2 GB.
+ * nines_regcomp refuses stacked repetitions and large brace products, and
+ * still compiles ordinary patterns.
+ */
+Test(fuzz_regress, stacked_repetitions_are_refused_before_regcomp)
+{
+    static const char *const refused[] = {
+        "e+++++++++++++++++++++++++++++++u(.*", "a**", "a+?", "a{2}{3}", "a*{2}",
+        "(a{40}){40}", "x{1001}",
+    };
+    static const char *const tame[] = {
+        "^eu-(west|east)-[0-9]+$", "a+b*c?", "a{2,5}", "[+*?]+", "\\++", "(ab)+c", "a{,}",
+        "x{1000}",
+    };
+    regex_t re;
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        cr_expect(eq(int, nines_regex_tame(refused[i]), 0), "%s", refused[i]);
+        cr_expect(eq(int, nines_regcomp(&re, refused[i], REG_EXTENDED | REG_NOSUB), REG_ESPACE),
+                  "%s", refused[i]);
+    }
+    for (size_t i = 0; i < sizeof(tame) / sizeof(tame[0]); i++)
+        cr_expect(eq(int, nines_regex_tame(tame[i]), 1), "%s", tame[i]);
+    cr_assert(eq(int, nines_regcomp(&re, "^eu-(west|east)-[0-9]+$", REG_EXTENDED | REG_NOSUB), 0));
+    cr_expect(eq(int, regexec(&re, "eu-west-1", 0, NULL, 0), 0));
+    regfree(&re);
 }

@@ -13,6 +13,7 @@
 #include "silence.h"
 #include "sla.h"
 #include "store.h"
+#include "regexguard.h"
 
 #define ALERT_GROUP_MAX 1000      /* members listed; more are counted */
 #define ALERT_MAX_SENT 4          /* routes one alert went to */
@@ -217,7 +218,7 @@ void alerter_reload(struct alerter *a)
             if (!rt->cfg->match[j].regex)
                 continue;
             /* validated at load; should it fail now, match nothing */
-            if (regcomp(&rt->re[j], rt->cfg->match[j].value, REG_EXTENDED | REG_NOSUB) != 0 &&
+            if (nines_regcomp(&rt->re[j], rt->cfg->match[j].value, REG_EXTENDED | REG_NOSUB) != 0 &&
                 regcomp(&rt->re[j], "$^", REG_EXTENDED | REG_NOSUB) != 0)
                 continue;
             rt->compiled[j] = 1;

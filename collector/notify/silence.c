@@ -5,6 +5,7 @@
 
 #include "alert.h"
 #include "silence.h"
+#include "regexguard.h"
 
 static const char *const silence_labels[] = { "check", "service", "customer", "team",
                                               "severity", "rule", "location", NULL };
@@ -38,7 +39,7 @@ static int silence_matcher_set(struct silence_matcher *m, const char *name, size
     m->regex = regex;
     if (!regex)
         return 0;
-    rc = regcomp(&m->re, m->value, REG_EXTENDED | REG_NOSUB);
+    rc = nines_regcomp(&m->re, m->value, REG_EXTENDED | REG_NOSUB);
     if (rc != 0) {
         regerror(rc, &m->re, why, sizeof(why));
         return nines_err_set(err, NINES_EINVAL, "matcher '%s': '%s' is not a valid regular "
