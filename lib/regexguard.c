@@ -9,12 +9,20 @@ int nines_regex_tame(const char *p)
     size_t n = strlen(p);
     long product = 1;
     int after_repeat = 0;   /* the previous token was a repetition */
+    int after_group = 0;    /* the previous token closed a group */
+    int group_repeats = 0;  /* repetitions applied to a group */
 
     if (n > NINES_REGEX_MAX)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
 
+        /* each repetition of a group copies all it holds: nested, they
+         * multiply ("((a+)+)+..." doubles per level) */
+        if ((c == '*' || c == '+' || c == '?' || c == '{') && after_group &&
+            ++group_repeats > NINES_REGEX_GROUP_REPEATS)
+            return 0;
+        after_group = c == ')';
         if (c == '\\') {                     /* an escaped character is a literal */
             i += i + 1 < n;
             after_repeat = 0;

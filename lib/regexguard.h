@@ -6,7 +6,9 @@
  * every regcomp of ours goes through nines_regcomp, which refuses (with
  * REG_ESPACE, as if regcomp had run out of memory) a pattern longer than
  * NINES_REGEX_MAX, a repetition applied to a repetition ("a++", "a*{2}"),
- * and brace bounds whose product passes NINES_REGEX_BOUND_PRODUCT.
+ * brace bounds whose product passes NINES_REGEX_BOUND_PRODUCT, and more than
+ * NINES_REGEX_GROUP_REPEATS repetitions of groups ("((a+)+)+": each level
+ * doubles what regcomp builds).
  */
 #ifndef NINES_REGEXGUARD_H
 #define NINES_REGEXGUARD_H
@@ -15,6 +17,7 @@
 
 #define NINES_REGEX_MAX 1024
 #define NINES_REGEX_BOUND_PRODUCT 1000
+#define NINES_REGEX_GROUP_REPEATS 8
 
 /* 1 when pattern is within the limits above, else 0. */
 int nines_regex_tame(const char *pattern);

@@ -114,10 +114,11 @@ Test(fuzz_regress, stacked_repetitions_are_refused_before_regcomp)
     static const char *const refused[] = {
         "e+++++++++++++++++++++++++++++++u(.*", "a**", "a+?", "a{2}{3}", "a*{2}",
         "(a{40}){40}", "x{1001}",
+        "((((((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+",
     };
     static const char *const tame[] = {
         "^eu-(west|east)-[0-9]+$", "a+b*c?", "a{2,5}", "[+*?]+", "\\++", "(ab)+c", "a{,}",
-        "x{1000}",
+        "x{1000}", "((a+)+b)*(c|d)?",
     };
     regex_t re;
 
