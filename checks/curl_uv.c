@@ -1,10 +1,21 @@
 /*
- * libcurl multi-socket on libuv: one uv_poll_t per curl socket (attached with
- * curl_multi_assign), one uv timer for curl's timeout. curl is only ever
- * called from libuv callbacks, never from inside curl's own callbacks, which
- * would answer CURLM_RECURSIVE_API_CALL.
+ * libcurl multi-socket on libuv. curl's sockets sit in an epoll set of our
+ * own, which the loop polls as one fd; one uv timer for curl's timeout. curl
+ * is only ever called from libuv callbacks, never from inside curl's own
+ * callbacks, which would answer CURLM_RECURSIVE_API_CALL.
+ *
+ * Why not a uv_poll_t per socket: libuv 1.44 spends four epoll_ctl calls and
+ * an ioctl to init, start and stop one (it tests the fd with an ADD and a DEL,
+ * and re-adds it on every change of direction), plus an allocation and a
+ * close callback. A check's socket goes OUT (connecting, sending) then IN
+ * (the answer) then away: here that is ADD, MOD and DEL, and one epoll_wait
+ * serves every socket ready in a loop iteration (bench/RESULTS.md).
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "curl_uv.h"
 #include "nines/err.h"
@@ -16,6 +27,9 @@
  */
 #define CURL_UV_POOL_MAX 64
 
+/* Events taken from the epoll set per epoll_wait. */
+#define CURL_UV_EVENTS 256
+
 /* One transfer in flight, found again through CURLOPT_PRIVATE. */
 struct curl_uv_xfer {
     CURL *easy;
@@ -25,24 +39,19 @@ struct curl_uv_xfer {
     struct curl_uv_xfer *next;
 };
 
-/* One socket curl asked us to watch. Freed in its close callback. */
-struct curl_uv_sock {
-    uv_poll_t poll;
-    curl_socket_t fd;
-    struct curl_uv *cu;
-    struct curl_uv_sock *prev;
-    struct curl_uv_sock *next;
-};
-
 struct curl_uv {
     uv_loop_t *loop;
     CURLM *multi;                   /* NULL once closing */
     uv_timer_t timer;
+    int epfd;                       /* curl's sockets; -1 once closed */
+    uv_poll_t epoll;                /* epfd in the loop; referenced while any socket is */
+    unsigned char *want;            /* per fd: the EPOLL* events in the set, 0 = not in it */
+    size_t nwant;                   /* entries in want */
+    size_t watched;                 /* fds in the set */
     int open_handles;               /* handles whose close callback is still to come */
     int closing;
     struct curl_uv_xfer *xfers;     /* in flight */
     struct curl_uv_xfer *aborted;   /* removed by curl_uv_close, done still to call */
-    struct curl_uv_sock *socks;     /* polled and not yet closing */
     CURL *pool[CURL_UV_POOL_MAX];   /* idle, reset easy handles */
     int npool;
 };
@@ -81,6 +90,7 @@ static void curl_uv_finish(struct curl_uv *cu)
     }
     while (cu->npool > 0)
         curl_easy_cleanup(cu->pool[--cu->npool]);
+    free(cu->want);
     free(cu);
 }
 
@@ -91,53 +101,18 @@ static void curl_uv_release(struct curl_uv *cu)
     curl_uv_finish(cu);
 }
 
-static void curl_uv_sock_closed(uv_handle_t *h)
+static void curl_uv_epoll_closed(uv_handle_t *h)
 {
-    struct curl_uv_sock *s = h->data;
-    struct curl_uv *cu = s->cu;
+    struct curl_uv *cu = h->data;
 
-    free(s);
+    close(cu->epfd);
+    cu->epfd = -1;
     curl_uv_release(cu);
 }
 
 static void curl_uv_timer_closed(uv_handle_t *h)
 {
     curl_uv_release(h->data);
-}
-
-static struct curl_uv_sock *curl_uv_sock_open(struct curl_uv *cu, curl_socket_t fd)
-{
-    struct curl_uv_sock *s = calloc(1, sizeof(*s));
-
-    if (!s)
-        return NULL;
-    if (uv_poll_init_socket(cu->loop, &s->poll, fd) != 0) {
-        free(s);
-        return NULL;
-    }
-    s->poll.data = s;
-    s->fd = fd;
-    s->cu = cu;
-    s->next = cu->socks;
-    if (cu->socks)
-        cu->socks->prev = s;
-    cu->socks = s;
-    cu->open_handles++;
-    return s;
-}
-
-/* Stops polling at once (so curl may close the fd) and frees s later. */
-static void curl_uv_sock_close(struct curl_uv_sock *s)
-{
-    struct curl_uv *cu = s->cu;
-
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        cu->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    uv_close((uv_handle_t *)&s->poll, curl_uv_sock_closed);
 }
 
 /*
@@ -186,25 +161,41 @@ static void curl_uv_act(struct curl_uv *cu, curl_socket_t fd, int flags)
     curl_uv_drain(cu);
 }
 
-static void curl_uv_on_poll(uv_poll_t *h, int status, int events)
+/*
+ * The epoll set is readable: hands each ready socket to curl. A socket curl
+ * gave up while this batch was being handled (its earlier events closed it)
+ * is skipped; a new socket that took its number may get a readiness it does
+ * not have, which curl's non-blocking I/O takes as a spurious wake-up.
+ */
+static void curl_uv_on_epoll(uv_poll_t *h, int status, int events)
 {
-    struct curl_uv_sock *s = h->data;
-    int flags = 0;
+    struct curl_uv *cu = h->data;
+    struct epoll_event ev[CURL_UV_EVENTS];
+    int n;
 
-    /*
-     * libuv reports EPOLLERR/EPOLLHUP (a refused connect) as status < 0 with
-     * events 0, and stops the handle: curl must hear it as an error, or the
-     * transfer would hang until its deadline.
-     */
-    if (status < 0) {
-        flags = CURL_CSELECT_ERR;
-    } else {
-        if (events & UV_READABLE)
+    (void)status;
+    (void)events;
+    if (cu->closing)
+        return;
+    n = epoll_wait(cu->epfd, ev, CURL_UV_EVENTS, 0);
+    for (int i = 0; i < n && !cu->closing; i++) {
+        int fd = ev[i].data.fd, flags = 0;
+
+        if (fd < 0 || (size_t)fd >= cu->nwant || cu->want[fd] == 0)
+            continue;
+        /*
+         * EPOLLERR/EPOLLHUP (a refused connect, a reset) come whatever was
+         * asked for: curl must hear them, as an error, or the transfer would
+         * wait for its deadline.
+         */
+        if (ev[i].events & EPOLLERR)
+            flags |= CURL_CSELECT_ERR;
+        if (ev[i].events & (EPOLLIN | EPOLLHUP))
             flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
+        if (ev[i].events & (EPOLLOUT | EPOLLHUP))
             flags |= CURL_CSELECT_OUT;
+        curl_uv_act(cu, fd, flags);
     }
-    curl_uv_act(s->cu, s->fd, flags);
 }
 
 static void curl_uv_on_timer(uv_timer_t *t)
@@ -237,40 +228,80 @@ static int curl_uv_on_timeout_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
+/* Grows the per-fd table to hold fd; 0, or NINES_ENOMEM. */
+static int curl_uv_want_grow(struct curl_uv *cu, int fd)
+{
+    size_t n = cu->nwant ? cu->nwant : 64;
+    unsigned char *w;
+
+    while (n <= (size_t)fd)
+        n *= 2;
+    w = realloc(cu->want, n);
+    if (!w)
+        return NINES_ENOMEM;
+    memset(w + cu->nwant, 0, n - cu->nwant);
+    cu->want = w;
+    cu->nwant = n;
+    return 0;
+}
+
+/* The set holds some socket: the loop must not end while curl waits on it. */
+static void curl_uv_watch_count(struct curl_uv *cu, int delta)
+{
+    cu->watched = (size_t)((long)cu->watched + delta);
+    if (cu->watched == 0)
+        uv_unref((uv_handle_t *)&cu->epoll);
+    else
+        uv_ref((uv_handle_t *)&cu->epoll);
+}
+
 /*
- * CURLMOPT_SOCKETFUNCTION. When a poll handle cannot be had (no memory), we
- * return 0 rather than -1: -1 would kill the whole multi handle, whereas this
- * way only that transfer stalls, and its own deadline (CURLOPT_TIMEOUT_MS)
- * ends it.
+ * CURLMOPT_SOCKETFUNCTION: the fd joins, changes in or leaves the epoll
+ * set. When it cannot join (no memory), we return 0 rather than -1: -1 would
+ * kill the whole multi handle, whereas this way only that transfer stalls,
+ * and its own deadline (CURLOPT_TIMEOUT_MS) ends it.
  */
 static int curl_uv_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
                              void *socketp)
 {
     struct curl_uv *cu = userp;
-    struct curl_uv_sock *s = socketp;
-    int events = 0;
+    struct epoll_event ev = { 0 };
+    unsigned char had;
 
     (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            curl_multi_assign(cu->multi, fd, NULL);
-            curl_uv_sock_close(s);
+    (void)socketp;
+    if (fd < 0)
+        return 0;
+    had = (size_t)fd < cu->nwant ? cu->want[fd] : 0;
+    if (what == CURL_POLL_REMOVE || cu->closing) {
+        if (had) {
+            /* before curl closes it: a copy of the fd held elsewhere would
+             * otherwise keep it in the set */
+            (void)epoll_ctl(cu->epfd, EPOLL_CTL_DEL, fd, &ev);
+            cu->want[fd] = 0;
+            curl_uv_watch_count(cu, -1);
         }
         return 0;
     }
-    if (cu->closing)
-        return 0;
-    if (!s) {
-        s = curl_uv_sock_open(cu, fd);
-        if (!s)
-            return 0;
-        curl_multi_assign(cu->multi, fd, s);
-    }
     if (what & CURL_POLL_IN)
-        events |= UV_READABLE;
+        ev.events |= EPOLLIN;
     if (what & CURL_POLL_OUT)
-        events |= UV_WRITABLE;
-    uv_poll_start(&s->poll, events, curl_uv_on_poll);
+        ev.events |= EPOLLOUT;
+    if (ev.events == had)
+        return 0;
+    if (!had && curl_uv_want_grow(cu, fd) != 0)
+        return 0;
+    ev.data.fd = fd;
+    if (epoll_ctl(cu->epfd, had ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
+        /* a number reused after a close the set did not see: ADD ⇄ MOD */
+        int op = errno == ENOENT ? EPOLL_CTL_ADD : errno == EEXIST ? EPOLL_CTL_MOD : -1;
+
+        if (op < 0 || epoll_ctl(cu->epfd, op, fd, &ev) != 0)
+            return 0;
+    }
+    cu->want[fd] = (unsigned char)ev.events;
+    if (!had)
+        curl_uv_watch_count(cu, +1);
     return 0;
 }
 
@@ -280,6 +311,7 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop)
 
     if (!cu)
         return NULL;
+    cu->epfd = -1;
     cu->loop = loop;
     cu->multi = curl_multi_init();
     if (!cu->multi)
@@ -289,15 +321,29 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop)
         curl_multi_setopt(cu->multi, CURLMOPT_TIMERFUNCTION, curl_uv_on_timeout_change) ||
         curl_multi_setopt(cu->multi, CURLMOPT_TIMERDATA, cu))
         goto err;
-    if (uv_timer_init(loop, &cu->timer) != 0)
+    cu->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (cu->epfd < 0 || uv_poll_init(loop, &cu->epoll, cu->epfd) != 0)
         goto err;
+    cu->epoll.data = cu;
+    uv_poll_start(&cu->epoll, UV_READABLE, curl_uv_on_epoll);
+    uv_unref((uv_handle_t *)&cu->epoll);
+    if (uv_timer_init(loop, &cu->timer) != 0) {
+        cu->open_handles = 1;       /* only the poll handle: closed below */
+        cu->closing = 1;
+        curl_multi_cleanup(cu->multi);
+        cu->multi = NULL;
+        uv_close((uv_handle_t *)&cu->epoll, curl_uv_epoll_closed);
+        return NULL;
+    }
     cu->timer.data = cu;
-    cu->open_handles = 1;
+    cu->open_handles = 2;
     return cu;
 
 err:
     if (cu->multi)
         curl_multi_cleanup(cu->multi);
+    if (cu->epfd >= 0)
+        close(cu->epfd);
     free(cu);
     return NULL;
 }
@@ -365,12 +411,10 @@ void curl_uv_close(struct curl_uv *cu)
         curl_easy_setopt(x->easy, CURLOPT_PRIVATE, NULL);
         curl_uv_xfer_link(&cu->aborted, x);
     }
-    /* Sockets curl still holds (cached connections): stop polling first. */
-    while (cu->socks) {
-        curl_multi_assign(cu->multi, cu->socks->fd, NULL);
-        curl_uv_sock_close(cu->socks);
-    }
+    /* Sockets curl still holds (cached connections) leave the set as
+     * curl closes them (CURL_POLL_REMOVE, or closing, above). */
     curl_multi_cleanup(cu->multi);
     cu->multi = NULL;
+    uv_close((uv_handle_t *)&cu->epoll, curl_uv_epoll_closed);
     uv_close((uv_handle_t *)&cu->timer, curl_uv_timer_closed);
 }
