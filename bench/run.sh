@@ -273,6 +273,22 @@ plugin_run() {
         'BEGIN { printf "%.1f %.2f\n", n * 1000 / t, c * 1000 / n }')
 }
 
+# wrk_close_run THREADS CONC → sets RUN: "requests/s client-µs-per-request
+# nginx-µs-per-request" for fresh connections (Connection: close) to /ok.
+# wrk's own CPU is the floor of any HTTP client that opens a connection per
+# request on this machine: it times nothing, checks nothing, stores nothing.
+wrk_close_run() {
+    local n0 n1 out reqs
+    n0=$(cpu_ms "$nginx_pid")
+    out=$(wrk -t "$1" -c "$2" -d "${seconds}s" -H 'Connection: close' "$target_url"; times >"$tmp/wrk.times")
+    n1=$(cpu_ms "$nginx_pid")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    RUN=$(tail -1 "$tmp/wrk.times" | awk -v r="$reqs" -v s="$seconds" -v a="$n0" -v b="$n1" '{
+        split($1, u, /[ms]/); split($2, y, /[ms]/)
+        c = (u[1] * 60 + u[2] + y[1] * 60 + y[2]) * 1e6
+        printf "%.1f %.2f %.2f\n", r / s, c / r, (b - a) * 1000 / r }')
+}
+
 # ---- figures ---------------------------------------------------------------
 if want plugins; then
     for r in $(seq 1 "$reps"); do
@@ -299,6 +315,13 @@ if want cpu; then
             note "nines $kind: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
             record "cpu_us_per_check_$kind" nines us "$us"
             record "checks_per_s_$kind" nines "1/s" "$rate"
+            if [ "$kind" = http ]; then
+                say "cpu http rep $r: the floor, wrk -t1 -c16 with a fresh connection per request"
+                wrk_close_run 1 16
+                read -r _ wrk_us _ <<<"$RUN"
+                note "wrk fresh-connection client: ${wrk_us} µs/request"
+                record cpu_us_per_check_http wrk_client_floor us "$wrk_us"
+            fi
             for conc in 16 64; do
                 say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
                 blackbox_run "$kind" "$conc"
@@ -314,13 +337,11 @@ fi
 if want rate; then
     for r in $(seq 1 "$reps"); do
         say "rate rep $r: wrk -H 'Connection: close' -c 64 on nginx /ok"
-        n0=$(cpu_ms "$nginx_pid")
-        wout=$(wrk -t 2 -c 64 -d "${seconds}s" -H 'Connection: close' "$target_url")
-        n1=$(cpu_ms "$nginx_pid")
-        reqs=$(awk '/requests in/ {print $1}' <<<"$wout")
-        wrk_rate=$(awk -v r="$reqs" -v s="$seconds" 'BEGIN {printf "%.1f", r / s}')
+        wrk_close_run 2 64
+        read -r wrk_rate wrk_us nginx_us <<<"$RUN"
         record fresh_conn_per_s wrk "1/s" "$wrk_rate"
-        record nginx_cpu_us_per_req wrk us "$(awk -v r="$reqs" -v a="$n0" -v b="$n1" 'BEGIN {printf "%.2f", (b - a) * 1000 / r}')"
+        record nginx_cpu_us_per_req wrk us "$nginx_us"
+        record wrk_client_cpu_us_per_req wrk_t2_c64 us "$wrk_us"
         # wrk runs two threads: the probe runs two workers (--workers 2), so
         # both may use every core; the cpu group keeps one (CPU per check)
         probe_workers=2
