@@ -225,3 +225,22 @@ int canary_secret_read(const char *env_name, const char *file, char *buf, size_t
     }
     return 0;
 }
+
+void canary_failv(struct nines_result *r, int *failed, enum nines_outcome outcome,
+                  const char *reason, const char *fmt, va_list ap)
+{
+    size_t n = strlen(r->message);
+
+    if (*failed && n + 3 >= sizeof(r->message))
+        return;
+    if (*failed) {
+        memcpy(r->message + n, "; ", 3);
+        n += 2;
+    } else {
+        *failed = 1;
+        r->outcome = outcome;
+        snprintf(r->reason, sizeof(r->reason), "%s", reason);
+        n = 0;
+    }
+    vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+}

@@ -35,6 +35,7 @@
 #ifndef NINES_CHECKS_CANARY_H
 #define NINES_CHECKS_CANARY_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "check.h"
@@ -79,6 +80,14 @@ int canary_recall(struct canary_driver *d, const char *id, int64_t *seq, int64_t
 void canary_remember(struct canary_driver *d, const char *id, int64_t seq, int64_t ts);
 
 void canary_facts_init(struct canary_facts *f);
+/*
+ * Records a failure in r: the first (*failed still 0) decides the outcome and
+ * the reason and sets *failed; later ones are appended to the message after
+ * "; " while room is left.
+ */
+void canary_failv(struct nines_result *r, int *failed, enum nines_outcome outcome,
+                  const char *reason, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 /* Writes the facts (and nothing else) into r->facts. */
 void canary_facts_write(const struct canary_facts *f, struct nines_result *r);
 /* Parses "SEQ:TS" (both decimal, >= 0): 0, or -1. */

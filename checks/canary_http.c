@@ -90,23 +90,10 @@ static void hc_fail(struct http_canary *hc, enum nines_outcome outcome, const ch
 static void hc_fail(struct http_canary *hc, enum nines_outcome outcome, const char *reason,
                     const char *fmt, ...)
 {
-    struct nines_result *r = &hc->result;
-    size_t n = strlen(r->message);
     va_list ap;
 
-    if (hc->failed && n + 3 >= sizeof(r->message))
-        return;
-    if (hc->failed) {
-        memcpy(r->message + n, "; ", 3);
-        n += 2;
-    } else {
-        hc->failed = 1;
-        r->outcome = outcome;
-        snprintf(r->reason, sizeof(r->reason), "%s", reason);
-        n = 0;
-    }
     va_start(ap, fmt);
-    vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+    canary_failv(&hc->result, &hc->failed, outcome, reason, fmt, ap);
     va_end(ap);
 }
 

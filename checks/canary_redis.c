@@ -128,23 +128,10 @@ static void rc_fail(struct redis_canary *rc, enum nines_outcome outcome, const c
 static void rc_fail(struct redis_canary *rc, enum nines_outcome outcome, const char *reason,
                     const char *fmt, ...)
 {
-    struct nines_result *r = &rc->result;
-    size_t n = strlen(r->message);
     va_list ap;
 
-    if (rc->failed && n + 3 >= sizeof(r->message))
-        return;
-    if (rc->failed) {
-        memcpy(r->message + n, "; ", 3);
-        n += 2;
-    } else {
-        rc->failed = 1;
-        r->outcome = outcome;
-        snprintf(r->reason, sizeof(r->reason), "%s", reason);
-        n = 0;
-    }
     va_start(ap, fmt);
-    vsnprintf(r->message + n, sizeof(r->message) - n, fmt, ap);
+    canary_failv(&rc->result, &rc->failed, outcome, reason, fmt, ap);
     va_end(ap);
 }
 
