@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "redis_fixture.h"
 #include "testutil.h"
+#include "looputil.h"
 
 struct run {
     uv_loop_t loop;
@@ -29,8 +30,6 @@ struct run {
     struct nines_redis_addr addr;
     struct outbox *ob;
     int (*cond)(struct run *r);
-    uint64_t deadline_ms;
-    int met;
     int closed;
     uint64_t want;                 /* for the conditions */
     struct hookfix *hook;
@@ -50,29 +49,18 @@ struct got {
 
 /* ---- loop helpers ------------------------------------------------------- */
 
-static void run_tick(uv_timer_t *t)
+static int run_cond(void *arg)
 {
-    struct run *r = t->data;
+    struct run *r = arg;
 
-    if (r->cond(r)) {
-        r->met = 1;
-        uv_stop(&r->loop);
-    } else if (uv_now(&r->loop) >= r->deadline_ms) {
-        uv_stop(&r->loop);
-    }
+    return r->cond(r);
 }
 
 /* Runs the loop until cond(r) holds (returns 1) or timeout_ms passes (0). */
 static int run_until(struct run *r, int (*cond)(struct run *r), int timeout_ms)
 {
     r->cond = cond;
-    r->met = 0;
-    uv_update_time(&r->loop);
-    r->deadline_ms = uv_now(&r->loop) + (uint64_t)timeout_ms;
-    uv_timer_start(&r->tick, run_tick, 0, 10);
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    uv_timer_stop(&r->tick);
-    return r->met;
+    return test_loop_until(&r->loop, &r->tick, run_cond, r, timeout_ms);
 }
 
 static int cond_never(struct run *r)

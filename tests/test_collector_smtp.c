@@ -46,6 +46,7 @@
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
+#include "looputil.h"
 
 #define SMTP_USER "nines-mailer"
 #define SMTP_PASSWORD "correct horse battery"
@@ -269,37 +270,24 @@ struct run {
     struct nines_redis_addr addr;
     struct outbox *ob;
     int (*cond)(struct run *r);
-    uint64_t deadline_ms;
-    int met;
     int closed;
     int enq_done, enq_status;
     uint64_t want;
     struct smtpd *smtpd;
 };
 
-static void run_tick(uv_timer_t *t)
+static int run_cond(void *arg)
 {
-    struct run *r = t->data;
+    struct run *r = arg;
 
-    if (r->cond(r)) {
-        r->met = 1;
-        uv_stop(&r->loop);
-    } else if (uv_now(&r->loop) >= r->deadline_ms) {
-        uv_stop(&r->loop);
-    }
+    return r->cond(r);
 }
 
 /* Runs the loop until cond(r) holds (returns 1) or timeout_ms passes (0). */
 static int run_until(struct run *r, int (*cond)(struct run *r), int timeout_ms)
 {
     r->cond = cond;
-    r->met = 0;
-    uv_update_time(&r->loop);
-    r->deadline_ms = uv_now(&r->loop) + (uint64_t)timeout_ms;
-    uv_timer_start(&r->tick, run_tick, 0, 10);
-    uv_run(&r->loop, UV_RUN_DEFAULT);
-    uv_timer_stop(&r->tick);
-    return r->met;
+    return test_loop_until(&r->loop, &r->tick, run_cond, r, timeout_ms);
 }
 
 static struct outbox_stats stats_of(struct run *r)
