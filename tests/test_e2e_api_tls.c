@@ -9,22 +9,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
 
 static char out[65536];
 
-static int addr_ready(void *arg)
-{
-    return test_path_exists(arg);
-}
-
 Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .timeout = 60)
 {
     struct redis_fixture rf;
-    char dir[256], cfg[400], yaml[2048], crt[400], key[400], path[400], url[200], log[400];
-    char *base;
+    char dir[256], cfg[400], yaml[2048], crt[400], key[400], url[300], log[400];
+    char base[200];
     pid_t collector;
     int code = -1;
 
@@ -53,11 +49,7 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
 
         collector = proc_spawn(argv, log);
     }
-    snprintf(path, sizeof(path), "%s/data/api.addr", dir);
-    cr_assert(eq(int, test_wait_until(addr_ready, path, 10000), 0));
-    base = test_read_file(path);
-    cr_assert(ne(ptr, base, NULL));
-    base[strcspn(base, "\n")] = '\0';
+    cr_assert(eq(int, e2eworld_wait_api_addr(dir, base, sizeof(base), 10000), 0));
     cr_assert(eq(int, strncmp(base, "https://127.0.0.1:", 18), 0), "%s", base);
     snprintf(url, sizeof(url), "%s/healthz", base);
     {
@@ -68,14 +60,13 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
         cr_expect(ne(ptr, strstr(out, "\"ok\""), NULL), "%s", out);
     }
     {
-        char plain[200];
+        char plain[300];
         const char *argv[] = { "curl", "-sS", "--max-time", "3", plain, NULL };
 
         snprintf(plain, sizeof(plain), "http%s/healthz", base + 5);
         cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
         cr_expect(ne(int, code, 0), "plain HTTP answered on the TLS port: %s", out);
     }
-    free(base);
     proc_stop(collector, 5000);
     /* a key that cannot be read: the collector does not start */
     snprintf(yaml, sizeof(yaml),

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "hookfix_client.h"
 #include "http_client.h"
 #include "httpfix_client.h"
@@ -60,19 +61,12 @@ static int incident_open(void *arg)
            strstr(buf, "\"web\"") != NULL;
 }
 
-static int addr_ready(void *arg)
-{
-    char *path = arg;
-
-    return test_path_exists(path);
-}
-
 Test(e2e_secrets, no_secret_reaches_logs_results_api_pages_or_reports, .timeout = 120)
 {
     struct redis_fixture rf;
     struct httpfix http;
     struct hookfix hook;
-    char dir[256], cfg[400], yaml[4096], admin_hash[200], viewer_hash[200], path[400],
+    char dir[256], cfg[400], yaml[4096], admin_hash[200], viewer_hash[200],
         base[128], url[300], log[400], plog[400], *t;
     const char *env[] = { "NINES_T_HOOK=" HOOK_SECRET, "NINES_T_SMTP=" SMTP_PASSWORD,
                           "NINES_T_PD=" PD_KEY, "NINES_T_PDHOOK=" PD_HOOK, NULL };
@@ -126,13 +120,7 @@ Test(e2e_secrets, no_secret_reaches_logs_results_api_pages_or_reports, .timeout 
         snprintf(plog, sizeof(plog), "%s/probe.log", dir);
         probe = proc_spawn(argv, plog);
     }
-    snprintf(path, sizeof(path), "%s/data/api.addr", dir);
-    cr_assert(eq(int, test_wait_until(addr_ready, path, 10000), 0));
-    t = test_read_file(path);
-    cr_assert(ne(ptr, t, NULL));
-    t[strcspn(t, "\n")] = '\0';
-    snprintf(base, sizeof(base), "%s", t);
-    free(t);
+    cr_assert(eq(int, e2eworld_wait_api_addr(dir, base, sizeof(base), 10000), 0));
     test_sleep_ms(2500);
     /* down: pages go out (signed webhook, PagerDuty with its key, email with
      * its password against a closed port); a wrong token is tried; then up */

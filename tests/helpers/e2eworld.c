@@ -73,6 +73,27 @@ int e2eworld_read_api_addr(const char *data_dir, char *base, size_t len)
     return 0;
 }
 
+struct e2eworld_addr_wait {
+    char data[300];
+    char *base;
+    size_t len;
+};
+
+static int e2eworld_addr_ready(void *arg)
+{
+    struct e2eworld_addr_wait *a = arg;
+
+    return e2eworld_read_api_addr(a->data, a->base, a->len) == 0;
+}
+
+int e2eworld_wait_api_addr(const char *dir, char *base, size_t len, int timeout_ms)
+{
+    struct e2eworld_addr_wait a = { .base = base, .len = len };
+
+    snprintf(a.data, sizeof(a.data), "%s/data", dir);
+    return test_wait_until(e2eworld_addr_ready, &a, timeout_ms);
+}
+
 int e2eworld_api_ready(void *arg)
 {
     struct e2eworld *w = arg;

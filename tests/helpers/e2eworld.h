@@ -47,6 +47,9 @@ pid_t e2eworld_probe(struct e2eworld *w);
 
 /* The first line of DATA_DIR/api.addr into base: 0, or -1 while it is missing. */
 int e2eworld_read_api_addr(const char *data_dir, char *base, size_t len);
+/* Waits up to timeout_ms for DIR/data/api.addr (a collector started without
+ * an e2eworld) and reads its first line into base: 0, or -1. */
+int e2eworld_wait_api_addr(const char *dir, char *base, size_t len, int timeout_ms);
 /* A test_wait_until condition (arg: struct e2eworld *): 1 once DIR/data/api.addr
  * could be read into w->base. */
 int e2eworld_api_ready(void *arg);
