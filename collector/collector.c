@@ -258,7 +258,9 @@ static void collector_load_cursors(struct collector *c, redisAsyncContext *ac)
         struct cpart *cp = &c->part[i];
 
         cp->cursor_known = 0;
-        cp->cursor_want = collector_part_mine(c, i);
+        /* held, even while its validity by our clock lapses until the next
+         * renewal: reading waits for that, not for another resync */
+        cp->cursor_want = c->parts == NULL ? i == 0 : partitions_held(c->parts, i);
         if (!cp->cursor_want)
             continue;
         if (redisAsyncCommand(ac, collector_on_cursor, cp, "EVAL %s 2 %s %s %s",
