@@ -7,8 +7,8 @@
  *
  * Every result goes into the results stream with XADD (pipelined, a batch
  * every 10 ms). Every 250 ms it samples the age of the oldest result the
- * collector has not applied yet (from the consumer group, on a second
- * connection). After the load it waits (at most D s, default 60) for the
+ * collector has not applied yet (the first entry after its applied cursor,
+ * nines:applied:nines:results, on a second connection). After the load it waits (at most D s, default 60) for the
  * backlog to drain. Prints one machine-readable line:
  *   ingest ... sent=... rate_sent=... lag_max_s=... lag_p99_s=... drain_s=...
  *          loadgen_cpu_ms=...
@@ -26,60 +26,47 @@
 #include "nines/clock.h"
 #include "nines/wire.h"
 
+/* The first entry after the collector's applied cursor (NULL when none:
+ * everything in the stream is applied). Caller frees. */
+static redisReply *first_unapplied(redisContext *c)
+{
+    redisReply *g = redisCommand(c, "GET %s%s", NINES_KEY_APPLIED_PREFIX, NINES_KEY_RESULTS), *r;
+    char cursor[64] = "0-0";
+
+    if (g != NULL && g->type == REDIS_REPLY_STRING)
+        snprintf(cursor, sizeof(cursor), "%s", g->str);
+    freeReplyObject(g);
+    r = redisCommand(c, "XRANGE %s (%s + COUNT 1", NINES_KEY_RESULTS, cursor);
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements > 0)
+        return r;
+    freeReplyObject(r);
+    return NULL;
+}
+
 /*
  * Age (s) of the oldest result the collector has not yet applied: stream ids
- * are millisecond timestamps, so it is now minus the id of the oldest pending
- * entry, or of the first entry after the group's last-delivered id. 0 when
- * nothing is waiting.
+ * are millisecond timestamps, so it is now minus the id of the first entry
+ * after the collector's applied cursor. 0 when nothing is waiting.
  */
 static double oldest_unapplied_s(redisContext *c)
 {
-    redisReply *g = redisCommand(c, "XINFO GROUPS %s", NINES_KEY_RESULTS), *r = NULL;
-    char last[64] = "0-0";
-    long long pending = 0;
+    redisReply *r = first_unapplied(c);
     double age = 0;
 
-    for (size_t i = 0; g && g->type == REDIS_REPLY_ARRAY && i < g->elements; i++)
-        for (size_t j = 0; j + 1 < g->element[i]->elements; j += 2) {
-            redisReply *k = g->element[i]->element[j], *v = g->element[i]->element[j + 1];
-
-            if (strcmp(k->str, "pending") == 0)
-                pending = v->integer;
-            if (strcmp(k->str, "last-delivered-id") == 0)
-                snprintf(last, sizeof(last), "%s", v->str);
-        }
-    freeReplyObject(g);
-    if (pending > 0)
-        r = redisCommand(c, "XPENDING %s %s - + 1", NINES_KEY_RESULTS, NINES_GROUP);
-    else
-        r = redisCommand(c, "XRANGE %s (%s + COUNT 1", NINES_KEY_RESULTS, last);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-        r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements > 0)
+    if (r != NULL)
         age = (nines_wall_ms() - atoll(r->element[0]->element[0]->str)) / 1000.0;
     freeReplyObject(r);
     return age > 0 ? age : 0;
 }
 
-/* Entries not yet acknowledged by the group: pending + never delivered. */
-static long long backlog(redisContext *c)
+/* 1 while any entry is after the applied cursor, else 0. */
+static int backlog(redisContext *c)
 {
-    redisReply *r = redisCommand(c, "XINFO GROUPS %s", NINES_KEY_RESULTS);
-    long long n = -1;
+    redisReply *r = first_unapplied(c);
 
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        redisReply *g = r->element[i];
-
-        n = 0;
-        for (size_t j = 0; j + 1 < g->elements; j += 2) {
-            if (strcmp(g->element[j]->str, "pending") == 0)
-                n += g->element[j + 1]->integer;
-            if (strcmp(g->element[j]->str, "lag") == 0 &&
-                g->element[j + 1]->type == REDIS_REPLY_INTEGER)
-                n += g->element[j + 1]->integer;
-        }
-    }
     freeReplyObject(r);
-    return n;
+    return r != NULL;
 }
 
 static void sleep_ms(int ms)

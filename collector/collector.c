@@ -8,7 +8,6 @@
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "nines/wire.h"
-#include "rcmd.h"
 #include "rconn.h"
 #include "alert.h"
 #include "api.h"
@@ -44,14 +43,25 @@ struct ccheck {
     struct ccheck *next;              /* hash chain */
 };
 
-/* One results stream (README "High availability and scale-out"). */
+/*
+ * One results stream (README "High availability and scale-out"), read with
+ * plain XREAD from its applied cursor: the id of the last entry whose effects
+ * are stored, kept in Redis (NINES_KEY_APPLIED_PREFIX + stream) and SET in
+ * the same MULTI/EXEC as those effects. A crash anywhere replays from it;
+ * what was applied already is a duplicate to the states (stream id per check).
+ */
 struct cpart {
     struct collector *c;
     int idx;
     char stream[48];                  /* nines:results, or nines:results:{P} */
-    int recovering;                   /* read our pending entries (id 0) first */
-    int reading;                      /* part of the XREADGROUP being built */
-    struct stream_id last_acked;
+    char cursor_key[80];              /* nines:applied:<stream> */
+    int reading;                      /* part of the XREAD being built */
+    int cursor_known;                 /* loaded since the stream became ours */
+    int cursor_want;                  /* the latest sync asked for it */
+    int cursor_loads;                 /* loads in flight: only the last counts */
+    int in_write;                     /* its cursor is in the MULTI in flight */
+    struct stream_id cursor;          /* read after this (applied, or in the write) */
+    struct stream_id stored;          /* as of the last EXEC that landed: trim bound */
 };
 
 enum collector_phase { PHASE_OFFLINE, PHASE_SYNCING, PHASE_READY };
@@ -63,7 +73,7 @@ struct collector {
     struct nines_redis_addr addr;
     struct embed *embed;
     struct rconn *cmd;          /* state writes, acks, catalogue */
-    struct rconn *blk;          /* only the blocking XREADGROUP (LIBRARIES.md §3) */
+    struct rconn *blk;          /* only the blocking XREAD (LIBRARIES.md §3) */
     int cmd_up, blk_up;
     enum collector_phase phase;
     struct ccheck *checks;      /* cfg->checks_count entries, same order */
@@ -72,10 +82,12 @@ struct collector {
     size_t load_next;           /* next check whose HGETALL reply is due */
     size_t sync_skip;           /* replies still due from a superseded sync */
     size_t sync_expect;         /* HGETALLs sent by the current sync */
-    int reading;                /* an XREADGROUP is in flight */
+    int reading;                /* an XREAD is in flight */
+    uint64_t read_gen;          /* bumped by every sync: older reads are stale */
+    uint64_t reading_gen;       /* read_gen when the read in flight was sent */
     int writing;                /* a MULTI/EXEC is in flight */
     int resync_wanted;          /* resync once the write in flight is done */
-    int recovering;             /* reading our pending entries (id 0) first */
+    uv_timer_t cursor_timer;    /* a cursor could not be loaded: resync later */
     uv_timer_t trim_timer;
     uv_timer_t tick_timer;      /* silence and UNKNOWN, once caught up */
     int caught_up;              /* the last read returned less than a batch */
@@ -102,7 +114,6 @@ struct collector {
     int npart;                  /* collector.partitions as started */
     struct cpart *part;         /* npart streams */
     struct store *store;        /* command scratch, the batch's latency counts */
-    struct rcmd ack;            /* the XACK being built while a stream's entries apply */
     struct partitions *parts;   /* leases; NULL with a single stream (no leases) */
 };
 
@@ -158,30 +169,105 @@ static struct cpart *collector_part_by_stream(struct collector *c, const char *s
     return NULL;
 }
 
-static void collector_on_claimed(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    struct cpart *cp = privdata;
-    redisReply *r = reply;
+/*
+ * A stream's applied cursor (KEYS[1] the cursor key, KEYS[2] the stream,
+ * ARGV[1] the consumer group of the versions before the cursor): {1, id}
+ * when stored. Else, in a Redis such a version wrote: {2, lowest pending
+ * id} of the group when it has pending entries (delivered, maybe not
+ * applied: read from just before it), or {3, last-delivered id} (everything
+ * delivered was acknowledged, so applied). {0} when there is neither: read
+ * the stream from its start. One script, so the group cannot change between
+ * its two looks; ids stay strings (Lua numbers would round them).
+ */
+static const char collector_lua_cursor[] =
+    "local v = redis.call('get', KEYS[1]) "
+    "if v then return {1, v} end "
+    "local gs = redis.pcall('xinfo', 'groups', KEYS[2]) "
+    "if type(gs) ~= 'table' or gs.err then return {0} end "
+    "for _, g in ipairs(gs) do "
+    "  local name, pending, last "
+    "  for i = 1, #g - 1, 2 do "
+    "    if g[i] == 'name' then name = g[i + 1] "
+    "    elseif g[i] == 'pending' then pending = g[i + 1] "
+    "    elseif g[i] == 'last-delivered-id' then last = g[i + 1] end "
+    "  end "
+    "  if name == ARGV[1] and pending and last then "
+    "    if pending > 0 then "
+    "      return {2, redis.call('xpending', KEYS[2], ARGV[1])[2]} end "
+    "    return {3, last} "
+    "  end "
+    "end "
+    "return {0}";
 
-    (void)ac;
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-        r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements == 0)
-        return;
-    log_info("pending_claimed", "stream=%s entries=%zu", cp->stream, r->element[1]->elements);
-    cp->recovering = 1;     /* read them back from id 0 */
-    cp->c->recovering = 1;
+static void collector_cursor_retry(uv_timer_t *t)
+{
+    collector_resync(t->data);
 }
 
-/*
- * Moves the partition's entries delivered to other consumers (a dead or
- * fenced collector) and idle for min_idle_ms to us; JUSTID, so their
- * delivery count stays as it was. Bounded per call; the trim timer repeats.
- */
-static void collector_claim(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
-                            int64_t min_idle_ms)
+/* The id just before sid (the lowest pending entry is not known applied). */
+static struct stream_id collector_id_before(struct stream_id sid)
 {
-    redisAsyncCommand(ac, collector_on_claimed, cp, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT 10000 JUSTID",
-                      cp->stream, NINES_GROUP, c->cfg->collector.name, (long long)min_idle_ms);
+    if (sid.seq > 0)
+        sid.seq--;
+    else if (sid.ms > 0) {
+        sid.ms--;
+        sid.seq = UINT64_MAX;
+    }
+    return sid;
+}
+
+static void collector_on_cursor(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct cpart *cp = privdata;
+    struct collector *c = cp->c;
+    redisReply *r = reply;
+    struct stream_id sid = { 0, 0 };
+    long long how = -1;
+
+    (void)ac;
+    if (--cp->cursor_loads > 0 || !cp->cursor_want || r == NULL)
+        return;     /* a later sync's load is due, or it no longer wants it */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER)
+        how = r->element[0]->integer;
+    if (how < 0 || how > 3 ||
+        (how > 0 && (r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING ||
+                     stream_id_parse(r->element[1]->str, r->element[1]->len, &sid) != 0))) {
+        log_error("cursor_load_failed", "stream=%s error=\"%s\"", cp->stream,
+                  r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        if (!c->stopping && !uv_is_active((uv_handle_t *)&c->cursor_timer))
+            uv_timer_start(&c->cursor_timer, collector_cursor_retry, 1000, 0);
+        return;
+    }
+    if (how == 2)
+        sid = collector_id_before(sid);
+    if (how >= 2)
+        log_info("cursor_from_group", "stream=%s group=%s cursor=%llu-%llu from=%s", cp->stream,
+                 NINES_GROUP, (unsigned long long)sid.ms, (unsigned long long)sid.seq,
+                 how == 2 ? "lowest_pending" : "last_delivered");
+    cp->cursor = sid;
+    cp->stored = sid;
+    cp->cursor_known = 1;
+}
+
+/* Loads the cursor of every stream that is ours; queued on the command
+ * connection after the lease acquisitions that made them ours. */
+static void collector_load_cursors(struct collector *c, redisAsyncContext *ac)
+{
+    for (int i = 0; i < c->npart; i++) {
+        struct cpart *cp = &c->part[i];
+
+        cp->cursor_known = 0;
+        /* held, even while its validity by our clock lapses until the next
+         * renewal: reading waits for that, not for another resync */
+        cp->cursor_want = c->parts == NULL ? i == 0 : partitions_held(c->parts, i);
+        if (!cp->cursor_want)
+            continue;
+        if (redisAsyncCommand(ac, collector_on_cursor, cp, "EVAL %s 2 %s %s %s",
+                              collector_lua_cursor, cp->cursor_key, cp->stream,
+                              NINES_GROUP) == REDIS_OK)
+            cp->cursor_loads++;
+    }
 }
 
 /* Replaces the windows of one origin (configuration or Redis) by m[0..n). */
@@ -345,9 +431,6 @@ static void collector_on_synced(redisAsyncContext *ac, void *reply, void *privda
     if (c->phase != PHASE_SYNCING)
         return;
     c->phase = PHASE_READY;
-    c->recovering = 1;    /* first re-read what was delivered but not acked */
-    for (int i = 0; i < c->npart; i++)
-        c->part[i].recovering = 1;
     c->caught_up = 0;
     log_info("collector_ready", "checks=%zu", c->cfg->checks_count);
     collector_maint_refresh(c);
@@ -382,16 +465,6 @@ static void collector_on_state_loaded(redisAsyncContext *ac, void *reply, void *
     if (state_decode(&k->st, r->str, r->len) != 0)
         log_warn("state_invalid", "check=%s note=\"stored state unreadable; starting afresh\"",
                  k->spec->id);
-}
-
-static void collector_on_group(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    redisReply *r = reply;
-
-    (void)ac;
-    (void)privdata;
-    if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9) != 0)
-        log_error("group_create_failed", "error=\"%s\"", r->str);
 }
 
 /* Stops ingesting; the replies a sync still in progress has due are
@@ -432,35 +505,40 @@ static void collector_resync(struct collector *c)
     log_info("catalogue_published", "checks=%zu version=%s bytes=%zu", c->cfg->checks_count,
              version, strlen(json));
     free(json);
-    for (int i = 0; i < c->npart; i++)
-        redisAsyncCommand(ac, collector_on_group, c, "XGROUP CREATE %s %s 0 MKSTREAM",
-                          c->part[i].stream, NINES_GROUP);
-    /* partitions just taken over: their previous owner's pending entries
-     * become ours (read back from id 0 once synced), before anything newer */
-    for (int i = 0; c->parts != NULL && i < c->npart; i++)
-        if (collector_part_mine(c, i))
-            collector_claim(c, ac, &c->part[i], 0);
+    /* a read in flight was sent with the old cursors and set of streams */
+    c->read_gen++;
+    c->caught_up = 0;
+    /* the cursors of the streams that are ours, then their checks' states:
+     * both as the last EXEC that landed left them */
+    collector_load_cursors(c, ac);
     for (size_t i = 0; i < c->cfg->checks_count; i++)
         redisAsyncCommand(ac, collector_on_state_loaded, c, "HGET %s%s doc",
                           NINES_KEY_STATE_PREFIX, c->cfg->checks[i].id);
     redisAsyncCommand(ac, collector_on_synced, c, "PING");
 }
 
-/* ---- the ingest loop: read a batch, apply, store + ack atomically ------- */
+/* ---- the ingest loop: read a batch, apply, store + cursor atomically ---- */
 
 static void collector_on_written(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct collector *c = privdata;
     redisReply *r = reply;
 
+    int landed = r != NULL && r->type == REDIS_REPLY_ARRAY;
+
     (void)ac;
     c->writing = 0;
+    for (int i = 0; i < c->npart; i++) {
+        if (c->part[i].in_write && landed)
+            c->part[i].stored = c->part[i].cursor;
+        c->part[i].in_write = 0;
+    }
     if (c->stopping) {
         collector_stop(c);
         return;
     }
     if (r == NULL)
-        return;     /* lost: resync on reconnect reloads states, re-reads pending */
+        return;     /* lost: resync on reconnect reloads states and cursors */
     if (r->type == REDIS_REPLY_NIL && c->parts != NULL) {
         /* a watched lease changed hands or expired: nothing of it landed */
         log_warn("write_fenced", "note=\"a partition lease was lost; batch discarded\"");
@@ -480,9 +558,10 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
 
 /*
  * Applies one entry and queues the Redis side of its events (we are inside
- * MULTI); returns 1 when the entry must be acknowledged.
+ * MULTI). Whatever it is (applied, invalid, a duplicate, forwarded), the
+ * cursor moves past it.
  */
-static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
+static void collector_apply_entry(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
                                  redisReply *e)
 {
     const char *f[2 * NINES_WIRE_MAX_FIELDS + 16];
@@ -498,11 +577,11 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
         e->element[0]->type != REDIS_REPLY_STRING ||
         stream_id_parse(e->element[0]->str, e->element[0]->len, &sid) != 0)
-        return 0;   /* not an entry: nothing to ack */
-    cp->last_acked = sid;
+        return;     /* not an entry (the shape was checked: not reached) */
+    cp->cursor = sid;
     fields = e->element[1];
     if (fields->type != REDIS_REPLY_ARRAY)
-        return 1;   /* trimmed away since delivery: [id, NIL] */
+        return;     /* no fields */
     if (fields->elements > sizeof(f) / sizeof(f[0])) {
         nines_result_init(&res);
         nines_err_set(&err, NINES_EPROTO, "too many fields (%zu)", fields->elements);
@@ -517,7 +596,7 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
     if (err.code != 0) {
         c->invalid++;
         log_warn("result_invalid", "entry=%s error=\"%s\"", e->element[0]->str, err.msg);
-        return 1;
+        return;
     }
     /* the probe's clock against Redis's: flagged and corrected past the bound */
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
@@ -534,22 +613,22 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
     if (k == NULL) {
         log_debug("result_unknown_check", "check=%s entry=%s", res.check_id,
                   e->element[0]->str);
-        return 1;
+        return;
     }
     if (k->part != cp->idx) {
         /* a probe with an older partition count: hand it to its own stream */
         collector_forward(c, ac, k, f, len, fields->elements);
-        return 1;
+        return;
     }
     rc = state_apply(&k->st, k->spec, &res, sid, &ev);
     if (rc == 1) {
         c->duplicates++;
-        return 1;
+        return;
     }
     if (rc < 0) {
         log_warn("too_many_locations", "check=%s location=%s max=%d", res.check_id,
                  res.location, STATE_MAX_LOCATIONS);
-        return 1;
+        return;
     }
     store_events(ac, &k->st, &ev, nines_wall_ms());
     collector_note_maintenance(c, ac, k, &ev);
@@ -564,11 +643,11 @@ static int collector_apply_entry(struct collector *c, redisAsyncContext *ac, str
     c->last_result_ms = res.start_ms;
     c->last_applied_ms = nines_wall_ms();
     k->dirty = 1;
-    return 1;
+    return;
 }
 
 /* Re-adds a result to its check's partition stream (inside MULTI, so the
- * move and the ack land together). */
+ * move and the cursor past it land together). */
 static void collector_forward(struct collector *c, redisAsyncContext *ac, const struct ccheck *k,
                               const char **f, const size_t *len, size_t n)
 {
@@ -751,38 +830,37 @@ static void collector_store_dirty(struct collector *c, redisAsyncContext *ac)
     }
 }
 
-/* Applies one stream's entries (inside MULTI) and queues its XACK. */
+/* Applies one stream's entries (inside MULTI) and queues its cursor: the
+ * last entry read, whatever became of each entry. */
 static void collector_write_stream(struct collector *c, redisAsyncContext *ac, struct cpart *cp,
                                    redisReply *entries)
 {
-    rcmd_arg(&c->ack, "XACK", 4);
-    rcmd_str(&c->ack, cp->stream);
-    rcmd_str(&c->ack, NINES_GROUP);
+    char id[48];
+
+    if (entries->elements == 0)
+        return;
     for (size_t i = 0; i < entries->elements; i++)
-        if (collector_apply_entry(c, ac, cp, entries->element[i]))
-            rcmd_arg(&c->ack, entries->element[i]->element[0]->str,
-                     entries->element[i]->element[0]->len);
-    if (c->ack.argc > 3) {
-        if (rcmd_send(&c->ack, ac, NULL, NULL) != REDIS_OK)
-            log_error("out_of_memory", "where=ack");
-    } else {
-        rcmd_reset(&c->ack);     /* nothing to ack */
-    }
+        collector_apply_entry(c, ac, cp, entries->element[i]);
+    snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)cp->cursor.ms,
+             (unsigned long long)cp->cursor.seq);
+    redisAsyncCommand(ac, NULL, NULL, "SET %s %s", cp->cursor_key, id);
+    cp->in_write = 1;
 }
 
 /*
  * [WATCH + lease checks,] MULTI, the batch's effects, each changed state,
- * XACK the batch, EXEC. r is the XREADGROUP reply: one [stream, entries]
- * per partition read. With leases, the WATCH and checks are queued with
- * the transaction, so no renewal of ours can come between them, and a
- * lease lost meanwhile aborts the EXEC: nothing of the batch lands.
+ * the cursor of each stream read, EXEC. r is the XREAD reply: one [stream,
+ * entries] per stream read. With leases, the WATCH and checks are queued
+ * with the transaction, so no renewal of ours can come between them, and a
+ * lease lost meanwhile aborts the EXEC: nothing of the batch lands, the
+ * cursor included, and the resync that follows re-reads it.
  */
 static void collector_write(struct collector *c, redisReply *r)
 {
     redisAsyncContext *ac = rconn_ctx(c->cmd);
 
     if (ac == NULL)
-        return;     /* entries stay pending; resync re-reads them */
+        return;     /* nothing applied; the resync on reconnect re-reads the cursors */
     if (c->parts != NULL)
         partitions_fence(c->parts, ac);
     redisAsyncCommand(ac, NULL, NULL, "MULTI");
@@ -790,25 +868,27 @@ static void collector_write(struct collector *c, redisReply *r)
         redisReply *s = r->element[i];
         struct cpart *cp = collector_part_by_stream(c, s->element[0]->str, s->element[0]->len);
 
-        if (cp == NULL)
+        /* lease in doubt since the read: leave them; the cursor stays, so
+         * they are read again while it is ours, by the next owner if not */
+        if (cp == NULL || !cp->cursor_known || !collector_part_mine(c, cp->idx))
             continue;
-        if (!collector_part_mine(c, cp->idx)) {
-            /* lease in doubt since the read: leave them pending; read again
-             * from 0 if it stays ours, claimed by the next owner if not */
-            cp->recovering = 1;
-            c->recovering = 1;
-            continue;
-        }
         collector_write_stream(c, ac, cp, s->element[1]);
     }
     store_latency_flush(c->store, ac);
     collector_store_dirty(c, ac);
-    if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK)
+    if (redisAsyncCommand(ac, collector_on_written, c, "EXEC") == REDIS_OK) {
         c->writing = 1;
+        return;
+    }
+    /* not sent (the connection is going): the memory is ahead of Redis */
+    for (int i = 0; i < c->npart; i++)
+        c->part[i].in_write = 0;
+    c->resync_wanted = 1;
+    collector_resync(c);
 }
 
 /* Once caught up with the stream, time itself changes state: locations
- * fall silent, checks go UNKNOWN. Written like a batch, without acks. */
+ * fall silent, checks go UNKNOWN. Written like a batch, without cursors. */
 static void collector_tick(uv_timer_t *t)
 {
     struct collector *c = t->data;
@@ -825,8 +905,7 @@ static void collector_tick(uv_timer_t *t)
         drills_tick(c->drills, now);
         reportsched_tick(c->reports, now);
     }
-    if (ac == NULL || c->phase != PHASE_READY || c->recovering || !c->caught_up ||
-        c->writing || c->stopping)
+    if (ac == NULL || c->phase != PHASE_READY || !c->caught_up || c->writing || c->stopping)
         return;
     for (size_t i = 0; i < c->cfg->checks_count; i++) {
         struct ccheck *k = &c->checks[i];
@@ -871,12 +950,11 @@ static int collector_read_shape(const redisReply *r)
     return 0;
 }
 
-/* A batch read from one or more streams: a stream being recovered that has
- * no pending entry left is recovered; anything read is applied and written. */
+/* A batch read from one or more streams: applied and written. */
 static void collector_on_entries(struct collector *c, redisReply *r)
 {
     size_t total = 0;
-    int full = 0, recovering = 0;
+    int full = 0;
 
     if (collector_read_shape(r) != 0) {
         log_error("read_failed", "error=\"unexpected reply shape\"");
@@ -889,20 +967,7 @@ static void collector_on_entries(struct collector *c, redisReply *r)
         total += n;
         full |= n >= COLLECTOR_BATCH;
     }
-    c->caught_up = !c->recovering && !full;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *s = r->element[i];
-        struct cpart *cp = collector_part_by_stream(c, s->element[0]->str, s->element[0]->len);
-
-        if (cp != NULL && cp->recovering && s->element[1]->elements == 0) {
-            log_info("pending_recovered", "stream=%s note=\"all delivered entries acknowledged\"",
-                     cp->stream);
-            cp->recovering = 0;
-        }
-    }
-    for (int i = 0; i < c->npart; i++)
-        recovering |= c->part[i].recovering && collector_part_mine(c, i);
-    c->recovering = recovering;
+    c->caught_up = !full;
     if (total == 0) {
         collector_read(c);
         return;
@@ -920,18 +985,18 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
     (void)ac;
     c->reading = 0;
     if (r == NULL || c->stopping || c->phase != PHASE_READY)
-        return;     /* undone entries stay pending and are read again */
+        return;     /* nothing applied: the cursors stay where they were */
+    if (c->reading_gen != c->read_gen) {
+        collector_read(c);      /* sent before a sync: old cursors, old streams */
+        return;
+    }
     if (r->type == REDIS_REPLY_ERROR) {
         log_error("read_failed", "error=\"%s\"", r->str);
-        if (strncmp(r->str, "NOGROUP", 7) == 0) {
-            collector_resync(c);  /* the stream or group vanished: recreate */
-            return;
-        }
         uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
         return;
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-        c->caught_up = !c->recovering;
+        c->caught_up = 1;
         collector_read(c);        /* BLOCK ran out: NIL */
         return;
     }
@@ -939,16 +1004,18 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
 }
 
 /*
- * XREADGROUP over every stream that is ours: id 0 for those being recovered
- * (which answers at once), > for the others. With leases the block is a
- * fifth of the lease: a read issued while our lease was certainly valid
- * (3/4 of it) ends before the lease can pass to another collector, whose
- * takeover claim then finds every entry delivered to us.
+ * XREAD from the cursor of every stream that is ours. A read changes
+ * nothing in Redis (no consumer group, no pending entries): reading a
+ * stream whose lease has just passed to another collector is harmless, as
+ * our write of what we read is fenced by the lease. The block is still a
+ * fifth of the lease with leases, so that a change of the streams we own
+ * (taken over, handed back) is read within that; a stream is read again
+ * only once its cursor is loaded after it became ours.
  */
 static void collector_read(struct collector *c)
 {
     redisAsyncContext *ac = rconn_ctx(c->blk);
-    char count[16], block[24];
+    char count[16], block[24], (*ids)[48];
     const char **argv;
     int argc = 0, k = 0;
     int64_t block_ms = COLLECTOR_BLOCK_MS;
@@ -957,15 +1024,18 @@ static void collector_read(struct collector *c)
         rconn_ctx(c->cmd) == NULL)
         return;
     for (int i = 0; i < c->npart; i++)     /* decided once: validity runs out by the clock */
-        if ((c->part[i].reading = collector_part_mine(c, i)) != 0)
+        if ((c->part[i].reading = c->part[i].cursor_known && collector_part_mine(c, i)) != 0)
             k++;
     if (k == 0) {
         /* no partition (yet, or any more): look again soon */
         uv_timer_start(&c->retry_timer, collector_retry_read, 200, 0);
         return;
     }
-    argv = malloc((size_t)(9 + 2 * k) * sizeof(*argv));
-    if (argv == NULL) {
+    argv = malloc((size_t)(6 + 2 * k) * sizeof(*argv));
+    ids = malloc((size_t)k * sizeof(*ids));
+    if (argv == NULL || ids == NULL) {
+        free(argv);
+        free(ids);
         log_error("out_of_memory", "where=read");
         uv_timer_start(&c->retry_timer, collector_retry_read, 1000, 0);
         return;
@@ -974,10 +1044,7 @@ static void collector_read(struct collector *c)
         block_ms = c->cfg->collector.lease_ms / 5;
     snprintf(count, sizeof(count), "%d", COLLECTOR_BATCH);
     snprintf(block, sizeof(block), "%lld", (long long)block_ms);
-    argv[argc++] = "XREADGROUP";
-    argv[argc++] = "GROUP";
-    argv[argc++] = NINES_GROUP;
-    argv[argc++] = c->cfg->collector.name;
+    argv[argc++] = "XREAD";
     argv[argc++] = "COUNT";
     argv[argc++] = count;
     argv[argc++] = "BLOCK";
@@ -986,50 +1053,38 @@ static void collector_read(struct collector *c)
     for (int i = 0; i < c->npart; i++)
         if (c->part[i].reading)
             argv[argc++] = c->part[i].stream;
-    for (int i = 0; i < c->npart; i++)
-        if (c->part[i].reading)
-            argv[argc++] = c->part[i].recovering ? "0" : ">";
-    if (redisAsyncCommandArgv(ac, collector_on_read, c, argc, argv, NULL) == REDIS_OK)
+    k = 0;
+    for (int i = 0; i < c->npart; i++) {
+        if (!c->part[i].reading)
+            continue;
+        snprintf(ids[k], sizeof(ids[k]), "%llu-%llu", (unsigned long long)c->part[i].cursor.ms,
+                 (unsigned long long)c->part[i].cursor.seq);
+        argv[argc++] = ids[k++];
+    }
+    if (redisAsyncCommandArgv(ac, collector_on_read, c, argc, argv, NULL) == REDIS_OK) {
         c->reading = 1;
+        c->reading_gen = c->read_gen;
+    }
     free(argv);
+    free(ids);
 }
 
-/* ---- trimming: drop stream entries every consumer is done with --------- */
+/* ---- trimming: drop stream entries applied and stored ------------------ */
 
-static void collector_on_pending(redisAsyncContext *ac, void *reply, void *privdata)
-{
-    struct cpart *cp = privdata;
-    struct collector *c = cp->c;
-    redisReply *r = reply;
-    struct stream_id bound = cp->last_acked, low;
-    char id[48];
-
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || c->recovering)
-        return;
-    if (r->element[1]->type == REDIS_REPLY_STRING &&
-        stream_id_parse(r->element[1]->str, r->element[1]->len, &low) == 0 &&
-        stream_id_cmp(low, bound) < 0)
-        bound = low;   /* someone's pending entries must survive */
-    if (bound.ms == 0)
-        return;
-    snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)bound.ms,
-             (unsigned long long)bound.seq);
-    redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %s", cp->stream, id);
-}
-
+/* Entries up to the stored cursor of each stream we own are done with: no
+ * other reader needs them (collectors read only the streams they own). */
 static void collector_trim(uv_timer_t *t)
 {
     struct collector *c = t->data;
     redisAsyncContext *ac = rconn_ctx(c->cmd);
 
     for (int i = 0; ac != NULL && c->phase == PHASE_READY && i < c->npart; i++) {
-        if (!collector_part_mine(c, i))
+        const struct cpart *cp = &c->part[i];
+
+        if (!collector_part_mine(c, i) || !cp->cursor_known || cp->stored.ms == 0)
             continue;
-        redisAsyncCommand(ac, collector_on_pending, &c->part[i], "XPENDING %s %s",
-                          c->part[i].stream, NINES_GROUP);
-        /* entries a stale owner took after we took over (README) */
-        if (c->parts != NULL)
-            collector_claim(c, ac, &c->part[i], c->cfg->collector.lease_ms);
+        redisAsyncCommand(ac, NULL, NULL, "XTRIM %s MINID ~ %llu-%llu", cp->stream,
+                          (unsigned long long)cp->stored.ms, (unsigned long long)cp->stored.seq);
     }
     collector_maint_refresh(c);
 }
@@ -1070,7 +1125,6 @@ static void collector_on_down(struct rconn *rc, void *arg)
     } else {
         c->blk_up = 0;
         c->reading = 0;
-        c->recovering = 1;
     }
 }
 
@@ -1092,9 +1146,10 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
         c->part[i].c = c;
         c->part[i].idx = i;
         nines_results_key(i, c->npart, c->part[i].stream, sizeof(c->part[i].stream));
+        snprintf(c->part[i].cursor_key, sizeof(c->part[i].cursor_key), "%s%s",
+                 NINES_KEY_APPLIED_PREFIX, c->part[i].stream);
     }
     c->store = store_new();
-    rcmd_init(&c->ack);
     if (c->tz == NULL || c->part == NULL || c->store == NULL || collector_index(c) != 0) {
         nines_tzcache_free(c->tz);
         store_free(c->store);
@@ -1107,6 +1162,8 @@ struct collector *collector_new(uv_loop_t *loop, struct nines_config *cfg,
     uv_timer_init(loop, &c->retry_timer);
     uv_timer_init(loop, &c->tick_timer);
     uv_timer_init(loop, &c->sla_timer);
+    uv_timer_init(loop, &c->cursor_timer);
+    c->cursor_timer.data = c;
     c->tick_timer.data = c;
     c->sla_timer.data = c;
     c->trim_timer.data = c;
@@ -1142,8 +1199,8 @@ static void collector_on_command(const char *op, json_t *cmd, void *arg)
     }
 }
 
-/* Partitions taken or lost: reload every state from Redis (what another
- * owner wrote), claim and re-read what is pending, read the new set. */
+/* Partitions taken or lost: reload every state and the cursors from Redis
+ * (what another owner wrote), read the new set from there. */
 static void collector_on_partitions_changed(void *arg)
 {
     struct collector *c = arg;
@@ -1289,6 +1346,7 @@ void collector_stop(struct collector *c)
         uv_close((uv_handle_t *)&c->retry_timer, NULL);
         uv_close((uv_handle_t *)&c->tick_timer, NULL);
         uv_close((uv_handle_t *)&c->sla_timer, NULL);
+        uv_close((uv_handle_t *)&c->cursor_timer, NULL);
         api_close(c->api, NULL, NULL);
         c->api = NULL;
         if (c->outbox != NULL)
@@ -1299,7 +1357,7 @@ void collector_stop(struct collector *c)
         kpirefresh_close(c->kpis);
         c->kpis = NULL;
         partitions_close(c->parts);   /* hand the leases over at once */
-        /* the blocking read holds no state: delivered entries stay pending */
+        /* the blocking read holds no state: the cursors stay where they are */
         rconn_close(c->blk, 0);
     }
     if (c->writing || c->final_sent)
@@ -1329,7 +1387,6 @@ void collector_free(struct collector *c)
     partitions_free(c->parts);
     free(c->part);
     store_free(c->store);
-    rcmd_close(&c->ack);
     free(c);
 }
 

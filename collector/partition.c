@@ -330,6 +330,11 @@ int partitions_owned(const struct partitions *p, int i)
     return i >= 0 && i < p->n && p->part[i].owned && uv_hrtime() < p->part[i].valid_until_ns;
 }
 
+int partitions_held(const struct partitions *p, int i)
+{
+    return i >= 0 && i < p->n && p->part[i].owned;
+}
+
 int partitions_owned_count(const struct partitions *p)
 {
     int k = 0;

@@ -35,6 +35,9 @@ void partitions_start(struct partitions *p);
  * own clock (acquired or renewed less than lease_ms ago, minus a margin). */
 int partitions_owned(const struct partitions *p, int i);
 int partitions_owned_count(const struct partitions *p);
+/* 1 when p holds partition i, its lease valid by our clock or not (yet
+ * renewed): what a resync loads cursors for, reading waiting for validity. */
+int partitions_held(const struct partitions *p, int i);
 /*
  * Queues, before the caller's MULTI on ac: WATCH of every owned lease and
  * fence key, then per partition a script that bumps the fence key when the

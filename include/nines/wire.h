@@ -17,7 +17,8 @@
 #define NINES_KEY_CATALOGUE_VERSION "nines:catalogue:version"  /* hash of it */
 #define NINES_KEY_STATE_PREFIX "nines:state:"      /* + check id: hash */
 #define NINES_KEY_STREAM_MAXLEN "nines:settings:stream_maxlen"  /* probes' XADD cap */
-#define NINES_GROUP "nines"                        /* consumer group */
+#define NINES_KEY_APPLIED_PREFIX "nines:applied:"   /* + stream: its applied cursor */
+#define NINES_GROUP "nines"     /* consumer group before the cursor: upgrades read it */
 
 #define NINES_WIRE_VERSION "1"
 #define NINES_WIRE_MAX_FIELDS 20

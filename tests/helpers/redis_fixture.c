@@ -143,3 +143,23 @@ redisContext *redis_fixture_connect(const struct redis_fixture *f)
     }
     return c;
 }
+
+long long redis_fixture_unapplied(const struct redis_fixture *f, const char *stream,
+                                  long long max)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *g = c ? redisCommand(c, "GET nines:applied:%s", stream) : NULL, *r = NULL;
+    long long n = -1;
+
+    if (g != NULL && (g->type == REDIS_REPLY_STRING || g->type == REDIS_REPLY_NIL))
+        r = redisCommand(c, "XRANGE %s %s%s + COUNT %lld", stream,
+                         g->type == REDIS_REPLY_STRING ? "(" : "",
+                         g->type == REDIS_REPLY_STRING ? g->str : "-", max);
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+        n = (long long)r->elements;
+    freeReplyObject(g);
+    freeReplyObject(r);
+    if (c != NULL)
+        redisFree(c);
+    return n;
+}

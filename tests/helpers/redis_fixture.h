@@ -53,6 +53,15 @@ void redis_fixture_stop(struct redis_fixture *f);
  */
 redisContext *redis_fixture_connect(const struct redis_fixture *f);
 
+/*
+ * Entries of results stream `stream` not yet applied by a collector: those
+ * after its applied cursor (nines:applied:<stream>; all of them when it has
+ * none), counted up to max. -1 when Redis cannot be asked. 0 means every
+ * entry in the stream is applied and stored.
+ */
+long long redis_fixture_unapplied(const struct redis_fixture *f, const char *stream,
+                                  long long max);
+
 /* Returns 1 if the server answers PING with PONG on the socket right now, else 0. */
 int redis_fixture_ping(const struct redis_fixture *f);
 
