@@ -1,20 +1,32 @@
 /*
  * A c-ares channel on libuv. c-ares gives no per-socket user pointer, so the
- * fd -> uv_poll_t map is a short linked list (a channel has one socket per
+ * fd -> socket map is a short linked list (a channel has one socket per
  * server and transport at most). Every entry into c-ares goes through
  * ares_uv_enter/ares_uv_leave, which count the nesting so that a close asked
  * for from inside a callback is carried out once c-ares has returned.
+ *
+ * The sockets are watched by an epoll set of the channel's own, itself
+ * watched by one uv_poll_t, rather than by a uv_poll_t each. Each query
+ * opens a fresh socket, and libuv spends five epoll_ctl calls on a poll
+ * handle's life (a probing ADD and DEL in uv_poll_init, a DEL in every
+ * uv_poll_start, the ADD at the next poll, a DEL at close) where one ADD
+ * does: the kernel drops a closed socket from the set by itself, and c-ares
+ * closes a socket right after reporting it with no interest left.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "ares_uv.h"
 #include "nines/err.h"
 
-/* One socket c-ares asked us to watch. Freed in its close callback. */
+#define ARES_UV_EVENTS_MAX 16       /* epoll events taken per wakeup */
+
+/* One socket c-ares asked us to watch. */
 struct ares_uv_sock {
-    uv_poll_t poll;
     ares_socket_t fd;
-    struct ares_uv *au;
+    uint32_t events;                /* EPOLLIN | EPOLLOUT registered */
     struct ares_uv_sock *next;
 };
 
@@ -22,7 +34,9 @@ struct ares_uv {
     uv_loop_t *loop;
     ares_channel channel;           /* NULL once destroyed */
     uv_timer_t timer;
-    struct ares_uv_sock *socks;     /* polled and not yet closing */
+    int epfd;                       /* the sockets' epoll set; -1 until the first socket */
+    uv_poll_t ep_poll;              /* watches epfd (initialised with it) */
+    struct ares_uv_sock *socks;     /* registered in epfd */
     int open_handles;               /* close callbacks still to come */
     int depth;                      /* calls into c-ares in progress */
     int closing;                    /* ares_uv_close was called */
@@ -40,30 +54,30 @@ static void ares_uv_release(struct ares_uv *au)
     free(au);
 }
 
-static void ares_uv_sock_closed(uv_handle_t *h)
-{
-    struct ares_uv_sock *s = h->data;
-    struct ares_uv *au = s->au;
-
-    free(s);
-    ares_uv_release(au);
-}
-
 static void ares_uv_timer_closed(uv_handle_t *h)
 {
     ares_uv_release(h->data);
 }
 
-/* Stops polling at once (c-ares is about to close the fd) and frees s later. */
-static void ares_uv_sock_close(struct ares_uv_sock *s)
+static void ares_uv_ep_closed(uv_handle_t *h)
 {
-    struct ares_uv_sock **pp = &s->au->socks;
+    struct ares_uv *au = h->data;
+
+    close(au->epfd);
+    au->epfd = -1;
+    ares_uv_release(au);
+}
+
+/* Forgets s: c-ares is about to close its fd, which leaves the epoll set. */
+static void ares_uv_sock_close(struct ares_uv *au, struct ares_uv_sock *s)
+{
+    struct ares_uv_sock **pp = &au->socks;
 
     while (*pp && *pp != s)
         pp = &(*pp)->next;
     if (*pp)
         *pp = s->next;
-    uv_close((uv_handle_t *)&s->poll, ares_uv_sock_closed);
+    free(s);
 }
 
 /* Destroys the channel and closes the handles: only outside c-ares. */
@@ -77,9 +91,11 @@ static void ares_uv_destroy(struct ares_uv *au)
     ares_destroy(ch);
     au->depth--;
     while (au->socks)
-        ares_uv_sock_close(au->socks);
+        ares_uv_sock_close(au, au->socks);
     uv_timer_stop(&au->timer);
     uv_close((uv_handle_t *)&au->timer, ares_uv_timer_closed);
+    if (au->epfd >= 0)
+        uv_close((uv_handle_t *)&au->ep_poll, ares_uv_ep_closed);
 }
 
 static void ares_uv_on_timer(uv_timer_t *t);
@@ -135,30 +151,6 @@ static void ares_uv_on_timer(uv_timer_t *t)
     ares_uv_leave(au, prev);
 }
 
-static void ares_uv_on_poll(uv_poll_t *h, int status, int events)
-{
-    struct ares_uv_sock *s = h->data;
-    struct ares_uv *au = s->au;
-    ares_socket_t rfd = ARES_SOCKET_BAD;
-    ares_socket_t wfd = ARES_SOCKET_BAD;
-    ares_socket_t prev;
-
-    if (!au->channel)
-        return;
-    /*
-     * libuv reports EPOLLERR/EPOLLHUP as status < 0 with events 0 and stops
-     * the handle: let c-ares read and write the fd so it sees the error
-     * (ECONNREFUSED) and closes the socket, instead of waiting for a timeout.
-     */
-    if (status < 0 || (events & UV_READABLE))
-        rfd = s->fd;
-    if (status < 0 || (events & UV_WRITABLE))
-        wfd = s->fd;
-    prev = ares_uv_enter(au, s->fd);
-    ares_process_fd(au->channel, rfd, wfd);
-    ares_uv_leave(au, prev);
-}
-
 static struct ares_uv_sock *ares_uv_sock_find(struct ares_uv *au, ares_socket_t fd)
 {
     struct ares_uv_sock *s;
@@ -170,50 +162,98 @@ static struct ares_uv_sock *ares_uv_sock_find(struct ares_uv *au, ares_socket_t 
     return NULL;
 }
 
-static struct ares_uv_sock *ares_uv_sock_open(struct ares_uv *au, ares_socket_t fd)
+/* The epoll set has events: hand each ready socket to c-ares. */
+static void ares_uv_on_poll(uv_poll_t *h, int status, int events)
 {
-    struct ares_uv_sock *s = calloc(1, sizeof(*s));
+    struct ares_uv *au = h->data;
+    struct epoll_event ev[ARES_UV_EVENTS_MAX];
+    int n;
 
-    if (!s)
-        return NULL;
-    if (uv_poll_init_socket(au->loop, &s->poll, fd) != 0) {
-        free(s);
-        return NULL;
+    (void)status;
+    (void)events;
+    if (!au->channel)
+        return;
+    do {
+        n = epoll_wait(au->epfd, ev, ARES_UV_EVENTS_MAX, 0);
+    } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n && au->channel; i++) {
+        ares_socket_t fd = (ares_socket_t)ev[i].data.fd;
+        ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD, prev;
+        /* EPOLLERR/EPOLLHUP: let c-ares read and write the fd so it sees the
+         * error (ECONNREFUSED) and closes the socket, not wait for a timeout */
+        uint32_t bad = ev[i].events & (EPOLLERR | EPOLLHUP);
+
+        if (!ares_uv_sock_find(au, fd)) {
+            /* not ours any more but still in the set (its file is open
+             * elsewhere): stop watching it */
+            epoll_ctl(au->epfd, EPOLL_CTL_DEL, fd, NULL);
+            continue;
+        }
+        if (bad || (ev[i].events & EPOLLIN))
+            rfd = fd;
+        if (bad || (ev[i].events & EPOLLOUT))
+            wfd = fd;
+        prev = ares_uv_enter(au, fd);
+        ares_process_fd(au->channel, rfd, wfd);
+        ares_uv_leave(au, prev);
     }
-    s->poll.data = s;
-    s->fd = fd;
-    s->au = au;
-    s->next = au->socks;
-    au->socks = s;
+}
+
+/* The epoll set and its poll handle, made with the first socket. */
+static int ares_uv_ep_open(struct ares_uv *au)
+{
+    if (au->epfd >= 0)
+        return 0;
+    au->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (au->epfd < 0)
+        return -1;
+    if (uv_poll_init(au->loop, &au->ep_poll, au->epfd) != 0) {
+        close(au->epfd);
+        au->epfd = -1;
+        return -1;
+    }
+    au->ep_poll.data = au;
     au->open_handles++;
-    return s;
+    uv_poll_start(&au->ep_poll, UV_READABLE, ares_uv_on_poll);
+    /* it stays started for the channel's life, idle ones included: what
+     * keeps the loop running is the timer, armed while a query is out */
+    uv_unref((uv_handle_t *)&au->ep_poll);
+    return 0;
 }
 
 /*
- * ARES_OPT_SOCK_STATE_CB. When no poll handle can be had (no memory), the
- * socket goes unwatched: its query then ends at the caller's deadline.
+ * ARES_OPT_SOCK_STATE_CB. When a socket cannot be watched (no memory, no
+ * epoll), it goes unwatched: its query then ends at the caller's deadline.
  */
 static void ares_uv_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
     struct ares_uv *au = data;
     struct ares_uv_sock *s = ares_uv_sock_find(au, fd);
-    int events = 0;
+    struct epoll_event ev = { 0 };
 
     if (!readable && !writable) {
         if (s)
-            ares_uv_sock_close(s);
+            ares_uv_sock_close(au, s);
         return;
     }
-    if (!s) {
-        s = ares_uv_sock_open(au, fd);
-        if (!s)
-            return;
+    ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
+    ev.data.fd = fd;
+    if (s) {
+        if (s->events != ev.events && epoll_ctl(au->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
+            s->events = ev.events;
+        return;
     }
-    if (readable)
-        events |= UV_READABLE;
-    if (writable)
-        events |= UV_WRITABLE;
-    uv_poll_start(&s->poll, events, ares_uv_on_poll);
+    if (ares_uv_ep_open(au) != 0 || (s = calloc(1, sizeof(*s))) == NULL)
+        return;
+    if (epoll_ctl(au->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
+        (errno != EEXIST || epoll_ctl(au->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
+        free(s);
+        return;
+    }
+    s->fd = fd;
+    s->events = ev.events;
+    s->next = au->socks;
+    au->socks = s;
 }
 
 static int ares_uv_status_err(int status)
@@ -241,6 +281,7 @@ int ares_uv_new(uv_loop_t *loop, struct ares_options *opts, int optmask,
     if (!au)
         return NINES_ENOMEM;
     au->loop = loop;
+    au->epfd = -1;
     au->active_fd = ARES_SOCKET_BAD;
     opts->sock_state_cb = ares_uv_on_sock_state;
     opts->sock_state_cb_data = au;

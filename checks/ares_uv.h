@@ -1,7 +1,8 @@
 /*
- * One c-ares 1.18 channel driven by a libuv loop: a uv_poll_t per socket
- * (c-ares reports them through ARES_OPT_SOCK_STATE_CB) and a uv timer armed
- * from ares_timeout() after every call into c-ares.
+ * One c-ares 1.18 channel driven by a libuv loop: its sockets (c-ares
+ * reports them through ARES_OPT_SOCK_STATE_CB) in an epoll set of its own,
+ * watched by one uv_poll_t, and a uv timer armed from ares_timeout() after
+ * every call into c-ares.
  *
  * ares_library_init is the caller's job, like curl_global_init for curl_uv:
  * call ares_library_init(ARES_LIB_INIT_ALL) once before the first

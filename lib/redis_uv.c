@@ -3,7 +3,17 @@
  * error (status < 0, e.g. UV_EBADF for a refused connect; libuv has stopped
  * the handle) is turned into a read or write attempt, so hiredis itself sees
  * the socket error and runs its connect or disconnect path. The glue struct
- * is freed in the poll handle's close callback, never earlier.
+ * is freed once both its handles are closed, never earlier.
+ *
+ * System calls: libuv's uv_poll_start always removes the descriptor from
+ * epoll first (an epoll_ctl DEL) and adds it again at the next poll, so
+ * arming costs two system calls even when nothing changes. hiredis asks for
+ * write interest on every command and for read interest after every write,
+ * so the poll is re-armed only when the wanted events differ from those
+ * armed. And on a connected context a new command does not arm write
+ * interest at all: a prepare handle writes whatever the iteration queued
+ * just before the loop blocks (one write for all of them, no epoll_ctl);
+ * only a write the socket could not take whole arms UV_WRITABLE.
  */
 #include <stdlib.h>
 
@@ -11,34 +21,66 @@
 
 struct redis_uv {
     uv_poll_t poll;
+    uv_prepare_t flush;      /* writes the queued commands before the loop blocks */
     redisAsyncContext *ac;   /* NULL once hiredis has cleaned up */
     int events;              /* UV_READABLE | UV_WRITABLE wanted by hiredis */
+    int armed;               /* events the poll handle watches now */
+    int writing;             /* inside our redisAsyncHandleWrite */
+    int open;                /* handles not yet closed */
 };
+
+static void redis_uv_on_poll(uv_poll_t *h, int status, int events);
+
+static void redis_uv_arm(struct redis_uv *p)
+{
+    if (p->events == p->armed)
+        return;
+    if (p->events != 0 && uv_poll_start(&p->poll, p->events, redis_uv_on_poll) == 0) {
+        p->armed = p->events;
+        return;
+    }
+    uv_poll_stop(&p->poll);
+    p->armed = 0;
+}
+
+/* Lets hiredis write its output buffer: it then asks for write interest
+ * (the socket is full: the poll handle waits for room) or drops it. */
+static void redis_uv_write(struct redis_uv *p)
+{
+    uv_prepare_stop(&p->flush);
+    p->writing = 1;
+    redisAsyncHandleWrite(p->ac);   /* may free the context: cleanup clears p->ac */
+    p->writing = 0;
+}
+
+static void redis_uv_on_flush(uv_prepare_t *h)
+{
+    struct redis_uv *p = h->data;
+
+    if (p->ac != NULL)
+        redis_uv_write(p);
+    else
+        uv_prepare_stop(h);
+}
 
 static void redis_uv_on_poll(uv_poll_t *h, int status, int events)
 {
     struct redis_uv *p = h->data;
 
-    if (status < 0)
+    if (status < 0) {
+        p->armed = 0;           /* libuv stopped the handle */
         events = p->events ? p->events : UV_READABLE;
+    }
     if (p->ac != NULL && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(p->ac);
+        redis_uv_write(p);
     /* the write may have freed the context; cleanup cleared p->ac then */
     if (p->ac != NULL && (events & UV_READABLE)) {
         redisAsyncHandleRead(p->ac);
         /* what the reply callbacks sent goes out now rather than after the
          * next poll: under load one loop iteration can take a long time */
-        if (p->ac != NULL && (p->events & UV_WRITABLE))
-            redisAsyncHandleWrite(p->ac);
+        if (p->ac != NULL && ((p->events & UV_WRITABLE) || uv_is_active((uv_handle_t *)&p->flush)))
+            redis_uv_write(p);
     }
-}
-
-static void redis_uv_arm(struct redis_uv *p)
-{
-    if (p->events != 0)
-        uv_poll_start(&p->poll, p->events, redis_uv_on_poll);
-    else
-        uv_poll_stop(&p->poll);
 }
 
 static void redis_uv_add_read(void *data)
@@ -61,6 +103,12 @@ static void redis_uv_add_write(void *data)
 {
     struct redis_uv *p = data;
 
+    /* a new command on a connected context: written before the loop
+     * blocks; otherwise (connecting, or a write that did not finish) the
+     * socket's writability is what we wait for */
+    if (!p->writing && !(p->events & UV_WRITABLE) && p->ac != NULL &&
+        (p->ac->c.flags & REDIS_CONNECTED) && uv_prepare_start(&p->flush, redis_uv_on_flush) == 0)
+        return;
     p->events |= UV_WRITABLE;
     redis_uv_arm(p);
 }
@@ -73,9 +121,12 @@ static void redis_uv_del_write(void *data)
     redis_uv_arm(p);
 }
 
-static void redis_uv_poll_closed(uv_handle_t *h)
+static void redis_uv_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct redis_uv *p = h->data;
+
+    if (--p->open == 0)
+        free(p);
 }
 
 static void redis_uv_cleanup(void *data)
@@ -84,7 +135,9 @@ static void redis_uv_cleanup(void *data)
 
     p->ac = NULL;
     p->events = 0;
-    uv_close((uv_handle_t *)&p->poll, redis_uv_poll_closed);
+    p->armed = 0;
+    uv_close((uv_handle_t *)&p->poll, redis_uv_closed);
+    uv_close((uv_handle_t *)&p->flush, redis_uv_closed);
 }
 
 int redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop)
@@ -102,7 +155,10 @@ int redis_uv_attach(redisAsyncContext *ac, uv_loop_t *loop)
         free(p);
         return rc;
     }
+    uv_prepare_init(loop, &p->flush);
+    p->open = 2;
     p->poll.data = p;
+    p->flush.data = p;
     p->ac = ac;
     ac->ev.data = p;
     ac->ev.addRead = redis_uv_add_read;

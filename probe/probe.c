@@ -25,6 +25,15 @@
  * the kernel's search for a free local port dominate, and the rate collapse).
  */
 #define PROBE_INFLIGHT_DEFAULT 1024
+/*
+ * A result that does not fill a script call waits this long for others to
+ * share it. At the bench's 2,000 results a second almost every call
+ * carried one result (12,605 calls for 14,180 results): a call costs the
+ * probe the ~1 KB script and ~20 arguments formatted, a reply parsed, and
+ * Redis 16 us. 5 ms makes about 10 per call at that rate; at rest a result
+ * reaches Redis 5 ms later. Stopping sends what waits at once.
+ */
+#define PROBE_PUSH_FLUSH_MS 5
 
 struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
@@ -560,6 +569,7 @@ void probe_start(struct probe *p)
 {
     log_info("probe_started", "name=%s location=%s queue_max=%zu shard=%d/%d", p->o.name,
              p->o.location, p->o.queue_max, p->o.worker, p->o.workers > 1 ? p->o.workers : 1);
+    push_set_flush(p->push, p->loop, PROBE_PUSH_FLUSH_MS);
     rconn_start(p->rc);
     uv_timer_start(&p->poll_timer, probe_poll_catalogue, (uint64_t)p->o.catalogue_poll_ms,
                    (uint64_t)p->o.catalogue_poll_ms);
@@ -615,6 +625,7 @@ void probe_stop(struct probe *p, int drain_ms)
         return;
     p->stopping = 1;
     log_info("probe_stopping", "drain_ms=%d", drain_ms);
+    push_stop_flush(p->push);   /* what waits goes now; the drain sees it acked */
     p->missed = scheduler_missed(p->sched);
     scheduler_close(p->sched);
     p->sched = NULL;

@@ -107,6 +107,9 @@ struct push {
     size_t mem_max;         /* past this many queued, results go to the spool */
     unsigned char *rbuf;    /* one spool record */
     int partitions;         /* the catalogue's "partitions" (1: nines:results) */
+    uv_timer_t flush;       /* coalescing delay (push_set_flush) */
+    unsigned flush_ms;      /* 0: send at once */
+    int flush_open;         /* the timer is initialised and not closed */
     struct push_stats st;
 };
 
@@ -175,6 +178,7 @@ static int push_grow(struct push *p)
 
 static void push_pump(struct push *p);
 static void push_fill(struct push *p);
+static void push_pump_soon(struct push *p);
 
 /* Takes the reply to the oldest call in flight: its results leave the queue. */
 static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
@@ -225,7 +229,7 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         push_pop(p);
     }
     push_fill(p);
-    push_pump(p);
+    push_pump_soon(p);
 }
 
 /*
@@ -452,6 +456,49 @@ static void push_pump(struct push *p)
     }
 }
 
+static void push_on_flush(uv_timer_t *t)
+{
+    push_pump(t->data);
+}
+
+/*
+ * Sends now what fills a whole call; a smaller rest waits up to flush_ms
+ * for company (unless coalescing is off). The delay counts from the oldest
+ * waiting result: a timer already running is left alone.
+ */
+static void push_pump_soon(struct push *p)
+{
+    size_t unsent = (size_t)(p->head_seq + p->count - p->send_seq);
+
+    if (p->flush_ms == 0 || !p->flush_open || unsent >= PUSH_BATCH_MAX) {
+        push_pump(p);
+        return;
+    }
+    if (unsent > 0 && !uv_is_active((uv_handle_t *)&p->flush))
+        uv_timer_start(&p->flush, push_on_flush, p->flush_ms, 0);
+}
+
+void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms)
+{
+    if (!p->flush_open && loop != NULL && delay_ms > 0) {
+        uv_timer_init(loop, &p->flush);
+        p->flush.data = p;
+        p->flush_open = 1;
+    }
+    p->flush_ms = p->flush_open ? delay_ms : 0;
+}
+
+void push_stop_flush(struct push *p)
+{
+    if (!p->flush_open)
+        return;
+    p->flush_open = 0;
+    p->flush_ms = 0;
+    uv_timer_stop(&p->flush);
+    uv_close((uv_handle_t *)&p->flush, NULL);
+    push_pump(p);
+}
+
 static struct push_blob *push_pack(const struct nines_result *r)
 {
     struct nines_wire w;
@@ -625,7 +672,7 @@ void push_enqueue(struct push *p, const struct nines_result *r)
         push_pop(p);
     }
     push_ring_add(p, b, NULL);
-    push_pump(p);
+    push_pump_soon(p);
 }
 
 void push_resume(struct push *p)

@@ -19,6 +19,7 @@
 
 #include "nines/result.h"
 #include "rconn.h"
+#include <uv.h>
 
 struct push;
 
@@ -37,6 +38,16 @@ struct spool;
 struct push *push_new(struct rconn *rc, size_t cap, size_t max_inflight);
 /* Borrows s (the caller closes it after push_free); mem_max as above. */
 int push_set_spool(struct push *p, struct spool *s, size_t mem_max);
+/*
+ * Coalescing: with a loop and delay_ms > 0, a result that does not fill a
+ * call waits up to delay_ms for others to share it (one script call then
+ * carries them all; at a few thousand results a second most calls carried
+ * one result). delay_ms 0 (the default) sends at once. Call
+ * push_stop_flush before the loop ends: it sends what waits and closes the
+ * timer (push_free needs it closed); later results are sent at once.
+ */
+void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms);
+void push_stop_flush(struct push *p);
 /* Copies r into the queue and sends when connected. */
 void push_enqueue(struct push *p, const struct nines_result *r);
 /* The connection is up: start (re)sending from the oldest unacknowledged. */

@@ -43,6 +43,14 @@ struct scheduler_entry {
 
 #define SCHEDULER_BUCKETS_MIN 1024
 
+/* A heap node keeps its entry's `at` beside the pointer: sifting compares
+ * without touching the entries, scattered over the heap (sifting the fired
+ * root down to the bottom read two entries per level, cache misses mostly). */
+struct scheduler_node {
+    uint64_t at;
+    struct scheduler_entry *e;
+};
+
 struct scheduler {
     uv_loop_t *loop;
     uv_timer_t timer;
@@ -51,7 +59,7 @@ struct scheduler {
     struct scheduler_entry **bucket;  /* hash chains; grows with the entries */
     size_t nbuckets;                  /* a power of two */
     size_t nentries;
-    struct scheduler_entry **heap;    /* min-heap on `at` */
+    struct scheduler_node *heap;      /* min-heap on `at` */
     size_t heap_cap;
     struct scheduler_group **groups;
     size_t ngroups;
@@ -261,16 +269,18 @@ static void scheduler_group_release(struct scheduler_group *g, uint32_t slot)
 
 static void scheduler_heap_set(struct scheduler *s, size_t i, struct scheduler_entry *e)
 {
-    s->heap[i] = e;
+    s->heap[i].at = e->at;
+    s->heap[i].e = e;
     e->heap = (uint32_t)i;
 }
 
 static void scheduler_heap_up(struct scheduler *s, size_t i)
 {
-    struct scheduler_entry *e = s->heap[i];
+    struct scheduler_entry *e = s->heap[i].e;
 
-    while (i > 0 && s->heap[(i - 1) / 2]->at > e->at) {
-        scheduler_heap_set(s, i, s->heap[(i - 1) / 2]);
+    while (i > 0 && s->heap[(i - 1) / 2].at > e->at) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        s->heap[i].e->heap = (uint32_t)i;
         i = (i - 1) / 2;
     }
     scheduler_heap_set(s, i, e);
@@ -278,7 +288,7 @@ static void scheduler_heap_up(struct scheduler *s, size_t i)
 
 static void scheduler_heap_down(struct scheduler *s, size_t i)
 {
-    struct scheduler_entry *e = s->heap[i];
+    struct scheduler_entry *e = s->heap[i].e;
     size_t n = s->nentries;
 
     for (;;) {
@@ -286,11 +296,12 @@ static void scheduler_heap_down(struct scheduler *s, size_t i)
 
         if (c >= n)
             break;
-        if (c + 1 < n && s->heap[c + 1]->at < s->heap[c]->at)
+        if (c + 1 < n && s->heap[c + 1].at < s->heap[c].at)
             c++;
-        if (s->heap[c]->at >= e->at)
+        if (s->heap[c].at >= e->at)
             break;
-        scheduler_heap_set(s, i, s->heap[c]);
+        s->heap[i] = s->heap[c];
+        s->heap[i].e->heap = (uint32_t)i;
         i = c;
     }
     scheduler_heap_set(s, i, e);
@@ -300,7 +311,7 @@ static void scheduler_heap_down(struct scheduler *s, size_t i)
 static void scheduler_heap_remove(struct scheduler *s, struct scheduler_entry *e)
 {
     size_t i = e->heap, last = --s->nentries;
-    struct scheduler_entry *moved = s->heap[last];
+    struct scheduler_entry *moved = s->heap[last].e;
 
     if (i == last)
         return;
@@ -324,7 +335,7 @@ static void scheduler_rearm(struct scheduler *s)
         s->armed = 0;
         return;
     }
-    at = s->heap[0]->at;
+    at = s->heap[0].at;
     if (s->armed && s->armed_at == at)
         return;
     uv_timer_start(&s->timer, scheduler_on_timer, at > now ? at - now : 0, 0);
@@ -380,8 +391,8 @@ static void scheduler_on_timer(uv_timer_t *t)
     size_t budget = s->nentries;    /* each entry at most once per turn */
 
     s->armed = 0;
-    while (budget-- > 0 && s->nentries > 0 && !s->closing && s->heap[0]->at <= now)
-        scheduler_run_entry(s, s->heap[0]);
+    while (budget-- > 0 && s->nentries > 0 && !s->closing && s->heap[0].at <= now)
+        scheduler_run_entry(s, s->heap[0].e);
     scheduler_rearm(s);
 }
 
@@ -391,7 +402,8 @@ static struct scheduler_entry *scheduler_entry_new(struct scheduler *s, const ch
                                                    uint64_t hash, void *item)
 {
     size_t n = strlen(id) + 1;
-    struct scheduler_entry *e, **heap;
+    struct scheduler_entry *e;
+    struct scheduler_node *heap;
 
     if (s->nentries == s->heap_cap) {
         size_t cap = s->heap_cap ? 2 * s->heap_cap : 1024;

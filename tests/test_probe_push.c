@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -414,6 +415,81 @@ Test(probe_push, runs_of_two_boots_keep_their_own_acked_keys, .timeout = 20)
     }
     cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/1", got, sizeof(got)), "129"));
     cr_assert(eq(str, redis_get(&f, "nines:probe:acked:p1/2", got, sizeof(got)), "171"));
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
+/* calls= of one command in INFO commandstats (0 if it never ran). */
+static long long redis_calls(const struct redis_fixture *f, const char *cmd)
+{
+    redisContext *c = redis_fixture_connect(f);
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    char key[64];
+    const char *p;
+    long long n = 0;
+
+    cr_assert(r != NULL && r->type == REDIS_REPLY_STRING);
+    snprintf(key, sizeof(key), "cmdstat_%s:calls=", cmd);
+    p = strstr(r->str, key);
+    if (p != NULL)
+        n = atoll(p + strlen(key));
+    freeReplyObject(r);
+    redisFree(c);
+    return n;
+}
+
+struct drip {
+    struct run *r;
+    uv_timer_t t;
+    int next, last;
+};
+
+/* One result per loop iteration (every ms): as checks finish at low rates. */
+static void drip_tick(uv_timer_t *t)
+{
+    struct drip *d = t->data;
+    struct nines_result res;
+
+    make_result(&res, d->next++);
+    push_enqueue(d->r->push, &res);
+    if (d->next > d->last)
+        uv_timer_stop(t);
+}
+
+Test(probe_push, results_that_trickle_in_share_one_call_within_the_flush_delay, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    struct push_stats st;
+    struct nines_result res;
+    struct drip d = { .next = 1, .last = 10 };
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 1000);
+    push_set_flush(r.push, &r.loop, 300);
+    make_result(&res, 0);
+    push_enqueue(r.push, &res);
+    run_until_acked(&r, 1, 5000);        /* connected, result 0 in */
+    redis_do(&f, "CONFIG RESETSTAT", NULL, NULL);
+    d.r = &r;
+    uv_timer_init(&r.loop, &d.t);
+    d.t.data = &d;
+    uv_timer_start(&d.t, drip_tick, 1, 1);
+    run_until_acked(&r, 11, 5000);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 11));
+    /* ten results enqueued a loop iteration apart, well within 300 ms: one
+     * script call (without the delay, one call each) */
+    cr_assert(eq(i64, redis_calls(&f, "eval"), 1));
+    assert_stream_holds(&f, 0, 10);
+    /* stopping sends what waits at once, and closes the timer */
+    make_result(&res, 11);
+    push_enqueue(r.push, &res);
+    push_stop_flush(r.push);
+    run_until_acked(&r, 12, 250);
+    push_get_stats(r.push, &st);
+    cr_assert(eq(u64, st.acked, 12), "sent at stop, not after the delay");
+    uv_close((uv_handle_t *)&d.t, NULL);
     run_close(&r);
     redis_fixture_stop(&f);
 }
