@@ -118,7 +118,7 @@ struct http_hdr_cond {
 struct http_run {
     struct check_env *env;
     uv_timer_t timer;               /* deadline of the resolution, or a deferred finish */
-    uv_prepare_t watch;             /* all_addresses: notices check_env_close */
+    uv_check_t watch;               /* all_addresses: notices check_env_close */
     uv_getaddrinfo_t gai;
     int refs;
     int watch_open;
@@ -1462,9 +1462,13 @@ static void http_run_on_timer(uv_timer_t *t)
 
 /*
  * While resolving, no curl transfer of ours is in flight for check_env_close
- * to abort: this watch notices the close at the next loop iteration.
+ * to abort: this watch notices the close right after the loop's next poll.
+ * A check handle, not a prepare handle: the result it may end the run with
+ * is pushed to Redis, and lib/redis_uv.c writes new commands from a prepare
+ * handle, which would not run again before the loop blocks if started from
+ * inside the prepare phase.
  */
-static void http_run_on_watch(uv_prepare_t *p)
+static void http_run_on_watch(uv_check_t *p)
 {
     struct http_run *run = p->data;
 
@@ -1489,9 +1493,9 @@ static int http_run_resolve(struct http_run *run)
         return err == UV_ENOMEM ? NINES_ENOMEM : NINES_EIO;
     run->gai_pending = 1;
     run->refs++;
-    uv_prepare_init(run->env->loop, &run->watch);
+    uv_check_init(run->env->loop, &run->watch);
     run->watch.data = run;
-    uv_prepare_start(&run->watch, http_run_on_watch);
+    uv_check_start(&run->watch, http_run_on_watch);
     run->watch_open = 1;
     run->refs++;
     return 0;

@@ -13,7 +13,11 @@
  * armed. And on a connected context a new command does not arm write
  * interest at all: a prepare handle writes whatever the iteration queued
  * just before the loop blocks (one write for all of them, no epoll_ctl);
- * only a write the socket could not take whole arms UV_WRITABLE.
+ * only a write the socket could not take whole arms UV_WRITABLE. A command
+ * sent from inside the prepare phase itself would wait for the loop's next
+ * wake-up (libuv runs a prepare handle started there only in the next
+ * iteration): nothing of ours sends from a prepare handle (checks/http.c's
+ * watch is a check handle for that reason).
  */
 #include <stdlib.h>
 
