@@ -198,10 +198,11 @@ probe_stop() {      # prints the probe_stopped line (workers: one line summing t
             for (i = 1; i <= NF; i++) {
                 split($i, kv, "=")
                 if (kv[1] == "late_max_ms") { if (kv[2] > lm) lm = kv[2] }
-                else if (kv[1] ~ /^(results|unsent|late_over_100ms|overlaps)$/) s[kv[1]] += kv[2]
+                else if (kv[1] == "first_late_max_ms") { if (kv[2] > flm) flm = kv[2] }
+                else if (kv[1] ~ /^(results|unsent|late_over_100ms|first_late_over_100ms|overlaps)$/) s[kv[1]] += kv[2]
             }
         }
-        END { if (n) printf "workers_stopped=%d results=%d unsent=%d late_max_ms=%d late_over_100ms=%d overlaps=%d\n", n, s["results"], s["unsent"], lm, s["late_over_100ms"], s["overlaps"] }' "$1"
+        END { if (n) printf "workers_stopped=%d results=%d unsent=%d late_max_ms=%d late_over_100ms=%d overlaps=%d first_late_max_ms=%d first_late_over_100ms=%d\n", n, s["results"], s["unsent"], lm, s["late_over_100ms"], s["overlaps"], flm, s["first_late_over_100ms"] }' "$1"
 }
 probe_cpu_ms() {    # the probe's CPU: master and its workers (live children)
     local total=0 k
@@ -215,7 +216,9 @@ kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
 # nines_run KIND N INTERVAL_MS: N checks, measured over --seconds after a
 # first interval; results counted as stored in Redis over that window. Sets RUN:
 # "checks/s µs-CPU-per-check late_max_ms late_over_100ms overlaps
-#  failed-of-last-2000 unsent-at-stop stored"
+#  failed-of-last-2000 unsent-at-stop stored first_late_max_ms first_late_over_100ms"
+# (late_*: every run but each check's first, which all come due at once when
+# the catalogue is applied; first_late_*: those first runs)
 # (runs in this shell, not a subshell: the probe's PID must reach cleanup)
 nines_run() {
     local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 t0 t1 a0 a1 line
@@ -233,13 +236,14 @@ nines_run() {
     line=$(probe_stop "$log")
     if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
         note "probe ($kind, $n checks) did not stop within 30 s; its log ends: $(tail -1 "$log" | cut -c1-200)"
-        line="results=$(rcli XLEN nines:results) unsent=-1 late_max_ms=-1 late_over_100ms=-1 overlaps=-1"
+        line="results=$(rcli XLEN nines:results) unsent=-1 late_max_ms=-1 late_over_100ms=-1 overlaps=-1 first_late_max_ms=-1 first_late_over_100ms=-1"
     fi
     RUN=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$(( a1 - a0 ))" \
         -v lm="$(kv late_max_ms "$line")" -v lo="$(kv late_over_100ms "$line")" \
         -v ov="$(kv overlaps "$line")" -v un="$(kv unsent "$line")" -v st="$(rcli XLEN nines:results)" \
+        -v flm="$(kv first_late_max_ms "$line")" -v flo="$(kv first_late_over_100ms "$line")" \
         -v fl="$(rcli XREVRANGE nines:results + - COUNT 2000 | awk 'p { if ($0 != "ok") f++; p = 0 } $0 == "out" { p = 1 } END { print f + 0 }')" \
-        'BEGIN { printf "%.1f %.2f %s %s %s %s %s %s\n", n * 1e9 / (t1 - t0), n ? (c1 - c0) * 1000 / n : -1, lm, lo, ov, fl, un, st }')
+        'BEGIN { printf "%.1f %.2f %s %s %s %s %s %s %s %s\n", n * 1e9 / (t1 - t0), n ? (c1 - c0) * 1000 / n : -1, lm, lo, ov, fl, un, st, flm == "" ? -1 : flm, flo == "" ? -1 : flo }')
 }
 
 # ---- peers -----------------------------------------------------------------
@@ -311,7 +315,7 @@ if want cpu; then
         for r in $(seq 1 "$reps"); do
             say "cpu $kind rep $r: nines 2000 checks at 1 s"
             nines_run "$kind" 2000 1000
-            read -r rate us lm lo ov fl un st <<<"$RUN"
+            read -r rate us lm lo ov fl un st flm flo <<<"$RUN"
             note "nines $kind: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
             record "cpu_us_per_check_$kind" nines us "$us"
             record "checks_per_s_$kind" nines "1/s" "$rate"
@@ -348,12 +352,13 @@ if want rate; then
         for offered in ${BENCH_RATE_OFFERED:-5000 10000 12000 14000 20000}; do
             say "rate rep $r: one probe (--workers $probe_workers), $offered HTTP checks at 1 s"
             nines_run http "$offered" 1000
-            read -r rate us lm lo ov fl un st <<<"$RUN"
-            note "nines sustained offered=$offered workers=$probe_workers (beside wrk -t2): ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+            read -r rate us lm lo ov fl un st flm flo <<<"$RUN"
+            note "nines sustained offered=$offered workers=$probe_workers (beside wrk -t2): ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st} first_runs: late_max=${flm}ms late>100ms=${flo}"
             record "sustained_per_s_offered_$offered" nines "1/s" "$rate"
             record "sustained_ratio_to_wrk_offered_$offered" nines ratio "$(awk -v a="$rate" -v b="$wrk_rate" 'BEGIN {printf "%.3f", a / b}')"
             record "late_max_ms_offered_$offered" nines ms "$lm"
             record "late_over_100ms_offered_$offered" nines runs "$lo"
+            record "first_run_late_max_ms_offered_$offered" nines ms "$flm"
             record "unsent_at_stop_offered_$offered" nines results "$un"
             record "cpu_us_per_stored_check_offered_$offered" nines us "$us"
         done

@@ -39,6 +39,7 @@ struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
     int running;                  /* a run is in flight, or waits for a place */
     int removed;                  /* dropped from the catalogue meanwhile */
+    int ran;                      /* started a run since the catalogue brought it */
     struct probe *p;
     struct probe_check *qnext;    /* in probe.waiting */
     int64_t due_ms;               /* of the waiting run */
@@ -76,6 +77,11 @@ struct probe {
     uint64_t waited;              /* runs that had to wait */
     int64_t late_max_ms;          /* largest fire time - due time (bench/ reads it) */
     uint64_t late_over_100ms;     /* runs started more than 100 ms after their due time */
+    /* the same for each check's first run after the catalogue brought it:
+     * those are all due at once (a catalogue of N checks is N runs due now),
+     * a burst apart from the steady rate the figures above describe */
+    int64_t first_late_max_ms;
+    uint64_t first_late_over_100ms;
     uint64_t missed;              /* runs the scheduler skipped, read at stop */
     int stopping;
     uint64_t drain_deadline;      /* loop time (ms) at which draining gives up */
@@ -140,12 +146,15 @@ static void probe_on_done(struct nines_result *r, void *arg)
 static void probe_begin(struct probe *p, struct probe_check *pc, int64_t due_ms)
 {
     int64_t late = nines_wall_ms() - due_ms;
+    int64_t *late_max = pc->ran ? &p->late_max_ms : &p->first_late_max_ms;
+    uint64_t *late_over = pc->ran ? &p->late_over_100ms : &p->first_late_over_100ms;
     int rc;
 
-    if (late > p->late_max_ms)
-        p->late_max_ms = late;
+    if (late > *late_max)
+        *late_max = late;
     if (late > 100)
-        p->late_over_100ms++;
+        (*late_over)++;
+    pc->ran = 1;
     rc = check_start(&p->env, &pc->spec, probe_on_done, pc);
     if (rc != 0) {
         log_error("check_start_failed", "check=%s code=%d", pc->spec.id, rc);
@@ -295,6 +304,7 @@ static void probe_apply_catalogue(struct probe *p, struct nines_check *cat, size
             running.key[slot] = cat[j].id;   /* the old id is freed next */
             nines_check_clear(&pc->spec);
             pc->spec = cat[j];            /* take it */
+            pc->ran = 0;                  /* rescheduled: its next run is a first one */
             memset(&cat[j], 0, sizeof(cat[j]));
             changed++;
         } else {
@@ -591,13 +601,15 @@ static void probe_finish(struct probe *p)
     log_info("probe_stopped",
              "results=%llu last_seq=%llu boot_ms=%lld acked=%llu duplicates=%llu unsent=%zu "
              "dropped=%llu spooled=%llu spool_pending=%llu spool_dropped=%llu overlaps=%llu "
-             "missed=%llu waited=%llu late_max_ms=%lld late_over_100ms=%llu",
+             "missed=%llu waited=%llu late_max_ms=%lld late_over_100ms=%llu "
+             "first_late_max_ms=%lld first_late_over_100ms=%llu",
              (unsigned long long)st.enqueued, (unsigned long long)p->seq, (long long)p->boot_ms,
              (unsigned long long)st.acked, (unsigned long long)st.duplicates, st.queued,
              (unsigned long long)st.dropped, (unsigned long long)st.spooled,
              (unsigned long long)ss.pending, (unsigned long long)ss.dropped,
              (unsigned long long)p->overlaps, (unsigned long long)p->missed,
-             (unsigned long long)p->waited, (long long)p->late_max_ms, (unsigned long long)p->late_over_100ms);
+             (unsigned long long)p->waited, (long long)p->late_max_ms, (unsigned long long)p->late_over_100ms,
+             (long long)p->first_late_max_ms, (unsigned long long)p->first_late_over_100ms);
     uv_timer_stop(&p->drain_timer);
     uv_close((uv_handle_t *)&p->drain_timer, NULL);
     uv_close((uv_handle_t *)&p->sync_timer, NULL);

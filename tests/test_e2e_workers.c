@@ -291,7 +291,8 @@ static void wk_assert_clean_runs_complete(const struct wk *s)
     for (char *p = strstr(log, "event=probe_stopped"); p != NULL;
          p = strstr(p + 1, "event=probe_stopped")) {
         char *eol = strchr(p, '\n'), *wf = strstr(p, "worker="), *lf = strstr(p, "last_seq="),
-             *bf = strstr(p, "boot_ms=");
+             *bf = strstr(p, "boot_ms="), *fl = strstr(p, " first_late_max_ms="),
+             *sl = strstr(p, " late_max_ms=");
         long long *seqs = calloc(s->nres + 1, sizeof(*seqs));
         unsigned long long last;
         long long boot;
@@ -300,6 +301,9 @@ static void wk_assert_clean_runs_complete(const struct wk *s)
 
         cr_assert(seqs != NULL && eol != NULL && wf && lf && bf && wf < eol && lf < eol &&
                   bf < eol, "probe_stopped carries worker=, last_seq=, boot_ms=");
+        /* lateness, read by bench/run.sh: each check's first run apart */
+        cr_assert(fl != NULL && sl != NULL && fl < eol && sl < eol,
+                  "probe_stopped carries late_max_ms= and first_late_max_ms=");
         worker = atoi(wf + 7);
         last = strtoull(lf + 9, NULL, 10);
         boot = strtoll(bf + 8, NULL, 10);
