@@ -36,7 +36,7 @@ bench/deps.sh
 build="$root/build-bench"   # not build/bench: the bench/ subdirectory of a build in build/
 # RelWithDebInfo: -O2 plus symbols for perf and callgrind
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNINES_TESTS=OFF >/dev/null
-cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen checkbench >/dev/null
+cmake --build "$build" -j "$(nproc)" --target nines-probe nines-collector nines loadgen checkbench tcpfloor >/dev/null
 probe_bin="$build/nines-probe" nines_bin="$build/nines"
 
 # ---- processes -----------------------------------------------------------
@@ -325,6 +325,13 @@ if want cpu; then
                 read -r _ wrk_us _ <<<"$RUN"
                 note "wrk fresh-connection client: ${wrk_us} µs/request"
                 record cpu_us_per_check_http wrk_client_floor us "$wrk_us"
+            fi
+            if [ "$kind" = tcp ]; then
+                say "cpu tcp rep $r: the floor, bench/tcpfloor (bare connect + reset, 16 in flight)"
+                floor=$("$build/bench/tcpfloor" 127.0.0.1 "$nginx_port" "$seconds" 16) ||
+                    { echo "bench/run.sh: tcpfloor failed: $floor" >&2; exit 1; }
+                note "$floor"
+                record cpu_us_per_check_tcp tcp_floor us "$(kv cpu_us_per_connect " $floor")"
             fi
             for conc in 16 64; do
                 say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
