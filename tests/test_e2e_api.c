@@ -61,6 +61,7 @@ static void world_open(struct api_world *w, const char *extra_checks)
     e2eworld_collector(&w->e, "collector.log", NULL);
     e2eworld_probe(&w->e);
     cr_assert(eq(int, e2eworld_wait_api(&w->e, 5000), 0), "no api.addr");
+    cr_assert(eq(int, e2eworld_wait_published(&w->e, 10000), 0), "the collector never reached Redis");
 }
 
 static void world_close(struct api_world *w)

@@ -51,6 +51,7 @@ static void world_open(struct audit_world *w)
     write_config(w, CHECK("web", "1") CHECK("old", "2"));
     e2eworld_collector(&w->e, "collector.log", NULL);
     cr_assert(eq(int, e2eworld_wait_api(&w->e, 10000), 0), "no api.addr");
+    cr_assert(eq(int, e2eworld_wait_published(&w->e, 10000), 0), "the collector never reached Redis");
     w->rc = redis_fixture_connect(&w->e.redis);
     cr_assert(not(eq(ptr, w->rc, NULL)));
 }

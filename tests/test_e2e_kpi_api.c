@@ -148,6 +148,7 @@ static void start_collector(struct world *w)
 {
     cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
     cr_assert(eq(int, e2eworld_wait_api(&w->e, 15000), 0), "no api.addr");
+    cr_assert(eq(int, e2eworld_wait_published(&w->e, 10000), 0), "the collector never reached Redis");
 }
 
 static void teardown(struct world *w)

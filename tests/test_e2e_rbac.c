@@ -176,6 +176,7 @@ Test(e2e_rbac, every_route_with_every_role, .timeout = 120)
     e2eworld_config(&w, yaml);
     e2eworld_collector(&w, "collector.log", NULL);
     cr_assert(eq(int, e2eworld_wait_api(&w, 10000), 0), "no api.addr");
+    cr_assert(eq(int, e2eworld_wait_published(&w, 10000), 0), "the collector never reached Redis");
 
     for (size_t i = 0; i < n_rows; i++) {
         const struct row *r = &rows[i];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "e2eworld.h"
+#include "nines/wire.h"
 #include "http_client.h"
 #include "proc.h"
 #include "testutil.h"
@@ -106,6 +107,24 @@ int e2eworld_api_ready(void *arg)
 int e2eworld_wait_api(struct e2eworld *w, int timeout_ms)
 {
     return test_wait_until(e2eworld_api_ready, w, timeout_ms);
+}
+
+static int e2eworld_published(void *arg)
+{
+    struct e2eworld *w = arg;
+    redisContext *c = redis_fixture_connect(&w->redis);
+    redisReply *r = c != NULL ? redisCommand(c, "EXISTS %s", NINES_KEY_CATALOGUE) : NULL;
+    int yes = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+
+    freeReplyObject(r);
+    if (c != NULL)
+        redisFree(c);
+    return yes;
+}
+
+int e2eworld_wait_published(struct e2eworld *w, int timeout_ms)
+{
+    return test_wait_until(e2eworld_published, w, timeout_ms);
 }
 
 int e2eworld_request(const struct e2eworld *w, const char *method, const char *path,

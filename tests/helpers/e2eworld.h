@@ -55,6 +55,10 @@ int e2eworld_wait_api_addr(const char *dir, char *base, size_t len, int timeout_
 int e2eworld_api_ready(void *arg);
 /* Waits up to timeout_ms for the collector's API address: 0, or -1. */
 int e2eworld_wait_api(struct e2eworld *w, int timeout_ms);
+/* Waits up to timeout_ms until the collector has published its catalogue to
+ * w's Redis: its command connection is up, so API calls that write to Redis
+ * no longer answer 503 (the API listens before Redis is reached). 0, or -1. */
+int e2eworld_wait_published(struct e2eworld *w, int timeout_ms);
 
 /*
  * method on w->base + path with token (NULL: none) and body json (NULL: none),
