@@ -3,8 +3,7 @@
  * commands, then queued with redisAsyncFormattedCommand. hiredis's
  * redisAsyncCommandArgv formats every argument through sdscatfmt and a
  * fresh sds string; on the ingest path (a state HSET of 30 arguments per
- * check, an XACK of up to 2,000 ids per batch) that was a fifth of the
- * collector's instructions.
+ * check) that was a fifth of the collector's instructions.
  *
  * The argument count is written when the command is sent, so arguments
  * can be added in a loop without counting them first. Allocation failure
