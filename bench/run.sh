@@ -403,8 +403,8 @@ fi
 
 if want ingest; then
     for r in $(seq 1 "$reps"); do
-        say "ingest rep $r: bench/ingest.sh 10000 $seconds 50000 100000"
-        bench/ingest.sh 10000 "$seconds" 50000 100000 >"$tmp/ingest.out" 2>/dev/null
+        say "ingest rep $r: bench/ingest.sh 10000 $seconds 50000 100000 130000"
+        bench/ingest.sh 10000 "$seconds" 50000 100000 130000 >"$tmp/ingest.out" 2>/dev/null
         p64=$(sed -n 's/.*-P 64: \([0-9.]*\).*/\1/p' "$tmp/ingest.out")
         record xadd_p64_per_s redis-benchmark "1/s" "$p64"
         while read -r l; do
