@@ -43,6 +43,7 @@ struct wk {
     char dir[256];
     char cfg[320];
     char plog[320];
+    char spool[320];            /* DIR/spool, for a probe that spools */
     char last_id[64];
     pid_t collector, probe;
     redisContext *rc;
@@ -337,13 +338,43 @@ static void wk_close(struct wk *s)
         test_rmtree(s->dir);
 }
 
+/*
+ * A world: its temp dir, Redis, the HTTP fixture (in http_mode, or its
+ * default with NULL), a collector, then the probe pargv (its argv[0] the
+ * nines-probe binary), each logging into the dir.
+ */
+static void wk_open(struct wk *s, const char *const pargv[], const char *http_mode)
+{
+    char clog[320];
+    const char *cargv[] = { NINES_BIN_DIR "/nines-collector", "-c", s->cfg, NULL };
+
+    cr_assert(eq(int, test_tmpdir(s->dir, sizeof(s->dir)), 0));
+    snprintf(wk_last_dir, sizeof(wk_last_dir), "%s", s->dir);
+    snprintf(s->cfg, sizeof(s->cfg), "%s/nines.yaml", s->dir);
+    snprintf(s->plog, sizeof(s->plog), "%s/probe.log", s->dir);
+    snprintf(clog, sizeof(clog), "%s/collector.log", s->dir);
+    snprintf(s->spool, sizeof(s->spool), "%s/spool", s->dir);
+    snprintf(s->last_id, sizeof(s->last_id), "0-0");
+    s->res = calloc(WK_MAX_RESULTS, sizeof(*s->res));
+    cr_assert(s->res != NULL);
+    cr_assert(eq(int, redis_fixture_start(&s->redis, 0), 0));
+    cr_assert(eq(int, httpfix_start(&s->http), 0));
+    if (http_mode != NULL)
+        cr_assert(eq(int, httpfix_set_mode(&s->http, http_mode), 0));
+    s->rc = redis_fixture_connect(&s->redis);
+    cr_assert(s->rc != NULL);
+    wk_write_config(s);
+    s->collector = proc_spawn(cargv, clog);
+    cr_assert(gt(int, s->collector, 0));
+    s->probe = proc_spawn(pargv, s->plog);
+    cr_assert(gt(int, s->probe, 0));
+}
+
 Test(e2e_workers, three_workers_share_the_checks_restart_and_stop, .timeout = 120)
 {
     struct wk s = { 0 };
-    const char *cargv[] = { NINES_BIN_DIR "/nines-collector", "-c", s.cfg, NULL };
-    char clog[320], spool[320];
     const char *pargv[] = { NINES_BIN_DIR "/nines-probe", "--redis", s.redis.url, "--name", "p1",
-                            "--location", "local", "--poll-ms", "200", "--spool-dir", spool,
+                            "--location", "local", "--poll-ms", "200", "--spool-dir", s.spool,
                             "--workers", "3", NULL };
     struct wk_want w = { .s = &s };
     int owner[WK_CHECKS], used[WK_WORKERS] = { 0 }, status, code, victim;
@@ -351,24 +382,7 @@ Test(e2e_workers, three_workers_share_the_checks_restart_and_stop, .timeout = 12
     long long t_first;
     uint64_t t_stop;
 
-    cr_assert(eq(int, test_tmpdir(s.dir, sizeof(s.dir)), 0));
-    snprintf(wk_last_dir, sizeof(wk_last_dir), "%s", s.dir);
-    snprintf(s.cfg, sizeof(s.cfg), "%s/nines.yaml", s.dir);
-    snprintf(s.plog, sizeof(s.plog), "%s/probe.log", s.dir);
-    snprintf(clog, sizeof(clog), "%s/collector.log", s.dir);
-    snprintf(spool, sizeof(spool), "%s/spool", s.dir);
-    snprintf(s.last_id, sizeof(s.last_id), "0-0");
-    s.res = calloc(WK_MAX_RESULTS, sizeof(*s.res));
-    cr_assert(s.res != NULL);
-    cr_assert(eq(int, redis_fixture_start(&s.redis, 0), 0));
-    cr_assert(eq(int, httpfix_start(&s.http), 0));
-    s.rc = redis_fixture_connect(&s.redis);
-    cr_assert(s.rc != NULL);
-    wk_write_config(&s);
-    s.collector = proc_spawn(cargv, clog);
-    cr_assert(gt(int, s.collector, 0));
-    s.probe = proc_spawn(pargv, s.plog);
-    cr_assert(gt(int, s.probe, 0));
+    wk_open(&s, pargv, NULL);
 
     /* three workers, children of the master */
     w.needle = "event=worker_started";
@@ -436,7 +450,7 @@ Test(e2e_workers, three_workers_share_the_checks_restart_and_stop, .timeout = 12
     for (int i = 0; i < WK_WORKERS; i++) {
         char sub[400];
 
-        snprintf(sub, sizeof(sub), "%s/w%d", spool, i);
+        snprintf(sub, sizeof(sub), "%s/w%d", s.spool, i);
         cr_assert(test_path_exists(sub), "worker %d spools in %s", i, sub);
     }
     wk_close(&s);
@@ -538,8 +552,6 @@ static long long wk_stopped_field(const struct wk *s, const char *key)
 Test(e2e_workers, max_inflight_bounds_the_runs_in_flight, .timeout = 60)
 {
     struct wk s = { 0 };
-    const char *cargv[] = { NINES_BIN_DIR "/nines-collector", "-c", s.cfg, NULL };
-    char clog[320];
     const char *pargv[] = { NINES_BIN_DIR "/nines-probe", "--redis", s.redis.url, "--name", "p1",
                             "--location", "local", "--poll-ms", "200", "--spool-dir", "off",
                             "--max-inflight", "2", NULL };
@@ -547,23 +559,7 @@ Test(e2e_workers, max_inflight_bounds_the_runs_in_flight, .timeout = 60)
     long long results, waited;
     int status;
 
-    cr_assert(eq(int, test_tmpdir(s.dir, sizeof(s.dir)), 0));
-    snprintf(wk_last_dir, sizeof(wk_last_dir), "%s", s.dir);
-    snprintf(s.cfg, sizeof(s.cfg), "%s/nines.yaml", s.dir);
-    snprintf(s.plog, sizeof(s.plog), "%s/probe.log", s.dir);
-    snprintf(clog, sizeof(clog), "%s/collector.log", s.dir);
-    s.res = calloc(WK_MAX_RESULTS, sizeof(*s.res));
-    cr_assert(s.res != NULL);
-    cr_assert(eq(int, redis_fixture_start(&s.redis, 0), 0));
-    cr_assert(eq(int, httpfix_start(&s.http), 0));
-    cr_assert(eq(int, httpfix_set_mode(&s.http, "delay_ms=300"), 0));
-    s.rc = redis_fixture_connect(&s.redis);
-    cr_assert(s.rc != NULL);
-    wk_write_config(&s);
-    s.collector = proc_spawn(cargv, clog);
-    cr_assert(gt(int, s.collector, 0));
-    s.probe = proc_spawn(pargv, s.plog);
-    cr_assert(gt(int, s.probe, 0));
+    wk_open(&s, pargv, "delay_ms=300");
     w.needle = "event=catalogue_applied";
     w.count = 1;
     cr_assert(eq(int, test_wait_until(wk_log_has, &w, 10000), 0), "the probe runs the checks");
