@@ -130,8 +130,8 @@ int main(int argc, char **argv)
         for (; sent < due; sent++, batch++) {
             struct nines_result r;
             struct nines_wire w;
-            const char *av[3 + 2 * NINES_WIRE_MAX_FIELDS];
-            size_t al[3 + 2 * NINES_WIRE_MAX_FIELDS];
+            const char *av[NINES_WIRE_XADD_ARGC];
+            size_t al[NINES_WIRE_XADD_ARGC];
             long k = (long)(seq % (uint64_t)(checks * locations));
 
             nines_result_init(&r);
@@ -145,15 +145,7 @@ int main(int argc, char **argv)
             r.code = 200;
             r.total_us = 1000 + (int64_t)(seq % 5000);
             nines_wire_encode(&r, &w);
-            av[0] = "XADD";
-            al[0] = 4;
-            av[1] = NINES_KEY_RESULTS;
-            al[1] = strlen(NINES_KEY_RESULTS);
-            av[2] = "*";
-            al[2] = 1;
-            memcpy(av + 3, w.argv, w.argc * sizeof(av[0]));
-            memcpy(al + 3, w.argvlen, w.argc * sizeof(al[0]));
-            redisAppendCommandArgv(c, (int)(3 + w.argc), av, al);
+            redisAppendCommandArgv(c, nines_wire_xadd_argv(&w, NINES_KEY_RESULTS, av, al), av, al);
         }
         for (uint64_t i = 0; i < batch; i++) {
             redisReply *rep = NULL;

@@ -136,6 +136,20 @@ void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
         wire_put_str(w, "warn", r->warning, sizeof(r->warning));
 }
 
+int nines_wire_xadd_argv(const struct nines_wire *w, const char *stream, const char **av,
+                         size_t *al)
+{
+    av[0] = "XADD";
+    al[0] = 4;
+    av[1] = stream;
+    al[1] = strlen(stream);
+    av[2] = "*";
+    al[2] = 1;
+    memcpy(av + 3, w->argv, w->argc * sizeof(*av));
+    memcpy(al + 3, w->argvlen, w->argc * sizeof(*al));
+    return (int)(3 + w->argc);
+}
+
 /* A printable, bounded excerpt of untrusted bytes, for error messages. */
 static const char *wire_preview(const char *s, size_t len, char *buf, size_t size)
 {

@@ -78,8 +78,8 @@ static void add_results(struct world *w, int n)
     for (int i = 0; i < n; i++) {
         struct nines_result r;
         struct nines_wire wire;
-        const char *av[3 + 2 * NINES_WIRE_MAX_FIELDS];
-        size_t al[3 + 2 * NINES_WIRE_MAX_FIELDS];
+        const char *av[NINES_WIRE_XADD_ARGC];
+        size_t al[NINES_WIRE_XADD_ARGC];
         redisReply *rep;
 
         nines_result_init(&r);
@@ -93,15 +93,7 @@ static void add_results(struct world *w, int n)
         r.code = 200;
         r.total_us = 1000;
         nines_wire_encode(&r, &wire);
-        av[0] = "XADD";
-        al[0] = 4;
-        av[1] = NINES_KEY_RESULTS;
-        al[1] = strlen(NINES_KEY_RESULTS);
-        av[2] = "*";
-        al[2] = 1;
-        memcpy(av + 3, wire.argv, wire.argc * sizeof(av[0]));
-        memcpy(al + 3, wire.argvlen, wire.argc * sizeof(al[0]));
-        rep = redisCommandArgv(c, (int)(3 + wire.argc), av, al);
+        rep = redisCommandArgv(c, nines_wire_xadd_argv(&wire, NINES_KEY_RESULTS, av, al), av, al);
         cr_assert(ne(ptr, rep, NULL));
         cr_assert(eq(int, rep->type, REDIS_REPLY_STRING));
         freeReplyObject(rep);

@@ -341,8 +341,8 @@ static void push(struct dash_world *w, const char *check, const char *location, 
     struct nines_wire wire;
     redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *rep;
-    const char *argv[3 + 2 * NINES_WIRE_MAX_FIELDS];
-    size_t lens[3 + 2 * NINES_WIRE_MAX_FIELDS];
+    const char *argv[NINES_WIRE_XADD_ARGC];
+    size_t lens[NINES_WIRE_XADD_ARGC];
 
     cr_assert(not(eq(ptr, c, NULL)));
     nines_result_init(&r);
@@ -360,16 +360,8 @@ static void push(struct dash_world *w, const char *check, const char *location, 
     snprintf(r.warning, sizeof(r.warning), "%s", warning);
     snprintf(r.facts, sizeof(r.facts), "%s", facts);
     nines_wire_encode(&r, &wire);
-    argv[0] = "XADD";
-    argv[1] = NINES_KEY_RESULTS;
-    argv[2] = "*";
-    for (int i = 0; i < 3; i++)
-        lens[i] = strlen(argv[i]);
-    for (size_t i = 0; i < wire.argc; i++) {
-        argv[3 + i] = wire.argv[i];
-        lens[3 + i] = wire.argvlen[i];
-    }
-    rep = redisCommandArgv(c, (int)(3 + wire.argc), argv, lens);
+    rep = redisCommandArgv(c, nines_wire_xadd_argv(&wire, NINES_KEY_RESULTS, argv, lens), argv,
+                           lens);
     cr_assert(not(eq(ptr, rep, NULL)));
     cr_assert(eq(int, rep->type, REDIS_REPLY_STRING), "XADD: %s", rep->str ? rep->str : "?");
     freeReplyObject(rep);

@@ -303,8 +303,8 @@ static void world_push_week(struct world *w)
     redisContext *c = redis_fixture_connect(&w->redis);
     struct nines_result *r = malloc(sizeof(*r));
     struct nines_wire *wire = malloc(sizeof(*wire));
-    const char *argv[2 * NINES_WIRE_MAX_FIELDS + 4];
-    size_t len[2 * NINES_WIRE_MAX_FIELDS + 4];
+    const char *argv[NINES_WIRE_XADD_ARGC];
+    size_t len[NINES_WIRE_XADD_ARGC];
     int n = 0;
 
     cr_assert(c != NULL && r != NULL && wire != NULL);
@@ -323,17 +323,8 @@ static void world_push_week(struct world *w)
                 snprintf(r->message, sizeof(r->message), "refused, \"port 9\"");
             }
             nines_wire_encode(r, wire);
-            argv[0] = "XADD";
-            argv[1] = NINES_KEY_RESULTS;
-            argv[2] = "*";
-            len[0] = 4;
-            len[1] = strlen(NINES_KEY_RESULTS);
-            len[2] = 1;
-            for (size_t k = 0; k < wire->argc; k++) {
-                argv[3 + k] = wire->argv[k];
-                len[3 + k] = wire->argvlen[k];
-            }
-            redisAppendCommandArgv(c, (int)wire->argc + 3, argv, len);
+            redisAppendCommandArgv(c, nines_wire_xadd_argv(wire, NINES_KEY_RESULTS, argv, len),
+                                   argv, len);
             n++;
         }
     }

@@ -83,10 +83,10 @@ static void push_sent(struct rules_world *w, const char *check, int64_t start_ms
     struct nines_wire wire;
     redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *rep;
-    const char *argv[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
-    size_t lens[2 + 2 * NINES_WIRE_MAX_FIELDS + 4];
+    const char *argv[NINES_WIRE_XADD_ARGC + 2];
+    size_t lens[NINES_WIRE_XADD_ARGC + 2];
     char sent[24];
-    int extra = 0;
+    int n;
 
     cr_assert(not(eq(ptr, c, NULL)));
     nines_result_init(&r);
@@ -103,25 +103,15 @@ static void push_sent(struct rules_world *w, const char *check, int64_t start_ms
     snprintf(r.message, sizeof(r.message), "%s", message);
     snprintf(r.facts, sizeof(r.facts), "%s", facts);
     nines_wire_encode(&r, &wire);
-    argv[0] = "XADD";
-    lens[0] = 4;
-    argv[1] = NINES_KEY_RESULTS;
-    lens[1] = strlen(NINES_KEY_RESULTS);
-    argv[2] = "*";
-    lens[2] = 1;
-    for (size_t i = 0; i < wire.argc; i++) {
-        argv[3 + i] = wire.argv[i];
-        lens[3 + i] = wire.argvlen[i];
-    }
+    n = nines_wire_xadd_argv(&wire, NINES_KEY_RESULTS, argv, lens);
     if (sent_ms > 0) {
         snprintf(sent, sizeof(sent), "%lld", (long long)sent_ms);
-        argv[3 + wire.argc] = "sent";
-        lens[3 + wire.argc] = 4;
-        argv[4 + wire.argc] = sent;
-        lens[4 + wire.argc] = strlen(sent);
-        extra = 2;
+        argv[n] = "sent";
+        lens[n++] = 4;
+        argv[n] = sent;
+        lens[n++] = strlen(sent);
     }
-    rep = redisCommandArgv(c, (int)(3 + wire.argc + extra), argv, lens);
+    rep = redisCommandArgv(c, n, argv, lens);
     cr_assert(not(eq(ptr, rep, NULL)));
     cr_assert(eq(int, rep->type, REDIS_REPLY_STRING), "XADD: %s", rep->str ? rep->str : "?");
     freeReplyObject(rep);

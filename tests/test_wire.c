@@ -141,6 +141,32 @@ Test(wire, round_trip_ok)
     round_trip(sample_ok);
 }
 
+/* "XADD stream * <fields>": the command tests and bench/ add results with;
+ * its fields decode back to the result. */
+Test(wire, xadd_argv_carries_the_fields_after_the_stream)
+{
+    struct nines_result in, out;
+    struct nines_wire w;
+    struct nines_err err = { 0 };
+    const char *av[NINES_WIRE_XADD_ARGC];
+    size_t al[NINES_WIRE_XADD_ARGC];
+    int n;
+
+    sample_ok(&in);
+    nines_wire_encode(&in, &w);
+    n = nines_wire_xadd_argv(&w, "nines:results:{3}", av, al);
+    cr_assert(eq(int, n, (int)(3 + w.argc)));
+    cr_expect(eq(str, (char *)av[0], "XADD"));
+    cr_expect(eq(sz, al[0], 4));
+    cr_expect(eq(str, (char *)av[1], "nines:results:{3}"));
+    cr_expect(eq(sz, al[1], strlen("nines:results:{3}")));
+    cr_expect(eq(str, (char *)av[2], "*"));
+    cr_expect(eq(sz, al[2], 1));
+    cr_assert(eq(int, nines_wire_decode(av + 3, al + 3, (size_t)n - 3, &out, &err), 0), "%s",
+              err.msg);
+    assert_result_equal(&out, &in);
+}
+
 Test(wire, round_trip_fail)
 {
     round_trip(sample_fail);

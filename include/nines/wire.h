@@ -35,6 +35,16 @@ struct nines_wire {
 };
 
 void nines_wire_encode(const struct nines_result *r, struct nines_wire *w);
+/* The number of arguments of "XADD stream * <w's fields>", at most. */
+#define NINES_WIRE_XADD_ARGC (3 + 2 * NINES_WIRE_MAX_FIELDS)
+/*
+ * Fills av/al (room for NINES_WIRE_XADD_ARGC) with "XADD stream * <w's
+ * fields>" for hiredis's *CommandArgv (tests and bench/ add results as a
+ * probe would; the probe itself pushes through a script). Returns the count;
+ * the strings stay w's and stream's.
+ */
+int nines_wire_xadd_argv(const struct nines_wire *w, const char *stream, const char **av,
+                         size_t *al);
 /*
  * Decodes count field/value strings (fields[0] name, fields[1] value, ...).
  * Unknown fields are ignored (newer probes); missing required fields, bad
