@@ -1,5 +1,7 @@
 /*
- * Results as Redis stream entries: field/value pairs, binary-safe.
+ * Results as Redis stream entries, binary-safe, in two forms (wire.h): the
+ * packed form (version 2, one field "r" holding every value length-prefixed
+ * in the order of wire_fields below) and the pairs form (version 1).
  *
  * Fields: v (wire version), id, check, probe, loc, ts (start_ms), out
  * (outcome name), total_us, dns_us, connect_us, tls_us, ttfb_us (each left
@@ -101,7 +103,7 @@ static void wire_put_num(struct nines_wire *w, size_t *nbuf, const char *name, i
     wire_put(w, name, b, (size_t)n);
 }
 
-void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
+void nines_wire_encode_pairs(const struct nines_result *r, struct nines_wire *w)
 {
     const char *out = nines_outcome_name(r->outcome);
     size_t nbuf = 0;
@@ -134,6 +136,85 @@ void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
         wire_put_str(w, "facts", r->facts, sizeof(r->facts));
     if (r->warning[0] != '\0')
         wire_put_str(w, "warn", r->warning, sizeof(r->warning));
+}
+
+/* Appends "<len>:<bytes>" at p; NINES_WIRE_PACKED_MAX has room for all. */
+static char *wire_pack(char *p, const char *s, size_t len)
+{
+    char digits[20];
+    size_t n = 0, l = len;
+
+    do {
+        digits[n++] = (char)('0' + l % 10);
+        l /= 10;
+    } while (l > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    *p++ = ':';
+    memcpy(p, s, len);
+    return p + len;
+}
+
+static char *wire_pack_str(char *p, const char *s, size_t size)
+{
+    return wire_pack(p, s, strnlen(s, size - 1));
+}
+
+/* A number in decimal. */
+static char *wire_pack_num(char *p, int64_t v)
+{
+    char rev[24], fwd[24];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    size_t n = 0, m = 0;
+
+    do {
+        rev[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        rev[n++] = '-';
+    while (n > 0)
+        fwd[m++] = rev[--n];
+    return wire_pack(p, fwd, m);
+}
+
+/* A number, or an empty value when it is the field's "absent" value. */
+static char *wire_pack_opt(char *p, int64_t v, int64_t absent)
+{
+    return v == absent ? wire_pack(p, "", 0) : wire_pack_num(p, v);
+}
+
+void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
+{
+    const char *out = nines_outcome_name(r->outcome);
+    char *p = w->packed;
+
+    p = wire_pack(p, NINES_WIRE_PACKED_VERSION, strlen(NINES_WIRE_PACKED_VERSION));
+    p = wire_pack_str(p, r->id, sizeof(r->id));
+    p = wire_pack_str(p, r->check_id, sizeof(r->check_id));
+    p = wire_pack_str(p, r->probe, sizeof(r->probe));
+    p = wire_pack_str(p, r->location, sizeof(r->location));
+    p = wire_pack_num(p, r->start_ms);
+    p = wire_pack(p, out, strlen(out));
+    for (size_t i = 0; i < WIRE_NFIELDS; i++) {
+        const struct wire_field *f = &wire_fields[i];
+        int64_t t;
+
+        if (f->kind != WIRE_TIMING)
+            continue;
+        memcpy(&t, (const char *)r + f->offset, sizeof(t));
+        p = wire_pack_opt(p, t, -1);
+    }
+    p = wire_pack_opt(p, r->code, 0);
+    p = wire_pack_str(p, r->reason, sizeof(r->reason));
+    p = wire_pack_str(p, r->message, sizeof(r->message));
+    p = wire_pack_str(p, r->facts, sizeof(r->facts));
+    p = wire_pack_str(p, r->warning, sizeof(r->warning));
+    w->argv[0] = NINES_WIRE_PACKED_FIELD;
+    w->argvlen[0] = strlen(NINES_WIRE_PACKED_FIELD);
+    w->argv[1] = w->packed;
+    w->argvlen[1] = (size_t)(p - w->packed);
+    w->argc = 2;
 }
 
 int nines_wire_xadd_argv(const struct nines_wire *w, const char *stream, const char **av,
@@ -315,6 +396,115 @@ static int wire_decode_pairs(const char *const *fields, const size_t *lens, size
     return 0;
 }
 
+/* The packed form is one pair named "r" first (pairs after it: reserved). */
+static int wire_is_packed(const char *const *fields, const size_t *lens, size_t count)
+{
+    return count >= 2 && count % 2 == 0 && fields[0] != NULL && fields[1] != NULL &&
+           lens[0] == strlen(NINES_WIRE_PACKED_FIELD) &&
+           memcmp(fields[0], NINES_WIRE_PACKED_FIELD, lens[0]) == 0;
+}
+
+/* The next "<length>:" prefix at *pos of s: its length, or -1. */
+static long wire_packed_len(const char *s, size_t len, size_t *pos)
+{
+    size_t n = 0, digits = 0, start = *pos;
+
+    while (*pos < len && s[*pos] >= '0' && s[*pos] <= '9' && digits < 7) {
+        n = n * 10 + (size_t)(s[(*pos)++] - '0');
+        digits++;
+    }
+    if (digits == 0 || digits > 6 || *pos == len || s[*pos] != ':' ||
+        (digits > 1 && s[start] == '0'))
+        return -1;
+    (*pos)++;
+    return (long)n;
+}
+
+int nines_wire_field(const char *const *fields, const size_t *lens, size_t count,
+                     const char *name, const char **val, size_t *vlen)
+{
+    size_t nlen = strlen(name);
+
+    if (count > 0 && (fields == NULL || lens == NULL))
+        return -1;
+    if (wire_is_packed(fields, lens, count)) {
+        const char *s = fields[1];
+        size_t len = lens[1], pos = 0;
+
+        for (size_t i = 0; i < WIRE_NFIELDS && pos < len; i++) {
+            long n = wire_packed_len(s, len, &pos);
+
+            if (n < 0 || (size_t)n > len - pos)
+                return -1;
+            if (strcmp(wire_fields[i].name, name) == 0) {
+                *val = s + pos;
+                *vlen = (size_t)n;
+                return n > 0 ? 0 : -1;
+            }
+            pos += (size_t)n;
+        }
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < count; i += 2) {
+        if (fields[i] != NULL && fields[i + 1] != NULL && lens[i] == nlen &&
+            memcmp(fields[i], name, nlen) == 0) {
+            *val = fields[i + 1];
+            *vlen = lens[i + 1];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/*
+ * The packed form: "<length>:<bytes>" per field of wire_fields, in order.
+ * Lengths are plain decimal (no sign, no leading zero, at most 6 digits)
+ * and must fit what is left; an empty value is an absent field.
+ */
+static int wire_decode_packed(const char *s, size_t len, struct nines_result *r,
+                              struct nines_err *err)
+{
+    char pv[48];
+    size_t pos = 0;
+
+    for (size_t i = 0; i < WIRE_NFIELDS; i++) {
+        const struct wire_field *f = &wire_fields[i];
+        size_t start = pos, n;
+        long got;
+        int rc;
+
+        if (pos == len) {
+            if (f->required)
+                return nines_err_set(err, NINES_EPROTO, "field '%s': missing", f->name);
+            continue;       /* no more fields: the rest are absent */
+        }
+        if ((got = wire_packed_len(s, len, &pos)) < 0)
+            return nines_err_set(err, NINES_EPROTO,
+                                 "field '%s': bad length prefix at byte %zu: '%s'", f->name,
+                                 start, wire_preview(s + start, len - start, pv, sizeof(pv)));
+        n = (size_t)got;
+        if (n > len - pos)
+            return nines_err_set(err, NINES_EPROTO,
+                                 "field '%s': %zu bytes announced, %zu left", f->name, n,
+                                 len - pos);
+        if (i == 0) {
+            if (n != strlen(NINES_WIRE_PACKED_VERSION) ||
+                memcmp(s + pos, NINES_WIRE_PACKED_VERSION, n) != 0)
+                return nines_err_set(err, NINES_EPROTO,
+                                     "field 'v': unsupported packed version '%s' (want '%s')",
+                                     wire_preview(s + pos, n, pv, sizeof(pv)),
+                                     NINES_WIRE_PACKED_VERSION);
+        } else if (n == 0) {
+            if (f->required)
+                return nines_err_set(err, NINES_EPROTO, "field '%s': missing", f->name);
+        } else if ((rc = wire_read_value(f, s + pos, n, r, err)) < 0) {
+            return rc;
+        }
+        pos += n;
+    }
+    return 0;       /* anything after: a newer producer's fields */
+}
+
 /*
  * r is initialised (nines_result_init) before decoding, and again when
  * decoding fails, so it never holds half an entry.
@@ -327,7 +517,10 @@ int nines_wire_decode(const char *const *fields, const size_t *lens, size_t coun
     nines_result_init(r);
     if (count > 0 && (fields == NULL || lens == NULL))
         return nines_err_set(err, NINES_EINVAL, "no field array");
-    rc = wire_decode_pairs(fields, lens, count, r, err);
+    if (wire_is_packed(fields, lens, count))
+        rc = wire_decode_packed(fields[1], lens[1], r, err);
+    else
+        rc = wire_decode_pairs(fields, lens, count, r, err);
     if (rc < 0)
         nines_result_init(r);
     return rc;

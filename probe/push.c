@@ -238,21 +238,33 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
  * send time from the blob's "check" field, so a result queued before the
  * partition count changed still reaches the right stream.
  */
+/* The raw value of field name in b, in either wire form; 0 or -1. */
+static int push_blob_field(const struct push_blob *b, const char *name, const char **val,
+                           size_t *vlen)
+{
+    const char *f[2 * NINES_WIRE_MAX_FIELDS];
+    size_t off = 0;
+
+    for (size_t i = 0; i < b->argc; i++) {
+        f[i] = b->bytes + off;
+        off += b->len[i];
+    }
+    return nines_wire_field(f, b->len, b->argc, name, val, vlen);
+}
+
 static const char *push_stream(const struct push *p, const struct push_blob *b, char *buf,
                                size_t size)
 {
     char id[NINES_ID_LEN];
-    size_t off = 0;
+    const char *val;
+    size_t vlen;
 
-    for (size_t i = 0; p->partitions > 1 && i + 1 < b->argc; i += 2) {
-        if (b->len[i] == 5 && memcmp(b->bytes + off, "check", 5) == 0 &&
-            b->len[i + 1] < sizeof(id)) {
-            memcpy(id, b->bytes + off + b->len[i], b->len[i + 1]);
-            id[b->len[i + 1]] = '\0';
-            return nines_results_key(nines_partition_of(id, p->partitions), p->partitions,
-                                     buf, size);
-        }
-        off += b->len[i] + b->len[i + 1];
+    if (p->partitions > 1 && push_blob_field(b, "check", &val, &vlen) == 0 &&
+        vlen < sizeof(id)) {
+        memcpy(id, val, vlen);
+        id[vlen] = '\0';
+        return nines_results_key(nines_partition_of(id, p->partitions), p->partitions, buf,
+                                 size);
     }
     return nines_results_key(0, 1, buf, size);
 }
@@ -261,27 +273,22 @@ static const char *push_stream(const struct push *p, const struct push_blob *b, 
 static int push_id_parts(const struct push_blob *b, char *key, size_t keylen, char *seq,
                          size_t seqlen)
 {
-    size_t off = 0;
+    const char *val, *slash = NULL;
+    size_t vlen;
 
-    for (size_t i = 0; i + 1 < b->argc; i += 2) {
-        const char *name = b->bytes + off, *val = name + b->len[i];
-        size_t vlen = b->len[i + 1];
-        const char *slash = NULL;
-
-        off += b->len[i] + vlen;
-        if (b->len[i] != 2 || memcmp(name, "id", 2) != 0)
-            continue;
-        for (size_t k = 0; k < vlen; k++)
-            if (val[k] == '/')
-                slash = val + k;
-        if (slash == NULL || slash == val + vlen - 1 || (size_t)(val + vlen - slash) > seqlen ||
-            strspn(slash + 1, "0123456789") < (size_t)(val + vlen - slash - 1))
+    if (push_blob_field(b, "id", &val, &vlen) != 0)
+        return -1;
+    for (size_t k = 0; k < vlen; k++)
+        if (val[k] == '/')
+            slash = val + k;
+    if (slash == NULL || slash == val + vlen - 1 || (size_t)(val + vlen - slash) > seqlen)
+        return -1;
+    for (const char *q = slash + 1; q < val + vlen; q++)    /* not NUL-terminated */
+        if (*q < '0' || *q > '9')
             return -1;
-        snprintf(key, keylen, "%s%.*s", PUSH_ACKED_PREFIX, (int)(slash - val), val);
-        snprintf(seq, seqlen, "%.*s", (int)(val + vlen - slash - 1), slash + 1);
-        return 0;
-    }
-    return -1;
+    snprintf(key, keylen, "%s%.*s", PUSH_ACKED_PREFIX, (int)(slash - val), val);
+    snprintf(seq, seqlen, "%.*s", (int)(val + vlen - slash - 1), slash + 1);
+    return 0;
 }
 
 /* Adds the index of stream name to keys (from keys[1]); 0 if it is full. */

@@ -49,14 +49,6 @@ static int caught_up(void *arg)
     return redis_fixture_unapplied(&w->redis, "nines:results", 10) == 0;
 }
 
-static const char *field(const redisReply *e, const char *name)
-{
-    for (size_t i = 0; i + 1 < e->elements; i += 2)
-        if (strcmp(e->element[i]->str, name) == 0)
-            return e->element[i + 1]->str;
-    return "";
-}
-
 Test(e2e_crashloop, twenty_kills_lose_nothing_and_count_nothing_twice, .timeout = 300)
 {
     struct world w;
@@ -130,10 +122,14 @@ Test(e2e_crashloop, twenty_kills_lose_nothing_and_count_nothing_twice, .timeout 
         r = redisCommand(c, "XRANGE nines:results - +");
         cr_assert(eq(int, r->type, REDIS_REPLY_ARRAY));
         for (size_t i = 0; i < r->elements; i++) {
-            const redisReply *e = r->element[i]->element[1];
-            int idx = atoi(field(e, "check") + 1);
-            int64_t ts = strtoll(field(e, "ts"), NULL, 10);
-            int ok = strcmp(field(e, "out"), "ok") == 0;
+            struct nines_result res;
+            int idx, ok;
+            int64_t ts;
+
+            cr_assert(eq(int, redis_fixture_entry_result(r->element[i]->element[1], &res), 0));
+            idx = atoi(res.check_id + 1);
+            ts = res.start_ms;
+            ok = res.outcome == NINES_OUTCOME_OK;
 
             cr_assert(lt(int, idx, CHECKS));
             per_check[idx]++;

@@ -160,14 +160,6 @@ static int caught_up(void *arg)
     return done;
 }
 
-static const char *field(const redisReply *e, const char *name)
-{
-    for (size_t i = 0; i + 1 < e->elements; i += 2)
-        if (strcmp(e->element[i]->str, name) == 0)
-            return e->element[i + 1]->str;
-    return "";
-}
-
 /* The "results" count of check id's stored state (-1 when none). */
 static long long applied_count(redisContext *c, const char *id)
 {
@@ -197,10 +189,14 @@ static void collect_once(struct world *w, int nchecks)
 
         cr_assert(eq(int, r->type, REDIS_REPLY_ARRAY));
         for (size_t i = 0; i < r->elements; i++) {
-            const redisReply *e = r->element[i]->element[1];
-            int idx = atoi(field(e, "check") + 1);
-            int64_t ts = strtoll(field(e, "ts"), NULL, 10);
-            int ok = strcmp(field(e, "out"), "ok") == 0;
+            struct nines_result res;
+            int idx, ok;
+            int64_t ts;
+
+            cr_assert(eq(int, redis_fixture_entry_result(r->element[i]->element[1], &res), 0));
+            idx = atoi(res.check_id + 1);
+            ts = res.start_ms;
+            ok = res.outcome == NINES_OUTCOME_OK;
 
             cr_assert(lt(int, idx, nchecks));
             w->per_check[idx]++;

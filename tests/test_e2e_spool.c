@@ -26,6 +26,7 @@
 #include "httpfix_client.h"
 #include "nines/clock.h"
 #include "proc.h"
+#include "redis_fixture.h"
 #include "testutil.h"
 
 #define SP_CHECKS 200
@@ -130,6 +131,7 @@ static void sp_collect(struct sp *s)
 {
     for (int round = 0; round < 100; round++) {
         redisReply *r, *entries;
+        static struct nines_result res;
 
         if (s->rc == NULL) {
             struct timeval tv = { 1, 0 };
@@ -154,9 +156,8 @@ static void sp_collect(struct sp *s)
             redisReply *e = entries->element[i], *f = e->element[1];
 
             snprintf(s->last_id, sizeof(s->last_id), "%s", e->element[0]->str);
-            for (size_t j = 0; f->type == REDIS_REPLY_ARRAY && j + 1 < f->elements; j += 2)
-                if (strcmp(f->element[j]->str, "id") == 0)
-                    sp_note(s, f->element[j + 1]->str, f->element[j + 1]->len);
+            if (redis_fixture_entry_result(f, &res) == 0)
+                sp_note(s, res.id, strlen(res.id));
         }
         freeReplyObject(r);
     }

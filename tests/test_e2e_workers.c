@@ -76,17 +76,14 @@ TestSuite(e2e_workers, .fini = wk_dump_logs);
 static void wk_note(struct wk *s, redisReply *f)
 {
     struct wk_result r = { .check = -1, .worker = -1 };
+    static struct nines_result res;
     const char *id = NULL;
 
-    for (size_t j = 0; j + 1 < f->elements; j += 2) {
-        const char *k = f->element[j]->str, *v = f->element[j + 1]->str;
-
-        if (strcmp(k, "id") == 0)
-            id = v;
-        else if (strcmp(k, "check") == 0 && strncmp(v, "web-", 4) == 0)
-            r.check = atoi(v + 4);
-        else if (strcmp(k, "ts") == 0)
-            r.ts = strtoll(v, NULL, 10);
+    if (redis_fixture_entry_result(f, &res) == 0) {
+        id = res.id;
+        if (strncmp(res.check_id, "web-", 4) == 0)
+            r.check = atoi(res.check_id + 4);
+        r.ts = res.start_ms;
     }
     cr_assert(id != NULL && r.check >= 0 && r.check < WK_CHECKS, "a result of web-N with an id");
     cr_assert(eq(int, sscanf(id, "p1/w%d/%lld/%llu", &r.worker, &r.boot, &r.seq), 3),

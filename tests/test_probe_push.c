@@ -112,18 +112,9 @@ static void assert_stream_holds(const struct redis_fixture *f, int first, int la
     cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
     cr_assert(eq(sz, r->elements, (size_t)(last - first + 1)));
     for (size_t i = 0; i < r->elements; i++) {
-        redisReply *fields = r->element[i]->element[1];
-        const char *f_[64];
-        size_t l_[64];
         struct nines_result got, want;
-        struct nines_err err = { 0 };
 
-        for (size_t j = 0; j < fields->elements; j++) {
-            f_[j] = fields->element[j]->str;
-            l_[j] = fields->element[j]->len;
-        }
-        cr_assert(eq(int, nines_wire_decode(f_, l_, fields->elements, &got, &err), 0), "%s",
-                  err.msg);
+        cr_assert(eq(int, redis_fixture_entry_result(r->element[i]->element[1], &got), 0));
         make_result(&want, first + (int)i);
         cr_assert(eq(str, got.id, want.id), "entries in order, none twice");
         cr_assert(eq(i64, got.start_ms, want.start_ms));
@@ -269,11 +260,10 @@ static size_t stream_ids(const struct redis_fixture *f, const char *stream, char
 
     cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
     for (size_t i = 0; i < r->elements && n < max; i++) {
-        redisReply *fields = r->element[i]->element[1];
+        struct nines_result res;
 
-        for (size_t j = 0; j + 1 < fields->elements; j += 2)
-            if (strcmp(fields->element[j]->str, "id") == 0)
-                snprintf(ids[n++], 64, "%s", fields->element[j + 1]->str);
+        cr_assert(eq(int, redis_fixture_entry_result(r->element[i]->element[1], &res), 0));
+        snprintf(ids[n++], 64, "%.63s", res.id);
     }
     freeReplyObject(r);
     redisFree(c);

@@ -1,6 +1,7 @@
 /*
- * Results as stream fields: round trips, a table of bad entries, and real
- * XREADGROUP reply shapes parsed by hiredis's reader (no server needed).
+ * Results as stream fields, in both forms (packed, version 2; pairs,
+ * version 1): round trips, exact bytes, tables of bad entries, and real
+ * stream reply shapes parsed by hiredis's reader (no server needed).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -120,14 +121,24 @@ static void assert_result_equal(const struct nines_result *got, const struct nin
     cr_assert(memcmp(got, want, sizeof(*got)) == 0, "structs differ byte-wise");
 }
 
+/* Both forms decode back to the result. */
 static void round_trip(void (*make)(struct nines_result *))
 {
+    static struct nines_wire w;
     struct nines_result in, out;
-    struct nines_wire w;
     struct nines_err err = { 0 };
 
     make(&in);
     nines_wire_encode(&in, &w);
+    cr_assert(eq(sz, w.argc, 2), "the packed form is one field");
+    cr_assert(eq(str, (char *)w.argv[0], "r"));
+    cr_assert(le(sz, w.argvlen[1], NINES_WIRE_PACKED_MAX));
+    memset(&out, 0x77, sizeof(out));
+    cr_assert(eq(int, nines_wire_decode(w.argv, w.argvlen, w.argc, &out, &err), 0), "%s",
+              err.msg);
+    assert_result_equal(&out, &in);
+
+    nines_wire_encode_pairs(&in, &w);
     cr_assert(eq(sz, w.argc % 2, 0));
     cr_assert(le(sz, w.argc, 2 * NINES_WIRE_MAX_FIELDS));
     memset(&out, 0x77, sizeof(out));
@@ -207,11 +218,11 @@ static const char *wire_get(const struct nines_wire *w, const char *name, char *
 Test(wire, encode_names_and_omissions)
 {
     struct nines_result r;
-    struct nines_wire w;
+    static struct nines_wire w;
     char b[300];
 
     sample_ok(&r);
-    nines_wire_encode(&r, &w);
+    nines_wire_encode_pairs(&r, &w);
     cr_expect(eq(str, (char *)wire_get(&w, "v", b, sizeof(b)), "1"));
     cr_expect(eq(str, (char *)wire_get(&w, "id", b, sizeof(b)), "probe-a/1700000000000/42"));
     cr_expect(eq(str, (char *)wire_get(&w, "check", b, sizeof(b)), "web"));
@@ -229,7 +240,7 @@ Test(wire, encode_names_and_omissions)
         cr_expect(eq(sz, w.argvlen[i], strlen(w.argv[i])), "argvlen[%zu]", i);
 
     sample_timeout(&r);
-    nines_wire_encode(&r, &w);
+    nines_wire_encode_pairs(&r, &w);
     cr_expect(eq(str, (char *)wire_get(&w, "out", b, sizeof(b)), "timeout"));
     cr_expect(eq(str, (char *)wire_get(&w, "reason", b, sizeof(b)), "timeout"));
     cr_expect(wire_get(&w, "total_us", b, sizeof(b)) == NULL, "-1 timing is written");
@@ -240,7 +251,7 @@ Test(wire, encode_names_and_omissions)
     cr_expect(eq(sz, w.argc, 2 * 8));
 
     sample_warned(&r);
-    nines_wire_encode(&r, &w);
+    nines_wire_encode_pairs(&r, &w);
     cr_expect(eq(str, (char *)wire_get(&w, "warn", b, sizeof(b)), "cert_expiring"));
     cr_expect(eq(str, (char *)wire_get(&w, "msg", b, sizeof(b)),
                  "certificate expires in 5 days"));
@@ -252,7 +263,7 @@ Test(wire, encode_names_and_omissions)
 Test(wire, every_field_at_once_is_bounded)
 {
     struct nines_result in, out;
-    struct nines_wire w;
+    static struct nines_wire w;
     struct nines_err err = { 0 };
     char b[NINES_FACTS_LEN];
 
@@ -261,7 +272,7 @@ Test(wire, every_field_at_once_is_bounded)
     in.tls_us = 2;
     snprintf(in.warning, sizeof(in.warning), "cert_expiring");
     snprintf(in.facts, sizeof(in.facts), "{\"cert\":{\"days_left\":1}}");
-    nines_wire_encode(&in, &w);
+    nines_wire_encode_pairs(&in, &w);
     cr_assert(le(sz, w.argc, 2 * NINES_WIRE_MAX_FIELDS));
     cr_expect(eq(str, (char *)wire_get(&w, "facts", b, sizeof(b)), in.facts));
     cr_assert(eq(int, nines_wire_decode(w.argv, w.argvlen, w.argc, &out, &err), 0), "%s",
@@ -503,6 +514,176 @@ Test(wire, decode_nothing)
     cr_expect(eq(int, nines_wire_decode(NULL, NULL, 2, &r, NULL), NINES_EINVAL));
 }
 
+/* ---- The packed form (version 2) ---- */
+
+/* The exact bytes: the order of the fields and what an absent one looks like. */
+Test(wire_packed, exact_bytes)
+{
+    static struct nines_wire w;
+    struct nines_result r;
+
+    sample_ok(&r);
+    nines_wire_encode(&r, &w);
+    cr_assert(eq(sz, w.argc, 2));
+    cr_expect(eq(sz, w.argvlen[0], 1));
+    cr_expect(eq(str, (char *)w.argv[0], NINES_WIRE_PACKED_FIELD));
+    cr_assert(eq(sz, w.argvlen[1],
+                 strlen("1:224:probe-a/1700000000000/423:web7:probe-a7:eu-west13:1700000000123"
+                        "2:ok5:123451:03:2004:30004:90003:2000:0:0:0:")));
+    cr_expect(memcmp(w.argv[1],
+                     "1:224:probe-a/1700000000000/423:web7:probe-a7:eu-west13:1700000000123"
+                     "2:ok5:123451:03:2004:30004:90003:2000:0:0:0:",
+                     w.argvlen[1]) == 0,
+              "got %.*s", (int)w.argvlen[1], w.argv[1]);
+
+    sample_timeout(&r);     /* timings -1 and code 0 are empty */
+    nines_wire_encode(&r, &w);
+    cr_expect(eq(sz, w.argvlen[1],
+                 strlen("1:25:x/2/34:slow1:x4:home1:17:timeout0:0:0:0:0:0:7:timeout0:0:0:")));
+    cr_expect(memcmp(w.argv[1], "1:25:x/2/34:slow1:x4:home1:17:timeout0:0:0:0:0:0:7:timeout0:0:0:",
+                     w.argvlen[1]) == 0,
+              "got %.*s", (int)w.argvlen[1], w.argv[1]);
+}
+
+/* Every string at its limit, every number at an extreme, every field set:
+ * within NINES_WIRE_PACKED_MAX, and back again. */
+Test(wire_packed, longest_value_fits)
+{
+    static struct nines_wire w;
+    struct nines_result in, out;
+    struct nines_err err = { 0 };
+
+    sample_extreme(&in);
+    in.start_ms = INT64_MAX;
+    in.total_us = INT64_MAX;
+    in.dns_us = INT64_MAX;
+    in.connect_us = INT64_MAX;
+    in.tls_us = INT64_MAX;
+    in.ttfb_us = INT64_MAX;
+    memset(in.warning, 'w', sizeof(in.warning) - 1);
+    memset(in.facts, 'f', sizeof(in.facts) - 1);
+    nines_wire_encode(&in, &w);
+    cr_assert(le(sz, w.argvlen[1], NINES_WIRE_PACKED_MAX));
+    cr_assert(eq(int, nines_wire_decode(w.argv, w.argvlen, w.argc, &out, &err), 0), "%s",
+              err.msg);
+    assert_result_equal(&out, &in);
+}
+
+/* A shorter value (fields after "out" absent), bytes after the last known
+ * field (a newer producer's), and pairs after "r" are all accepted. */
+Test(wire_packed, lenient_where_allowed)
+{
+    const char *f[] = { "r", "1:25:a/1/13:web1:a2:eu13:17000000000002:ok", "future", "x" };
+    size_t lens[4];
+    struct nines_result r;
+    struct nines_err err = { 0 };
+
+    for (size_t i = 0; i < 4; i++)
+        lens[i] = strlen(f[i]);
+    cr_assert(eq(int, nines_wire_decode(f, lens, 4, &r, &err), 0), "%s", err.msg);
+    cr_expect(eq(str, r.check_id, "web"));
+    cr_expect(eq(i64, r.start_ms, 1700000000000));
+    cr_expect(eq(i64, r.total_us, -1));
+    cr_expect(eq(int, r.code, 0));
+
+    f[1] = "1:25:a/1/13:web1:a2:eu13:17000000000002:ok3:1230:0:0:0:3:2040:0:0:0:"
+           "3:new5:field";
+    lens[1] = strlen(f[1]);
+    cr_assert(eq(int, nines_wire_decode(f, lens, 2, &r, &err), 0), "%s", err.msg);
+    cr_expect(eq(i64, r.total_us, 123));
+    cr_expect(eq(int, r.code, 204));
+}
+
+/* One raw field, in either form, as the probe routes and acks by it. */
+Test(wire_packed, one_field_without_decoding)
+{
+    static struct nines_wire w;
+    struct nines_result r;
+    const char *v;
+    size_t n;
+    const char *bad[] = { "r", "1:25:a/1/19:web" };
+    size_t badlen[] = { 1, strlen(bad[1]) };
+
+    sample_ok(&r);
+    for (int form = 0; form < 2; form++) {
+        if (form == 0)
+            nines_wire_encode(&r, &w);
+        else
+            nines_wire_encode_pairs(&r, &w);
+        cr_assert(eq(int, nines_wire_field(w.argv, w.argvlen, w.argc, "id", &v, &n), 0));
+        cr_expect(eq(sz, n, strlen(r.id)));
+        cr_expect(memcmp(v, r.id, n) == 0);
+        cr_assert(eq(int, nines_wire_field(w.argv, w.argvlen, w.argc, "check", &v, &n), 0));
+        cr_expect(eq(sz, n, 3));
+        cr_expect(memcmp(v, "web", 3) == 0);
+        cr_assert(eq(int, nines_wire_field(w.argv, w.argvlen, w.argc, "code", &v, &n), 0));
+        cr_expect(memcmp(v, "200", 3) == 0);
+        cr_expect(eq(int, nines_wire_field(w.argv, w.argvlen, w.argc, "reason", &v, &n), -1),
+                  "absent in form %d", form);
+        cr_expect(eq(int, nines_wire_field(w.argv, w.argvlen, w.argc, "nope", &v, &n), -1));
+    }
+    /* "check" announces 9 bytes where 3 are left */
+    cr_expect(eq(int, nines_wire_field(bad, badlen, 2, "id", &v, &n), 0));
+    cr_expect(eq(int, nines_wire_field(bad, badlen, 2, "check", &v, &n), -1));
+    cr_expect(eq(int, nines_wire_field(bad, badlen, 2, "probe", &v, &n), -1));
+}
+
+struct packed_bad {
+    char desc[40];
+    char val[160];
+    size_t len;
+    char want[72];
+};
+
+#define PB(d, v, w) { d, v, sizeof(v) - 1, w }
+#define PB_HEAD "1:25:a/1/13:web1:a2:eu"
+
+static struct packed_bad packed_bad_cases[] = {
+    PB("empty", "", "field 'v': missing"),
+    PB("version 1", "1:1", "field 'v': unsupported packed version '1' (want '2')"),
+    PB("version 22", "2:22", "field 'v': unsupported packed version '22'"),
+    PB("version only", "1:2", "field 'id': missing"),
+    PB("cut after loc", PB_HEAD, "field 'ts': missing"),
+    PB("empty check", "1:25:a/1/10:1:a2:eu13:17000000000002:ok", "field 'check': missing"),
+    PB("empty out", PB_HEAD "13:17000000000000:", "field 'out': missing"),
+    PB("no length", "1:2:a/1/1", "field 'id': bad length prefix at byte 3"),
+    PB("no colon", "1:25", "field 'id': bad length prefix"),
+    PB("letter in length", "1:25x:a/1/1", "field 'id': bad length prefix"),
+    PB("leading zero", "1:205:a/1/1", "field 'id': bad length prefix"),
+    PB("negative length", "1:2-1:", "field 'id': bad length prefix"),
+    PB("seven digits", "1:21000000:", "field 'id': bad length prefix"),
+    PB("past the end", "1:29:a/1/1", "field 'id': 9 bytes announced, 5 left"),
+    PB("ts junk", PB_HEAD "3:12x2:ok", "field 'ts': not a number: '12x'"),
+    PB("ts negative", PB_HEAD "2:-52:ok", "field 'ts': negative"),
+    PB("outcome", PB_HEAD "1:15:maybe", "field 'out': unknown outcome 'maybe'"),
+    PB("timing below -1", PB_HEAD "1:12:ok2:-2", "field 'total_us': below -1"),
+    PB("code range", PB_HEAD "1:12:ok0:0:0:0:0:2:-1", "field 'code': out of range"),
+    PB("nul in msg", PB_HEAD "1:12:ok0:0:0:0:0:0:0:3:a\0b", "field 'msg': contains a NUL"),
+    PB("check too long", "1:25:a/1/164:cccccccccccccccccccccccccccccccccccccccccccccccc"
+                         "cccccccccccccccc", "field 'check': too long (64 bytes, max 63)"),
+};
+
+ParameterizedTestParameters(wire_packed, decode_bad)
+{
+    return cr_make_param_array(struct packed_bad, packed_bad_cases,
+                               sizeof(packed_bad_cases) / sizeof(packed_bad_cases[0]));
+}
+
+ParameterizedTest(struct packed_bad *c, wire_packed, decode_bad)
+{
+    const char *f[2] = { "r", c->val };
+    size_t lens[2] = { 1, c->len };
+    struct nines_result r, clean;
+    struct nines_err err = { 0 };
+
+    cr_assert(eq(int, nines_wire_decode(f, lens, 2, &r, &err), NINES_EPROTO), "%s: accepted",
+              c->desc);
+    cr_expect(strstr(err.msg, c->want) != NULL, "%s: got \"%s\", want \"%s\"", c->desc,
+              err.msg, c->want);
+    nines_result_init(&clean);
+    cr_expect(memcmp(&r, &clean, sizeof(r)) == 0, "%s: half-decoded result left", c->desc);
+}
+
 /* ---- Real reply shapes, parsed by hiredis's reader ---- */
 
 struct resp {
@@ -615,7 +796,7 @@ static const redisReply *stream_entries(const redisReply *reply, const char *key
 static void xreadgroup_reply(size_t step)
 {
     struct nines_result ok, fail, got;
-    struct nines_wire wok, wfail;
+    static struct nines_wire wok, wfail;
     struct nines_err err = { 0 };
     struct wire_entry e;
     struct resp p = { .len = 0 };
@@ -624,8 +805,8 @@ static void xreadgroup_reply(size_t step)
 
     sample_ok(&ok);
     sample_fail(&fail);
-    nines_wire_encode(&ok, &wok);
-    nines_wire_encode(&fail, &wfail);
+    nines_wire_encode(&ok, &wok);               /* one stream may hold both forms */
+    nines_wire_encode_pairs(&fail, &wfail);
     resp_array(&p, 1);
     resp_array(&p, 2);
     resp_bulk(&p, NINES_KEY_RESULTS, strlen(NINES_KEY_RESULTS));

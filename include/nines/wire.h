@@ -20,21 +20,50 @@
 #define NINES_KEY_APPLIED_PREFIX "nines:applied:"   /* + stream: its applied cursor */
 #define NINES_GROUP "nines"     /* consumer group before the cursor: upgrades read it */
 
+/*
+ * Two forms of a result in a stream entry; the decoder reads both.
+ *
+ * Version 2, packed (what probes write): one field, "r", whose value is the
+ * result's fields in a fixed order, each as "<decimal length>:<bytes>":
+ * v ("2"), id, check, probe, loc, ts, out, total_us, dns_us, connect_us,
+ * tls_us, ttfb_us, code, reason, msg, facts, warn. An empty value is an
+ * absent one (a timing of -1, a code of 0, an empty string). One field
+ * instead of up to 17 makes the entry cheaper at every step: the probe's
+ * script call, Redis's XADD and XREAD reply, the AOF and the collector's
+ * parse (bench/RESULTS.md). Bytes after the last known field are ignored
+ * (a newer producer's fields).
+ *
+ * Version 1, pairs (what probes before the packed form wrote): one stream
+ * field per result field, with the names above.
+ */
 #define NINES_WIRE_VERSION "1"
+#define NINES_WIRE_PACKED_VERSION "2"
+#define NINES_WIRE_PACKED_FIELD "r"
 #define NINES_WIRE_MAX_FIELDS 20
+/* The longest packed value: every string at its limit, every number at 20
+ * digits and a sign, and 17 length prefixes of at most 7 bytes. */
+#define NINES_WIRE_PACKED_MAX                                                        \
+    (NINES_RESULT_ID_LEN + 3 * NINES_ID_LEN + 2 * NINES_REASON_LEN + NINES_MESSAGE_LEN + \
+     NINES_FACTS_LEN + 8 * 21 + 17 * 7)
 
 /*
  * A result encoded as stream field/value pairs. argv/argvlen point into the
- * result itself and into buf, so the wire struct lives no longer than both.
+ * result itself, buf and packed, so the wire struct lives no longer than
+ * the result.
  */
 struct nines_wire {
     size_t argc;                              /* 2 x number of fields */
     const char *argv[2 * NINES_WIRE_MAX_FIELDS];
     size_t argvlen[2 * NINES_WIRE_MAX_FIELDS];
-    char buf[NINES_WIRE_MAX_FIELDS][24];      /* formatted numbers */
+    char buf[NINES_WIRE_MAX_FIELDS][24];      /* formatted numbers (pairs) */
+    char packed[NINES_WIRE_PACKED_MAX];       /* the packed value */
 };
 
+/* The packed form (version 2): argc is 2, "r" and its value. */
 void nines_wire_encode(const struct nines_result *r, struct nines_wire *w);
+/* The pairs form (version 1), as older probes wrote it: for tests of the
+ * decoder's compatibility and for tools that want named fields. */
+void nines_wire_encode_pairs(const struct nines_result *r, struct nines_wire *w);
 /* The number of arguments of "XADD stream * <w's fields>", at most. */
 #define NINES_WIRE_XADD_ARGC (3 + 2 * NINES_WIRE_MAX_FIELDS)
 /*
@@ -46,13 +75,22 @@ void nines_wire_encode(const struct nines_result *r, struct nines_wire *w);
 int nines_wire_xadd_argv(const struct nines_wire *w, const char *stream, const char **av,
                          size_t *al);
 /*
- * Decodes count field/value strings (fields[0] name, fields[1] value, ...).
+ * Decodes count field/value strings (fields[0] name, fields[1] value, ...):
+ * the packed form when the first field is "r", else the pairs form.
  * Unknown fields are ignored (newer probes); missing required fields, bad
  * numbers, over-long strings and a wrong version are NINES_EPROTO with a
  * message naming the field.
  */
 int nines_wire_decode(const char *const *fields, const size_t *lens, size_t count,
                       struct nines_result *r, struct nines_err *err);
+/*
+ * The raw value of one field ("id", "check", ...) of an encoded result in
+ * either form, without decoding the rest (the probe routes and acks queued
+ * results by these): 0 with *val and *vlen pointing into fields, -1 when the
+ * field is absent, empty in the packed form, or the entry is malformed.
+ */
+int nines_wire_field(const char *const *fields, const size_t *lens, size_t count,
+                     const char *name, const char **val, size_t *vlen);
 
 /* The catalogue as JSON text (malloc'd, caller frees); NULL on ENOMEM. */
 char *nines_catalogue_encode(const struct nines_check *checks, size_t count);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "nines/wire.h"
 #include "proc.h"
 #include "testutil.h"
 
@@ -162,4 +163,23 @@ long long redis_fixture_unapplied(const struct redis_fixture *f, const char *str
     if (c != NULL)
         redisFree(c);
     return n;
+}
+
+int redis_fixture_entry_result(const redisReply *fields, struct nines_result *out)
+{
+    const char *f[2 * NINES_WIRE_MAX_FIELDS + 8];
+    size_t len[2 * NINES_WIRE_MAX_FIELDS + 8];
+    struct nines_err err = { 0 };
+
+    nines_result_init(out);
+    if (fields == NULL || fields->type != REDIS_REPLY_ARRAY ||
+        fields->elements > sizeof(f) / sizeof(f[0]))
+        return NINES_EPROTO;
+    for (size_t i = 0; i < fields->elements; i++) {
+        if (fields->element[i]->type != REDIS_REPLY_STRING)
+            return NINES_EPROTO;
+        f[i] = fields->element[i]->str;
+        len[i] = fields->element[i]->len;
+    }
+    return nines_wire_decode(f, len, fields->elements, out, &err);
 }

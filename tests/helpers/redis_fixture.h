@@ -10,6 +10,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "nines/result.h"
+
 struct redis_fixture {
     char dir[256];      /* "/tmp/nines-test-XXXXXX"; holds redis.sock and redis.log */
     char sock[300];     /* dir + "/redis.sock" */
@@ -61,6 +63,13 @@ redisContext *redis_fixture_connect(const struct redis_fixture *f);
  */
 long long redis_fixture_unapplied(const struct redis_fixture *f, const char *stream,
                                   long long max);
+
+/*
+ * Decodes one results-stream entry, given its field array as XRANGE and
+ * XREAD return it ([f, v, ...]), with nines_wire_decode: whichever form the
+ * entry is in. Returns 0, or NINES_E* with out reset.
+ */
+int redis_fixture_entry_result(const redisReply *fields, struct nines_result *out);
 
 /* Returns 1 if the server answers PING with PONG on the socket right now, else 0. */
 int redis_fixture_ping(const struct redis_fixture *f);
