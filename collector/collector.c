@@ -9,6 +9,7 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "rconn.h"
+#include "rreply.h"
 #include "alert.h"
 #include "api.h"
 #include "audit.h"
@@ -87,6 +88,7 @@ struct collector {
     size_t sync_skip;           /* replies still due from a superseded sync */
     size_t sync_expect;         /* HGETALLs sent by the current sync */
     int reading;                /* an XREAD is in flight */
+    redisReply *held;           /* read ahead while writing: applied once the write lands */
     uint64_t read_gen;          /* bumped by every sync: older reads are stale */
     uint64_t reading_gen;       /* read_gen when the read in flight was sent */
     int writing;                /* a MULTI/EXEC is in flight */
@@ -122,6 +124,7 @@ struct collector {
 };
 
 static void collector_read(struct collector *c);
+static void collector_on_entries(struct collector *c, redisReply *r);
 static void collector_resync(struct collector *c);
 static void collector_note_maintenance(struct collector *c, redisAsyncContext *ac,
                                        const struct ccheck *k, const struct state_events *ev);
@@ -137,6 +140,13 @@ static void collector_alert(struct collector *c, redisAsyncContext *ac, const st
 
     for (size_t i = 0; c->alerter != NULL && i < ev->n; i++)
         alerter_event(c->alerter, ac, (size_t)(k - c->checks), &ev->ev[i], now);
+}
+
+/* A batch read ahead is stale once a write fails or a sync starts. */
+static void collector_drop_held(struct collector *c)
+{
+    rreply_release(c->held);
+    c->held = NULL;
 }
 
 static struct ccheck *collector_find(struct collector *c, const char *id)
@@ -511,6 +521,7 @@ static void collector_resync(struct collector *c)
     free(json);
     /* a read in flight was sent with the old cursors and set of streams */
     c->read_gen++;
+    collector_drop_held(c);
     c->caught_up = 0;
     /* the cursors of the streams that are ours, then their checks' states:
      * both as the last EXEC that landed left them */
@@ -532,6 +543,8 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
 
     (void)ac;
     c->writing = 0;
+    if (!landed)
+        collector_drop_held(c);     /* read past what memory now has to forget */
     for (int i = 0; i < c->npart; i++) {
         if (c->part[i].in_write && landed)
             c->part[i].stored = c->part[i].cursor;
@@ -554,7 +567,16 @@ static void collector_on_written(redisAsyncContext *ac, void *reply, void *privd
         c->resync_wanted = 1;
     }
     if (c->resync_wanted) {
+        collector_drop_held(c);
         collector_resync(c);
+        return;
+    }
+    if (c->held != NULL) {
+        redisReply *next = c->held;
+
+        c->held = NULL;
+        collector_on_entries(c, next);
+        rreply_release(next);
         return;
     }
     collector_read(c);
@@ -977,8 +999,9 @@ static void collector_on_entries(struct collector *c, redisReply *r)
         return;
     }
     collector_write(c, r);
-    if (!c->writing)
-        collector_read(c);
+    /* the next batch is read while this one is written: Redis runs the EXEC
+     * while the reply of the read arrives and is parsed here */
+    collector_read(c);
 }
 
 static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata)
@@ -1004,6 +1027,13 @@ static void collector_on_read(redisAsyncContext *ac, void *reply, void *privdata
         collector_read(c);        /* BLOCK ran out: NIL */
         return;
     }
+    if (c->writing) {
+        /* read ahead: applied after the write in flight lands (its
+         * effects come first in memory as in Redis), dropped if it fails */
+        rreply_keep(r);
+        c->held = r;
+        return;
+    }
     collector_on_entries(c, r);
 }
 
@@ -1024,8 +1054,8 @@ static void collector_read(struct collector *c)
     int argc = 0, k = 0;
     int64_t block_ms = COLLECTOR_BLOCK_MS;
 
-    if (ac == NULL || c->reading || c->writing || c->stopping || c->phase != PHASE_READY ||
-        rconn_ctx(c->cmd) == NULL)
+    if (ac == NULL || c->reading || c->held != NULL || c->stopping ||
+        c->phase != PHASE_READY || rconn_ctx(c->cmd) == NULL)
         return;
     for (int i = 0; i < c->npart; i++)     /* decided once: validity runs out by the clock */
         if ((c->part[i].reading = c->part[i].cursor_known && collector_part_mine(c, i)) != 0)
@@ -1363,6 +1393,7 @@ void collector_stop(struct collector *c)
         partitions_close(c->parts);   /* hand the leases over at once */
         /* the blocking read holds no state: the cursors stay where they are */
         rconn_close(c->blk, 0);
+        collector_drop_held(c);     /* nor does a batch read ahead */
     }
     if (c->writing || c->final_sent)
         return;     /* collector_on_written calls us again */
@@ -1377,6 +1408,7 @@ void collector_free(struct collector *c)
 {
     if (c == NULL)
         return;
+    collector_drop_held(c);
     nines_config_free(c->cfg);
     collector_free_checks(c);
     for (size_t i = 0; i < c->nmaint; i++)

@@ -31,6 +31,7 @@ struct rreply_block {
 struct rreply_head {
     struct rreply_block *cur;    /* the block being filled */
     size_t next_cap;             /* size of the next block */
+    int kept;                    /* rreply_keep: hiredis's free leaves it */
 };
 
 #define RREPLY_HEAD_SIZE RREPLY_ALIGN(sizeof(struct rreply_head))
@@ -92,6 +93,7 @@ static redisReply *rreply_new(const redisReadTask *task, int type, size_t extra)
         h = (struct rreply_head *)(void *)b->data;
         h->cur = b;
         h->next_cap = 2 * RREPLY_FIRST_BLOCK;
+        h->kept = 0;
         r = (redisReply *)(void *)(b->data + RREPLY_HEAD_SIZE);
     } else {
         while (t->parent != NULL)
@@ -158,12 +160,10 @@ static void *rreply_create_nil(const redisReadTask *task)
     return rreply_new(task, REDIS_REPLY_NIL, 0);
 }
 
-static void rreply_free(void *root)
+static void rreply_free_blocks(void *root)
 {
     struct rreply_block *b;
 
-    if (root == NULL)
-        return;
     /* the head lives in the first block, which is freed last */
     b = rreply_head_of(root)->cur;
     while (b != NULL) {
@@ -172,6 +172,24 @@ static void rreply_free(void *root)
         free(b);
         b = prev;
     }
+}
+
+static void rreply_free(void *root)
+{
+    if (root == NULL || rreply_head_of(root)->kept)
+        return;
+    rreply_free_blocks(root);
+}
+
+void rreply_keep(redisReply *root)
+{
+    rreply_head_of(root)->kept = 1;
+}
+
+void rreply_release(redisReply *root)
+{
+    if (root != NULL)
+        rreply_free_blocks(root);
 }
 
 /* Never written: hiredis takes a non-const pointer to it. */

@@ -9,7 +9,8 @@
  * The objects are ordinary redisReply structs (same layout, same fields),
  * so code reading replies does not change. Only the whole reply can be
  * freed, and only by the reader's freeObject (hiredis's async API does
- * exactly that after the callback): never call freeReplyObject on one.
+ * exactly that after the callback) or, once kept, by rreply_release: never
+ * call freeReplyObject on one.
  */
 #ifndef NINES_RREPLY_H
 #define NINES_RREPLY_H
@@ -22,5 +23,13 @@
  * started with hiredis's functions must not be freed with these.
  */
 void rreply_use_blocks(redisReader *r);
+/*
+ * Keeps a whole reply (the root hiredis handed to a callback) past the
+ * callback: hiredis's free after the callback leaves it alone, and the
+ * caller frees it with rreply_release, once. The memory is the reply's own,
+ * so it outlives the connection and the reader.
+ */
+void rreply_keep(redisReply *root);
+void rreply_release(redisReply *root);
 
 #endif

@@ -230,3 +230,25 @@ Test(rreply, reader_freed_mid_reply)
     redisReaderFree(rd);
     free(b.p);
 }
+
+/* A kept reply survives the reader's free (as hiredis's async API frees
+ * each reply after its callback) and the reader itself; rreply_release
+ * frees it (ASan in CI sees a leak or a double free). */
+Test(rreply, kept_reply_outlives_the_free_and_the_reader)
+{
+    static const char in[] = "*2\r\n$5\r\nhello\r\n*1\r\n:42\r\n";
+    redisReader *rd = redisReaderCreate();
+    redisReply *r = NULL;
+
+    rreply_use_blocks(rd);
+    cr_assert(eq(int, redisReaderFeed(rd, in, sizeof(in) - 1), REDIS_OK));
+    cr_assert(eq(int, redisReaderGetReply(rd, (void **)&r), REDIS_OK));
+    cr_assert_not_null(r);
+    rreply_keep(r);
+    rd->fn->freeObject(r);          /* what hiredis does after the callback */
+    redisReaderFree(rd);
+    cr_assert(eq(int, r->type, REDIS_REPLY_ARRAY));
+    cr_assert(eq(str, r->element[0]->str, "hello"));
+    cr_assert(eq(i64, (int64_t)r->element[1]->element[0]->integer, 42));
+    rreply_release(r);
+}
