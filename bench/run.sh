@@ -177,6 +177,7 @@ catalogue() {
     }' >"$tmp/catalogue.json"
     rcli -x SET nines:catalogue <"$tmp/catalogue.json" >/dev/null
     rcli SET nines:catalogue:version "$(printf '%016x' "$(( $(date +%s%N) & 0x7fffffffffffffff ))")" >/dev/null
+    rcli SET nines:settings:wire 2 >/dev/null       # as a collector of this version publishes it
 }
 added() { rcli XINFO STREAM nines:results 2>/dev/null | awk 'p {print; exit} /^entries-added$/ {p = 1}' || echo 0; }
 probe_pid=""

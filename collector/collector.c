@@ -514,7 +514,9 @@ static void collector_resync(struct collector *c)
     snprintf(version, sizeof(version), "%016llx",
              (unsigned long long)nines_fnv1a64(json, strlen(json)));
     snprintf(maxlen, sizeof(maxlen), "%lld", (long long)c->cfg->collector.stream_maxlen);
-    redisAsyncCommand(ac, NULL, NULL, "MSET %s %s %s %s %s %s", NINES_KEY_CATALOGUE, json,
+    /* one MSET: a probe that reads the new version reads the wire key with it */
+    redisAsyncCommand(ac, NULL, NULL, "MSET %s %s %s %s %s %s %s %s", NINES_KEY_WIRE,
+                      NINES_WIRE_PACKED_VERSION, NINES_KEY_CATALOGUE, json,
                       NINES_KEY_CATALOGUE_VERSION, version, NINES_KEY_STREAM_MAXLEN, maxlen);
     log_info("catalogue_published", "checks=%zu version=%s bytes=%zu", c->cfg->checks_count,
              version, strlen(json));

@@ -356,7 +356,7 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
     p->fetching = 0;
     if (r == NULL || p->stopping)
         return;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
         r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING) {
         if (!p->catalogue_missing)    /* once, not at every poll */
             log_warn("catalogue_missing",
@@ -367,6 +367,10 @@ static void probe_on_catalogue(redisAsyncContext *ac, void *reply, void *privdat
     p->catalogue_missing = 0;
     if (r->element[2]->type == REDIS_REPLY_STRING)
         push_set_maxlen(p->push, strtoll(r->element[2]->str, NULL, 10));
+    /* the packed form only once the collectors say they read it: a probe
+     * upgraded before its collector still writes what that collector reads */
+    push_set_packed(p->push, r->element[3]->type == REDIS_REPLY_STRING &&
+                                 strcmp(r->element[3]->str, NINES_WIRE_PACKED_VERSION) == 0);
     if (nines_catalogue_decode_partitioned(r->element[1]->str, r->element[1]->len, &cat, &n,
                                            &partitions, &err) != 0) {
         log_error("catalogue_invalid", "error=\"%s\"", err.msg);
@@ -394,9 +398,9 @@ static void probe_on_version(redisAsyncContext *ac, void *reply, void *privdata)
         return;
     }
     /* changed (or first time): read version, catalogue and settings together */
-    if (redisAsyncCommand(ac, probe_on_catalogue, p, "MGET %s %s %s",
+    if (redisAsyncCommand(ac, probe_on_catalogue, p, "MGET %s %s %s %s",
                           NINES_KEY_CATALOGUE_VERSION, NINES_KEY_CATALOGUE,
-                          NINES_KEY_STREAM_MAXLEN) != REDIS_OK)
+                          NINES_KEY_STREAM_MAXLEN, NINES_KEY_WIRE) != REDIS_OK)
         p->fetching = 0;
 }
 

@@ -101,6 +101,7 @@ struct push {
     size_t *argvlen;
     char *num;              /* its numbers, PUSH_NUM_LEN per result */
     int64_t maxlen;
+    int packed;             /* results in the packed form (push_set_packed) */
     int up;                 /* the connection is ready */
     int closed;             /* push_save ran: late replies are ignored */
     struct spool *spool;    /* borrowed; NULL = memory only */
@@ -506,13 +507,16 @@ void push_stop_flush(struct push *p)
     push_pump(p);
 }
 
-static struct push_blob *push_pack(const struct nines_result *r)
+static struct push_blob *push_pack(const struct push *p, const struct nines_result *r)
 {
     struct nines_wire w;
     struct push_blob *b;
     size_t total = 0, off = 0;
 
-    nines_wire_encode(r, &w);
+    if (p->packed)
+        nines_wire_encode(r, &w);
+    else
+        nines_wire_encode_pairs(r, &w);
     for (size_t i = 0; i < w.argc; i++)
         total += w.argvlen[i];
     b = malloc(sizeof(*b) + total);
@@ -647,7 +651,7 @@ static void push_fill(struct push *p)
 void push_enqueue(struct push *p, const struct nines_result *r)
 {
     struct spool_stats ss;
-    struct push_blob *b = push_pack(r);
+    struct push_blob *b = push_pack(p, r);
 
     if (b == NULL) {
         p->st.dropped++;
@@ -767,6 +771,11 @@ int push_set_spool(struct push *p, struct spool *s, size_t mem_max)
     if (p->mem_max > p->cap)
         p->mem_max = p->cap;
     return 0;
+}
+
+void push_set_packed(struct push *p, int on)
+{
+    p->packed = on != 0;
 }
 
 void push_set_maxlen(struct push *p, int64_t maxlen)

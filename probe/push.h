@@ -58,6 +58,13 @@ void push_lost(struct push *p);
  * ignores replies from now on; later results go to the spool. */
 void push_save(struct push *p);
 void push_set_maxlen(struct push *p, int64_t maxlen);
+/*
+ * Results enqueued from now on go in the packed wire form (version 2) when
+ * on, else in the pairs form (version 1), which every collector reads. The
+ * probe turns it on when the collector says it reads the packed form
+ * (NINES_KEY_WIRE); off by default. Queued results keep their form.
+ */
+void push_set_packed(struct push *p, int on);
 /* The catalogue's partition count: results go to their check's partition stream. */
 void push_set_partitions(struct push *p, int partitions);
 void push_get_stats(const struct push *p, struct push_stats *st);

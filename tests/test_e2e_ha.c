@@ -194,6 +194,9 @@ static void collect_once(struct world *w, int nchecks)
             int64_t ts;
 
             cr_assert(eq(int, redis_fixture_entry_result(r->element[i]->element[1], &res), 0));
+            /* probes read the catalogue with the collectors' wire key: packed */
+            cr_expect(eq(str, r->element[i]->element[1]->element[0]->str, "r"),
+                      "entry %s not in the packed form", r->element[i]->element[0]->str);
             idx = atoi(res.check_id + 1);
             ts = res.start_ms;
             ok = res.outcome == NINES_OUTCOME_OK;

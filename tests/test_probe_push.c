@@ -148,6 +148,44 @@ Test(probe_push, every_result_becomes_one_stream_entry, .timeout = 20)
     redis_fixture_stop(&f);
 }
 
+/* The form of the entries: pairs until the probe is told the collectors
+ * read the packed form, then packed, each result whole either way. */
+Test(probe_push, results_switch_to_the_packed_form_when_told, .timeout = 20)
+{
+    struct redis_fixture f;
+    struct run r;
+    redisContext *c;
+    redisReply *x;
+
+    cr_assert(eq(int, redis_fixture_start(&f, 0), 0));
+    run_open(&r, f.url, 1000);
+    for (int i = 0; i < 20; i++) {
+        struct nines_result res;
+
+        if (i == 10)
+            push_set_packed(r.push, 1);
+        make_result(&res, i);
+        push_enqueue(r.push, &res);
+    }
+    run_until_acked(&r, 20, 5000);
+    assert_stream_holds(&f, 0, 19);
+    c = redis_fixture_connect(&f);
+    x = redisCommand(c, "XRANGE %s - +", NINES_KEY_RESULTS);
+    cr_assert(eq(sz, x->elements, 20));
+    for (size_t i = 0; i < 20; i++) {
+        const redisReply *fields = x->element[i]->element[1];
+
+        cr_expect(eq(str, fields->element[0]->str, i < 10 ? "v" : "r"), "entry %zu", i);
+        /* the packed form is one field, then the push's "sent" */
+        if (i >= 10)
+            cr_expect(eq(sz, fields->elements, 4), "entry %zu", i);
+    }
+    freeReplyObject(x);
+    redisFree(c);
+    run_close(&r);
+    redis_fixture_stop(&f);
+}
+
 Test(probe_push, results_made_while_redis_is_down_arrive_after_restart, .timeout = 30)
 {
     struct redis_fixture f;

@@ -17,6 +17,8 @@
 #define NINES_KEY_CATALOGUE_VERSION "nines:catalogue:version"  /* hash of it */
 #define NINES_KEY_STATE_PREFIX "nines:state:"      /* + check id: hash */
 #define NINES_KEY_STREAM_MAXLEN "nines:settings:stream_maxlen"  /* probes' XADD cap */
+/* the newest result form the collectors read ("2"); absent: pairs only */
+#define NINES_KEY_WIRE "nines:settings:wire"
 #define NINES_KEY_APPLIED_PREFIX "nines:applied:"   /* + stream: its applied cursor */
 #define NINES_GROUP "nines"     /* consumer group before the cursor: upgrades read it */
 
