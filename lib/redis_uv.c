@@ -18,8 +18,22 @@
  * wake-up (libuv runs a prepare handle started there only in the next
  * iteration): nothing of ours sends from a prepare handle (checks/http.c's
  * watch is a check handle for that reason).
+ *
+ * Writes: on a connected context the glue writes hiredis's output buffer
+ * itself, from an offset it keeps, and empties the buffer only once all of
+ * it is out. hiredis's redisBufferWrite moves what is left to the front of
+ * the buffer after every partial write (sdsrange): the collector's batch of
+ * several MiB, written through a Unix socket that takes ~200 KiB at a time,
+ * was moved about twenty times over, 14 % of the collector's CPU at 170,000
+ * results/s. Anything unusual (not connected yet, an error on the context
+ * or the socket) goes through redisAsyncHandleWrite as before, the buffer
+ * first cut to what is still unsent, so hiredis sees exactly its own state.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+#include <hiredis/sds.h>
 
 #include "redis_uv.h"
 
@@ -30,6 +44,7 @@ struct redis_uv {
     int events;              /* UV_READABLE | UV_WRITABLE wanted by hiredis */
     int armed;               /* events the poll handle watches now */
     int writing;             /* inside our redisAsyncHandleWrite */
+    size_t woff;             /* bytes at the front of c->obuf already written */
     int open;                /* handles not yet closed */
 };
 
@@ -49,12 +64,56 @@ static void redis_uv_arm(struct redis_uv *p)
 
 /* Lets hiredis write its output buffer: it then asks for write interest
  * (the socket is full: the poll handle waits for room) or drops it. */
-static void redis_uv_write(struct redis_uv *p)
+static void redis_uv_hiredis_write(struct redis_uv *p)
 {
-    uv_prepare_stop(&p->flush);
+    redisContext *c = &p->ac->c;
+
+    if (p->woff > 0) {
+        sdsrange(c->obuf, (int)p->woff, -1);
+        p->woff = 0;
+    }
     p->writing = 1;
     redisAsyncHandleWrite(p->ac);   /* may free the context: cleanup clears p->ac */
     p->writing = 0;
+}
+
+/* Writes what hiredis queued, from our offset (see the top of the file). */
+static void redis_uv_write(struct redis_uv *p)
+{
+    redisContext *c = &p->ac->c;
+    size_t len;
+
+    uv_prepare_stop(&p->flush);
+    if (!(c->flags & REDIS_CONNECTED) || c->err != 0) {
+        redis_uv_hiredis_write(p);
+        return;
+    }
+    len = sdslen(c->obuf);
+    while (p->woff < len) {
+        ssize_t n = write(c->fd, c->obuf + p->woff, len - p->woff);
+
+        if (n > 0) {
+            p->woff += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            break;
+        } else {
+            redis_uv_hiredis_write(p);  /* hiredis meets the error itself */
+            return;
+        }
+    }
+    if (p->woff == len) {
+        /* as hiredis does: a fresh buffer, not a large one kept */
+        sdsfree(c->obuf);
+        c->obuf = sdsempty();
+        p->woff = 0;
+        p->events &= ~UV_WRITABLE;
+    } else {
+        p->events |= UV_WRITABLE;   /* the socket is full: wait for room */
+    }
+    p->events |= UV_READABLE;       /* as redisAsyncHandleWrite does */
+    redis_uv_arm(p);
 }
 
 static void redis_uv_on_flush(uv_prepare_t *h)
