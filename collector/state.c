@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,42 +367,85 @@ void state_tick(struct check_state *s, const struct nines_check *c, int64_t now_
 /* ---- stored form ------------------------------------------------------- */
 
 /*
+ * Version 2 of the stored form, written since v1 was found to be mostly
+ * member names and zeros: with three locations about 1.1 KB, rewritten with
+ * every batch that touches the check, so the bytes Redis parses and appends
+ * to its AOF per result. In v2:
+ *  - a member whose value is 0, "" or false is left out (a reader gets the
+ *    same from json_integer_value / json_is_true of a missing member), at
+ *    the top level and in "incident"; "incident" itself is left out when
+ *    all of its members are;
+ *  - each location is an array of STATE_LOC_FIELDS values, always all of
+ *    them, in the order of state_put_loc (silent as 0/1). Leaving out its
+ *    trailing defaults would only ever save ",0": a location exists once it
+ *    sent a result, so last_ms and last_end_ms are never 0;
+ *  - the other member names are v1's, for tools that read the document.
+ * state_decode reads v1 as well.
+ */
+#define STATE_DOC_VERSION 2
+#define STATE_LOC_FIELDS 12
+
+/*
  * The stored form is written with lib/jsonw rather than through json_pack
  * and json_dumps: the collector stores a check's state with every batch that
  * touched it, and building and dumping a jansson tree (an object per member,
  * a malloc each) was 40 % of its CPU per result. The output is what
- * jansson's JSON_COMPACT made, member for member and byte for byte for valid
+ * jansson's JSON_COMPACT makes of the same members, byte for byte for valid
  * UTF-8; where jansson refused a string that is not UTF-8 (and the whole
  * state went unstored), each bad byte becomes U+FFFD.
  */
 static void state_put_kstr(struct jsonw *w, const char *key, const char *v)
 {
+    if (v[0] == '\0')
+        return;
     jsonw_key(w, key);
     jsonw_str(w, v);
 }
 
 static void state_put_kint(struct jsonw *w, const char *key, int64_t v)
 {
+    if (v == 0)
+        return;
     jsonw_key(w, key);
     jsonw_int(w, v);
 }
 
+/* [name, probe, state, fail_streak, ok_streak, streak_start_ms,
+ *  streak_reason, streak_message, since_ms, last_ms, last_end_ms, silent] */
 static void state_put_loc(struct jsonw *w, const struct loc_state *l)
 {
+    jsonw_arr_open(w);
+    jsonw_str(w, l->name);
+    jsonw_str(w, l->probe);
+    jsonw_str(w, state_name(l->state));
+    jsonw_int(w, l->fail_streak);
+    jsonw_int(w, l->ok_streak);
+    jsonw_int(w, l->streak_start_ms);
+    jsonw_str(w, l->streak_reason);
+    jsonw_str(w, l->streak_message);
+    jsonw_int(w, l->since_ms);
+    jsonw_int(w, l->last_ms);
+    jsonw_int(w, l->last_end_ms);
+    jsonw_int(w, l->silent != 0);
+    jsonw_arr_close(w);
+}
+
+static void state_put_incident(struct jsonw *w, const struct incident_state *in)
+{
+    if (!in->open && in->start_ms == 0 && in->end_ms == 0 && in->reason[0] == '\0' &&
+        in->message[0] == '\0' && in->locations[0] == '\0')
+        return;
+    jsonw_key(w, "incident");
     jsonw_obj_open(w);
-    state_put_kstr(w, "name", l->name);
-    state_put_kstr(w, "probe", l->probe);
-    state_put_kstr(w, "state", state_name(l->state));
-    state_put_kint(w, "fail_streak", l->fail_streak);
-    state_put_kint(w, "ok_streak", l->ok_streak);
-    state_put_kint(w, "streak_start_ms", l->streak_start_ms);
-    state_put_kstr(w, "streak_reason", l->streak_reason);
-    state_put_kstr(w, "streak_message", l->streak_message);
-    state_put_kint(w, "since_ms", l->since_ms);
-    state_put_kint(w, "last_ms", l->last_ms);
-    state_put_kint(w, "last_end_ms", l->last_end_ms);
-    jsonw_key(w, "silent");
-    jsonw_bool(w, l->silent);
+    if (in->open) {
+        jsonw_key(w, "open");
+        jsonw_bool(w, 1);
+    }
+    state_put_kint(w, "start_ms", in->start_ms);
+    state_put_kint(w, "end_ms", in->end_ms);
+    state_put_kstr(w, "reason", in->reason);
+    state_put_kstr(w, "message", in->message);
+    state_put_kstr(w, "locations", in->locations);
     jsonw_obj_close(w);
 }
 
@@ -411,25 +455,18 @@ static void state_encode_w(const struct check_state *s, struct jsonw *w)
 
     snprintf(applied, sizeof(applied), "%" PRIu64 "-%" PRIu64, s->applied.ms, s->applied.seq);
     jsonw_obj_open(w);
-    state_put_kint(w, "v", 1);
+    state_put_kint(w, "v", STATE_DOC_VERSION);
     state_put_kstr(w, "id", s->id);
     state_put_kstr(w, "state", state_name(s->state));
     state_put_kint(w, "since_ms", s->since_ms);
-    jsonw_key(w, "locations");
-    jsonw_arr_open(w);
-    for (size_t i = 0; i < s->nloc; i++)
-        state_put_loc(w, &s->loc[i]);
-    jsonw_arr_close(w);
-    jsonw_key(w, "incident");
-    jsonw_obj_open(w);
-    jsonw_key(w, "open");
-    jsonw_bool(w, s->incident.open);
-    state_put_kint(w, "start_ms", s->incident.start_ms);
-    state_put_kint(w, "end_ms", s->incident.end_ms);
-    state_put_kstr(w, "reason", s->incident.reason);
-    state_put_kstr(w, "message", s->incident.message);
-    state_put_kstr(w, "locations", s->incident.locations);
-    jsonw_obj_close(w);
+    if (s->nloc > 0) {
+        jsonw_key(w, "locations");
+        jsonw_arr_open(w);
+        for (size_t i = 0; i < s->nloc; i++)
+            state_put_loc(w, &s->loc[i]);
+        jsonw_arr_close(w);
+    }
+    state_put_incident(w, &s->incident);
     state_put_kint(w, "last_ms", s->last_ms);
     state_put_kint(w, "last_total_us", s->last_total_us);
     state_put_kint(w, "last_code", s->last_code);
@@ -468,29 +505,93 @@ int state_encode_to(const struct check_state *s, char **buf, size_t *cap, size_t
     return 0;
 }
 
-/* Copies a JSON string member into a fixed buffer; 0 or -1. */
-static int state_get_str(json_t *o, const char *key, char *dst, size_t cap)
+/* A JSON string into a fixed buffer; 0, or -1 (and dst empty). */
+static int state_str(json_t *v, char *dst, size_t cap)
 {
-    json_t *v = json_object_get(o, key);
     const char *str = json_string_value(v);
+    size_t n = str != NULL ? strlen(str) : 0;
 
-    if (str == NULL || strlen(str) >= cap)
+    dst[0] = '\0';
+    if (str == NULL || n >= cap)
         return -1;
-    memcpy(dst, str, strlen(str) + 1);
+    memcpy(dst, str, n + 1);
     return 0;
 }
 
-static int state_get_int(json_t *o, const char *key, int64_t *out)
+static int state_int(json_t *v, int64_t *out)
 {
-    json_t *v = json_object_get(o, key);
-
     if (!json_is_integer(v))
         return -1;
     *out = json_integer_value(v);
     return 0;
 }
 
-static int state_decode_loc(json_t *o, struct loc_state *l)
+/* An integer that must fit an int. */
+static int state_int32(json_t *v, int *out)
+{
+    int64_t x = 0;
+
+    if (state_int(v, &x) != 0 || x < INT_MIN || x > INT_MAX)
+        return -1;
+    *out = (int)x;
+    return 0;
+}
+
+/* v1: every member present. Copies a JSON string member; 0 or -1. */
+static int state_get_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    return state_str(json_object_get(o, key), dst, cap);
+}
+
+static int state_get_int(json_t *o, const char *key, int64_t *out)
+{
+    return state_int(json_object_get(o, key), out);
+}
+
+/* v2: a member left out is "" (0, false); one present must have its type. */
+static int state_opt_str(json_t *o, const char *key, char *dst, size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+
+    dst[0] = '\0';
+    return v == NULL ? 0 : state_str(v, dst, cap);
+}
+
+static int state_opt_int(json_t *o, const char *key, int64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = 0;
+    return v == NULL ? 0 : state_int(v, out);
+}
+
+static int state_opt_int32(json_t *o, const char *key, int *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = 0;
+    return v == NULL ? 0 : state_int32(v, out);
+}
+
+static int state_opt_bool(json_t *o, const char *key, int *out)
+{
+    json_t *v = json_object_get(o, key);
+
+    *out = json_is_true(v);
+    return v == NULL || json_is_boolean(v) ? 0 : -1;
+}
+
+/* A state name (never ""); the state kind in *k. */
+static int state_parse_str(json_t *v, enum check_state_kind *k)
+{
+    char st[16];
+
+    if (state_str(v, st, sizeof(st)) != 0)
+        return -1;
+    return state_parse_name(st, k) == 0 ? 0 : -1;
+}
+
+static int state_decode_loc_v1(json_t *o, struct loc_state *l)
 {
     char st[16];
     int64_t fs = 0, os = 0;
@@ -515,7 +616,10 @@ static int state_decode_loc(json_t *o, struct loc_state *l)
     return bad ? -1 : 0;
 }
 
-static int state_decode_doc(struct check_state *s, json_t *doc)
+/* Version 1, as every collector before v2 stored it: all members, each
+ * location an object. Its leniencies (silent and open read as "is true",
+ * streaks cast to int) are kept, so an old document reads as it always did. */
+static int state_decode_v1(struct check_state *s, json_t *doc)
 {
     json_t *locs = json_object_get(doc, "locations"), *in = json_object_get(doc, "incident");
     char st[16] = "", outcome[16] = "", applied[48] = "";
@@ -530,7 +634,7 @@ static int state_decode_doc(struct check_state *s, json_t *doc)
         return -1;
     s->nloc = json_array_size(locs);
     for (size_t i = 0; i < s->nloc; i++)
-        bad |= state_decode_loc(json_array_get(locs, i), &s->loc[i]);
+        bad |= state_decode_loc_v1(json_array_get(locs, i), &s->loc[i]);
     s->incident.open = json_is_true(json_object_get(in, "open"));
     bad |= state_get_int(in, "start_ms", &s->incident.start_ms);
     bad |= state_get_int(in, "end_ms", &s->incident.end_ms);
@@ -559,23 +663,111 @@ static int state_decode_doc(struct check_state *s, json_t *doc)
     return bad ? -1 : 0;
 }
 
+/* One v2 location: exactly STATE_LOC_FIELDS values of the right types. */
+static int state_decode_loc_v2(json_t *a, struct loc_state *l)
+{
+    int64_t silent = -1;
+    int bad = 0;
+
+    memset(l, 0, sizeof(*l));
+    if (!json_is_array(a) || json_array_size(a) != STATE_LOC_FIELDS)
+        return -1;
+    bad |= state_str(json_array_get(a, 0), l->name, sizeof(l->name));
+    bad |= state_str(json_array_get(a, 1), l->probe, sizeof(l->probe));
+    bad |= state_parse_str(json_array_get(a, 2), &l->state);
+    bad |= state_int32(json_array_get(a, 3), &l->fail_streak);
+    bad |= state_int32(json_array_get(a, 4), &l->ok_streak);
+    bad |= state_int(json_array_get(a, 5), &l->streak_start_ms);
+    bad |= state_str(json_array_get(a, 6), l->streak_reason, sizeof(l->streak_reason));
+    bad |= state_str(json_array_get(a, 7), l->streak_message, sizeof(l->streak_message));
+    bad |= state_int(json_array_get(a, 8), &l->since_ms);
+    bad |= state_int(json_array_get(a, 9), &l->last_ms);
+    bad |= state_int(json_array_get(a, 10), &l->last_end_ms);
+    bad |= state_int(json_array_get(a, 11), &silent);
+    if (silent != 0 && silent != 1)
+        return -1;
+    l->silent = (int)silent;
+    return bad ? -1 : 0;
+}
+
+static int state_decode_incident_v2(json_t *in, struct incident_state *i)
+{
+    int bad = 0;
+
+    if (in == NULL)
+        return 0;           /* closed and all default: left out */
+    if (!json_is_object(in))
+        return -1;
+    bad |= state_opt_bool(in, "open", &i->open);
+    bad |= state_opt_int(in, "start_ms", &i->start_ms);
+    bad |= state_opt_int(in, "end_ms", &i->end_ms);
+    bad |= state_opt_str(in, "reason", i->reason, sizeof(i->reason));
+    bad |= state_opt_str(in, "message", i->message, sizeof(i->message));
+    bad |= state_opt_str(in, "locations", i->locations, sizeof(i->locations));
+    return bad;
+}
+
+/* Version 2 (see above): a member left out is 0, "" or false; "state",
+ * "last_outcome" and "applied" are never "" and so must be there. */
+static int state_decode_v2(struct check_state *s, json_t *doc)
+{
+    json_t *locs = json_object_get(doc, "locations");
+    char outcome[16], applied[48];
+    int64_t results = 0;
+    int bad = 0;
+
+    bad |= state_parse_str(json_object_get(doc, "state"), &s->state);
+    bad |= state_opt_int(doc, "since_ms", &s->since_ms);
+    if (locs != NULL && (!json_is_array(locs) || json_array_size(locs) > STATE_MAX_LOCATIONS))
+        return -1;
+    s->nloc = json_array_size(locs);
+    for (size_t i = 0; i < s->nloc; i++)
+        bad |= state_decode_loc_v2(json_array_get(locs, i), &s->loc[i]);
+    bad |= state_decode_incident_v2(json_object_get(doc, "incident"), &s->incident);
+    bad |= state_opt_int(doc, "last_ms", &s->last_ms);
+    bad |= state_opt_int(doc, "last_total_us", &s->last_total_us);
+    bad |= state_opt_int32(doc, "last_code", &s->last_code);
+    bad |= state_opt_str(doc, "last_outcome", outcome, sizeof(outcome));
+    bad |= nines_outcome_parse(outcome, &s->last_outcome) == 0 ? 0 : -1;
+    bad |= state_opt_str(doc, "last_location", s->last_location, sizeof(s->last_location));
+    bad |= state_opt_int(doc, "last_error_ms", &s->last_error_ms);
+    bad |= state_opt_str(doc, "last_error_reason", s->last_error_reason,
+                         sizeof(s->last_error_reason));
+    bad |= state_opt_str(doc, "last_error_message", s->last_error_message,
+                         sizeof(s->last_error_message));
+    bad |= state_opt_str(doc, "applied", applied, sizeof(applied));
+    bad |= stream_id_parse(applied, strlen(applied), &s->applied) == 0 ? 0 : -1;
+    bad |= state_opt_int(doc, "results", &results);
+    bad |= state_opt_int(doc, "first_ms", &s->first_ms);
+    s->results = (uint64_t)results;
+    return bad ? -1 : 0;
+}
+
+/*
+ * Reads a stored document of version 1 or 2 into s, whose id is kept (the
+ * key names the check; the document's "id" is not read). Anything else, a
+ * version this collector does not know included, is NINES_EPROTO and leaves
+ * s as state_init made it.
+ */
 int state_decode(struct check_state *s, const char *json, size_t len)
 {
-    json_t *doc = json_loadb(json, len, 0, NULL);
+    json_t *doc = json_loadb(json, len, 0, NULL), *v = json_object_get(doc, "v");
     char id[NINES_ID_LEN];
-    int rc;
+    int rc = -1;
 
     memcpy(id, s->id, sizeof(id));
-    if (doc == NULL || !json_is_object(doc)) {
-        json_decref(doc);
-        return NINES_EPROTO;
+    id[sizeof(id) - 1] = '\0';
+    state_init(s, id);      /* nothing of what s held before survives */
+    if (json_is_object(doc) && json_is_integer(v)) {
+        if (json_integer_value(v) == 1)
+            rc = state_decode_v1(s, doc);
+        else if (json_integer_value(v) == STATE_DOC_VERSION)
+            rc = state_decode_v2(s, doc);
     }
-    rc = state_decode_doc(s, doc);
     json_decref(doc);
     if (rc != 0) {
         state_init(s, id);
         return NINES_EPROTO;
     }
-    memcpy(s->id, id, sizeof(id));
     return 0;
 }

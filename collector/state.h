@@ -111,12 +111,15 @@ size_t state_quorum(const struct nines_check *c, size_t reporting);
 int stream_id_parse(const char *s, size_t len, struct stream_id *sid);
 int stream_id_cmp(struct stream_id a, struct stream_id b);
 
-/* The stored form: a JSON document (malloc'd) and back. */
+/* The stored form, version 2 (state.c has its rules): a JSON document
+ * (malloc'd) and back. */
 char *state_encode(const struct check_state *s);
 /* The same document into *buf (capacity *cap, grown with realloc and kept
  * by the caller, who frees it), NUL-terminated; its length in *len.
  * 0, or NINES_ENOMEM (*buf still the caller's to free). */
 int state_encode_to(const struct check_state *s, char **buf, size_t *cap, size_t *len);
+/* Version 2, or 1 as collectors before it stored it, into s (its id kept);
+ * 0, or NINES_EPROTO with s as state_init left it. */
 int state_decode(struct check_state *s, const char *json, size_t len);
 
 #endif
