@@ -1500,24 +1500,19 @@ uv_loop_t *collector_loop(struct collector *c)
 int collector_push_result(struct collector *c, const struct nines_result *r)
 {
     redisAsyncContext *ac = collector_redis(c);
-    struct nines_wire w;
-    const char *argv[3 + 2 * NINES_WIRE_MAX_FIELDS];
-    size_t len[3 + 2 * NINES_WIRE_MAX_FIELDS];
+    static struct nines_wire w;     /* 5 KiB; the loop is single-threaded */
+    const char *argv[NINES_WIRE_XADD_ARGC];
+    size_t len[NINES_WIRE_XADD_ARGC];
+    int argc;
 
     if (ac == NULL)
         return NINES_ESTATE;
-    nines_wire_encode(r, &w);
-    argv[0] = "XADD";
-    len[0] = 4;
-    argv[1] = c->part[nines_partition_of(r->check_id, c->npart)].stream;
-    len[1] = strlen(argv[1]);
-    argv[2] = "*";
-    len[2] = 1;
-    memcpy(argv + 3, w.argv, w.argc * sizeof(argv[0]));
-    memcpy(len + 3, w.argvlen, w.argc * sizeof(len[0]));
-    return redisAsyncCommandArgv(ac, NULL, NULL, (int)(3 + w.argc), argv, len) == REDIS_OK
-               ? 0
-               : NINES_EIO;
+    /* the pairs form: another collector of an older version may own the
+     * stream during a rolling upgrade, and push monitors are few */
+    nines_wire_encode_pairs(r, &w);
+    argc = nines_wire_xadd_argv(&w, c->part[nines_partition_of(r->check_id, c->npart)].stream,
+                                argv, len);
+    return redisAsyncCommandArgv(ac, NULL, NULL, argc, argv, len) == REDIS_OK ? 0 : NINES_EIO;
 }
 
 void collector_get_stats(const struct collector *c, struct collector_stats *st)
