@@ -227,7 +227,8 @@ static int world_all_reporting(void *arg)
     for (int i = 0; yes && i < 3; i++) {
         char name[32];
 
-        snprintf(name, sizeof(name), "\"name\":\"%s\"", locations[i]);
+        /* doc v2: each location is an array that starts with its name */
+        snprintf(name, sizeof(name), "[\"%s\",", locations[i]);
         yes = strstr(r->str, name) != NULL;
     }
     freeReplyObject(r);
