@@ -26,20 +26,14 @@
  */
 #define PROBE_INFLIGHT_DEFAULT 1024
 /*
- * A result that does not fill a script call waits for others to share it.
- * At the bench's 2,000 results a second almost every call carried one
- * result (12,605 calls for 14,180 results): a call costs the probe the ~1 KB
- * script and ~20 arguments formatted, a reply parsed, and Redis 16 us.
- * Results wait for the scheduler's next turn (push_kick in probe_on_fire),
- * which wakes the loop anyway: at 2,000 checks a second a turn every 10 ms
- * sends the previous turn's results. The write then goes out just before
- * the turn's connects, and its reply is in by the time the loop polls for
- * them, so a turn costs one wake-up where a timer of its own (5 ms) made
- * three: the flush, the reply, the next turn. This delay is the backstop for
- * sparse schedules (no turn due soon): one slot and a half, so that a turn
- * due in the next slot always comes first. Stopping sends what waits at once.
+ * A result that does not fill a script call waits this long for others to
+ * share it. At the bench's 2,000 results a second almost every call
+ * carried one result (12,605 calls for 14,180 results): a call costs the
+ * probe the ~1 KB script and ~20 arguments formatted, a reply parsed, and
+ * Redis 16 us. 5 ms makes about 10 per call at that rate; at rest a result
+ * reaches Redis 5 ms later. Stopping sends what waits at once.
  */
-#define PROBE_PUSH_FLUSH_MS (SCHEDULER_SLOT_MS + SCHEDULER_SLOT_MS / 2)
+#define PROBE_PUSH_FLUSH_MS 5
 
 struct probe_check {              /* one catalogue entry this probe runs */
     struct nines_check spec;
@@ -224,7 +218,6 @@ static void probe_on_fire(void *item, int64_t due_ms, void *arg)
 
     if (p->stopping)
         return;
-    push_kick(p->push);       /* first in a turn: the last turn's results, before the connects */
     if (pc->running) {
         int64_t now = nines_wall_ms();
 

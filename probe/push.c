@@ -534,14 +534,6 @@ void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms)
     p->flush_ms = p->flush_open ? delay_ms : 0;
 }
 
-void push_kick(struct push *p)
-{
-    if (!p->flush_open || !uv_is_active((uv_handle_t *)&p->flush))
-        return;     /* nothing waits for company */
-    uv_timer_stop(&p->flush);
-    push_pump(p);
-}
-
 void push_stop_flush(struct push *p)
 {
     if (!p->flush_open)

@@ -48,11 +48,6 @@ int push_set_spool(struct push *p, struct spool *s, size_t mem_max);
  */
 void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms);
 void push_stop_flush(struct push *p);
-/*
- * The loop is awake anyway (the scheduler's turn): what waits for company
- * goes now rather than at its own timer, which would wake the loop again.
- */
-void push_kick(struct push *p);
 /* Copies r into the queue and sends when connected. */
 void push_enqueue(struct push *p, const struct nines_result *r);
 /* The connection is up: start (re)sending from the oldest unacknowledged. */
