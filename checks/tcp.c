@@ -9,8 +9,8 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <regex.h>
-#include <stddef.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +148,7 @@ static void tcp_driver_free(struct tcp_driver *d)
 {
     tls_cache_free(d->tls);
     d->tls = NULL;
-    if (d->epfd >= 0) {     /* the memory goes with the poll handle */
+    if (d->epfd >= 0) { /* the memory goes with the poll handle */
         uv_close((uv_handle_t *)&d->epoll, tcp_driver_on_epoll_closed);
         return;
     }
@@ -369,7 +369,7 @@ static void tcp_check_on_closed(uv_handle_t *h)
  */
 static void tcp_check_close_raw(struct tcp_check *c)
 {
-    struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
 
     if (c->fd >= 0) {
         if (c->reset_close && !c->retrying)
@@ -725,9 +725,9 @@ static void tcp_format_address(const struct sockaddr *sa, char *buf, size_t len)
 static int tcp_check_raw_connect(struct tcp_check *c, const struct sockaddr *sa)
 {
     struct tcp_driver *d = c->driver;
-    struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
-    socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                              : sizeof(struct sockaddr_in);
+    struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+    socklen_t len =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 
     c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
@@ -751,7 +751,7 @@ static void tcp_check_on_raw_event(struct tcp_check *c)
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err == EINPROGRESS)
-        return;     /* not decided yet: the level-triggered event comes again */
+        return; /* not decided yet: the level-triggered event comes again */
     if (err != 0)
         tcp_check_connect_failed(c, -err);
     else
@@ -771,7 +771,7 @@ static void tcp_driver_on_epoll(uv_poll_t *h, int status, int events)
     struct epoll_event ev[TCP_RAW_EVENTS];
     int n;
 
-    (void)status;   /* an error on the epoll fd itself: epoll_wait says */
+    (void)status; /* an error on the epoll fd itself: epoll_wait says */
     (void)events;
     d->round++;
     n = epoll_wait(d->epfd, ev, TCP_RAW_EVENTS, 0);

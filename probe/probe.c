@@ -155,7 +155,7 @@ static void probe_result_id(struct probe *p, struct nines_result *r)
         n += probe_utoa(buf + n, (uint64_t)(p->o.worker > 0 ? p->o.worker : 0));
         buf[n++] = '/';
     }
-    if (p->boot_ms < 0)     /* not expected: the wall clock before 1970 */
+    if (p->boot_ms < 0) /* not expected: the wall clock before 1970 */
         buf[n++] = '-';
     n += probe_utoa(buf + n, (uint64_t)(p->boot_ms < 0 ? -p->boot_ms : p->boot_ms));
     buf[n++] = '/';

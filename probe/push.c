@@ -256,7 +256,7 @@ static const char *push_stream(const struct push *p, const struct push_blob *b, 
         }
         off += b->len[i] + b->len[i + 1];
     }
-    return NINES_KEY_RESULTS;   /* what nines_results_key(0, 1) writes, without a printf */
+    return NINES_KEY_RESULTS; /* what nines_results_key(0, 1) writes, without a printf */
 }
 
 /* The result's id "<probe>/<boot_ms>/<seq>": the acked key and the seq. */

@@ -459,7 +459,7 @@ Test(tcp, a_finished_run_resets_unless_graceful_close)
  * handshakes up to the backlog); its port in *port. */
 static int listen_never_accept(int backlog, int *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -506,7 +506,7 @@ static int new_fd_since(const unsigned char *before)
     return -1;
 }
 
-#define MANY_CHECKS 300     /* more than one epoll_wait takes (256) */
+#define MANY_CHECKS 300 /* more than one epoll_wait takes (256) */
 
 /*
  * Connect-only checks use raw sockets in the driver's epoll set: 300 at
@@ -561,7 +561,7 @@ Test(tcp, connect_only_to_a_full_backlog_times_out_at_the_deadline, .timeout = 1
     struct nines_check c;
     struct got g = {0};
     char host[] = "127.0.0.1";
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int port, lfd = listen_never_accept(0, &port), filler[2];
     unsigned char before[FD_SCAN];
     uint64_t elapsed;
