@@ -113,6 +113,59 @@ static void probe_next_waiting(struct probe *p)
     }
 }
 
+/* src into dst (size bytes with the NUL), cut to fit: snprintf's "%s" without its parsing,
+ * as this runs for every result. */
+static void probe_copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Writes v in decimal at out; returns the digits written (no NUL). */
+static size_t probe_utoa(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/*
+ * The run's id, "<probe>/<boot_ms>/<seq>" (a worker's: "<probe>/w<n>/<boot_ms>/<seq>", so
+ * its acked key never dedups another worker's). It is built once per result, so by hand:
+ * snprintf was a third of probe_on_done. The name is cut as snprintf would cut the whole.
+ */
+static void probe_result_id(struct probe *p, struct nines_result *r)
+{
+    char buf[NINES_ID_LEN + 3 * 24];
+    size_t n = strnlen(p->o.name, NINES_ID_LEN - 1);
+
+    memcpy(buf, p->o.name, n);
+    buf[n++] = '/';
+    if (p->o.workers > 1) {
+        buf[n++] = 'w';
+        n += probe_utoa(buf + n, (uint64_t)(p->o.worker > 0 ? p->o.worker : 0));
+        buf[n++] = '/';
+    }
+    if (p->boot_ms < 0) /* not expected: the wall clock before 1970 */
+        buf[n++] = '-';
+    n += probe_utoa(buf + n, (uint64_t)(p->boot_ms < 0 ? -p->boot_ms : p->boot_ms));
+    buf[n++] = '/';
+    n += probe_utoa(buf + n, ++p->seq);
+    if (n > sizeof(r->id) - 1)
+        n = sizeof(r->id) - 1;
+    memcpy(r->id, buf, n);
+    r->id[n] = '\0';
+}
+
 static void probe_on_done(struct nines_result *r, void *arg)
 {
     struct probe_check *pc = arg;
@@ -127,15 +180,9 @@ static void probe_on_done(struct nines_result *r, void *arg)
     }
     if (strcmp(r->reason, "cancelled") == 0)
         return;    /* the probe is stopping: not a measurement */
-    snprintf(r->probe, sizeof(r->probe), "%s", p->o.name);
-    snprintf(r->location, sizeof(r->location), "%s", p->o.location);
-    /* a worker's run is its own: its acked key never dedups another's */
-    if (p->o.workers > 1)
-        snprintf(r->id, sizeof(r->id), "%s/w%d/%lld/%llu", p->o.name, p->o.worker,
-                 (long long)p->boot_ms, (unsigned long long)++p->seq);
-    else
-        snprintf(r->id, sizeof(r->id), "%s/%lld/%llu", p->o.name, (long long)p->boot_ms,
-                 (unsigned long long)++p->seq);
+    probe_copy_text(r->probe, sizeof(r->probe), p->o.name);
+    probe_copy_text(r->location, sizeof(r->location), p->o.location);
+    probe_result_id(p, r);
     log_debug("check_result", "check=%s outcome=%s total_us=%lld code=%d reason=%s",
               r->check_id, nines_outcome_name(r->outcome), (long long)r->total_us, r->code,
               r->reason[0] ? r->reason : "-");

@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -452,6 +453,139 @@ Test(tcp, a_finished_run_resets_unless_graceful_close)
             cr_expect(eq(int, time_wait_to(port), held), "a reset leaves nothing behind");
         }
     }
+}
+
+/* A listener on 127.0.0.1 that never accepts (the kernel completes
+ * handshakes up to the backlog); its port in *port. */
+static int listen_never_accept(int backlog, int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    cr_assert(ge(int, fd, 0));
+    cr_assert(eq(int, bind(fd, (struct sockaddr *)&a, sizeof(a)), 0));
+    cr_assert(eq(int, listen(fd, backlog), 0));
+    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&a, &len), 0));
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+#define FD_SCAN 4096
+
+/* Marks the descriptors open in this process (below FD_SCAN) in open. */
+static void open_fds(unsigned char *open)
+{
+    for (int fd = 0; fd < FD_SCAN; fd++)
+        open[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+/*
+ * A socket or epoll descriptor open now that was not at the snapshot, or -1.
+ * Only those: libuv opens a process-wide pipe with the first loop, and
+ * Criterion's own descriptors may close meanwhile.
+ */
+static int new_fd_since(const unsigned char *before)
+{
+    unsigned char now[FD_SCAN];
+
+    open_fds(now);
+    for (int fd = 0; fd < FD_SCAN; fd++) {
+        char path[64], what[256] = "";
+
+        if (!now[fd] || before[fd])
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if (readlink(path, what, sizeof(what) - 1) < 0)
+            continue;
+        if (strncmp(what, "socket:", 7) == 0 || strstr(what, "eventpoll") != NULL) {
+            cr_log_error("fd %d is new: %s", fd, what);
+            return fd;
+        }
+    }
+    return -1;
+}
+
+#define MANY_CHECKS 300 /* more than one epoll_wait takes (256) */
+
+/*
+ * Connect-only checks use raw sockets in the driver's epoll set: 300 at
+ * once, every other one to a closed port, complete once each with their own
+ * outcome, and leave no descriptor behind (the close takes the socket out of
+ * the set: nothing else does).
+ */
+Test(tcp, many_connect_only_checks_at_once_each_complete_once, .timeout = 20)
+{
+    static struct nines_check c[MANY_CHECKS];
+    static struct got g[MANY_CHECKS];
+    static char host[] = "127.0.0.1", ids[MANY_CHECKS][16];
+    struct world w;
+    int open_port, closed_port = test_unused_port();
+    int lfd = listen_never_accept(1024, &open_port);
+    unsigned char before[FD_SCAN];
+
+    cr_assert(gt(int, closed_port, 0));
+    open_fds(before);
+    world_init(&w);
+    for (int i = 0; i < MANY_CHECKS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "c%d", i);
+        check_init(&c[i], host, i % 2 ? closed_port : open_port, 5000);
+        c[i].id = ids[i];
+        world_start(&w, &c[i], &g[i]);
+    }
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < MANY_CHECKS; i++) {
+        cr_assert(eq(int, g[i].calls, 1), "check %d: done ran %d times", i, g[i].calls);
+        cr_assert(eq(str, g[i].r.check_id, ids[i]));
+        if (i % 2) {
+            cr_assert(eq(str, g[i].r.reason, "connect_refused"), "check %d: %s", i,
+                      g[i].r.message);
+        } else {
+            cr_assert(eq(int, g[i].r.outcome, NINES_OUTCOME_OK), "check %d: %s", i,
+                      g[i].r.message);
+            cr_assert(ge(i64, g[i].r.connect_us, 0));
+        }
+    }
+    world_close(&w);
+    cr_assert(eq(int, new_fd_since(before), -1), "a socket (or the epoll set) was left open");
+    close(lfd);
+}
+
+/*
+ * A connect that never completes (the listener's accept queue is full, so
+ * the kernel drops the SYN) ends at the deadline as connect_timeout, and the
+ * raw socket is closed then.
+ */
+Test(tcp, connect_only_to_a_full_backlog_times_out_at_the_deadline, .timeout = 10)
+{
+    struct nines_check c;
+    struct got g = {0};
+    char host[] = "127.0.0.1";
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int port, lfd = listen_never_accept(0, &port), filler[2];
+    unsigned char before[FD_SCAN];
+    uint64_t elapsed;
+
+    /* backlog 0 holds one connection: fill it (and one more for kernels that allow it) */
+    a.sin_port = htons((uint16_t)port);
+    for (int i = 0; i < 2; i++) {
+        filler[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(filler[i], (struct sockaddr *)&a, sizeof(a));
+    }
+    test_sleep_ms(50);
+    open_fds(before);
+    check_init(&c, host, port, 300);
+    elapsed = run_one(&c, &g);
+
+    cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_TIMEOUT), "%s: %s", g.r.reason, g.r.message);
+    cr_assert(eq(str, g.r.reason, "connect_timeout"));
+    cr_assert(eq(i64, g.r.connect_us, -1));
+    cr_assert(ge(u64, elapsed, 300 - 20));
+    cr_assert(lt(u64, elapsed, 300 + MARGIN_MS));
+    cr_assert(eq(int, new_fd_since(before), -1), "the socket was left open");
+    close(filler[0]);
+    close(filler[1]);
+    close(lfd);
 }
 
 Test(tcp, send_without_expect_is_ok_once_sent)
