@@ -333,6 +333,11 @@ if want cpu; then
                     { echo "bench/run.sh: tcpfloor failed: $floor" >&2; exit 1; }
                 note "$floor"
                 record cpu_us_per_check_tcp tcp_floor us "$(kv cpu_us_per_connect " $floor")"
+                say "cpu tcp rep $r: the floor with the socket reused (connect(AF_UNSPEC), as the TCP check does)"
+                floor=$("$build/bench/tcpfloor" 127.0.0.1 "$nginx_port" "$seconds" 16 10000000 reuse) ||
+                    { echo "bench/run.sh: tcpfloor reuse failed: $floor" >&2; exit 1; }
+                note "reuse: $floor"
+                record cpu_us_per_check_tcp tcp_floor_reuse us "$(kv cpu_us_per_connect " $floor")"
             fi
             for conc in 16 64; do
                 say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
@@ -403,9 +408,10 @@ if want rss; then
 fi
 
 if want ingest; then
+    BENCH_INGEST_RATES=${BENCH_INGEST_RATES:-100000 150000 180000 200000}
     for r in $(seq 1 "$reps"); do
-        say "ingest rep $r: bench/ingest.sh 10000 $seconds 50000 100000 130000"
-        bench/ingest.sh 10000 "$seconds" 50000 100000 130000 >"$tmp/ingest.out" 2>/dev/null
+        say "ingest rep $r: bench/ingest.sh 10000 $seconds $BENCH_INGEST_RATES"
+        bench/ingest.sh 10000 "$seconds" $BENCH_INGEST_RATES >"$tmp/ingest.out" 2>/dev/null
         p64=$(sed -n 's/.*-P 64: \([0-9.]*\).*/\1/p' "$tmp/ingest.out")
         record xadd_p64_per_s redis-benchmark "1/s" "$p64"
         while read -r l; do

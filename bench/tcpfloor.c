@@ -7,7 +7,13 @@
  * check can go on this machine, beside which bench/run.sh puts the TCP
  * check's CPU.
  *
- *   tcpfloor HOST PORT SECONDS [CONC] [MAX]      (IPv4 HOST; CONC 16, MAX 10,000,000)
+ *   tcpfloor HOST PORT SECONDS [CONC] [MAX] [reuse]
+ *                                      (IPv4 HOST; CONC 16, MAX 10,000,000)
+ *
+ * With "reuse", a finished connection's socket is disconnected with
+ * connect(AF_UNSPEC) (a reset; the port released) and connected again,
+ * as the TCP check's socket pool does (checks/tcp.c): still a fresh
+ * connection each time, without socket(), SO_LINGER and close().
  *
  * Prints one line:
  *   tcpfloor connects=N failed=F seconds=S cpu_us_per_connect=X
@@ -45,16 +51,21 @@ static double tcpfloor_cpu_s(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-/* One non-blocking connect in the set: 0, or -1 (errno set). */
-static int tcpfloor_open(int ep, const struct sockaddr_in *sa)
+/* One non-blocking connect in the set: 0, or -1 (errno set). fd >= 0: a
+ * disconnected socket of the set to connect again (reuse). */
+static int tcpfloor_open(int ep, const struct sockaddr_in *sa, int fd)
 {
-    struct epoll_event ev = { .events = EPOLLOUT };
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct epoll_event ev = { .events = EPOLLOUT | EPOLLONESHOT };
+    int op = EPOLL_CTL_MOD;
 
+    if (fd < 0) {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        op = EPOLL_CTL_ADD;
+    }
     if (fd < 0)
         return -1;
     if ((connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) != 0 && errno != EINPROGRESS) ||
-        (ev.data.fd = fd, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)) != 0) {
+        (ev.data.fd = fd, epoll_ctl(ep, op, fd, &ev)) != 0) {
         int e = errno;
 
         close(fd);
@@ -83,11 +94,12 @@ int main(int argc, char **argv)
     struct sockaddr_in sa = { .sin_family = AF_INET };
     struct epoll_event evs[64];
     long seconds, conc = 16, max = 10000000L, connects = 0, failed = 0, open = 0;
+    int reuse = 0;
     double t0, c0, end;
     int ep;
 
-    if (argc < 4 || argc > 6) {
-        fprintf(stderr, "usage: tcpfloor HOST PORT SECONDS [CONC] [MAX]\n");
+    if (argc < 4 || argc > 7) {
+        fprintf(stderr, "usage: tcpfloor HOST PORT SECONDS [CONC] [MAX] [reuse]\n");
         return 2;
     }
     if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
@@ -100,6 +112,14 @@ int main(int argc, char **argv)
         conc = tcpfloor_arg(argv[4], 1, TCPFLOOR_MAX_CONC, "CONC");
     if (argc > 5)
         max = tcpfloor_arg(argv[5], 1, 1000000000L, "MAX");
+    if (argc > 6) {
+        if (strcmp(argv[6], "reuse") != 0) {
+            fprintf(stderr, "tcpfloor: the sixth argument can only be 'reuse', got '%s'\n",
+                    argv[6]);
+            return 2;
+        }
+        reuse = 1;
+    }
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0) {
         perror("tcpfloor: epoll_create1");
@@ -109,7 +129,7 @@ int main(int argc, char **argv)
     c0 = tcpfloor_cpu_s();
     end = t0 + (double)seconds;
     for (; open < conc && open < max; open++)
-        if (tcpfloor_open(ep, &sa) != 0) {
+        if (tcpfloor_open(ep, &sa, -1) != 0) {
             perror("tcpfloor: connect");
             return 1;
         }
@@ -131,11 +151,21 @@ int main(int argc, char **argv)
                 failed++;
             else
                 connects++;
-            (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-            close(fd);      /* leaves the epoll set with it: no DEL */
+            if (reuse && more && connects + failed + open <= max) {
+                struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+                if (connect(fd, &unspec, sizeof(unspec)) != 0) {
+                    perror("tcpfloor: disconnect");
+                    return 1;
+                }
+            } else {
+                (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+                close(fd);      /* leaves the epoll set with it: no DEL */
+                fd = -1;
+            }
             open--;
             if (more && connects + failed + open < max) {
-                if (tcpfloor_open(ep, &sa) != 0) {
+                if (tcpfloor_open(ep, &sa, fd) != 0) {
                     perror("tcpfloor: connect");
                     failed++;
                 } else {

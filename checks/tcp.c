@@ -32,6 +32,7 @@
 #define TCP_SEND_MAX     65536 /* longest payload */
 #define TCP_PATTERN_TEXT 64    /* the regex as quoted in messages */
 #define TCP_RAW_EVENTS   256   /* epoll events taken per epoll_wait */
+#define TCP_POOL_MAX     64    /* idle connect-only sockets kept per address family */
 
 enum tcp_phase { TCP_RESOLVING, TCP_CONNECTING, TCP_HANDSHAKING, TCP_EXCHANGING, TCP_DONE };
 
@@ -47,6 +48,19 @@ enum tcp_phase { TCP_RESOLVING, TCP_CONNECTING, TCP_HANDSHAKING, TCP_EXCHANGING,
  * close. That makes the run's system calls the floor's (bench/tcpfloor):
  * socket, connect, epoll ADD, getsockopt, SO_LINGER, close, plus a share of
  * one epoll_wait.
+ *
+ * And the socket outlives the run: a run that ends with a reset disconnects
+ * it with connect(AF_UNSPEC) (Linux's tcp_disconnect: a RST to the peer,
+ * the local port released, the socket back to CLOSED) and leaves it, still
+ * in the epoll set, in a small pool for the next run to connect again. The
+ * next connection is as fresh as any (a new port, a full handshake, a reset
+ * at the end), but socket(), SO_LINGER, close() and the file's allocation
+ * and teardown are saved: about 8 of the 32 us a bare connect-and-reset
+ * costs here (bench/RESULTS.md). Events are one-shot (EPOLLONESHOT), so a
+ * pooled socket whose run's event was taken reports nothing until the next
+ * run re-arms it with its own pointer; a run whose event never came (a
+ * timeout) closes its socket instead. The pool's sockets close with the
+ * driver.
  */
 struct tcp_driver {
     struct tcp_check *head;
@@ -55,6 +69,8 @@ struct tcp_driver {
     int epfd;              /* connect-only sockets; -1: none yet (or none possible) */
     uv_poll_t epoll;       /* epfd in the loop, unreferenced: deadlines keep the loop alive */
     uint64_t round;        /* epoll_wait batches taken, to spot stale events */
+    int pool[2][TCP_POOL_MAX]; /* idle sockets, disconnected, still in epfd: [0] IPv4, [1] IPv6 */
+    int npool[2];
 };
 
 struct tcp_check {
@@ -70,6 +86,8 @@ struct tcp_check {
     int raw;          /* connect only: fd in the driver's epoll set, no uv_tcp_t */
     int fd;           /* the raw socket, -1 when none */
     uint64_t raw_round; /* the driver's round when fd was added */
+    int raw_v6;         /* fd is an IPv6 socket */
+    int raw_fired;      /* fd's one-shot event came: nothing more is due from it */
     int resolving;    /* the getaddrinfo request is out */
     int tcp_open;     /* tcp is not closing */
     int retrying;     /* tcp closing to try the next address */
@@ -148,6 +166,9 @@ static void tcp_driver_free(struct tcp_driver *d)
 {
     tls_cache_free(d->tls);
     d->tls = NULL;
+    for (int f = 0; f < 2; f++)
+        while (d->npool[f] > 0)
+            close(d->pool[f][--d->npool[f]]);
     if (d->epfd >= 0) { /* the memory goes with the poll handle */
         uv_close((uv_handle_t *)&d->epoll, tcp_driver_on_epoll_closed);
         return;
@@ -370,12 +391,21 @@ static void tcp_check_on_closed(uv_handle_t *h)
 static void tcp_check_close_raw(struct tcp_check *c)
 {
     struct linger reset = {.l_onoff = 1, .l_linger = 0};
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    struct tcp_driver *d = c->driver;
 
     if (c->fd >= 0) {
-        if (c->reset_close && !c->retrying)
-            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-        close(c->fd);
-        c->fd = -1;
+        /* kept for the next run: disconnected with a reset (see the driver) */
+        if (c->reset_close && !c->retrying && c->raw_fired && d != NULL && !d->closed &&
+            d->npool[c->raw_v6] < TCP_POOL_MAX && connect(c->fd, &unspec, sizeof(unspec)) == 0) {
+            d->pool[c->raw_v6][d->npool[c->raw_v6]++] = c->fd;
+            c->fd = -1;
+        } else {
+            if (c->reset_close && !c->retrying)
+                setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+            close(c->fd);
+            c->fd = -1;
+        }
     }
     tcp_check_gone(c, 1);
 }
@@ -725,16 +755,24 @@ static void tcp_format_address(const struct sockaddr *sa, char *buf, size_t len)
 static int tcp_check_raw_connect(struct tcp_check *c, const struct sockaddr *sa)
 {
     struct tcp_driver *d = c->driver;
-    struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
+    struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data.ptr = c};
     socklen_t len =
         sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    int op = EPOLL_CTL_ADD;
 
-    c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return -errno;
+    c->raw_v6 = sa->sa_family == AF_INET6;
+    c->raw_fired = 0;
+    if (d->npool[c->raw_v6] > 0) {
+        c->fd = d->pool[c->raw_v6][--d->npool[c->raw_v6]];
+        op = EPOLL_CTL_MOD;     /* in the set already, disarmed */
+    } else {
+        c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (c->fd < 0)
+            return -errno;
+    }
     if (connect(c->fd, sa, len) != 0 && errno != EINPROGRESS && errno != EINTR)
         return -errno;
-    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0)
+    if (epoll_ctl(d->epfd, op, c->fd, &ev) != 0)
         return -errno;
     c->raw_round = d->round;
     return 0;
@@ -748,10 +786,17 @@ static void tcp_check_on_raw_event(struct tcp_check *c)
 
     if (c->finished || c->fd < 0)
         return;
+    c->raw_fired = 1;
     if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
-    if (err == EINPROGRESS)
-        return; /* not decided yet: the level-triggered event comes again */
+    if (err == EINPROGRESS) {
+        /* not decided yet: wait for the next event (one-shot: re-armed) */
+        struct epoll_event ev = {.events = EPOLLOUT | EPOLLONESHOT, .data.ptr = c};
+
+        if (epoll_ctl(c->driver->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+            c->raw_fired = 0;
+        return;
+    }
     if (err != 0)
         tcp_check_connect_failed(c, -err);
     else

@@ -506,6 +506,70 @@ static int new_fd_since(const unsigned char *before)
     return -1;
 }
 
+/*
+ * Connect-only runs one after another on one driver reuse its disconnected
+ * socket (checks/tcp.c): each run is still a fresh connection (its own
+ * source port, a handshake the listener accepts, a reset at the end), and
+ * nothing accumulates: at most the pooled socket and the epoll set stay
+ * open, and none of it once the driver is gone.
+ */
+Test(tcp, runs_on_one_driver_each_open_a_fresh_connection)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    unsigned char before[FD_SCAN];
+    int ports[20], lfd = socket(AF_INET, SOCK_STREAM, 0), port, opened = 0;
+    struct nines_check c;
+    char host[] = "127.0.0.1";
+    struct world w;
+
+    cr_assert(ge(int, lfd, 0));
+    cr_assert(eq(int, bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0));
+    cr_assert(eq(int, listen(lfd, 64), 0));
+    cr_assert(eq(int, getsockname(lfd, (struct sockaddr *)&a, &alen), 0));
+    port = ntohs(a.sin_port);
+    check_init(&c, host, port, 2000);
+    open_fds(before);
+    world_init(&w);
+    for (int i = 0; i < 20; i++) {
+        struct got g = {0};
+        struct sockaddr_in peer;
+        socklen_t plen = sizeof(peer);
+        char b;
+        int conn;
+
+        world_start(&w, &c, &g);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+        cr_assert(eq(int, g.calls, 1));
+        cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "run %d: %s", i, g.r.message);
+        /* the listener got a connection for this run, already reset */
+        conn = accept(lfd, (struct sockaddr *)&peer, &plen);
+        cr_assert(ge(int, conn, 0), "run %d: no connection accepted", i);
+        ports[i] = ntohs(peer.sin_port);
+        cr_expect(eq(int, (int)read(conn, &b, 1), -1), "run %d: not reset", i);
+        cr_expect(eq(int, errno, ECONNRESET), "run %d: not reset", i);
+        close(conn);
+        for (int j = 0; j < i; j++)
+            cr_expect(ne(int, ports[j], ports[i]), "runs %d and %d share a port", j, i);
+        {
+            unsigned char now[FD_SCAN];
+            int count = 0;
+
+            open_fds(now);
+            for (int fd = 0; fd < FD_SCAN; fd++)
+                count += now[fd] && !before[fd];
+            /* the loop's, the epoll set and the pooled socket: no more after each run */
+            if (i == 0)
+                opened = count;
+            cr_expect(eq(int, count, opened), "run %d: %d descriptors more, %d after run 0", i,
+                      count, opened);
+        }
+    }
+    world_close(&w);
+    cr_expect(eq(int, new_fd_since(before), -1), "a descriptor outlived the driver");
+    close(lfd);
+}
+
 #define MANY_CHECKS 300 /* more than one epoll_wait takes (256) */
 
 /*
