@@ -45,9 +45,7 @@ enum tcp_phase { TCP_RESOLVING, TCP_CONNECTING, TCP_HANDSHAKING, TCP_EXCHANGING,
  * loop as one fd (as curl_uv does for curl's sockets), not a uv_tcp_t:
  * libuv removes a stream's fd from its epoll set with an EPOLL_CTL_DEL
  * before closing it, while a socket closed in our own set leaves it with the
- * close. That makes the run's system calls the floor's (bench/tcpfloor):
- * socket, connect, epoll ADD, getsockopt, SO_LINGER, close, plus a share of
- * one epoll_wait.
+ * close.
  *
  * And the socket outlives the run: a run that ends with a reset disconnects
  * it with connect(AF_UNSPEC) (Linux's tcp_disconnect: a RST to the peer,
@@ -60,7 +58,9 @@ enum tcp_phase { TCP_RESOLVING, TCP_CONNECTING, TCP_HANDSHAKING, TCP_EXCHANGING,
  * pooled socket whose run's event was taken reports nothing until the next
  * run re-arms it with its own pointer; a run whose event never came (a
  * timeout) closes its socket instead. The pool's sockets close with the
- * driver.
+ * driver. A run's system calls: connect, epoll MOD, connect(AF_UNSPEC),
+ * and a share of one epoll_wait (SO_ERROR is read only when the event
+ * carries an error).
  */
 struct tcp_driver {
     struct tcp_check *head;
@@ -779,7 +779,7 @@ static int tcp_check_raw_connect(struct tcp_check *c, const struct sockaddr *sa)
 }
 
 /* The raw socket is writable or failed: the connect's outcome, as uv_tcp_connect reports it. */
-static void tcp_check_on_raw_event(struct tcp_check *c)
+static void tcp_check_on_raw_event(struct tcp_check *c, uint32_t events)
 {
     int err = 0;
     socklen_t len = sizeof(err);
@@ -787,7 +787,11 @@ static void tcp_check_on_raw_event(struct tcp_check *c)
     if (c->finished || c->fd < 0)
         return;
     c->raw_fired = 1;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    /* writable with no error or hang-up: connected (a failed connect sets
+     * EPOLLERR), so SO_ERROR is asked only when there is one to read */
+    if ((events & (EPOLLERR | EPOLLHUP)) == 0 && (events & EPOLLOUT) != 0)
+        err = 0;
+    else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err == EINPROGRESS) {
         /* not decided yet: wait for the next event (one-shot: re-armed) */
@@ -824,7 +828,7 @@ static void tcp_driver_on_epoll(uv_poll_t *h, int status, int events)
         struct tcp_check *c = ev[i].data.ptr;
 
         if (c->raw_round != d->round)
-            tcp_check_on_raw_event(c);
+            tcp_check_on_raw_event(c, ev[i].events);
     }
 }
 
