@@ -45,6 +45,7 @@
 
 #include "ares_uv.h"
 #include "dns.h"
+#include "fmt.h"
 #include "jsonw.h"
 #include "nines/clock.h"
 #include "nines/err.h"
@@ -327,21 +328,6 @@ static const char *dns_rdata_last_name(const unsigned char *msg, size_t off, siz
     return off == end ? NULL : "rdata longer than its fields";
 }
 
-/* The decimal of v at o, without printf; its length (at most 10). */
-static size_t dns_put_u(char *o, unsigned v)
-{
-    char tmp[10];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        o[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /*
  * An IPv4 address as inet_ntop writes it (dotted decimal, into at least
  * INET_ADDRSTRLEN bytes, NUL-terminated); its length. glibc's inet_ntop
@@ -354,7 +340,7 @@ static size_t dns_ipv4_text(const unsigned char *a, char *buf)
     for (int i = 0; i < 4; i++) {
         if (i > 0)
             buf[n++] = '.';
-        n += dns_put_u(buf + n, a[i]);
+        n += fmt_u64(buf + n, a[i]);
     }
     buf[n] = '\0';
     return n;
@@ -723,7 +709,7 @@ static void dns_format_server(int family, const void *addr, unsigned port, char 
     if (family == AF_INET) {        /* every reply's peer: no printf */
         n = dns_ipv4_text(addr, text);
         text[n++] = ':';
-        n += dns_put_u(text + n, port);
+        n += fmt_u64(text + n, port);
         if (n >= len)
             n = len - 1;            /* len >= 1: DNS_SERVER_TEXT */
         memcpy(buf, text, n);

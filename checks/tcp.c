@@ -20,6 +20,7 @@
 
 #include "nines/clock.h"
 #include "nines/err.h"
+#include "fmt.h"
 #include "jsonw.h"
 #include "tcp.h"
 #include "tls.h"
@@ -705,21 +706,6 @@ static void tcp_check_on_connect(uv_connect_t *req, int status)
         tcp_check_connected(c);
 }
 
-/* Writes v in decimal at out; returns the digits written (no NUL). */
-static size_t tcp_utoa(char *out, unsigned v)
-{
-    char tmp[12];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 static void tcp_format_address(const struct sockaddr *sa, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "";
@@ -737,10 +723,10 @@ static void tcp_format_address(const struct sockaddr *sa, char *buf, size_t len)
         size_t n = 0;
 
         for (int i = 0; i < 4; i++) {
-            n += tcp_utoa(buf + n, b[i]);
+            n += fmt_u64(buf + n, b[i]);
             buf[n++] = i < 3 ? '.' : ':';
         }
-        n += tcp_utoa(buf + n, ntohs(a4->sin_port));
+        n += fmt_u64(buf + n, ntohs(a4->sin_port));
         buf[n] = '\0';
     } else {
         buf[0] = '\0';

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "nines/wire.h"
+#include "fmt.h"
 
 enum wire_kind {
     WIRE_VERSION,
@@ -141,15 +142,7 @@ void nines_wire_encode_pairs(const struct nines_result *r, struct nines_wire *w)
 /* Appends "<len>:<bytes>" at p; NINES_WIRE_PACKED_MAX has room for all. */
 static char *wire_pack(char *p, const char *s, size_t len)
 {
-    char digits[20];
-    size_t n = 0, l = len;
-
-    do {
-        digits[n++] = (char)('0' + l % 10);
-        l /= 10;
-    } while (l > 0);
-    while (n > 0)
-        *p++ = digits[--n];
+    p += fmt_u64(p, len);
     *p++ = ':';
     memcpy(p, s, len);
     return p + len;
@@ -163,19 +156,9 @@ static char *wire_pack_str(char *p, const char *s, size_t size)
 /* A number in decimal. */
 static char *wire_pack_num(char *p, int64_t v)
 {
-    char rev[24], fwd[24];
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t n = 0, m = 0;
+    char digits[24];
 
-    do {
-        rev[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
-    if (v < 0)
-        rev[n++] = '-';
-    while (n > 0)
-        fwd[m++] = rev[--n];
-    return wire_pack(p, fwd, m);
+    return wire_pack(p, digits, fmt_i64(digits, v));
 }
 
 /* A number, or an empty value when it is the field's "absent" value. */

@@ -8,6 +8,7 @@
 #endif
 
 #include "check.h"
+#include "fmt.h"
 #include "nines/clock.h"
 #include "nines/log.h"
 #include "probe.h"
@@ -123,21 +124,6 @@ static void probe_copy_text(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-/* Writes v in decimal at out; returns the digits written (no NUL). */
-static size_t probe_utoa(char *out, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 /*
  * The run's id, "<probe>/<boot_ms>/<seq>" (a worker's: "<probe>/w<n>/<boot_ms>/<seq>", so
  * its acked key never dedups another worker's). It is built once per result, so by hand:
@@ -152,14 +138,14 @@ static void probe_result_id(struct probe *p, struct nines_result *r)
     buf[n++] = '/';
     if (p->o.workers > 1) {
         buf[n++] = 'w';
-        n += probe_utoa(buf + n, (uint64_t)(p->o.worker > 0 ? p->o.worker : 0));
+        n += fmt_u64(buf + n, (uint64_t)(p->o.worker > 0 ? p->o.worker : 0));
         buf[n++] = '/';
     }
     if (p->boot_ms < 0) /* not expected: the wall clock before 1970 */
         buf[n++] = '-';
-    n += probe_utoa(buf + n, (uint64_t)(p->boot_ms < 0 ? -p->boot_ms : p->boot_ms));
+    n += fmt_u64(buf + n, (uint64_t)(p->boot_ms < 0 ? -p->boot_ms : p->boot_ms));
     buf[n++] = '/';
-    n += probe_utoa(buf + n, ++p->seq);
+    n += fmt_u64(buf + n, ++p->seq);
     if (n > sizeof(r->id) - 1)
         n = sizeof(r->id) - 1;
     memcpy(r->id, buf, n);

@@ -6,6 +6,7 @@
 #include "nines/log.h"
 #include "nines/wire.h"
 #include "nines/clock.h"
+#include "fmt.h"
 #include "push.h"
 #include "spool.h"
 
@@ -319,15 +320,8 @@ static size_t push_key_index(const char **keys, size_t *nkeys, size_t *lens, con
 /* Writes v in decimal with a NUL; returns the digits written. */
 static size_t push_utoa(char *out, uint64_t v)
 {
-    char tmp[24];
-    size_t n = 0;
+    size_t n = fmt_u64(out, v);
 
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
     out[n] = '\0';
     return n;
 }
