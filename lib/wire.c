@@ -17,7 +17,6 @@
  * no reason) rather than overrun the arrays.
  */
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "nines/wire.h"
@@ -85,58 +84,64 @@ static void wire_put(struct nines_wire *w, const char *name, const char *val, si
     w->argc += 2;
 }
 
-/* A string member of r; bounded, in case the producer forgot the NUL. */
-static void wire_put_str(struct nines_wire *w, const char *name, const char *s, size_t size)
+/*
+ * Field f of r as its stream value, for both forms: the length with *val
+ * set, or -1 when the field is left out (a timing of -1, a code of 0, an
+ * empty optional string). A number's digits go in num (24 bytes); strings
+ * are bounded, in case the producer forgot the NUL. Not for "v", whose
+ * value is the form's own.
+ */
+static long wire_value(const struct wire_field *f, const struct nines_result *r, char *num,
+                       const char **val)
 {
-    wire_put(w, name, s, strnlen(s, size - 1));
+    const char *at = (const char *)r + f->offset;
+    int64_t v = 0;
+    int code;
+    size_t n;
+
+    switch (f->kind) {
+    case WIRE_STR:
+        n = strnlen(at, f->size - 1);
+        *val = at;
+        return n > 0 || f->required ? (long)n : -1;
+    case WIRE_OUTCOME:
+        *val = nines_outcome_name(r->outcome);
+        return (long)strlen(*val);
+    case WIRE_CODE:
+        memcpy(&code, at, sizeof(code));
+        if (code == 0)
+            return -1;
+        v = code;
+        break;
+    case WIRE_TIMING:
+    case WIRE_TS:
+        memcpy(&v, at, sizeof(v));
+        if (f->kind == WIRE_TIMING && v == -1)
+            return -1;
+        break;
+    default:
+        return -1;
+    }
+    *val = num;
+    return (long)fmt_i64(num, v);
 }
 
-static void wire_put_num(struct nines_wire *w, size_t *nbuf, const char *name, int64_t v)
-{
-    char *b;
-    int n;
-
-    if (*nbuf >= sizeof(w->buf) / sizeof(w->buf[0]))
-        return;
-    b = w->buf[*nbuf];
-    n = snprintf(b, sizeof(w->buf[0]), "%lld", (long long)v);
-    (*nbuf)++;
-    wire_put(w, name, b, (size_t)n);
-}
+_Static_assert(WIRE_NFIELDS <= NINES_WIRE_MAX_FIELDS, "a number buffer per field");
 
 void nines_wire_encode_pairs(const struct nines_result *r, struct nines_wire *w)
 {
-    const char *out = nines_outcome_name(r->outcome);
-    size_t nbuf = 0;
-
     w->argc = 0;
     wire_put(w, "v", NINES_WIRE_VERSION, strlen(NINES_WIRE_VERSION));
-    wire_put_str(w, "id", r->id, sizeof(r->id));
-    wire_put_str(w, "check", r->check_id, sizeof(r->check_id));
-    wire_put_str(w, "probe", r->probe, sizeof(r->probe));
-    wire_put_str(w, "loc", r->location, sizeof(r->location));
-    wire_put_num(w, &nbuf, "ts", r->start_ms);
-    wire_put(w, "out", out, strlen(out));
     for (size_t i = 0; i < WIRE_NFIELDS; i++) {
-        const struct wire_field *f = &wire_fields[i];
-        int64_t t;
+        const char *val;
+        long n;
 
-        if (f->kind != WIRE_TIMING)
+        if (wire_fields[i].kind == WIRE_VERSION)
             continue;
-        memcpy(&t, (const char *)r + f->offset, sizeof(t));
-        if (t != -1)
-            wire_put_num(w, &nbuf, f->name, t);
+        n = wire_value(&wire_fields[i], r, w->buf[i], &val);
+        if (n >= 0)
+            wire_put(w, wire_fields[i].name, val, (size_t)n);
     }
-    if (r->code != 0)
-        wire_put_num(w, &nbuf, "code", r->code);
-    if (r->reason[0] != '\0')
-        wire_put_str(w, "reason", r->reason, sizeof(r->reason));
-    if (r->message[0] != '\0')
-        wire_put_str(w, "msg", r->message, sizeof(r->message));
-    if (r->facts[0] != '\0')
-        wire_put_str(w, "facts", r->facts, sizeof(r->facts));
-    if (r->warning[0] != '\0')
-        wire_put_str(w, "warn", r->warning, sizeof(r->warning));
 }
 
 /* Appends "<len>:<bytes>" at p; NINES_WIRE_PACKED_MAX has room for all. */
@@ -148,51 +153,22 @@ static char *wire_pack(char *p, const char *s, size_t len)
     return p + len;
 }
 
-static char *wire_pack_str(char *p, const char *s, size_t size)
-{
-    return wire_pack(p, s, strnlen(s, size - 1));
-}
-
-/* A number in decimal. */
-static char *wire_pack_num(char *p, int64_t v)
-{
-    char digits[24];
-
-    return wire_pack(p, digits, fmt_i64(digits, v));
-}
-
-/* A number, or an empty value when it is the field's "absent" value. */
-static char *wire_pack_opt(char *p, int64_t v, int64_t absent)
-{
-    return v == absent ? wire_pack(p, "", 0) : wire_pack_num(p, v);
-}
-
+/* Every field of wire_fields in its order, a left-out one empty. */
 void nines_wire_encode(const struct nines_result *r, struct nines_wire *w)
 {
-    const char *out = nines_outcome_name(r->outcome);
     char *p = w->packed;
 
     p = wire_pack(p, NINES_WIRE_PACKED_VERSION, strlen(NINES_WIRE_PACKED_VERSION));
-    p = wire_pack_str(p, r->id, sizeof(r->id));
-    p = wire_pack_str(p, r->check_id, sizeof(r->check_id));
-    p = wire_pack_str(p, r->probe, sizeof(r->probe));
-    p = wire_pack_str(p, r->location, sizeof(r->location));
-    p = wire_pack_num(p, r->start_ms);
-    p = wire_pack(p, out, strlen(out));
     for (size_t i = 0; i < WIRE_NFIELDS; i++) {
-        const struct wire_field *f = &wire_fields[i];
-        int64_t t;
+        char num[24];
+        const char *val = "";
+        long n;
 
-        if (f->kind != WIRE_TIMING)
+        if (wire_fields[i].kind == WIRE_VERSION)
             continue;
-        memcpy(&t, (const char *)r + f->offset, sizeof(t));
-        p = wire_pack_opt(p, t, -1);
+        n = wire_value(&wire_fields[i], r, num, &val);
+        p = wire_pack(p, val, n > 0 ? (size_t)n : 0);
     }
-    p = wire_pack_opt(p, r->code, 0);
-    p = wire_pack_str(p, r->reason, sizeof(r->reason));
-    p = wire_pack_str(p, r->message, sizeof(r->message));
-    p = wire_pack_str(p, r->facts, sizeof(r->facts));
-    p = wire_pack_str(p, r->warning, sizeof(r->warning));
     w->argv[0] = NINES_WIRE_PACKED_FIELD;
     w->argvlen[0] = strlen(NINES_WIRE_PACKED_FIELD);
     w->argv[1] = w->packed;
