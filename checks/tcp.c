@@ -194,16 +194,6 @@ static void tcp_check_unlink(struct tcp_check *c)
         tcp_driver_free(d);
 }
 
-/* src into dst (size bytes with the NUL), cut to fit: snprintf's "%s"
- * without its format parsing, for the copies every run makes. */
-static void tcp_copy_text(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void tcp_check_close_raw(struct tcp_check *c);
 
 static void tcp_check_close_tcp(struct tcp_check *c)
@@ -238,7 +228,7 @@ static void tcp_check_end(struct tcp_check *c, enum nines_outcome outcome, const
     c->phase = TCP_DONE;
     r->outcome = outcome;
     r->total_us = tcp_check_elapsed_us(c);
-    tcp_copy_text(r->reason, sizeof(r->reason), reason);
+    fmt_copy(r->reason, sizeof(r->reason), reason);
     if (outcome != NINES_OUTCOME_OK)
         r->warning[0] = '\0'; /* a warning qualifies an OK only */
     if (outcome == NINES_OUTCOME_OK && c->tls.ssl && c->tcp_open) {
@@ -1007,12 +997,12 @@ static int tcp_check_copy(struct tcp_check *tc, const struct nines_check *c)
     const char *name = o->tls_server_name && o->tls_server_name[0] ? o->tls_server_name : o->host;
     size_t n;
 
-    tcp_copy_text(tc->host, sizeof(tc->host), o->host);
+    fmt_copy(tc->host, sizeof(tc->host), o->host);
     n = strlen(name);
     if (n >= 2 && name[0] == '[' && name[n - 1] == ']')
         snprintf(tc->server_name, sizeof(tc->server_name), "%.*s", (int)(n - 2), name + 1);
     else
-        tcp_copy_text(tc->server_name, sizeof(tc->server_name), name);
+        fmt_copy(tc->server_name, sizeof(tc->server_name), name);
     tc->port = o->port;
     tc->ip_version = o->ip_version;
     tc->use_tls = o->tls;

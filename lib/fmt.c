@@ -1,4 +1,6 @@
-/* Decimal numbers without printf; see fmt.h. */
+/* Decimal numbers and text copies without printf; see fmt.h. */
+#include <string.h>
+
 #include "fmt.h"
 
 size_t fmt_u64(char *out, uint64_t v)
@@ -21,4 +23,13 @@ size_t fmt_i64(char *out, int64_t v)
         return fmt_u64(out, (uint64_t)v);
     out[0] = '-';
     return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+size_t fmt_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strnlen(src, size - 1);
+
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
 }

@@ -114,16 +114,6 @@ static void probe_next_waiting(struct probe *p)
     }
 }
 
-/* src into dst (size bytes with the NUL), cut to fit: snprintf's "%s" without its parsing,
- * as this runs for every result. */
-static void probe_copy_text(char *dst, size_t size, const char *src)
-{
-    size_t n = strnlen(src, size - 1);
-
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 /*
  * The run's id, "<probe>/<boot_ms>/<seq>" (a worker's: "<probe>/w<n>/<boot_ms>/<seq>", so
  * its acked key never dedups another worker's). It is built once per result, so by hand:
@@ -141,9 +131,7 @@ static void probe_result_id(struct probe *p, struct nines_result *r)
         n += fmt_u64(buf + n, (uint64_t)(p->o.worker > 0 ? p->o.worker : 0));
         buf[n++] = '/';
     }
-    if (p->boot_ms < 0) /* not expected: the wall clock before 1970 */
-        buf[n++] = '-';
-    n += fmt_u64(buf + n, (uint64_t)(p->boot_ms < 0 ? -p->boot_ms : p->boot_ms));
+    n += fmt_i64(buf + n, p->boot_ms);  /* negative only with a clock before 1970 */
     buf[n++] = '/';
     n += fmt_u64(buf + n, ++p->seq);
     if (n > sizeof(r->id) - 1)
@@ -166,8 +154,8 @@ static void probe_on_done(struct nines_result *r, void *arg)
     }
     if (strcmp(r->reason, "cancelled") == 0)
         return;    /* the probe is stopping: not a measurement */
-    probe_copy_text(r->probe, sizeof(r->probe), p->o.name);
-    probe_copy_text(r->location, sizeof(r->location), p->o.location);
+    fmt_copy(r->probe, sizeof(r->probe), p->o.name);
+    fmt_copy(r->location, sizeof(r->location), p->o.location);
     probe_result_id(p, r);
     log_debug("check_result", "check=%s outcome=%s total_us=%lld code=%d reason=%s",
               r->check_id, nines_outcome_name(r->outcome), (long long)r->total_us, r->code,

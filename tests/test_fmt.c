@@ -40,3 +40,19 @@ Test(fmt, signed_like_printf)
         cr_expect(memcmp(got, want, n) == 0, "%s", want);
     }
 }
+
+Test(fmt, copy_cuts_like_snprintf)
+{
+    static const char *const src[] = { "", "a", "abc", "abcdef", "abcdefgh" };
+
+    for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
+        char got[6], want[6];
+        size_t n;
+
+        memset(got, 'x', sizeof(got));
+        n = fmt_copy(got, sizeof(got), src[i]);
+        snprintf(want, sizeof(want), "%s", src[i]);
+        cr_expect(eq(str, got, want), "'%s'", src[i]);
+        cr_expect(eq(sz, n, strlen(want)), "'%s'", src[i]);
+    }
+}
