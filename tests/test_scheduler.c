@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "nines/clock.h"
 #include "nines/err.h"
@@ -183,6 +184,73 @@ Test(scheduler, fires_each_check_once_per_interval_at_its_phase, .timeout = 10)
     }
     cr_expect(lt(i64, f.late_ms_max, 100), "a run started %lld ms late",
               (long long)f.late_ms_max);
+}
+
+/* A catalogue apply runs long after the loop last woke: the loop's cached
+ * time is stale while checks are put. They must still fire at their due time,
+ * once per interval; against the stale time each fired as much early and then
+ * again at its due time, every check twice in the apply's first interval. */
+struct stale {
+    int64_t dues[20][8];        /* the due times each check fired for */
+    int count[20];
+    int64_t early_ms_max;       /* the most a fire came before its due time */
+    struct scheduler *s;
+    uv_timer_t stop;
+};
+
+static void record_stale(void *item, int64_t due_ms, void *arg)
+{
+    struct stale *f = arg;
+    int i = (int)(intptr_t)item;
+    int64_t early = due_ms - nines_wall_ms();
+
+    if (early > f->early_ms_max)
+        f->early_ms_max = early;
+    if (f->count[i] < 8)
+        f->dues[i][f->count[i]] = due_ms;
+    f->count[i]++;
+}
+
+static void stop_stale(uv_timer_t *t)
+{
+    struct stale *f = t->data;
+
+    scheduler_close(f->s);
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(scheduler, checks_put_long_after_the_loop_woke_fire_once_at_their_due_time, .timeout = 10)
+{
+    uv_loop_t loop;
+    struct stale f;
+    struct timespec apply = { 0, 400 * 1000 * 1000 };
+
+    memset(&f, 0, sizeof(f));
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    f.s = scheduler_new(&loop, record_stale, &f);
+    nanosleep(&apply, NULL);      /* the apply's work: the loop does not run */
+    for (int i = 0; i < 20; i++) {
+        char id[16];
+
+        snprintf(id, sizeof(id), "c%d", i);
+        cr_assert(eq(int, scheduler_put(f.s, id, 1000, (void *)(intptr_t)i), 0));
+    }
+    uv_timer_init(&loop, &f.stop);
+    f.stop.data = &f;
+    uv_timer_start(&f.stop, stop_stale, 1600, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0));
+    /* the loop's clock and the wall clock differ by under a millisecond */
+    cr_expect(le(i64, f.early_ms_max, 2), "a check fired %lld ms before its due time",
+              (long long)f.early_ms_max);
+    for (int i = 0; i < 20; i++) {
+        cr_expect(ge(int, f.count[i], 1), "c%d never ran", i);
+        cr_expect(le(int, f.count[i], 2), "c%d ran %d times in 1.2 s at 1 s", i, f.count[i]);
+        for (int k = 1; k < f.count[i] && k < 8; k++)
+            cr_expect(eq(i64, f.dues[i][k] - f.dues[i][k - 1], 1000),
+                      "c%d ran for due %lld and then %lld", i, (long long)f.dues[i][k - 1],
+                      (long long)f.dues[i][k]);
+    }
 }
 
 /* Slots are counted exactly through adds and removes: a busy interval keeps
