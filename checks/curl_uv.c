@@ -12,9 +12,12 @@
  * serves every socket ready in a loop iteration (bench/RESULTS.md).
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "curl_uv.h"
@@ -26,6 +29,9 @@
  * transfers ending and starting within one loop iteration.
  */
 #define CURL_UV_POOL_MAX 64
+
+/* Idle TCP sockets kept per address family (curl_uv_easy_reuse_sockets). */
+#define CURL_UV_SOCKETS_MAX 64
 
 /* Events taken from the epoll set per epoll_wait. */
 #define CURL_UV_EVENTS 256
@@ -46,7 +52,8 @@ struct curl_uv {
     int epfd;                       /* curl's sockets; -1 once closed */
     uv_poll_t epoll;                /* epfd in the loop; referenced while any socket is */
     unsigned char *want;            /* per fd: the EPOLL* events in the set, 0 = not in it */
-    size_t nwant;                   /* entries in want */
+    unsigned char *kept;            /* per fd: 1 IPv4, 2 IPv6 socket of curl_uv_on_open */
+    size_t nwant;                   /* entries in want and kept */
     size_t watched;                 /* fds in the set */
     int open_handles;               /* handles whose close callback is still to come */
     int closing;
@@ -54,6 +61,8 @@ struct curl_uv {
     struct curl_uv_xfer *aborted;   /* removed by curl_uv_close, done still to call */
     CURL *pool[CURL_UV_POOL_MAX];   /* idle, reset easy handles */
     int npool;
+    int sockets[2][CURL_UV_SOCKETS_MAX]; /* idle disconnected TCP sockets: [0] IPv4, [1] IPv6 */
+    int nsockets[2];
 };
 
 static void curl_uv_xfer_link(struct curl_uv_xfer **head, struct curl_uv_xfer *x)
@@ -91,6 +100,7 @@ static void curl_uv_finish(struct curl_uv *cu)
     while (cu->npool > 0)
         curl_easy_cleanup(cu->pool[--cu->npool]);
     free(cu->want);
+    free(cu->kept);
     free(cu);
 }
 
@@ -228,12 +238,14 @@ static int curl_uv_on_timeout_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-/* Grows the per-fd table to hold fd; 0, or NINES_ENOMEM. */
+/* Grows the per-fd tables to hold fd; 0, or NINES_ENOMEM. */
 static int curl_uv_want_grow(struct curl_uv *cu, int fd)
 {
     size_t n = cu->nwant ? cu->nwant : 64;
-    unsigned char *w;
+    unsigned char *w, *k;
 
+    if ((size_t)fd < cu->nwant)
+        return 0;
     while (n <= (size_t)fd)
         n *= 2;
     w = realloc(cu->want, n);
@@ -241,6 +253,11 @@ static int curl_uv_want_grow(struct curl_uv *cu, int fd)
         return NINES_ENOMEM;
     memset(w + cu->nwant, 0, n - cu->nwant);
     cu->want = w;
+    k = realloc(cu->kept, n);
+    if (!k)
+        return NINES_ENOMEM;        /* want stays the larger: nwant counts both */
+    memset(k + cu->nwant, 0, n - cu->nwant);
+    cu->kept = k;
     cu->nwant = n;
     return 0;
 }
@@ -302,6 +319,76 @@ static int curl_uv_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp
     cu->want[fd] = (unsigned char)ev.events;
     if (!had)
         curl_uv_watch_count(cu, +1);
+    return 0;
+}
+
+/*
+ * CURLOPT_OPENSOCKETFUNCTION of curl_uv_easy_reuse_sockets: a TCP socket
+ * from the pool, or a new one set up once for every connection it will
+ * carry: TCP_NODELAY (curl's own setsockopt is turned off) and SO_LINGER 0,
+ * so that a socket closed rather than kept still ends with a reset.
+ */
+static curl_socket_t curl_uv_on_open(void *clientp, curlsocktype purpose,
+                                     struct curl_sockaddr *a)
+{
+    static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+    struct curl_uv *cu = clientp;
+    int one = 1, fd, v6 = a->family == AF_INET6;
+
+    (void)purpose;
+    if (a->socktype != SOCK_STREAM || (a->family != AF_INET && a->family != AF_INET6)) {
+        fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+        return fd >= 0 ? fd : CURL_SOCKET_BAD;
+    }
+    if (!cu->closing && cu->nsockets[v6] > 0)
+        fd = cu->sockets[v6][--cu->nsockets[v6]];
+    else {
+        fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, a->protocol);
+        if (fd < 0)
+            return CURL_SOCKET_BAD;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    }
+    /* unmarked (no memory for the table), it is simply closed at the end */
+    if (curl_uv_want_grow(cu, fd) == 0)
+        cu->kept[fd] = (unsigned char)(1 + v6);
+    return fd;
+}
+
+/*
+ * CURLOPT_CLOSESOCKETFUNCTION: curl is done with fd (its CURL_POLL_REMOVE
+ * took it out of the epoll set first). A TCP socket of ours is disconnected
+ * with connect(AF_UNSPEC), Linux's tcp_disconnect: a reset to the peer, the
+ * local port released, the socket back to CLOSED and its pending error
+ * cleared by the next connect; then it waits for the next connection.
+ * curl 7.88 closes a socket whose connect never completed itself, without
+ * this callback: its mark is left behind, harmless, as only sockets of
+ * curl_uv_on_open reach here and that marks each one it hands out.
+ */
+static int curl_uv_on_close(void *clientp, curl_socket_t fd)
+{
+    static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+    struct curl_uv *cu = clientp;
+    int kind = (size_t)fd < cu->nwant ? cu->kept[fd] : 0, v6 = kind == 2;
+
+    if (kind)
+        cu->kept[fd] = 0;
+    if (kind && !cu->closing && cu->nsockets[v6] < CURL_UV_SOCKETS_MAX &&
+        connect(fd, &unspec, sizeof(unspec)) == 0) {
+        cu->sockets[v6][cu->nsockets[v6]++] = fd;
+        return 0;
+    }
+    return close(fd);
+}
+
+int curl_uv_easy_reuse_sockets(struct curl_uv *cu, CURL *easy)
+{
+    if (curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, curl_uv_on_open) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, cu) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, curl_uv_on_close) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, cu) != CURLE_OK ||
+        curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 0L) != CURLE_OK)
+        return NINES_EIO;
     return 0;
 }
 
@@ -415,6 +502,9 @@ void curl_uv_close(struct curl_uv *cu)
      * curl closes them (CURL_POLL_REMOVE, or closing, above). */
     curl_multi_cleanup(cu->multi);
     cu->multi = NULL;
+    for (int v6 = 0; v6 < 2; v6++)
+        while (cu->nsockets[v6] > 0)
+            close(cu->sockets[v6][--cu->nsockets[v6]]);
     uv_close((uv_handle_t *)&cu->epoll, curl_uv_epoll_closed);
     uv_close((uv_handle_t *)&cu->timer, curl_uv_timer_closed);
 }

@@ -54,6 +54,20 @@ CURL *curl_uv_easy_get(struct curl_uv *cu);
 void curl_uv_easy_put(struct curl_uv *cu, CURL *easy);
 
 /*
+ * Gives easy's TCP connections sockets kept by cu: a socket curl is done
+ * with is disconnected with a reset (connect(AF_UNSPEC): the peer gets a RST,
+ * the local port is released) and the next connection connects it again,
+ * from a new port with a full handshake: as fresh a connection as any, without
+ * socket(), its set-up and close(). At most 64 idle per address family; a
+ * socket closed instead (pool full, cu closing) also ends with a reset
+ * (SO_LINGER 0). For callers that close every connection with a reset and
+ * never bind one (CURLOPT_INTERFACE, CURLOPT_LOCALPORT): a kept socket
+ * would keep its binding. Sets CURLOPT_TCP_NODELAY to 0, as the sockets
+ * carry TCP_NODELAY from their creation. 0, or NINES_EIO.
+ */
+int curl_uv_easy_reuse_sockets(struct curl_uv *cu, CURL *easy);
+
+/*
  * Aborts every transfer in flight and closes every handle. The aborted
  * transfers' done callbacks get CURL_UV_ABORTED, from the loop, once the last
  * handle has closed; cu is freed right after, so run the loop until it has

@@ -1860,21 +1860,6 @@ static int http_secret_read(const struct nines_http_opts *o, char **out, char *w
     return rc;
 }
 
-/*
- * Every socket curl opens for a run closes with a reset (check_env's
- * graceful_close): curl closes it only once the run is over (FORBID_REUSE),
- * so nothing the check needs is lost, and the probe keeps no TIME_WAIT.
- */
-static int http_sockopt_linger0(void *clientp, curl_socket_t fd, curlsocktype purpose)
-{
-    struct linger lg = { 1, 0 };
-
-    (void)clientp;
-    if (purpose == CURLSOCKTYPE_IPCXN)
-        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    return CURL_SOCKOPT_OK;
-}
-
 /* "Authorization: Basic base64(user:secret)" or "Authorization: Bearer secret". */
 static int http_run_auth_header(struct http_run *run, const struct nines_http_opts *o)
 {
@@ -2004,8 +1989,13 @@ static int http_run_configure(struct http_run *run, const struct nines_check *c,
     e = run->tmpl = curl_uv_easy_get(run->env->curl);
     if (!e)
         return NINES_ENOMEM;
-    if (!run->env->graceful_close)
-        HTTP_SETOPT(e, CURLOPT_SOCKOPTFUNCTION, http_sockopt_linger0);
+    /* every connection ends with a reset (check_env's graceful_close): curl
+     * closes it only once the run is over (FORBID_REUSE), so nothing the
+     * check needs is lost, the probe keeps no TIME_WAIT, and the socket
+     * itself can carry the next run's connection */
+    if (!run->env->graceful_close &&
+        curl_uv_easy_reuse_sockets(run->env->curl, e) != 0)
+        return NINES_EIO;
     HTTP_SETOPT(e, CURLOPT_URL, url ? url : o->url);
     HTTP_SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
     HTTP_SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

@@ -8,7 +8,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -580,6 +583,147 @@ Test(http, two_hundred_concurrent_checks_all_complete)
     }
     cr_assert(eq(long, httpfix_hits(&fix), MANY));
     world_close(&w);
+}
+
+/*
+ * A plain server for the socket-reuse test: answers RUNS requests, taking
+ * them in turn from its IPv4 and IPv6 listeners, and records each client's
+ * port and how its connection ended (a reset, or a FIN).
+ */
+#define RUNS 20
+
+struct ender {
+    int lfd[2];                 /* 127.0.0.1, ::1 */
+    int port[2];
+    int peer_port[RUNS];
+    int reset[RUNS];            /* 1: ECONNRESET, 0: end of file, -1: nothing came */
+    int served;
+};
+
+static int ender_listen(int family, int *port)
+{
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_storage got;
+    socklen_t len = sizeof(got);
+    struct timeval tv = {.tv_sec = 5};
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    cr_assert(ge(int, fd, 0));
+    if (family == AF_INET6)
+        cr_assert(eq(int, bind(fd, (struct sockaddr *)&a6, sizeof(a6)), 0));
+    else
+        cr_assert(eq(int, bind(fd, (struct sockaddr *)&a4, sizeof(a4)), 0));
+    cr_assert(eq(int, listen(fd, 16), 0));
+    /* accept and the reads below give up after 5 s: the thread always ends */
+    cr_assert(eq(int, setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0));
+    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&got, &len), 0));
+    *port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                     : ((struct sockaddr_in *)&got)->sin_port);
+    return fd;
+}
+
+static void *ender_serve(void *arg)
+{
+    static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    struct ender *e = arg;
+
+    for (int i = 0; i < RUNS; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        char req[4096];
+        size_t have = 0;
+        ssize_t n;
+        int conn = accept(e->lfd[i % 2], (struct sockaddr *)&peer, &plen);
+
+        e->reset[i] = -1;
+        if (conn < 0)
+            break;
+        e->peer_port[i] = ntohs(peer.ss_family == AF_INET6
+                                    ? ((struct sockaddr_in6 *)&peer)->sin6_port
+                                    : ((struct sockaddr_in *)&peer)->sin_port);
+        while (have < sizeof(req) - 1 && (n = read(conn, req + have, sizeof(req) - 1 - have)) > 0) {
+            have += (size_t)n;
+            req[have] = '\0';
+            if (strstr(req, "\r\n\r\n"))
+                break;
+        }
+        if (write(conn, answer, sizeof(answer) - 1) == (ssize_t)(sizeof(answer) - 1)) {
+            n = read(conn, req, 1);      /* how the client ends the connection */
+            e->reset[i] = n < 0 && errno == ECONNRESET ? 1 : n == 0 ? 0 : -1;
+        }
+        close(conn);
+        e->served = i + 1;
+    }
+    return NULL;
+}
+
+/*
+ * Runs one after another on one env, alternating IPv4 and IPv6: the sockets
+ * are kept and connected again (curl_uv_easy_reuse_sockets), yet each run is a
+ * fresh connection (its own source port, accepted anew) that ends with a reset,
+ * an IPv6 socket never carries an IPv4 connection, and the descriptors stop
+ * growing once each family has its socket. With graceful_close the runs end
+ * with a FIN instead.
+ */
+static void runs_on_one_env(int graceful)
+{
+    struct ender e = {0};
+    unsigned char before[TEST_FD_SCAN];
+    char url[2][URL_LEN];
+    struct nines_check c[2];
+    struct world w;
+    pthread_t th;
+    int opened = 0;
+
+    e.lfd[0] = ender_listen(AF_INET, &e.port[0]);
+    e.lfd[1] = ender_listen(AF_INET6, &e.port[1]);
+    snprintf(url[0], URL_LEN, "http://127.0.0.1:%d/", e.port[0]);
+    snprintf(url[1], URL_LEN, "http://[::1]:%d/", e.port[1]);
+    check_init(&c[0], url[0], 5000);
+    check_init(&c[1], url[1], 5000);
+    cr_assert(eq(int, pthread_create(&th, NULL, ender_serve, &e), 0));
+    test_open_fds(before);
+    world_init(&w);
+    w.env.graceful_close = graceful;
+    for (int i = 0; i < RUNS; i++) {
+        struct got g = {0};
+
+        world_start(&w, &c[i % 2], &g);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+        cr_assert(eq(int, g.calls, 1));
+        cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "run %d: %s %s", i, g.r.reason,
+                  g.r.message);
+        cr_expect(gt(i64, g.r.connect_us, 0), "run %d: no connect measured", i);
+        if (i == 1)
+            opened = test_fds_opened_since(before);
+        else if (i > 1 && !graceful)
+            cr_expect(le(int, test_fds_opened_since(before), opened),
+                      "run %d: more descriptors than the %d after run 1", i, opened);
+    }
+    world_close(&w);
+    cr_assert(eq(int, pthread_join(th, NULL), 0));
+    cr_expect(eq(int, test_new_fd_since(before), -1), "a socket outlived the env");
+    cr_assert(eq(int, e.served, RUNS));
+    for (int i = 0; i < RUNS; i++) {
+        cr_expect(eq(int, e.reset[i], graceful ? 0 : 1), "run %d ended with %s", i,
+                  e.reset[i] == 1 ? "a reset" : e.reset[i] == 0 ? "a FIN" : "nothing");
+        for (int j = i % 2; j < i; j += 2)
+            cr_expect(ne(int, e.peer_port[j], e.peer_port[i]), "runs %d and %d share a port",
+                      j, i);
+    }
+    close(e.lfd[0]);
+    close(e.lfd[1]);
+}
+
+Test(http, runs_on_one_env_reuse_sockets_yet_each_connection_is_fresh_and_reset)
+{
+    runs_on_one_env(0);
+}
+
+Test(http, graceful_close_ends_each_connection_with_a_fin)
+{
+    runs_on_one_env(1);
 }
 
 Test(http, bad_options_are_refused_without_callback)

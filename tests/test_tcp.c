@@ -471,41 +471,6 @@ static int listen_never_accept(int backlog, int *port)
     return fd;
 }
 
-#define FD_SCAN 4096
-
-/* Marks the descriptors open in this process (below FD_SCAN) in open. */
-static void open_fds(unsigned char *open)
-{
-    for (int fd = 0; fd < FD_SCAN; fd++)
-        open[fd] = fcntl(fd, F_GETFD) != -1;
-}
-
-/*
- * A socket or epoll descriptor open now that was not at the snapshot, or -1.
- * Only those: libuv opens a process-wide pipe with the first loop, and
- * Criterion's own descriptors may close meanwhile.
- */
-static int new_fd_since(const unsigned char *before)
-{
-    unsigned char now[FD_SCAN];
-
-    open_fds(now);
-    for (int fd = 0; fd < FD_SCAN; fd++) {
-        char path[64], what[256] = "";
-
-        if (!now[fd] || before[fd])
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        if (readlink(path, what, sizeof(what) - 1) < 0)
-            continue;
-        if (strncmp(what, "socket:", 7) == 0 || strstr(what, "eventpoll") != NULL) {
-            cr_log_error("fd %d is new: %s", fd, what);
-            return fd;
-        }
-    }
-    return -1;
-}
-
 /*
  * Connect-only runs one after another on one driver reuse its disconnected
  * socket (checks/tcp.c): each run is still a fresh connection (its own
@@ -517,7 +482,7 @@ Test(tcp, runs_on_one_driver_each_open_a_fresh_connection)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof(a);
-    unsigned char before[FD_SCAN];
+    unsigned char before[TEST_FD_SCAN];
     int ports[20], lfd = socket(AF_INET, SOCK_STREAM, 0), port, opened = 0;
     struct nines_check c;
     char host[] = "127.0.0.1";
@@ -529,7 +494,7 @@ Test(tcp, runs_on_one_driver_each_open_a_fresh_connection)
     cr_assert(eq(int, getsockname(lfd, (struct sockaddr *)&a, &alen), 0));
     port = ntohs(a.sin_port);
     check_init(&c, host, port, 2000);
-    open_fds(before);
+    test_open_fds(before);
     world_init(&w);
     for (int i = 0; i < 20; i++) {
         struct got g = {0};
@@ -551,22 +516,14 @@ Test(tcp, runs_on_one_driver_each_open_a_fresh_connection)
         close(conn);
         for (int j = 0; j < i; j++)
             cr_expect(ne(int, ports[j], ports[i]), "runs %d and %d share a port", j, i);
-        {
-            unsigned char now[FD_SCAN];
-            int count = 0;
-
-            open_fds(now);
-            for (int fd = 0; fd < FD_SCAN; fd++)
-                count += now[fd] && !before[fd];
-            /* the loop's, the epoll set and the pooled socket: no more after each run */
-            if (i == 0)
-                opened = count;
-            cr_expect(eq(int, count, opened), "run %d: %d descriptors more, %d after run 0", i,
-                      count, opened);
-        }
+        /* the loop's, the epoll set and the pooled socket: no more after each run */
+        if (i == 0)
+            opened = test_fds_opened_since(before);
+        cr_expect(eq(int, test_fds_opened_since(before), opened),
+                  "run %d: more descriptors than the %d after run 0", i, opened);
     }
     world_close(&w);
-    cr_expect(eq(int, new_fd_since(before), -1), "a descriptor outlived the driver");
+    cr_expect(eq(int, test_new_fd_since(before), -1), "a descriptor outlived the driver");
     close(lfd);
 }
 
@@ -586,10 +543,10 @@ Test(tcp, many_connect_only_checks_at_once_each_complete_once, .timeout = 20)
     struct world w;
     int open_port, closed_port = test_unused_port();
     int lfd = listen_never_accept(1024, &open_port);
-    unsigned char before[FD_SCAN];
+    unsigned char before[TEST_FD_SCAN];
 
     cr_assert(gt(int, closed_port, 0));
-    open_fds(before);
+    test_open_fds(before);
     world_init(&w);
     for (int i = 0; i < MANY_CHECKS; i++) {
         snprintf(ids[i], sizeof(ids[i]), "c%d", i);
@@ -611,7 +568,7 @@ Test(tcp, many_connect_only_checks_at_once_each_complete_once, .timeout = 20)
         }
     }
     world_close(&w);
-    cr_assert(eq(int, new_fd_since(before), -1), "a socket (or the epoll set) was left open");
+    cr_assert(eq(int, test_new_fd_since(before), -1), "a socket (or the epoll set) was left open");
     close(lfd);
 }
 
@@ -627,7 +584,7 @@ Test(tcp, connect_only_to_a_full_backlog_times_out_at_the_deadline, .timeout = 1
     char host[] = "127.0.0.1";
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int port, lfd = listen_never_accept(0, &port), filler[2];
-    unsigned char before[FD_SCAN];
+    unsigned char before[TEST_FD_SCAN];
     uint64_t elapsed;
 
     /* backlog 0 holds one connection: fill it (and one more for kernels that allow it) */
@@ -637,7 +594,7 @@ Test(tcp, connect_only_to_a_full_backlog_times_out_at_the_deadline, .timeout = 1
         connect(filler[i], (struct sockaddr *)&a, sizeof(a));
     }
     test_sleep_ms(50);
-    open_fds(before);
+    test_open_fds(before);
     check_init(&c, host, port, 300);
     elapsed = run_one(&c, &g);
 
@@ -646,7 +603,7 @@ Test(tcp, connect_only_to_a_full_backlog_times_out_at_the_deadline, .timeout = 1
     cr_assert(eq(i64, g.r.connect_us, -1));
     cr_assert(ge(u64, elapsed, 300 - 20));
     cr_assert(lt(u64, elapsed, 300 + MARGIN_MS));
-    cr_assert(eq(int, new_fd_since(before), -1), "the socket was left open");
+    cr_assert(eq(int, test_new_fd_since(before), -1), "the socket was left open");
     close(filler[0]);
     close(filler[1]);
     close(lfd);

@@ -264,3 +264,41 @@ int test_path_exists(const char *path)
 
     return lstat(path, &st) == 0;
 }
+
+void test_open_fds(unsigned char *open)
+{
+    for (int fd = 0; fd < TEST_FD_SCAN; fd++)
+        open[fd] = fcntl(fd, F_GETFD) != -1;
+}
+
+int test_new_fd_since(const unsigned char *before)
+{
+    unsigned char now[TEST_FD_SCAN];
+
+    test_open_fds(now);
+    for (int fd = 0; fd < TEST_FD_SCAN; fd++) {
+        char path[64], what[256] = "";
+
+        if (!now[fd] || before[fd])
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        if (readlink(path, what, sizeof(what) - 1) < 0)
+            continue;
+        if (strncmp(what, "socket:", 7) == 0 || strstr(what, "eventpoll") != NULL) {
+            fprintf(stderr, "fd %d is new: %s\n", fd, what);
+            return fd;
+        }
+    }
+    return -1;
+}
+
+int test_fds_opened_since(const unsigned char *before)
+{
+    unsigned char now[TEST_FD_SCAN];
+    int count = 0;
+
+    test_open_fds(now);
+    for (int fd = 0; fd < TEST_FD_SCAN; fd++)
+        count += now[fd] && !before[fd];
+    return count;
+}

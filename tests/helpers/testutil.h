@@ -62,4 +62,20 @@ int test_path_exists(const char *path);
 /* Sleeps for ms milliseconds (EINTR-safe). For pacing a poll loop, never to synchronise. */
 void test_sleep_ms(int ms);
 
+/* Descriptors test_open_fds looks at: 0 .. TEST_FD_SCAN - 1. */
+#define TEST_FD_SCAN 4096
+
+/* Marks the descriptors open in this process (below TEST_FD_SCAN) in open. */
+void test_open_fds(unsigned char *open);
+
+/*
+ * A socket or epoll descriptor open now that was not at the snapshot, or -1
+ * (named on stderr). Only those: libuv opens a process-wide pipe with the
+ * first loop, and Criterion's own descriptors may close meanwhile.
+ */
+int test_new_fd_since(const unsigned char *before);
+
+/* How many descriptors are open now that were not at the snapshot. */
+int test_fds_opened_since(const unsigned char *before);
+
 #endif
