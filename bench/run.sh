@@ -67,8 +67,9 @@ wait_for() {    # wait_for SECONDS CMD...: polls CMD every 50 ms
     echo "bench/run.sh: timed out waiting for: $*" >&2
     return 1
 }
-cpu_ms() {      # utime + stime of a PID, in ms
-    awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) * 1000 / hz}' "/proc/$1/stat"
+cpu_ms() {      # cpu_ms PID [sys]: utime + stime of a PID (only stime with sys), in ms
+    awk -v hz="$(getconf CLK_TCK)" -v only="${2:-}" \
+        '{print (only == "sys" ? $15 : $14 + $15) * 1000 / hz}' "/proc/$1/stat"
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
@@ -205,10 +206,10 @@ probe_stop() {      # prints the probe_stopped line (workers: one line summing t
         }
         END { if (n) printf "workers_stopped=%d results=%d unsent=%d late_max_ms=%d late_over_100ms=%d overlaps=%d first_late_max_ms=%d first_late_over_100ms=%d\n", n, s["results"], s["unsent"], lm, s["late_over_100ms"], s["overlaps"], flm, s["first_late_over_100ms"] }' "$1"
 }
-probe_cpu_ms() {    # the probe's CPU: master and its workers (live children)
+probe_cpu_ms() {    # probe_cpu_ms [sys]: the probe's CPU (kernel only with sys), master and workers
     local total=0 k
     for k in "$probe_pid" $(ps -o pid= --ppid "$probe_pid" 2>/dev/null || true); do
-        total=$(awk -v t="$total" -v c="$(cpu_ms "$k" 2>/dev/null || echo 0)" 'BEGIN {print t + c}')
+        total=$(awk -v t="$total" -v c="$(cpu_ms "$k" "${1:-}" 2>/dev/null || echo 0)" 'BEGIN {print t + c}')
     done
     echo "$total"
 }
@@ -217,12 +218,13 @@ kv() { sed -n "s/.*[ ]$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2" | head -1; }
 # nines_run KIND N INTERVAL_MS: N checks, measured over --seconds after a
 # first interval; results counted as stored in Redis over that window. Sets RUN:
 # "checks/s µs-CPU-per-check late_max_ms late_over_100ms overlaps
-#  failed-of-last-2000 unsent-at-stop stored first_late_max_ms first_late_over_100ms"
+#  failed-of-last-2000 unsent-at-stop stored first_late_max_ms first_late_over_100ms
+#  µs-of-kernel-CPU-per-check"
 # (late_*: every run but each check's first, which all come due at once when
 # the catalogue is applied; first_late_*: those first runs)
 # (runs in this shell, not a subshell: the probe's PID must reach cleanup)
 nines_run() {
-    local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 t0 t1 a0 a1 line
+    local kind=$1 n=$2 iv=$3 log="$tmp/probe.log" c0 c1 s0 s1 t0 t1 a0 a1 line
     rcli DEL nines:results >/dev/null
     catalogue "$kind" "$n" "$iv"
     probe_start "$log"
@@ -231,20 +233,20 @@ nines_run() {
     # opens after one interval, as a check's first run comes at once and the
     # next at its slot in the interval
     sleep $(( iv / 1000 ))
-    t0=$(date +%s%N) c0=$(probe_cpu_ms) a0=$(added)
+    t0=$(date +%s%N) c0=$(probe_cpu_ms) s0=$(probe_cpu_ms sys) a0=$(added)
     sleep "$seconds"
-    t1=$(date +%s%N) c1=$(probe_cpu_ms) a1=$(added)
+    t1=$(date +%s%N) c1=$(probe_cpu_ms) s1=$(probe_cpu_ms sys) a1=$(added)
     line=$(probe_stop "$log")
     if [ -z "$line" ]; then   # killed: count what reached Redis, mark the rest unknown
         note "probe ($kind, $n checks) did not stop within 30 s; its log ends: $(tail -1 "$log" | cut -c1-200)"
         line="results=$(rcli XLEN nines:results) unsent=-1 late_max_ms=-1 late_over_100ms=-1 overlaps=-1 first_late_max_ms=-1 first_late_over_100ms=-1"
     fi
-    RUN=$(awk -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v n="$(( a1 - a0 ))" \
+    RUN=$(awk -v c0="$c0" -v c1="$c1" -v s0="$s0" -v s1="$s1" -v t0="$t0" -v t1="$t1" -v n="$(( a1 - a0 ))" \
         -v lm="$(kv late_max_ms "$line")" -v lo="$(kv late_over_100ms "$line")" \
         -v ov="$(kv overlaps "$line")" -v un="$(kv unsent "$line")" -v st="$(rcli XLEN nines:results)" \
         -v flm="$(kv first_late_max_ms "$line")" -v flo="$(kv first_late_over_100ms "$line")" \
         -v fl="$(rcli XREVRANGE nines:results + - COUNT 2000 | awk 'p { if ($0 != "ok") f++; p = 0 } $0 == "out" { p = 1 } END { print f + 0 }')" \
-        'BEGIN { printf "%.1f %.2f %s %s %s %s %s %s %s %s\n", n * 1e9 / (t1 - t0), n ? (c1 - c0) * 1000 / n : -1, lm, lo, ov, fl, un, st, flm == "" ? -1 : flm, flo == "" ? -1 : flo }')
+        'BEGIN { printf "%.1f %.2f %s %s %s %s %s %s %s %s %.2f\n", n * 1e9 / (t1 - t0), n ? (c1 - c0) * 1000 / n : -1, lm, lo, ov, fl, un, st, flm == "" ? -1 : flm, flo == "" ? -1 : flo, n ? (s1 - s0) * 1000 / n : -1 }')
 }
 
 # ---- peers -----------------------------------------------------------------
@@ -279,7 +281,8 @@ plugin_run() {
 }
 
 # wrk_close_run THREADS CONC → sets RUN: "requests/s client-µs-per-request
-# nginx-µs-per-request" for fresh connections (Connection: close) to /ok.
+# nginx-µs-per-request client-kernel-µs-per-request" for fresh connections
+# (Connection: close) to /ok.
 # wrk's own CPU is the floor of any HTTP client that opens a connection per
 # request on this machine: it times nothing, checks nothing, stores nothing.
 wrk_close_run() {
@@ -291,7 +294,7 @@ wrk_close_run() {
     RUN=$(tail -1 "$tmp/wrk.times" | awk -v r="$reqs" -v s="$seconds" -v a="$n0" -v b="$n1" '{
         split($1, u, /[ms]/); split($2, y, /[ms]/)
         c = (u[1] * 60 + u[2] + y[1] * 60 + y[2]) * 1e6
-        printf "%.1f %.2f %.2f\n", r / s, c / r, (b - a) * 1000 / r }')
+        printf "%.1f %.2f %.2f %.2f\n", r / s, c / r, (b - a) * 1000 / r, (y[1] * 60 + y[2]) * 1e6 / r }')
 }
 
 # ---- figures ---------------------------------------------------------------
@@ -316,16 +319,18 @@ if want cpu; then
         for r in $(seq 1 "$reps"); do
             say "cpu $kind rep $r: nines 2000 checks at 1 s"
             nines_run "$kind" 2000 1000
-            read -r rate us lm lo ov fl un st flm flo <<<"$RUN"
-            note "nines $kind: ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+            read -r rate us lm lo ov fl un st flm flo sys <<<"$RUN"
+            note "nines $kind: ${rate}/s ${us} µs/check (kernel ${sys}) late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
             record "cpu_us_per_check_$kind" nines us "$us"
+            record "kernel_us_per_check_$kind" nines us "$sys"
             record "checks_per_s_$kind" nines "1/s" "$rate"
             if [ "$kind" = http ]; then
                 say "cpu http rep $r: the floor, wrk -t1 -c16 with a fresh connection per request"
                 wrk_close_run 1 16
-                read -r _ wrk_us _ <<<"$RUN"
-                note "wrk fresh-connection client: ${wrk_us} µs/request"
+                read -r _ wrk_us _ wrk_sys <<<"$RUN"
+                note "wrk fresh-connection client: ${wrk_us} µs/request (kernel ${wrk_sys})"
                 record cpu_us_per_check_http wrk_client_floor us "$wrk_us"
+                record kernel_us_per_check_http wrk_client_floor us "$wrk_sys"
             fi
             if [ "$kind" = tcp ]; then
                 say "cpu tcp rep $r: the floor, bench/tcpfloor (bare connect + reset, 16 in flight)"
@@ -355,17 +360,17 @@ if want rate; then
     for r in $(seq 1 "$reps"); do
         say "rate rep $r: wrk -H 'Connection: close' -c 64 on nginx /ok"
         wrk_close_run 2 64
-        read -r wrk_rate wrk_us nginx_us <<<"$RUN"
+        read -r wrk_rate wrk_us nginx_us _ <<<"$RUN"
         record fresh_conn_per_s wrk "1/s" "$wrk_rate"
         record nginx_cpu_us_per_req wrk us "$nginx_us"
         record wrk_client_cpu_us_per_req wrk_t2_c64 us "$wrk_us"
         # wrk runs two threads: the probe runs two workers (--workers 2), so
         # both may use every core; the cpu group keeps one (CPU per check)
         probe_workers=2
-        for offered in ${BENCH_RATE_OFFERED:-5000 10000 12000 14000 20000}; do
+        for offered in ${BENCH_RATE_OFFERED:-10000 14000 16000 18000 20000}; do
             say "rate rep $r: one probe (--workers $probe_workers), $offered HTTP checks at 1 s"
             nines_run http "$offered" 1000
-            read -r rate us lm lo ov fl un st flm flo <<<"$RUN"
+            read -r rate us lm lo ov fl un st flm flo _ <<<"$RUN"
             note "nines sustained offered=$offered workers=$probe_workers (beside wrk -t2): ${rate}/s ${us} µs/check late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st} first_runs: late_max=${flm}ms late>100ms=${flo}"
             record "sustained_per_s_offered_$offered" nines "1/s" "$rate"
             record "sustained_ratio_to_wrk_offered_$offered" nines ratio "$(awk -v a="$rate" -v b="$wrk_rate" 'BEGIN {printf "%.3f", a / b}')"
