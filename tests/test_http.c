@@ -653,9 +653,21 @@ static void *ender_serve(void *arg)
             e->reset[i] = n < 0 && errno == ECONNRESET ? 1 : n == 0 ? 0 : -1;
         }
         close(conn);
-        e->served = i + 1;
+        __atomic_store_n(&e->served, i + 1, __ATOMIC_RELEASE);
     }
     return NULL;
+}
+
+struct ender_wait {
+    struct ender *e;
+    int runs;
+};
+
+static int ender_served(void *arg)
+{
+    struct ender_wait *w = arg;
+
+    return __atomic_load_n(&w->e->served, __ATOMIC_ACQUIRE) >= w->runs;
 }
 
 /*
@@ -695,6 +707,9 @@ static void runs_on_one_env(int graceful)
         cr_assert(eq(int, g.r.outcome, NINES_OUTCOME_OK), "run %d: %s %s", i, g.r.reason,
                   g.r.message);
         cr_expect(gt(i64, g.r.connect_us, 0), "run %d: no connect measured", i);
+        /* the server thread's end of the connection is closed before counting */
+        cr_assert(eq(int, test_wait_until(ender_served, &(struct ender_wait){&e, i + 1}, 5000), 0),
+                  "run %d: the server did not finish", i);
         if (i == 1)
             opened = test_fds_opened_since(before);
         else if (i > 1 && !graceful)
@@ -704,7 +719,7 @@ static void runs_on_one_env(int graceful)
     world_close(&w);
     cr_assert(eq(int, pthread_join(th, NULL), 0));
     cr_expect(eq(int, test_new_fd_since(before), -1), "a socket outlived the env");
-    cr_assert(eq(int, e.served, RUNS));
+    cr_assert(eq(int, __atomic_load_n(&e.served, __ATOMIC_ACQUIRE), RUNS));
     for (int i = 0; i < RUNS; i++) {
         cr_expect(eq(int, e.reset[i], graceful ? 0 : 1), "run %d ended with %s", i,
                   e.reset[i] == 1 ? "a reset" : e.reset[i] == 0 ? "a FIN" : "nothing");
