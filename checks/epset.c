@@ -32,9 +32,10 @@ void epset_init(struct epset *set, uv_loop_t *loop, int hold_loop, epset_ready_c
  * the owner gave up while this batch was being handled (its earlier events
  * closed it) is skipped; a new socket that took its number may get a
  * readiness it does not have, which non-blocking I/O takes as a spurious
- * wake-up. A socket not in the table at all was forgotten while its file
- * stayed open elsewhere (or was removed earlier in this batch, when the DEL
- * just fails): it is taken out, or it would be reported again and again.
+ * wake-up. An event for a number not in the table is one forgotten but not
+ * yet closed (epset_forget), taken out here or it would be reported again and
+ * again; for one removed earlier in this batch the DEL just fails (ENOENT,
+ * EBADF), a call only in that rare case.
  */
 static void epset_on_poll(uv_poll_t *h, int status, int events)
 {

@@ -74,9 +74,11 @@ int epset_watch(struct epset *set, int fd, uint32_t events);
 void epset_remove(struct epset *set, int fd);
 
 /*
- * Forgets fd, which is about to be closed: closing it drops it from the set,
- * so no system call. Should its file stay open elsewhere, the first event it
- * still gets takes it out.
+ * Forgets fd, which is about to be closed: closing it drops it from the
+ * kernel's set, so no system call. Should it get an event before that, it is
+ * taken out then. (A file still open in another process after our close
+ * stays in the kernel's set, out of reach of any DEL by number; that is so of
+ * a uv_poll_t on a closed fd as well.)
  */
 void epset_forget(struct epset *set, int fd);
 
