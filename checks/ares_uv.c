@@ -1,42 +1,31 @@
 /*
- * A c-ares channel on libuv. c-ares gives no per-socket user pointer, so the
- * fd -> socket map is a short linked list (a channel has one socket per
- * server and transport at most). Every entry into c-ares goes through
- * ares_uv_enter/ares_uv_leave, which count the nesting so that a close asked
- * for from inside a callback is carried out once c-ares has returned.
+ * A c-ares channel on libuv. c-ares gives no per-socket user pointer; the
+ * epoll set's table, indexed by fd, is the map of the sockets it reported.
+ * Every entry into c-ares goes through ares_uv_enter/ares_uv_leave, which
+ * count the nesting so that a close asked for from inside a callback is
+ * carried out once c-ares has returned.
  *
- * The sockets are watched by an epoll set of the channel's own, itself
- * watched by one uv_poll_t, rather than by a uv_poll_t each. Each query
- * opens a fresh socket, and libuv spends five epoll_ctl calls on a poll
+ * The sockets are watched by an epoll set of the channel's own (epset.h),
+ * itself watched by one uv_poll_t, rather than by a uv_poll_t each. Each
+ * query opens a fresh socket, and libuv spends five epoll_ctl calls on a poll
  * handle's life (a probing ADD and DEL in uv_poll_init, a DEL in every
  * uv_poll_start, the ADD at the next poll, a DEL at close) where one ADD
  * does: the kernel drops a closed socket from the set by itself, and c-ares
- * closes a socket right after reporting it with no interest left.
+ * closes a socket right after reporting it with no interest left, so a
+ * socket leaving is only forgotten (epset_forget), no DEL.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
-#include <unistd.h>
 
 #include "ares_uv.h"
+#include "epset.h"
 #include "nines/err.h"
-
-#define ARES_UV_EVENTS_MAX 16       /* epoll events taken per wakeup */
-
-/* One socket c-ares asked us to watch. */
-struct ares_uv_sock {
-    ares_socket_t fd;
-    uint32_t events;                /* EPOLLIN | EPOLLOUT registered */
-    struct ares_uv_sock *next;
-};
 
 struct ares_uv {
     uv_loop_t *loop;
     ares_channel channel;           /* NULL once destroyed */
     uv_timer_t timer;
-    int epfd;                       /* the sockets' epoll set; -1 until the first socket */
-    uv_poll_t ep_poll;              /* watches epfd (initialised with it) */
-    struct ares_uv_sock *socks;     /* registered in epfd */
+    struct epset set;               /* the sockets; opened with the first one */
     int open_handles;               /* close callbacks still to come */
     int depth;                      /* calls into c-ares in progress */
     int closing;                    /* ares_uv_close was called */
@@ -59,25 +48,9 @@ static void ares_uv_timer_closed(uv_handle_t *h)
     ares_uv_release(h->data);
 }
 
-static void ares_uv_ep_closed(uv_handle_t *h)
+static void ares_uv_set_closed(void *arg)
 {
-    struct ares_uv *au = h->data;
-
-    close(au->epfd);
-    au->epfd = -1;
-    ares_uv_release(au);
-}
-
-/* Forgets s: c-ares is about to close its fd, which leaves the epoll set. */
-static void ares_uv_sock_close(struct ares_uv *au, struct ares_uv_sock *s)
-{
-    struct ares_uv_sock **pp = &au->socks;
-
-    while (*pp && *pp != s)
-        pp = &(*pp)->next;
-    if (*pp)
-        *pp = s->next;
-    free(s);
+    ares_uv_release(arg);
 }
 
 /* Destroys the channel and closes the handles: only outside c-ares. */
@@ -90,12 +63,10 @@ static void ares_uv_destroy(struct ares_uv *au)
     au->channel = NULL;
     ares_destroy(ch);
     au->depth--;
-    while (au->socks)
-        ares_uv_sock_close(au, au->socks);
     uv_timer_stop(&au->timer);
     uv_close((uv_handle_t *)&au->timer, ares_uv_timer_closed);
-    if (au->epfd >= 0)
-        uv_close((uv_handle_t *)&au->ep_poll, ares_uv_ep_closed);
+    /* its closed callback comes only if it was opened, and counted then */
+    epset_close(&au->set);
 }
 
 static void ares_uv_on_timer(uv_timer_t *t);
@@ -151,73 +122,34 @@ static void ares_uv_on_timer(uv_timer_t *t)
     ares_uv_leave(au, prev);
 }
 
-static struct ares_uv_sock *ares_uv_sock_find(struct ares_uv *au, ares_socket_t fd)
+/* A socket of the epoll set is ready: hand it to c-ares. */
+static void ares_uv_on_ready(void *arg, int fd, uint32_t events)
 {
-    struct ares_uv_sock *s;
+    struct ares_uv *au = arg;
+    ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD, prev;
+    /* EPOLLERR/EPOLLHUP: let c-ares read and write the fd so it sees the
+     * error (ECONNREFUSED) and closes the socket, not wait for a timeout */
+    uint32_t bad = events & (EPOLLERR | EPOLLHUP);
 
-    for (s = au->socks; s; s = s->next) {
-        if (s->fd == fd)
-            return s;
-    }
-    return NULL;
-}
-
-/* The epoll set has events: hand each ready socket to c-ares. */
-static void ares_uv_on_poll(uv_poll_t *h, int status, int events)
-{
-    struct ares_uv *au = h->data;
-    struct epoll_event ev[ARES_UV_EVENTS_MAX];
-    int n;
-
-    (void)status;
-    (void)events;
     if (!au->channel)
         return;
-    do {
-        n = epoll_wait(au->epfd, ev, ARES_UV_EVENTS_MAX, 0);
-    } while (n < 0 && errno == EINTR);
-    for (int i = 0; i < n && au->channel; i++) {
-        ares_socket_t fd = (ares_socket_t)ev[i].data.fd;
-        ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD, prev;
-        /* EPOLLERR/EPOLLHUP: let c-ares read and write the fd so it sees the
-         * error (ECONNREFUSED) and closes the socket, not wait for a timeout */
-        uint32_t bad = ev[i].events & (EPOLLERR | EPOLLHUP);
-
-        if (!ares_uv_sock_find(au, fd)) {
-            /* not ours any more but still in the set (its file is open
-             * elsewhere): stop watching it */
-            epoll_ctl(au->epfd, EPOLL_CTL_DEL, fd, NULL);
-            continue;
-        }
-        if (bad || (ev[i].events & EPOLLIN))
-            rfd = fd;
-        if (bad || (ev[i].events & EPOLLOUT))
-            wfd = fd;
-        prev = ares_uv_enter(au, fd);
-        ares_process_fd(au->channel, rfd, wfd);
-        ares_uv_leave(au, prev);
-    }
+    if (bad || (events & EPOLLIN))
+        rfd = fd;
+    if (bad || (events & EPOLLOUT))
+        wfd = fd;
+    prev = ares_uv_enter(au, fd);
+    ares_process_fd(au->channel, rfd, wfd);
+    ares_uv_leave(au, prev);
 }
 
 /* The epoll set and its poll handle, made with the first socket. */
-static int ares_uv_ep_open(struct ares_uv *au)
+static int ares_uv_set_open(struct ares_uv *au)
 {
-    if (au->epfd >= 0)
+    if (epset_is_open(&au->set))
         return 0;
-    au->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (au->epfd < 0)
+    if (epset_open(&au->set) != 0)
         return -1;
-    if (uv_poll_init(au->loop, &au->ep_poll, au->epfd) != 0) {
-        close(au->epfd);
-        au->epfd = -1;
-        return -1;
-    }
-    au->ep_poll.data = au;
     au->open_handles++;
-    uv_poll_start(&au->ep_poll, UV_READABLE, ares_uv_on_poll);
-    /* it stays started for the channel's life, idle ones included: what
-     * keeps the loop running is the timer, armed while a query is out */
-    uv_unref((uv_handle_t *)&au->ep_poll);
     return 0;
 }
 
@@ -228,32 +160,15 @@ static int ares_uv_ep_open(struct ares_uv *au)
 static void ares_uv_on_sock_state(void *data, ares_socket_t fd, int readable, int writable)
 {
     struct ares_uv *au = data;
-    struct ares_uv_sock *s = ares_uv_sock_find(au, fd);
-    struct epoll_event ev = { 0 };
 
     if (!readable && !writable) {
-        if (s)
-            ares_uv_sock_close(au, s);
+        /* c-ares closes it right after this */
+        epset_forget(&au->set, fd);
         return;
     }
-    ev.events = (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0);
-    ev.data.fd = fd;
-    if (s) {
-        if (s->events != ev.events && epoll_ctl(au->epfd, EPOLL_CTL_MOD, fd, &ev) == 0)
-            s->events = ev.events;
+    if (ares_uv_set_open(au) != 0)
         return;
-    }
-    if (ares_uv_ep_open(au) != 0 || (s = calloc(1, sizeof(*s))) == NULL)
-        return;
-    if (epoll_ctl(au->epfd, EPOLL_CTL_ADD, fd, &ev) != 0 &&
-        (errno != EEXIST || epoll_ctl(au->epfd, EPOLL_CTL_MOD, fd, &ev) != 0)) {
-        free(s);
-        return;
-    }
-    s->fd = fd;
-    s->events = ev.events;
-    s->next = au->socks;
-    au->socks = s;
+    (void)epset_watch(&au->set, fd, (readable ? EPOLLIN : 0) | (writable ? EPOLLOUT : 0));
 }
 
 static int ares_uv_status_err(int status)
@@ -281,7 +196,10 @@ int ares_uv_new(uv_loop_t *loop, struct ares_options *opts, int optmask,
     if (!au)
         return NINES_ENOMEM;
     au->loop = loop;
-    au->epfd = -1;
+    /* it stays started for the channel's life, idle ones included, and
+     * never holds the loop: what keeps the loop running is the timer, armed
+     * while a query is out */
+    epset_init(&au->set, loop, 0, ares_uv_on_ready, ares_uv_set_closed, au);
     au->active_fd = ARES_SOCKET_BAD;
     opts->sock_state_cb = ares_uv_on_sock_state;
     opts->sock_state_cb_data = au;
@@ -323,7 +241,8 @@ int ares_uv_idle(struct ares_uv *au)
 {
     struct timeval tv;
 
-    return !au->closing && au->channel && au->depth == 0 && !au->socks &&
+    return !au->closing && au->channel && au->depth == 0 &&
+           epset_count(&au->set) == 0 &&
            ares_timeout(au->channel, NULL, &tv) == NULL;
 }
 

@@ -1,26 +1,27 @@
 /*
  * libcurl multi-socket on libuv. curl's sockets sit in an epoll set of our
- * own, which the loop polls as one fd; one uv timer for curl's timeout. curl
- * is only ever called from libuv callbacks, never from inside curl's own
- * callbacks, which would answer CURLM_RECURSIVE_API_CALL.
+ * own (epset.h), which the loop polls as one fd; one uv timer for curl's
+ * timeout. curl is only ever called from libuv callbacks, never from inside
+ * curl's own callbacks, which would answer CURLM_RECURSIVE_API_CALL.
  *
  * Why not a uv_poll_t per socket: libuv 1.44 spends four epoll_ctl calls and
  * an ioctl to init, start and stop one (it tests the fd with an ADD and a DEL,
  * and re-adds it on every change of direction), plus an allocation and a
  * close callback. A check's socket goes OUT (connecting, sending) then IN
  * (the answer) then away: here that is ADD, MOD and DEL, and one epoll_wait
- * serves every socket ready in a loop iteration (bench/RESULTS.md).
+ * serves every socket ready in a loop iteration (bench/RESULTS.md). The set
+ * holds the loop while it holds a socket, as an active uv_poll_t would, so
+ * an idle loop still ends.
  */
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "curl_uv.h"
+#include "epset.h"
 #include "nines/err.h"
 
 /*
@@ -32,9 +33,6 @@
 
 /* Idle TCP sockets kept per address family (curl_uv_easy_reuse_sockets). */
 #define CURL_UV_SOCKETS_MAX 64
-
-/* Events taken from the epoll set per epoll_wait. */
-#define CURL_UV_EVENTS 256
 
 /* One transfer in flight, found again through CURLOPT_PRIVATE. */
 struct curl_uv_xfer {
@@ -49,12 +47,8 @@ struct curl_uv {
     uv_loop_t *loop;
     CURLM *multi;                   /* NULL once closing */
     uv_timer_t timer;
-    int epfd;                       /* curl's sockets; -1 once closed */
-    uv_poll_t epoll;                /* epfd in the loop; referenced while any socket is */
-    unsigned char *want;            /* per fd: the EPOLL* events in the set, 0 = not in it */
-    unsigned char *kept;            /* per fd: 1 IPv4, 2 IPv6 socket of curl_uv_on_open */
-    size_t nwant;                   /* entries in want and kept */
-    size_t watched;                 /* fds in the set */
+    struct epset set;               /* curl's sockets; marks: 1 IPv4, 2 IPv6 socket of
+                                     * curl_uv_on_open */
     int open_handles;               /* handles whose close callback is still to come */
     int closing;
     struct curl_uv_xfer *xfers;     /* in flight */
@@ -99,8 +93,6 @@ static void curl_uv_finish(struct curl_uv *cu)
     }
     while (cu->npool > 0)
         curl_easy_cleanup(cu->pool[--cu->npool]);
-    free(cu->want);
-    free(cu->kept);
     free(cu);
 }
 
@@ -111,13 +103,9 @@ static void curl_uv_release(struct curl_uv *cu)
     curl_uv_finish(cu);
 }
 
-static void curl_uv_epoll_closed(uv_handle_t *h)
+static void curl_uv_set_closed(void *arg)
 {
-    struct curl_uv *cu = h->data;
-
-    close(cu->epfd);
-    cu->epfd = -1;
-    curl_uv_release(cu);
+    curl_uv_release(arg);
 }
 
 static void curl_uv_timer_closed(uv_handle_t *h)
@@ -171,41 +159,23 @@ static void curl_uv_act(struct curl_uv *cu, curl_socket_t fd, int flags)
     curl_uv_drain(cu);
 }
 
-/*
- * The epoll set is readable: hands each ready socket to curl. A socket curl
- * gave up while this batch was being handled (its earlier events closed it)
- * is skipped; a new socket that took its number may get a readiness it does
- * not have, which curl's non-blocking I/O takes as a spurious wake-up.
- */
-static void curl_uv_on_epoll(uv_poll_t *h, int status, int events)
+/* A socket of the epoll set is ready: hands it to curl. */
+static void curl_uv_on_ready(void *arg, int fd, uint32_t events)
 {
-    struct curl_uv *cu = h->data;
-    struct epoll_event ev[CURL_UV_EVENTS];
-    int n;
+    int flags = 0;
 
-    (void)status;
-    (void)events;
-    if (cu->closing)
-        return;
-    n = epoll_wait(cu->epfd, ev, CURL_UV_EVENTS, 0);
-    for (int i = 0; i < n && !cu->closing; i++) {
-        int fd = ev[i].data.fd, flags = 0;
-
-        if (fd < 0 || (size_t)fd >= cu->nwant || cu->want[fd] == 0)
-            continue;
-        /*
-         * EPOLLERR/EPOLLHUP (a refused connect, a reset) come whatever was
-         * asked for: curl must hear them, as an error, or the transfer would
-         * wait for its deadline.
-         */
-        if (ev[i].events & EPOLLERR)
-            flags |= CURL_CSELECT_ERR;
-        if (ev[i].events & (EPOLLIN | EPOLLHUP))
-            flags |= CURL_CSELECT_IN;
-        if (ev[i].events & (EPOLLOUT | EPOLLHUP))
-            flags |= CURL_CSELECT_OUT;
-        curl_uv_act(cu, fd, flags);
-    }
+    /*
+     * EPOLLERR/EPOLLHUP (a refused connect, a reset) come whatever was
+     * asked for: curl must hear them, as an error, or the transfer would
+     * wait for its deadline.
+     */
+    if (events & EPOLLERR)
+        flags |= CURL_CSELECT_ERR;
+    if (events & (EPOLLIN | EPOLLHUP))
+        flags |= CURL_CSELECT_IN;
+    if (events & (EPOLLOUT | EPOLLHUP))
+        flags |= CURL_CSELECT_OUT;
+    curl_uv_act(arg, fd, flags);
 }
 
 static void curl_uv_on_timer(uv_timer_t *t)
@@ -238,40 +208,6 @@ static int curl_uv_on_timeout_change(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-/* Grows the per-fd tables to hold fd; 0, or NINES_ENOMEM. */
-static int curl_uv_want_grow(struct curl_uv *cu, int fd)
-{
-    size_t n = cu->nwant ? cu->nwant : 64;
-    unsigned char *w, *k;
-
-    if ((size_t)fd < cu->nwant)
-        return 0;
-    while (n <= (size_t)fd)
-        n *= 2;
-    w = realloc(cu->want, n);
-    if (!w)
-        return NINES_ENOMEM;
-    memset(w + cu->nwant, 0, n - cu->nwant);
-    cu->want = w;
-    k = realloc(cu->kept, n);
-    if (!k)
-        return NINES_ENOMEM;        /* want stays the larger: nwant counts both */
-    memset(k + cu->nwant, 0, n - cu->nwant);
-    cu->kept = k;
-    cu->nwant = n;
-    return 0;
-}
-
-/* The set holds some socket: the loop must not end while curl waits on it. */
-static void curl_uv_watch_count(struct curl_uv *cu, int delta)
-{
-    cu->watched = (size_t)((long)cu->watched + delta);
-    if (cu->watched == 0)
-        uv_unref((uv_handle_t *)&cu->epoll);
-    else
-        uv_ref((uv_handle_t *)&cu->epoll);
-}
-
 /*
  * CURLMOPT_SOCKETFUNCTION: the fd joins, changes in or leaves the epoll
  * set. When it cannot join (no memory), we return 0 rather than -1: -1 would
@@ -282,43 +218,22 @@ static int curl_uv_on_socket(CURL *easy, curl_socket_t fd, int what, void *userp
                              void *socketp)
 {
     struct curl_uv *cu = userp;
-    struct epoll_event ev = { 0 };
-    unsigned char had;
+    uint32_t events = 0;
 
     (void)easy;
     (void)socketp;
-    if (fd < 0)
-        return 0;
-    had = (size_t)fd < cu->nwant ? cu->want[fd] : 0;
     if (what == CURL_POLL_REMOVE || cu->closing) {
-        if (had) {
-            /* before curl closes it: a copy of the fd held elsewhere would
-             * otherwise keep it in the set */
-            (void)epoll_ctl(cu->epfd, EPOLL_CTL_DEL, fd, &ev);
-            cu->want[fd] = 0;
-            curl_uv_watch_count(cu, -1);
-        }
+        /* a DEL, not a forget, before curl closes it: a copy of the fd held
+         * elsewhere (or one kept by curl_uv_on_close) would otherwise stay
+         * in the set */
+        epset_remove(&cu->set, fd);
         return 0;
     }
     if (what & CURL_POLL_IN)
-        ev.events |= EPOLLIN;
+        events |= EPOLLIN;
     if (what & CURL_POLL_OUT)
-        ev.events |= EPOLLOUT;
-    if (ev.events == had)
-        return 0;
-    if (!had && curl_uv_want_grow(cu, fd) != 0)
-        return 0;
-    ev.data.fd = fd;
-    if (epoll_ctl(cu->epfd, had ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) {
-        /* a number reused after a close the set did not see: ADD ⇄ MOD */
-        int op = errno == ENOENT ? EPOLL_CTL_ADD : errno == EEXIST ? EPOLL_CTL_MOD : -1;
-
-        if (op < 0 || epoll_ctl(cu->epfd, op, fd, &ev) != 0)
-            return 0;
-    }
-    cu->want[fd] = (unsigned char)ev.events;
-    if (!had)
-        curl_uv_watch_count(cu, +1);
+        events |= EPOLLOUT;
+    (void)epset_watch(&cu->set, fd, events);
     return 0;
 }
 
@@ -352,8 +267,7 @@ static curl_socket_t curl_uv_on_open(void *clientp, curlsocktype purpose,
         (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
     }
     /* unmarked (no memory for the table), it is simply closed at the end */
-    if (curl_uv_want_grow(cu, fd) == 0)
-        cu->kept[fd] = (unsigned char)(1 + v6);
+    (void)epset_set_mark(&cu->set, fd, (unsigned char)(1 + v6));
     return fd;
 }
 
@@ -371,10 +285,10 @@ static int curl_uv_on_close(void *clientp, curl_socket_t fd)
 {
     static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
     struct curl_uv *cu = clientp;
-    int kind = (size_t)fd < cu->nwant ? cu->kept[fd] : 0, v6 = kind == 2;
+    int kind = epset_mark(&cu->set, fd), v6 = kind == 2;
 
     if (kind)
-        cu->kept[fd] = 0;
+        (void)epset_set_mark(&cu->set, fd, 0);
     if (kind && !cu->closing && cu->nsockets[v6] < CURL_UV_SOCKETS_MAX &&
         connect(fd, &unspec, sizeof(unspec)) == 0) {
         cu->sockets[v6][cu->nsockets[v6]++] = fd;
@@ -400,8 +314,8 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop)
 
     if (!cu)
         return NULL;
-    cu->epfd = -1;
     cu->loop = loop;
+    epset_init(&cu->set, loop, 1, curl_uv_on_ready, curl_uv_set_closed, cu);
     cu->multi = curl_multi_init();
     if (!cu->multi)
         goto err;
@@ -410,18 +324,14 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop)
         curl_multi_setopt(cu->multi, CURLMOPT_TIMERFUNCTION, curl_uv_on_timeout_change) ||
         curl_multi_setopt(cu->multi, CURLMOPT_TIMERDATA, cu))
         goto err;
-    cu->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (cu->epfd < 0 || uv_poll_init(loop, &cu->epoll, cu->epfd) != 0)
+    if (epset_open(&cu->set) != 0)
         goto err;
-    cu->epoll.data = cu;
-    uv_poll_start(&cu->epoll, UV_READABLE, curl_uv_on_epoll);
-    uv_unref((uv_handle_t *)&cu->epoll);
     if (uv_timer_init(loop, &cu->timer) != 0) {
-        cu->open_handles = 1;       /* only the poll handle: closed below */
+        cu->open_handles = 1;       /* only the set's poll handle: closed below */
         cu->closing = 1;
         curl_multi_cleanup(cu->multi);
         cu->multi = NULL;
-        uv_close((uv_handle_t *)&cu->epoll, curl_uv_epoll_closed);
+        epset_close(&cu->set);
         return NULL;
     }
     cu->timer.data = cu;
@@ -431,8 +341,6 @@ struct curl_uv *curl_uv_new(uv_loop_t *loop)
 err:
     if (cu->multi)
         curl_multi_cleanup(cu->multi);
-    if (cu->epfd >= 0)
-        close(cu->epfd);
     free(cu);
     return NULL;
 }
@@ -507,6 +415,6 @@ void curl_uv_close(struct curl_uv *cu)
     for (int v6 = 0; v6 < 2; v6++)
         while (cu->nsockets[v6] > 0)
             close(cu->sockets[v6][--cu->nsockets[v6]]);
-    uv_close((uv_handle_t *)&cu->epoll, curl_uv_epoll_closed);
+    epset_close(&cu->set);
     uv_close((uv_handle_t *)&cu->timer, curl_uv_timer_closed);
 }
