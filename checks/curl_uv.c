@@ -253,8 +253,8 @@ static curl_socket_t curl_uv_on_open(void *clientp, curlsocktype purpose,
     (void)purpose;
     if (a->socktype != SOCK_STREAM || (a->family != AF_INET && a->family != AF_INET6)) {
         fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-        if (fd >= 0 && (size_t)fd < cu->nwant)
-            cu->kept[fd] = 0;       /* a mark left by a number's earlier socket */
+        if (fd >= 0 && epset_mark(&cu->set, fd) != 0)
+            (void)epset_set_mark(&cu->set, fd, 0);   /* left by the number's earlier socket */
         return fd >= 0 ? fd : CURL_SOCKET_BAD;
     }
     if (!cu->closing && cu->nsockets[v6] > 0)
