@@ -103,7 +103,6 @@ static int cli_parse_target(int argc, char **argv, const char *cmd, struct cli_t
 static int cli_ack_or_resolve(int argc, char **argv, const char *op)
 {
     struct cli_target t;
-    struct nines_redis_addr addr;
     redisContext *rc;
     redisReply *r;
     const char *target;
@@ -113,10 +112,8 @@ static int cli_ack_or_resolve(int argc, char **argv, const char *op)
     if (ret != 0)
         return ret < 0 ? CLI_OK : ret;
     target = argv[optind];
-    if ((ret = cli_redis_addr(t.url, t.config, &addr)) != 0)
+    if ((ret = cli_redis_open(t.url, t.config, &rc)) != 0)
         return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
     r = redisCommand(rc, "EXISTS %s%s", STORE_KEY_INCIDENT, target);
     incident = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
@@ -274,7 +271,6 @@ int cli_silence(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *config = NULL, *url = NULL, *verb;
-    struct nines_redis_addr addr;
     struct silence s;
     struct nines_err err = { 0 };
     int64_t dur = 0, t;
@@ -355,9 +351,9 @@ int cli_silence(int argc, char **argv)
         silence_clear(&s);
         return CLI_USAGE;
     }
-    if ((ret = cli_redis_addr(url, config, &addr)) != 0 || (rc = cli_redis_connect(&addr)) == NULL) {
+    if ((ret = cli_redis_open(url, config, &rc)) != 0) {
         silence_clear(&s);
-        return ret != 0 ? ret : CLI_UNREACHABLE;
+        return ret;
     }
     if (strcmp(verb, "add") == 0)
         ret = cli_silence_add(rc, &s);

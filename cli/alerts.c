@@ -205,7 +205,6 @@ static int alerts_active(redisContext *rc, int json)
 int cli_alerts(int argc, char **argv)
 {
     const char *url = NULL, *config = NULL, *id = NULL;
-    struct nines_redis_addr addr;
     redisContext *rc;
     int json = 0, log = 0, active = 0, ret;
 
@@ -228,10 +227,8 @@ int cli_alerts(int argc, char **argv)
             return strcmp(argv[i], "--help") == 0 ? CLI_OK : CLI_USAGE;
         }
     }
-    if ((ret = cli_redis_addr(url, config, &addr)) != 0)
+    if ((ret = cli_redis_open(url, config, &rc)) != 0)
         return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
     ret = log ? alerts_log(rc, id, json) : active ? alerts_active(rc, json) : alerts_list(rc, json);
     redisFree(rc);
     return ret;

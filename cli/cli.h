@@ -43,5 +43,30 @@ int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_
 redisContext *cli_redis_connect(const struct nines_redis_addr *a);
 /* Prints every error of a failed load as FILE:LINE:COLUMN: message. */
 void cli_print_errors(const struct nines_errlist *errs);
+/* The config file: path if given, else $NINES_CONFIG, else /etc/nines/nines.yaml. */
+const char *cli_config_path(const char *path);
+/* Loads the config file at path (already resolved), or prints its errors and returns NULL. */
+struct nines_config *cli_config_load(const char *path);
+/*
+ * cli_redis_addr then cli_redis_connect: 0 with the connection in *rc, else the exit code
+ * (CLI_USAGE: no address; CLI_UNREACHABLE: no connection), the reason already printed.
+ */
+int cli_redis_open(const char *url, const char *config_path, redisContext **rc);
+/* The customer id of cfg, or NULL. */
+const struct nines_customer_cfg *cli_customer(const struct nines_config *cfg, const char *id);
+/* "YYYY-MM" (1971 or later) into *y and *m: 0, or -1. */
+int cli_parse_month(const char *s, int *y, int *m);
+/* This month in the time zone tzname (NULL: UTC): 0, or -1 if the zone cannot be loaded. */
+int cli_month_now(const char *tzname, int *y, int *m);
+/*
+ * 1 if value is one of choices (NULL-terminated); else prints
+ * "CMD: FLAG 'value': expected a, b or c" and returns 0.
+ */
+int cli_one_of(const char *cmd, const char *flag, const char *value, const char *const choices[]);
+/*
+ * The exit code for a failed computation over Redis data (report, KPIs): NINES_EIO or
+ * NINES_EPROTO mean Redis failed under it (CLI_UNREACHABLE); anything else is the request.
+ */
+int cli_compute_exit(int nines_rc);
 
 #endif

@@ -1,10 +1,15 @@
-/* Helpers the subcommands share: finding and connecting to Redis. */
+/*
+ * Helpers the subcommands share: finding the config and Redis, and reading the
+ * options several commands take alike (a month, a customer, a choice of format).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
 #include "cli.h"
+#include "nines/clock.h"
+#include "tz.h"
 
 void cli_print_errors(const struct nines_errlist *errs)
 {
@@ -14,6 +19,25 @@ void cli_print_errors(const struct nines_errlist *errs)
         fprintf(stderr, "%s\n", nines_err_format(&errs->item[i], line, sizeof(line)));
     if (errs->dropped > 0)
         fprintf(stderr, "(%zu more errors not shown)\n", errs->dropped);
+}
+
+const char *cli_config_path(const char *path)
+{
+    if (path != NULL)
+        return path;
+    return getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
+}
+
+struct nines_config *cli_config_load(const char *path)
+{
+    struct nines_errlist errs = { 0 };
+    struct nines_config *cfg = NULL;
+
+    if (nines_config_load(path, &cfg, &errs) != 0) {
+        cli_print_errors(&errs);
+        return NULL;
+    }
+    return cfg;
 }
 
 int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_addr *a)
@@ -32,8 +56,7 @@ int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_
         }
         return 0;
     }
-    if (config_path == NULL)
-        config_path = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
+    config_path = cli_config_path(config_path);
     if (nines_config_load(config_path, &cfg, &errs) != 0) {
         cli_print_errors(&errs);
         return CLI_USAGE;
@@ -97,4 +120,68 @@ redisContext *cli_redis_connect(const struct nines_redis_addr *a)
         return NULL;
     }
     return c;
+}
+
+int cli_redis_open(const char *url, const char *config_path, redisContext **rc)
+{
+    struct nines_redis_addr addr;
+    int ret = cli_redis_addr(url, config_path, &addr);
+
+    if (ret != 0)
+        return ret;
+    *rc = cli_redis_connect(&addr);
+    return *rc != NULL ? 0 : CLI_UNREACHABLE;
+}
+
+const struct nines_customer_cfg *cli_customer(const struct nines_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->customers_count; i++)
+        if (strcmp(cfg->customers[i].id, id) == 0)
+            return &cfg->customers[i];
+    return NULL;
+}
+
+int cli_parse_month(const char *s, int *y, int *m)
+{
+    char tail;
+
+    return strlen(s) == 7 && s[4] == '-' && sscanf(s, "%4d-%2d%c", y, m, &tail) == 2 &&
+                   *y >= 1971 && *m >= 1 && *m <= 12
+               ? 0
+               : -1;
+}
+
+int cli_month_now(const char *tzname, int *y, int *m)
+{
+    struct nines_tz *tz = nines_tz_load(tzname ? tzname : "UTC", NULL);
+    struct nines_tm tm;
+
+    if (tz == NULL)
+        return -1;
+    nines_tz_utc_to_local(tz, nines_wall_ms(), &tm);
+    nines_tz_free(tz);
+    *y = tm.year;
+    *m = tm.month;
+    return 0;
+}
+
+int cli_one_of(const char *cmd, const char *flag, const char *value, const char *const choices[])
+{
+    char list[256] = "";
+    size_t n, len = 0;
+
+    for (n = 0; choices[n] != NULL; n++)
+        if (strcmp(value, choices[n]) == 0)
+            return 1;
+    /* "a, b or c": one line, written at once */
+    for (size_t i = 0; i < n && len < sizeof(list); i++)
+        len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+                                i == 0 ? "" : i + 1 < n ? ", " : " or ", choices[i]);
+    fprintf(stderr, "%s: %s '%s': expected %s\n", cmd, flag, value, list);
+    return 0;
+}
+
+int cli_compute_exit(int nines_rc)
+{
+    return nines_rc == NINES_EIO || nines_rc == NINES_EPROTO ? CLI_UNREACHABLE : CLI_USAGE;
 }

@@ -187,7 +187,6 @@ int cli_drill(int argc, char **argv)
     };
     const char *config = NULL, *url = NULL, *by = getenv("USER"), *svc = NULL, *scen = "";
     int c, expect = 0, as_json = 0, html = 0, ret;
-    struct nines_redis_addr addr;
     redisContext *rc;
     const char *verb;
 
@@ -229,10 +228,8 @@ int cli_drill(int argc, char **argv)
     }
     if (by == NULL || by[0] == '\0')
         by = "cli";
-    if ((ret = cli_redis_addr(url, config, &addr)) != 0)
+    if ((ret = cli_redis_open(url, config, &rc)) != 0)
         return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
     if (strcmp(verb, "list") == 0) {
         ret = drill_list(rc, as_json);
     } else if (strcmp(verb, "show") == 0) {

@@ -349,15 +349,6 @@ static int ev_parse_date(const char *s, int64_t *ms)
     return tm.tm_mday == d ? 0 : -1;     /* 2026-02-30 normalises: refused */
 }
 
-static const struct nines_customer_cfg *ev_customer(const struct nines_config *cfg,
-                                                    const char *id)
-{
-    for (size_t i = 0; i < cfg->customers_count; i++)
-        if (strcmp(cfg->customers[i].id, id) == 0)
-            return &cfg->customers[i];
-    return NULL;
-}
-
 static const struct nines_service_cfg *ev_service(const struct nines_config *cfg,
                                                   const char *id)
 {
@@ -735,7 +726,7 @@ static int ev_make(const struct ev_opts *o)
         return CLI_USAGE;
     }
     x.cfg = cfg;
-    if (o->customer != NULL && (only = ev_customer(cfg, o->customer)) == NULL)
+    if (o->customer != NULL && (only = cli_customer(cfg, o->customer)) == NULL)
         fprintf(stderr, "nines evidence: unknown customer '%s' (not in %s)\n", o->customer,
                 cfg->path);
     else if (cfg->evidence.signing_key_file == NULL)
@@ -1032,7 +1023,6 @@ int cli_evidence(int argc, char **argv)
         fprintf(stderr, "nines evidence: --from, --to and -o are required\n");
         return ev_usage(stderr);
     }
-    if (o.config == NULL)
-        o.config = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
+    o.config = cli_config_path(o.config);
     return ev_make(&o);
 }

@@ -488,10 +488,7 @@ static int export_select(struct exporter *x, const char *service, const char *cu
     const struct nines_config *cfg = x->cfg;
     const struct nines_customer_cfg *cu = NULL;
 
-    for (size_t i = 0; customer != NULL && i < cfg->customers_count; i++)
-        if (strcmp(cfg->customers[i].id, customer) == 0)
-            cu = &cfg->customers[i];
-    if (customer != NULL && cu == NULL) {
+    if (customer != NULL && (cu = cli_customer(cfg, customer)) == NULL) {
         fprintf(stderr, "nines: export: --customer: no customer '%s' in %s\n", customer,
                 cfg->path);
         return CLI_USAGE;
@@ -619,18 +616,14 @@ int cli_export(int argc, char **argv)
     struct export_args a = { 0 };
     struct exporter x = { 0 };
     struct nines_config *cfg = NULL;
-    struct nines_errlist errs = { 0 };
     char *one[1];
     int rc = export_parse_args(argc, argv, &a, &x);
 
     if (rc >= 0)
         return rc;
-    if (a.config == NULL)
-        a.config = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
-    if (nines_config_load(a.config, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    a.config = cli_config_path(a.config);
+    if ((cfg = cli_config_load(a.config)) == NULL)
         return CLI_USAGE;
-    }
     x.cfg = cfg;
     x.tz_name = "UTC";
     if (a.check != NULL) {

@@ -599,7 +599,6 @@ int cli_import(int argc, char **argv)
     enum nines_import_format fmt = NINES_IMPORT_AUTO;
     struct importer im = { 0 };
     struct nines_config *cfg = NULL;
-    struct nines_errlist errs = { 0 };
     FILE *f;
     int c, ret;
 
@@ -620,12 +619,9 @@ int cli_import(int argc, char **argv)
     }
     if (optind != argc - 1)
         return import_usage(stderr);
-    if (config == NULL)
-        config = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
-    if (nines_config_load(config, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    config = cli_config_path(config);
+    if ((cfg = cli_config_load(config)) == NULL)
         return CLI_USAGE;
-    }
     im.name = argv[optind];
     im.cfg = cfg;
     f = strcmp(im.name, "-") == 0 ? stdin : fopen(im.name, "rb");

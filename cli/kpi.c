@@ -21,7 +21,6 @@
 #include "kpi.h"
 #include "kpigather.h"
 #include "nines/clock.h"
-#include "tz.h"
 
 struct kpi_opts {
     const char *month, *customer, *team, *format, *config, *url;
@@ -40,27 +39,12 @@ static int kpi_usage(FILE *f)
     return f == stdout ? CLI_OK : CLI_USAGE;
 }
 
-/* "YYYY-MM" or "current"; 0 or -1. */
+/* "YYYY-MM" or "current" (this month in tzname); 0 or -1. */
 static int kpi_parse_month(const char *s, const char *tzname, int *y, int *m)
 {
-    char tail;
-
-    if (strcmp(s, "current") == 0) {
-        struct nines_tz *tz = nines_tz_load(tzname ? tzname : "UTC", NULL);
-        struct nines_tm tm;
-
-        if (tz == NULL)
-            return -1;
-        nines_tz_utc_to_local(tz, nines_wall_ms(), &tm);
-        nines_tz_free(tz);
-        *y = tm.year;
-        *m = tm.month;
-        return 0;
-    }
-    return strlen(s) == 7 && s[4] == '-' && sscanf(s, "%4d-%2d%c", y, m, &tail) == 2 &&
-                   *y >= 1971 && *m >= 1 && *m <= 12
-               ? 0
-               : -1;
+    if (strcmp(s, "current") == 0)
+        return cli_month_now(tzname, y, m);
+    return cli_parse_month(s, y, m);
 }
 
 /* A duration as "1h02m", "3m07s", "850ms"; "-" for no sample. */
@@ -150,17 +134,13 @@ static int kpi_team_known(const struct nines_config *cfg, const char *team)
 static int kpi_run(const struct kpi_opts *o, const struct nines_config *cfg)
 {
     const struct nines_customer_cfg *cu = NULL;
-    struct nines_redis_addr addr;
     struct nines_err err = { 0 };
     struct kpi_table t = { 0 };
     redisContext *rc;
     char month[16];
     int y, m, ret;
 
-    for (size_t i = 0; o->customer != NULL && i < cfg->customers_count; i++)
-        if (strcmp(cfg->customers[i].id, o->customer) == 0)
-            cu = &cfg->customers[i];
-    if (o->customer != NULL && cu == NULL) {
+    if (o->customer != NULL && (cu = cli_customer(cfg, o->customer)) == NULL) {
         fprintf(stderr, "nines kpi: --customer '%s': no such customer in %s\n", o->customer,
                 cfg->path);
         return CLI_USAGE;
@@ -176,14 +156,12 @@ static int kpi_run(const struct kpi_opts *o, const struct nines_config *cfg)
         return CLI_USAGE;
     }
     snprintf(month, sizeof(month), "%04d-%02d", y % 10000, m % 100);
-    if ((ret = cli_redis_addr(o->url, o->config, &addr)) != 0)
+    if ((ret = cli_redis_open(o->url, o->config, &rc)) != 0)
         return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
     ret = kpigather_month(rc, cfg, o->customer, o->team, y, m, o->ack_target_ms, &t, &err);
     if (ret != 0) {
         fprintf(stderr, "nines kpi: %s %s\n", month, err.msg);
-        ret = ret == NINES_EIO || ret == NINES_EPROTO ? CLI_UNREACHABLE : CLI_USAGE;
+        ret = cli_compute_exit(ret);
     } else {
         ret = kpi_print(&t, month, o->format);
     }
@@ -201,9 +179,9 @@ int cli_kpi(int argc, char **argv)
         { "redis", required_argument, NULL, 'r' },      { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    static const char *const formats[] = { "table", "json", "csv", NULL };
     struct kpi_opts o = { .format = "table", .ack_target_ms = KPI_ACK_TARGET_MS_DEFAULT };
-    struct nines_errlist errs = { 0 };
-    struct nines_config *cfg = NULL;
+    struct nines_config *cfg;
     char *end;
     long long v;
     int c, ret;
@@ -238,17 +216,11 @@ int cli_kpi(int argc, char **argv)
         fprintf(stderr, "nines kpi: --month YYYY-MM (or current) is required\n");
         return kpi_usage(stderr);
     }
-    if (strcmp(o.format, "table") != 0 && strcmp(o.format, "json") != 0 &&
-        strcmp(o.format, "csv") != 0) {
-        fprintf(stderr, "nines kpi: --format '%s': expected table, json or csv\n", o.format);
+    if (!cli_one_of("nines kpi", "--format", o.format, formats))
         return CLI_USAGE;
-    }
-    if (o.config == NULL)
-        o.config = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
-    if (nines_config_load(o.config, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    o.config = cli_config_path(o.config);
+    if ((cfg = cli_config_load(o.config)) == NULL)
         return CLI_USAGE;
-    }
     ret = kpi_run(&o, cfg);
     nines_config_free(cfg);
     return ret;

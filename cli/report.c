@@ -20,7 +20,6 @@
 #include "mail.h"
 #include "nines/clock.h"
 #include "report.h"
-#include "tz.h"
 
 static int report_usage(FILE *f)
 {
@@ -32,14 +31,6 @@ static int report_usage(FILE *f)
                "  report's KPI table. --send stores the report under\n"
                "  data_dir/reports/ and emails it (first email receiver) to the contacts.\n");
     return f == stdout ? CLI_OK : CLI_USAGE;
-}
-
-static int report_parse_month(const char *s, int *y, int *m)
-{
-    char tail;
-
-    return strlen(s) == 7 && s[4] == '-' && sscanf(s, "%4d-%2d%c", y, m, &tail) == 2 &&
-           *y >= 1971 && *m >= 1 && *m <= 12;
 }
 
 static int report_write(const char *path, const char *data, size_t len)
@@ -203,30 +194,18 @@ static int report_send(redisContext *rc, const struct nines_config *cfg,
     return ret;
 }
 
-/* The month before now in tz. */
+/* The month before now in tz (1970-01 if the zone cannot be loaded). */
 static void report_last_month(const char *tzname, int *y, int *m)
 {
-    struct nines_tz *tz = nines_tz_load(tzname ? tzname : "UTC", NULL);
-    struct nines_tm tm;
-
-    if (tz == NULL) {
+    if (cli_month_now(tzname, y, m) != 0) {
         *y = 1970;
         *m = 1;
-        return;
+    } else if (*m == 1) {
+        *y -= 1;
+        *m = 12;
+    } else {
+        *m -= 1;
     }
-    nines_tz_utc_to_local(tz, nines_wall_ms(), &tm);
-    nines_tz_free(tz);
-    *y = tm.month == 1 ? tm.year - 1 : tm.year;
-    *m = tm.month == 1 ? 12 : tm.month - 1;
-}
-
-static const struct nines_customer_cfg *report_customer(const struct nines_config *cfg,
-                                                        const char *id)
-{
-    for (size_t i = 0; i < cfg->customers_count; i++)
-        if (strcmp(cfg->customers[i].id, id) == 0)
-            return &cfg->customers[i];
-    return NULL;
 }
 
 struct report_opts {
@@ -236,8 +215,7 @@ struct report_opts {
 
 static int report_run(const struct report_opts *o, struct nines_config *cfg)
 {
-    const struct nines_customer_cfg *cu = report_customer(cfg, o->customer);
-    struct nines_redis_addr addr;
+    const struct nines_customer_cfg *cu = cli_customer(cfg, o->customer);
     struct nines_err err = { 0 };
     struct report r;
     redisContext *rc;
@@ -252,18 +230,16 @@ static int report_run(const struct report_opts *o, struct nines_config *cfg)
     }
     if (o->month == NULL)
         report_last_month(cu->timezone, &y, &m);
-    else if (!report_parse_month(o->month, &y, &m)) {
+    else if (cli_parse_month(o->month, &y, &m) != 0) {
         fprintf(stderr, "nines report: --month '%s': expected YYYY-MM, e.g. 2026-10\n", o->month);
         return CLI_USAGE;
     }
-    if ((ret = cli_redis_addr(o->url, o->config, &addr)) != 0)
+    if ((ret = cli_redis_open(o->url, o->config, &rc)) != 0)
         return ret;
-    if ((rc = cli_redis_connect(&addr)) == NULL)
-        return CLI_UNREACHABLE;
     if ((ret = report_compute(rc, cfg, o->customer, y, m, &r, &err)) != 0) {
         fprintf(stderr, "nines report: %s\n", err.msg);
         redisFree(rc);
-        return ret == NINES_EIO || ret == NINES_EPROTO ? CLI_UNREACHABLE : CLI_USAGE;
+        return cli_compute_exit(ret);
     }
     ret = CLI_OK;
     if (o->send && report_send(rc, cfg, cu, &r) != 0)
@@ -290,9 +266,9 @@ int cli_report(int argc, char **argv)
         { "config", required_argument, NULL, 'c' },   { "redis", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
     };
+    static const char *const formats[] = { "html", "pdf", "csv", "kpi-csv", "json", NULL };
     struct report_opts o = { .format = "html" };
-    struct nines_errlist errs = { 0 };
-    struct nines_config *cfg = NULL;
+    struct nines_config *cfg;
     int c, ret;
 
     optind = 1;
@@ -314,22 +290,15 @@ int cli_report(int argc, char **argv)
                 o.customer == NULL ? "--customer ID is required" : "unexpected argument");
         return report_usage(stderr);
     }
-    if (strcmp(o.format, "html") && strcmp(o.format, "pdf") && strcmp(o.format, "csv") &&
-        strcmp(o.format, "kpi-csv") && strcmp(o.format, "json")) {
-        fprintf(stderr, "nines report: --format '%s': expected html, pdf, csv, kpi-csv or json\n",
-                o.format);
+    if (!cli_one_of("nines report", "--format", o.format, formats))
         return CLI_USAGE;
-    }
     if (strcmp(o.format, "pdf") == 0 && o.out == NULL && !o.send) {
         fprintf(stderr, "nines report: --format pdf needs -o FILE\n");
         return CLI_USAGE;
     }
-    if (o.config == NULL)
-        o.config = getenv("NINES_CONFIG") ? getenv("NINES_CONFIG") : "/etc/nines/nines.yaml";
-    if (nines_config_load(o.config, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    o.config = cli_config_path(o.config);
+    if ((cfg = cli_config_load(o.config)) == NULL)
         return CLI_USAGE;
-    }
     ret = report_run(&o, cfg);
     nines_config_free(cfg);
     return ret;

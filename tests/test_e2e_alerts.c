@@ -269,11 +269,10 @@ Test(e2e_alerts, down_and_up_reach_alertmanager_and_a_signed_webhook_once_each, 
                               "hook/check_down/web0@", "--redis", w.redis.url, NULL };
         json_t *j, *item;
         size_t i;
-        int code = -1, hook_delivered = 0;
+        int hook_delivered = 0;
         char id[256] = "";
 
-        cr_assert(eq(int, proc_run(list, out, sizeof(out), 5000, &code), 0));
-        cr_assert(eq(int, code, 0));
+        cr_assert(eq(int, e2e_run(list, NULL, out, sizeof(out), NULL, 0, 5000), 0));
         j = json_loads(out, 0, NULL);
         json_array_foreach(json_object_get(j, "notifications"), i, item) {
             const char *rid = json_string_value(json_object_get(item, "id"));
@@ -290,8 +289,8 @@ Test(e2e_alerts, down_and_up_reach_alertmanager_and_a_signed_webhook_once_each, 
         cr_expect(strstr(out, "secret") == NULL && strstr(out, "request") == NULL,
                   "no stored request or secret in the listing");
         log[3] = id;
-        cr_assert(eq(int, proc_run(log, out, sizeof(out), 5000, &code), 0));
-        cr_expect(eq(int, code, 0), "log of %s: %s", id, out);
+        cr_expect(eq(int, e2e_run(log, NULL, out, sizeof(out), NULL, 0, 5000), 0),
+                  "log of %s: %s", id, out);
         cr_expect(strstr(out, "500") != NULL, "the failed attempts are in the log: %s", out);
     }
     world_stop(&w);
@@ -530,10 +529,8 @@ Test(e2e_alerts, a_silence_holds_pages_reminds_and_ends_when_they_resolve, .time
         const char *argv[] = { NINES_BIN_DIR "/nines", "silence", "add", "--match",
                                "check=~^web[0-9]$", "--until-resolved", "--comment",
                                "db migration", "--by", "bob", "--redis", w.redis.url, NULL };
-        int code = -1;
 
-        cr_assert(eq(int, proc_run(argv, cli_out, sizeof(cli_out), 10000, &code), 0));
-        cr_assert(eq(int, code, 0));
+        cr_assert(eq(int, e2e_run(argv, NULL, cli_out, sizeof(cli_out), NULL, 0, 10000), 0));
     }
     test_sleep_ms(1500);       /* the collector reads the silence */
     cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));
@@ -568,10 +565,8 @@ Test(e2e_alerts, an_expired_silence_releases_a_page_still_firing, .timeout = 90)
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "silence", "add", "--match", "check=web0",
                                "--for", "12s", "--redis", w.redis.url, NULL };
-        int code = -1;
 
-        cr_assert(eq(int, proc_run(argv, cli_out, sizeof(cli_out), 10000, &code), 0));
-        cr_assert(eq(int, code, 0));
+        cr_assert(eq(int, e2e_run(argv, NULL, cli_out, sizeof(cli_out), NULL, 0, 10000), 0));
     }
     test_sleep_ms(1500);
     cr_assert(eq(int, httpfix_set_mode(&w.http, "status=500"), 0));

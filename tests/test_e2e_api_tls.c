@@ -22,7 +22,6 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
     char dir[256], cfg[400], yaml[2048], crt[400], key[400], url[300], log[400];
     char base[200];
     pid_t collector;
-    int code = -1;
 
     cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
     cr_assert(eq(int, redis_fixture_start(&rf, 0), 0));
@@ -33,8 +32,7 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
                                "-keyout", key, "-out", crt, "-days", "2", "-subj",
                                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", NULL };
 
-        cr_assert(eq(int, proc_run(argv, NULL, 0, 30000, &code), 0));
-        cr_assert(eq(int, code, 0), "openssl failed");
+        cr_assert(eq(int, e2e_run(argv, NULL, NULL, 0, NULL, 0, 30000), 0), "openssl failed");
     }
     snprintf(yaml, sizeof(yaml),
              "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\"}\n"
@@ -55,8 +53,8 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
     {
         const char *argv[] = { "curl", "-sS", "--max-time", "5", "--cacert", crt, url, NULL };
 
-        cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
-        cr_expect(eq(int, code, 0), "curl over TLS failed");
+        cr_expect(eq(int, e2e_run(argv, NULL, out, sizeof(out), NULL, 0, 10000), 0),
+                  "curl over TLS failed");
         cr_expect(ne(ptr, strstr(out, "\"ok\""), NULL), "%s", out);
     }
     {
@@ -64,8 +62,8 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
         const char *argv[] = { "curl", "-sS", "--max-time", "3", plain, NULL };
 
         snprintf(plain, sizeof(plain), "http%s/healthz", base + 5);
-        cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
-        cr_expect(ne(int, code, 0), "plain HTTP answered on the TLS port: %s", out);
+        cr_expect(ne(int, e2e_run(argv, NULL, out, sizeof(out), NULL, 0, 10000), 0),
+                  "plain HTTP answered on the TLS port: %s", out);
     }
     proc_stop(collector, 5000);
     /* a key that cannot be read: the collector does not start */
@@ -79,9 +77,7 @@ Test(e2e_api_tls, the_api_answers_over_https_with_the_configured_certificate, .t
         const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfg, NULL };
         char err[4096];
 
-        cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), 15000,
-                                        &code), 0));
-        cr_expect(ne(int, code, 0));
+        cr_expect(ne(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 15000), 0));
         cr_expect(ne(ptr, strstr(err, "tls_key: cannot read"), NULL), "%s", err);
     }
     redis_fixture_stop(&rf);

@@ -75,7 +75,6 @@ static int nines(struct audit_world *w, const char *user, const char *const *arg
     char env_user[80];
     const char *env[] = { env_user, NULL };
     size_t n = 1;
-    int code = -1;
 
     for (; *args != NULL && n < 20; args++)
         argv[n++] = *args;
@@ -83,10 +82,7 @@ static int nines(struct audit_world *w, const char *user, const char *const *arg
     argv[n++] = w->e.redis.url;
     argv[n] = NULL;
     snprintf(env_user, sizeof(env_user), "USER=%s", user);
-    out[0] = errout[0] = '\0';
-    cr_assert(eq(int, proc_run_full(argv, env, out, sizeof(out), errout, sizeof(errout), 15000,
-                                    &code), 0));
-    return code;
+    return e2e_run(argv, env, out, sizeof(out), errout, sizeof(errout), 15000);
 }
 
 struct len_want {

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "e2eworld.h"
 #include "httpfix_client.h"
-#include "proc.h"
 #include "redis_fixture.h"
 
 #define NINES NINES_BIN_DIR "/nines"
@@ -19,11 +19,7 @@ static char out[16384];
 
 static int run_check(const char *const argv[])
 {
-    int code = -1;
-
-    memset(out, 0, sizeof(out));
-    cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
-    return code;
+    return e2e_run(argv, NULL, out, sizeof(out), NULL, 0, 10000);
 }
 
 Test(cli_check, ok_line_with_perfdata_and_exit_0, .timeout = 20)

@@ -16,6 +16,7 @@
 
 #include "nines/clock.h"
 #include "nines/wire.h"
+#include "e2eworld.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -23,18 +24,14 @@
 #define CHECKS 4
 
 struct world {
-    struct redis_fixture redis;
-    char dir[256], cfg[400], log[400];
-    pid_t collector;
+    struct e2eworld e;
+    char log[400];          /* the collector's, across its restarts */
     unsigned long long seq;
 };
 
 static void start_collector(struct world *w)
 {
-    const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", w->cfg, NULL };
-
-    w->collector = proc_spawn(argv, w->log);
-    cr_assert(gt(int, w->collector, 0));
+    cr_assert(gt(int, e2eworld_collector(&w->e, "collector.log", NULL), 0));
 }
 
 static void world_start(struct world *w)
@@ -43,36 +40,25 @@ static void world_start(struct world *w)
     size_t n;
 
     memset(w, 0, sizeof(*w));
-    cr_assert(eq(int, test_tmpdir(w->dir, sizeof(w->dir)), 0));
-    cr_assert(eq(int, redis_fixture_start(&w->redis, 0), 0));
+    e2eworld_open(&w->e);
     /* results only come from the test: an hour's interval, nothing falls silent */
     n = (size_t)snprintf(yaml, sizeof(yaml),
                          "collector: {name: c1, redis: \"%s\", data_dir: \"%s/data\","
                          " log_level: info}\n"
                          "api: {listen: \"127.0.0.1:0\"}\n"
-                         "checks:\n", w->redis.url, w->dir);
+                         "checks:\n", w->e.redis.url, w->e.dir);
     for (int i = 0; i < CHECKS; i++)
         n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
                               "  - {id: c%d, kind: http, url: \"http://127.0.0.1:9/\","
                               " interval: 1h, timeout: 1s}\n", i);
-    snprintf(w->cfg, sizeof(w->cfg), "%s/nines.yaml", w->dir);
-    cr_assert(eq(int, test_write_file(w->cfg, yaml), 0));
-    snprintf(w->log, sizeof(w->log), "%s/collector.log", w->dir);
-}
-
-static void world_stop(struct world *w)
-{
-    if (w->collector > 0)
-        proc_stop(w->collector, 5000);
-    redis_fixture_stop(&w->redis);
-    if (getenv("NINES_TEST_KEEP") == NULL)
-        test_rmtree(w->dir);
+    e2eworld_config(&w->e, yaml);
+    snprintf(w->log, sizeof(w->log), "%s/collector.log", w->e.dir);
 }
 
 /* Adds n results (checks in turn) to the stream, as a probe would. */
 static void add_results(struct world *w, int n)
 {
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
 
     cr_assert(ne(ptr, c, NULL));
     for (int i = 0; i < n; i++) {
@@ -109,13 +95,13 @@ static int caught_up(void *arg)
 {
     struct world *w = arg;
 
-    return redis_fixture_unapplied(&w->redis, NINES_KEY_RESULTS, 10) == 0;
+    return redis_fixture_unapplied(&w->e.redis, NINES_KEY_RESULTS, 10) == 0;
 }
 
 /* Each check's stored results count equals its entries in the stream. */
 static void expect_each_applied_once(struct world *w)
 {
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *r;
     long per_check[CHECKS] = { 0 };
 
@@ -162,13 +148,13 @@ static long long stopped_count(const struct world *w, const char *name)
 
 static void stop_collector(struct world *w)
 {
-    cr_assert(eq(int, proc_stop(w->collector, 5000), 0));
-    w->collector = 0;
+    cr_assert(eq(int, proc_stop(w->e.collector, 5000), 0));
+    w->e.collector = 0;
 }
 
 static redisReply *cmd(struct world *w, const char *fmt, const char *a, const char *b)
 {
-    redisContext *c = redis_fixture_connect(&w->redis);
+    redisContext *c = redis_fixture_connect(&w->e.redis);
     redisReply *r = c ? redisCommand(c, fmt, a, b) : NULL;
 
     cr_assert(ne(ptr, r, NULL));
@@ -235,7 +221,7 @@ static void upgrade(int with_pending)
                      NULL), "the cursor came from the group");
         free(log);
     }
-    world_stop(&w);
+    e2eworld_close(&w.e);
 }
 
 Test(e2e_cursor, upgrade_from_a_group_with_pending_entries, .timeout = 60)
@@ -291,27 +277,27 @@ Test(e2e_cursor, killed_between_read_and_exec_replays_from_the_cursor, .timeout 
     snprintf(before, sizeof(before), "%s", r->str ? r->str : "");
     freeReplyObject(r);
     /* the collector's XREAD is blocked: the batch is in its socket when it wakes */
-    cr_assert(eq(int, proc_signal(w.collector, SIGSTOP), 0));
+    cr_assert(eq(int, proc_signal(w.e.collector, SIGSTOP), 0));
     add_results(&w, 50);
     m.w = &w;
     m.before = multi_calls(&w);
     freeReplyObject(cmd(&w, "CLIENT PAUSE %s %s", "20000", "WRITE"));
-    cr_assert(eq(int, proc_signal(w.collector, SIGCONT), 0));
+    cr_assert(eq(int, proc_signal(w.e.collector, SIGCONT), 0));
     cr_assert(eq(int, test_wait_until(multi_sent, &m, 10000), 0), "no write attempted");
     test_sleep_ms(300);     /* the rest of the transaction and its EXEC arrive, held */
-    cr_assert(eq(int, proc_signal(w.collector, SIGKILL), 0));
-    proc_wait(w.collector, 5000, NULL);
-    w.collector = 0;
+    cr_assert(eq(int, proc_signal(w.e.collector, SIGKILL), 0));
+    proc_wait(w.e.collector, 5000, NULL);
+    w.e.collector = 0;
     freeReplyObject(cmd(&w, "CLIENT UNPAUSE", NULL, NULL));
     r = cmd(&w, "GET %s%s", NINES_KEY_APPLIED_PREFIX, NINES_KEY_RESULTS);
     cr_expect(eq(str, r->str ? r->str : "", before), "the cursor did not move");
     freeReplyObject(r);
-    cr_expect(eq(i64, redis_fixture_unapplied(&w.redis, NINES_KEY_RESULTS, 100), 50));
+    cr_expect(eq(i64, redis_fixture_unapplied(&w.e.redis, NINES_KEY_RESULTS, 100), 50));
     start_collector(&w);
     cr_assert(eq(int, test_wait_until(caught_up, &w, 20000), 0), "never caught up");
     stop_collector(&w);
     expect_each_applied_once(&w);
     cr_expect(eq(i64, stopped_count(&w, "applied="), 50), "the batch, replayed");
     cr_expect(eq(i64, stopped_count(&w, "duplicates="), 0));
-    world_stop(&w);
+    e2eworld_close(&w.e);
 }

@@ -26,7 +26,6 @@
 
 #include "nines/auditchain.h"
 #include "e2eworld.h"
-#include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
 
@@ -50,16 +49,6 @@ static int down_api(int64_t t)
 static int down_www(int64_t t)
 {
     return t >= AT(12, 12, 0) && t < AT(12, 12, 10);
-}
-
-static int run(const char *const argv[], int timeout_ms)
-{
-    int code = -1;
-
-    out[0] = err[0] = '\0';
-    cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), timeout_ms,
-                                    &code), 0));
-    return code;
 }
 
 static void notification(redisContext *c, const char *inc, int64_t created, int64_t lat)
@@ -133,7 +122,8 @@ static void setup(struct world *w)
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "import", data, "-c", w->cfg, NULL };
 
-        cr_assert(eq(int, run(argv, 120000), 0), "import: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+                  "import: %s", err);
     }
     c = redis_fixture_connect(&w->rf);
     cr_assert(ne(ptr, c, NULL));
@@ -184,14 +174,15 @@ static void make_pack(struct world *w, const char *customer, const char *path)
                            w->today, "-o", path, "-c", w->cfg,
                            customer ? "--customer" : NULL, customer, NULL };
 
-    cr_assert(eq(int, run(argv, 120000), 0), "evidence: %s", err);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+              "evidence: %s", err);
 }
 
 static int verify(const char *path)
 {
     const char *argv[] = { NINES_BIN_DIR "/nines", "evidence", "verify", path, NULL };
 
-    return run(argv, 60000);
+    return e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 60000);
 }
 
 /* The months from October to this one, as "YYYY-MM". */
@@ -260,7 +251,8 @@ Test(e2e_evidence, the_pack_holds_the_expected_files_and_kpis, .timeout = 300)
     {
         const char *argv[] = { "tar", "-tzf", pack, NULL };
 
-        cr_assert(eq(int, run(argv, 30000), 0), "tar: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 30000), 0),
+                  "tar: %s", err);
     }
     for (char *save = NULL, *l = strtok_r(out, "\n", &save); l != NULL && ng < 200;
          l = strtok_r(NULL, "\n", &save))
@@ -274,7 +266,8 @@ Test(e2e_evidence, the_pack_holds_the_expected_files_and_kpis, .timeout = 300)
     {
         const char *argv[] = { "tar", "-xzf", pack, "-C", w.dir, NULL };
 
-        cr_assert(eq(int, run(argv, 30000), 0), "tar: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 30000), 0),
+                  "tar: %s", err);
     }
     snprintf(path, sizeof(path), "%s/kpi.json", w.dir);
     kpi = json_load_file(path, 0, NULL);
@@ -449,7 +442,7 @@ Test(e2e_evidence, verify_names_what_was_altered_or_removed, .timeout = 300)
             const char *argv[] = { NINES_BIN_DIR "/nines", "evidence", "verify", other,
                                    "--pubkey", pub, NULL };
 
-            cr_expect(eq(int, run(argv, 60000), 1));
+            cr_expect(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 60000), 1));
             cr_expect(ne(ptr, strstr(err, "MANIFEST.sig: the signature does not match"), NULL),
                       "%s", err);
         }
@@ -469,7 +462,7 @@ Test(e2e_evidence, a_customer_pack_holds_nothing_of_another, .timeout = 300)
     {
         const char *argv[] = { "tar", "-tzf", pack, NULL };
 
-        cr_assert(eq(int, run(argv, 30000), 0));
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 30000), 0));
     }
     cr_expect(eq(ptr, strstr(out, "globex"), NULL), "%s", out);
     cr_expect(eq(ptr, strstr(out, "www@"), NULL), "%s", out);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "e2eworld.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
 #include "proc.h"
@@ -450,7 +451,7 @@ Test(e2e, bad_config_exits_nonzero_without_touching_stored_state, .timeout = 30)
     const char *validate[] = { NINES_BIN_DIR "/nines", "validate", "-c", e.cfg, NULL };
     redisContext *c;
     redisReply *r;
-    int code = -1, status = -1;
+    int status = -1;
 
     e2e_open(&e, 0);
     c = redis_fixture_connect(&e.redis);
@@ -460,9 +461,8 @@ Test(e2e, bad_config_exits_nonzero_without_touching_stored_state, .timeout = 30)
                                              "checks:\n  - id: a\n    kind: http\n"
                                              "    url: http://127.0.0.1:1/\n"
                                              "    intervall: 5s\n"), 0));
-    cr_assert(eq(int, proc_run_full(validate, NULL, out, sizeof(out), errout, sizeof(errout),
-                                    5000, &code), 0));
-    cr_expect(eq(int, code, 2));
+    cr_expect(eq(int, e2e_run(validate, NULL, out, sizeof(out), errout, sizeof(errout), 5000),
+                 2));
     cr_expect(strstr(errout, "nines.yaml:7:5: ") != NULL, "got: %s", errout);
     cr_expect(strstr(errout, "intervall") != NULL, "got: %s", errout);
 

@@ -17,7 +17,7 @@
 
 #include "nines/clock.h"
 #include "nines/wire.h"
-#include "proc.h"
+#include "e2eworld.h"
 #include "redis_fixture.h"
 #include "testutil.h"
 
@@ -94,22 +94,12 @@ static void world_write_week(struct world *w)
     cr_assert(eq(int, fclose(f), 0));
 }
 
-static int run_nines(const char *const *argv, int *code)
-{
-    const char *env[] = { NULL };
-
-    err_out[0] = '\0';
-    return proc_run_full(argv, env, out, sizeof(out), err_out, sizeof(err_out), 20000, code);
-}
-
 static int world_import(struct world *w, const char *file, const char *url)
 {
     const char *argv[] = { NINES_BIN_DIR "/nines", "import", file, "-c", w->cfg, "--redis",
                            url, NULL };
-    int code = -1;
 
-    cr_assert(eq(int, run_nines(argv, &code), 0));
-    return code;
+    return e2e_run(argv, NULL, out, sizeof(out), err_out, sizeof(err_out), 20000);
 }
 
 /* Every nines:* key with its DUMP, sorted, as one string (malloc'd). */
@@ -176,7 +166,6 @@ Test(e2e_import, week_with_outage_gives_the_exact_incident_gap_and_latency, .tim
     char want[64], key[96];
     json_t *root, *list, *inc;
     redisReply *r;
-    int code = -1;
 
     world_open(&w);
     world_write_week(&w);
@@ -188,8 +177,8 @@ Test(e2e_import, week_with_outage_gives_the_exact_incident_gap_and_latency, .tim
     start = w.base + 101 * MIN_MS + 1000;
     end = w.base + 110 * MIN_MS;
     argv[3] = w.redis.url;
-    cr_assert(eq(int, run_nines(argv, &code), 0));
-    cr_assert(eq(int, code, 0), "%s", err_out);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err_out, sizeof(err_out), 20000), 0),
+              "%s", err_out);
     root = json_loads(out, 0, NULL);
     list = json_object_get(root, "incidents");
     cr_assert(eq(sz, json_array_size(list), 1), "%s", out);
@@ -345,7 +334,6 @@ Test(e2e_import, exported_results_import_to_the_same_store, .timeout = 90)
     struct world w;
     char from[32], to[32], csv[320], url1[420], url2[420], text[600];
     char *a, *b;
-    int code = -1;
     FILE *f;
 
     world_open(&w);
@@ -358,8 +346,8 @@ Test(e2e_import, exported_results_import_to_the_same_store, .timeout = 90)
                                "--from", from, "--to", to, "--format", "csv", "-o", csv,
                                NULL };
 
-        cr_assert(eq(int, run_nines(argv, &code), 0));
-        cr_assert(eq(int, code, 0), "%s", err_out);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err_out, sizeof(err_out), 20000),
+                     0), "%s", err_out);
     }
     /* the same rows written by hand in the import format, into db 2 */
     f = fopen(w.file, "w");

@@ -60,16 +60,6 @@ static int down_www(int64_t t)
     return t >= AT(12, 12, 0) && t < AT(12, 12, 10);
 }
 
-static int run(const char *const argv[], int timeout_ms)
-{
-    int code = -1;
-
-    out[0] = err[0] = '\0';
-    cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), timeout_ms,
-                                    &code), 0));
-    return code;
-}
-
 static void write_results(struct world *w, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -118,7 +108,8 @@ static void setup(struct world *w, const char *refresh)
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "import", data, "-c", w->e.cfg, NULL };
 
-        cr_assert(eq(int, run(argv, 120000), 0), "import: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+                  "import: %s", err);
     }
     c = redis_fixture_connect(&w->e.redis);
     cr_assert(ne(ptr, c, NULL));
@@ -181,7 +172,8 @@ static void cli_kpi(const struct world *w, const char *month, const char *format
     const char *argv[] = { NINES_BIN_DIR "/nines", "kpi", "--month", month, "--format", format,
                            "-c", w->e.cfg, customer ? "--customer" : NULL, customer, NULL };
 
-    cr_assert(eq(int, run(argv, 120000), 0), "nines kpi: %s", err);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+              "nines kpi: %s", err);
 }
 
 static json_t *cli_rows(const struct world *w, const char *month, const char *customer)

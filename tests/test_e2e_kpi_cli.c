@@ -33,7 +33,6 @@
 #include <string.h>
 
 #include "e2eworld.h"
-#include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
 
@@ -67,16 +66,6 @@ static int silent_www(int64_t t)
     return t >= AT(25, 0, 0) && t < AT(25, 12, 0);
 }
 
-static int run(const char *const argv[], int timeout_ms)
-{
-    int code = -1;
-
-    out[0] = err[0] = '\0';
-    cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), timeout_ms,
-                                    &code), 0));
-    return code;
-}
-
 static void forecast(redisContext *c, const char *check, int64_t raised, int64_t lead)
 {
     e2e_redis_do(c, "ZADD nines:forecasts:%s %" PRId64 " %" PRId64 ":%" PRId64 ":eu|disk", check,
@@ -99,7 +88,8 @@ static void write_history(struct world *w, const char *path)
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "import", path, "-c", w->cfg, NULL };
 
-        cr_assert(eq(int, run(argv, 120000), 0), "import: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+                  "import: %s", err);
     }
 }
 
@@ -197,7 +187,8 @@ static json_t *kpi_json(struct world *w, const char *extra1, const char *extra2)
                            "json", "-c", w->cfg, extra1, extra2, NULL };
     json_t *j;
 
-    cr_assert(eq(int, run(argv, 120000), 0), "kpi: %s", err);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+              "kpi: %s", err);
     j = json_loads(out, 0, NULL);
     cr_assert(ne(ptr, j, NULL), "not JSON: %s", out);
     cr_assert(eq(str, str_of(j, "month"), "2026-10"));
@@ -366,13 +357,14 @@ Test(e2e_kpi_cli, bad_flags_exit_2_naming_them, .timeout = 120)
                                strcmp(cases[i][0], "--month") == 0 ? NULL : cases[i][0],
                                cases[i][1], NULL };
 
-        cr_expect(eq(int, run(argv, 30000), 2), "%s %s", cases[i][0], cases[i][1]);
+        cr_expect(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 30000), 2),
+                  "%s %s", cases[i][0], cases[i][1]);
         cr_expect(ne(ptr, strstr(err, cases[i][2]), NULL), "%s", err);
     }
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "kpi", "-c", w.cfg, NULL };
 
-        cr_expect(eq(int, run(argv, 30000), 2));
+        cr_expect(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 30000), 2));
         cr_expect(ne(ptr, strstr(err, "--month"), NULL), "%s", err);
     }
     test_rmtree(w.dir);

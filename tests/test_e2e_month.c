@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proc.h"
+#include "e2eworld.h"
 #include "redis_fixture.h"
 #include "testutil.h"
 
@@ -55,7 +55,6 @@ Test(e2e_month, an_imported_month_reports_the_figures_computed_by_hand, .timeout
     char dir[256], cfg[400], data[400], yaml[2048], err[4096];
     FILE *f;
     int64_t n = 0, good = 0;
-    int code = -1;
     json_t *rep, *svc;
 
     cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
@@ -95,17 +94,15 @@ Test(e2e_month, an_imported_month_reports_the_figures_computed_by_hand, .timeout
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "import", data, "-c", cfg, NULL };
 
-        cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), 120000,
-                                        &code), 0));
-        cr_assert(eq(int, code, 0), "import: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 120000), 0),
+                  "import: %s", err);
     }
     {
         const char *argv[] = { NINES_BIN_DIR "/nines", "report", "-c", cfg, "--customer", "acme",
                                "--month", "2026-10", "--format", "json", NULL };
 
-        cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), 60000,
-                                        &code), 0));
-        cr_assert(eq(int, code, 0), "report: %s", err);
+        cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 60000), 0),
+                  "report: %s", err);
     }
     rep = json_loads(out, 0, NULL);
     cr_assert(ne(ptr, rep, NULL), "%.200s", out);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "e2eworld.h"
 #include "proc.h"
 #include "redis_fixture.h"
 #include "testutil.h"
@@ -33,7 +34,6 @@ Test(e2e_redis_auth, the_password_comes_from_a_file_or_a_variable, .timeout = 60
     redisContext *c;
     redisReply *r;
     pid_t collector;
-    int code = -1;
 
     cr_assert(eq(int, test_tmpdir(dir, sizeof(dir)), 0));
     cr_assert(eq(int, redis_fixture_start(&rf, 0), 0));
@@ -73,9 +73,7 @@ Test(e2e_redis_auth, the_password_comes_from_a_file_or_a_variable, .timeout = 60
         const char *argv[] = { NINES_BIN_DIR "/nines-collector", "-c", cfg, NULL };
         char err[4096];
 
-        cr_assert(eq(int, proc_run_full(argv, NULL, out, sizeof(out), err, sizeof(err), 15000,
-                                        &code), 0));
-        cr_expect(ne(int, code, 0));
+        cr_expect(ne(int, e2e_run(argv, NULL, out, sizeof(out), err, sizeof(err), 15000), 0));
         cr_expect(ne(ptr, strstr(err, "NINES_NO_SUCH_PW is not set"), NULL), "%s", err);
     }
     redis_fixture_stop(&rf);

@@ -99,15 +99,12 @@ static int nines_report(const char *const extra[], char *out, char *err)
 {
     const char *argv[16] = { NINES_BIN_DIR "/nines", "report", "-c", cfgpath, "--customer" };
     size_t n = 5;
-    int code = -1;
 
     argv[n++] = extra[0];
     for (size_t i = 1; extra[i] != NULL && n < 15; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
-    cr_assert(eq(int, proc_run_full(argv, NULL, out, out ? OUT_LEN : 0, err, err ? 4096 : 0,
-                                    60000, &code), 0));
-    return code;
+    return e2e_run(argv, NULL, out, out ? OUT_LEN : 0, err, err ? 4096 : 0, 60000);
 }
 
 static json_t *json_report(void)
@@ -149,14 +146,12 @@ Test(e2e_report, json_html_pdf_and_stable_hash)
     {
         const char *info[] = { "pdfinfo", pdf, NULL };
         const char *totext[] = { "pdftotext", pdf, "-", NULL };
-        int code = -1;
 
-        cr_assert(eq(int, proc_run(info, out, OUT_LEN, 30000, &code), 0));
-        cr_assert(eq(int, code, 0));
+        cr_assert(eq(int, e2e_run(info, NULL, out, OUT_LEN, NULL, 0, 30000), 0));
         text = strstr(out, "Pages:");
         cr_assert(ne(ptr, text, NULL));
         cr_expect(gt(int, atoi(text + 6), 0));
-        cr_assert(eq(int, proc_run(totext, out, OUT_LEN, 30000, &code), 0));
+        cr_assert(eq(int, e2e_run(totext, NULL, out, OUT_LEN, NULL, 0, 30000), 0));
         cr_expect(ne(ptr, strstr(out, "99.597"), NULL), "PDF text shows the availability");
     }
 }

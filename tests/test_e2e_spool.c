@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "e2eworld.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
 #include "proc.h"
@@ -299,13 +300,13 @@ static void sp_assert_no_downtime(struct sp *s, const char *check, int64_t from_
     const char *argv[] = { NINES_BIN_DIR "/nines", "export", "-c", s->cfg, "--check", check,
                            "--from", from, "--to", to, "--what", "days", "--format", "jsonl",
                            NULL };
-    int code = -1, rows = 0;
+    int rows = 0;
     char *line, *save = NULL;
 
     snprintf(from, sizeof(from), "%lld", (long long)from_ms);
     snprintf(to, sizeof(to), "%lld", (long long)nines_wall_ms());
-    cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
-    cr_assert(eq(int, code, 0), "nines export: %s", out);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), NULL, 0, 10000), 0),
+              "nines export: %s", out);
     for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *row = json_loads(line, 0, NULL);
 
@@ -325,11 +326,10 @@ static void sp_assert_no_incidents(struct sp *s)
     static char out[65536];
     const char *argv[] = { NINES_BIN_DIR "/nines", "incidents", "--redis", s->url, "--json",
                            NULL };
-    int code = -1;
     json_t *root;
 
-    cr_assert(eq(int, proc_run(argv, out, sizeof(out), 10000, &code), 0));
-    cr_assert(eq(int, code, 0), "nines incidents: %s", out);
+    cr_assert(eq(int, e2e_run(argv, NULL, out, sizeof(out), NULL, 0, 10000), 0),
+              "nines incidents: %s", out);
     root = json_loads(out, 0, NULL);
     cr_assert(root != NULL, "incidents JSON: %s", out);
     cr_assert(eq(sz, json_array_size(json_object_get(root, "incidents")), 0),

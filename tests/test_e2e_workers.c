@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "e2eworld.h"
 #include "httpfix_client.h"
 #include "nines/clock.h"
 #include "proc.h"
@@ -463,7 +464,7 @@ Test(e2e_workers, bad_workers_values_exit_2_naming_the_flag, .timeout = 30)
         char err[1024] = "";
         int code = -1;
 
-        cr_assert(eq(int, proc_run_full(argv, NULL, NULL, 0, err, sizeof(err), 5000, &code), 0));
+        code = e2e_run(argv, NULL, NULL, 0, err, sizeof(err), 5000);
         cr_assert(eq(int, code, 2), "--workers '%s' exits 2 (got %d)", bad[i], code);
         cr_assert(strstr(err, "--workers") != NULL, "the error names the flag: %s", err);
     }
@@ -519,8 +520,7 @@ Test(e2e_workers, a_worker_failing_at_start_fails_the_master, .timeout = 30)
     char err[8192] = "";
     int code = -1;
 
-    cr_assert(eq(int, proc_run_full(argv, NULL, NULL, 0, err, sizeof(err), 10000, &code), 0),
-              "the master exits by itself");
+    code = e2e_run(argv, NULL, NULL, 0, err, sizeof(err), 10000);    /* exits by itself */
     cr_assert(eq(int, code, 1), "exit status 1 (got %d)", code);
     cr_assert(strstr(err, "event=worker_start_failed") != NULL, "logged: %s", err);
     cr_assert(strstr(err, "failed=1") != NULL, "master_stopped failed=1: %s", err);

@@ -147,6 +147,17 @@ void e2eworld_close(struct e2eworld *w)
         test_rmtree(w->dir);
 }
 
+int e2e_run(const char *const argv[], const char *const env_extra[], char *out, size_t outlen,
+            char *err, size_t errlen, int timeout_ms)
+{
+    int code = -1;
+
+    cr_assert(eq(int, proc_run_full(argv, env_extra, out, outlen, err, errlen, timeout_ms,
+                                    &code), 0),
+              "%s: not started, or still running after %d ms", argv[0], timeout_ms);
+    return code;
+}
+
 void e2e_redis_do(redisContext *c, const char *fmt, ...)
 {
     va_list ap;

@@ -67,6 +67,17 @@ int e2eworld_wait_published(struct e2eworld *w, int timeout_ms);
 int e2eworld_request(const struct e2eworld *w, const char *method, const char *path,
                      const char *token, const char *json, char *out, size_t outlen);
 
+/*
+ * Runs a command (a nines binary as NINES_BIN_DIR "/nines", or a tool found in PATH)
+ * to completion, as proc_run_full: env_extra added to its environment (NULL: none), its
+ * stdout into out and its stderr into err, each NUL-terminated and cut to its size (NULL:
+ * discarded). Asserts that it started and exited by itself within timeout_ms, so a command
+ * that hangs fails the test here rather than later as a wrong exit code. Returns the exit
+ * code (128 + N if signal N ended it).
+ */
+int e2e_run(const char *const argv[], const char *const env_extra[], char *out, size_t outlen,
+            char *err, size_t errlen, int timeout_ms);
+
 /* A Redis command (printf-like, hiredis formats) that must succeed (asserts). */
 void e2e_redis_do(redisContext *c, const char *fmt, ...);
 
