@@ -123,9 +123,10 @@ Test(scheduler, many_ids_found_after_the_table_grows)
 
 struct firing {
     int count[20];
-    int64_t first_due[20];
+    int64_t dues[20][8];        /* the due times each check fired for, the first 8 */
     int64_t phase[20];
     int64_t late_ms_max;
+    int64_t early_ms_max;       /* the most a fire came before its due time */
     int total;
     struct scheduler *s;
     uv_timer_t stop;
@@ -137,10 +138,13 @@ static void record_fire(void *item, int64_t due_ms, void *arg)
     int i = (int)(intptr_t)item;
     int64_t late = nines_wall_ms() - due_ms;
 
-    if (f->count[i]++ == 0)
-        f->first_due[i] = due_ms;
+    if (f->count[i] < 8)
+        f->dues[i][f->count[i]] = due_ms;
+    f->count[i]++;
     if (late > f->late_ms_max)
         f->late_ms_max = late;
+    if (-late > f->early_ms_max)
+        f->early_ms_max = -late;
     f->total++;
 }
 
@@ -180,7 +184,7 @@ Test(scheduler, fires_each_check_once_per_interval_at_its_phase, .timeout = 10)
         cr_expect(ge(int, f.count[i], 2), "check %d ran %d times", i, f.count[i]);
         cr_expect(le(int, f.count[i], 3), "check %d ran %d times", i, f.count[i]);
         /* due times sit on the wall clock at the check's phase */
-        cr_expect(eq(i64, f.first_due[i] % 1000, f.phase[i]));
+        cr_expect(eq(i64, f.dues[i][0] % 1000, f.phase[i]));
     }
     cr_expect(lt(i64, f.late_ms_max, 100), "a run started %lld ms late",
               (long long)f.late_ms_max);
@@ -190,44 +194,15 @@ Test(scheduler, fires_each_check_once_per_interval_at_its_phase, .timeout = 10)
  * time is stale while checks are put. They must still fire at their due time,
  * once per interval; against the stale time each fired as much early and then
  * again at its due time, every check twice in the apply's first interval. */
-struct stale {
-    int64_t dues[20][8];        /* the due times each check fired for */
-    int count[20];
-    int64_t early_ms_max;       /* the most a fire came before its due time */
-    struct scheduler *s;
-    uv_timer_t stop;
-};
-
-static void record_stale(void *item, int64_t due_ms, void *arg)
-{
-    struct stale *f = arg;
-    int i = (int)(intptr_t)item;
-    int64_t early = due_ms - nines_wall_ms();
-
-    if (early > f->early_ms_max)
-        f->early_ms_max = early;
-    if (f->count[i] < 8)
-        f->dues[i][f->count[i]] = due_ms;
-    f->count[i]++;
-}
-
-static void stop_stale(uv_timer_t *t)
-{
-    struct stale *f = t->data;
-
-    scheduler_close(f->s);
-    uv_close((uv_handle_t *)t, NULL);
-}
-
 Test(scheduler, checks_put_long_after_the_loop_woke_fire_once_at_their_due_time, .timeout = 10)
 {
     uv_loop_t loop;
-    struct stale f;
+    struct firing f;
     struct timespec apply = { 0, 400 * 1000 * 1000 };
 
     memset(&f, 0, sizeof(f));
     cr_assert(eq(int, uv_loop_init(&loop), 0));
-    f.s = scheduler_new(&loop, record_stale, &f);
+    f.s = scheduler_new(&loop, record_fire, &f);
     nanosleep(&apply, NULL);      /* the apply's work: the loop does not run */
     for (int i = 0; i < 20; i++) {
         char id[16];
@@ -237,7 +212,7 @@ Test(scheduler, checks_put_long_after_the_loop_woke_fire_once_at_their_due_time,
     }
     uv_timer_init(&loop, &f.stop);
     f.stop.data = &f;
-    uv_timer_start(&f.stop, stop_stale, 1600, 0);
+    uv_timer_start(&f.stop, stop_firing, 1600, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert(eq(int, uv_loop_close(&loop), 0));
     /* the loop's clock and the wall clock differ by under a millisecond */
