@@ -741,6 +741,44 @@ Test(http, graceful_close_ends_each_connection_with_a_fin)
     runs_on_one_env(1);
 }
 
+/*
+ * Kept sockets carry on whatever their last run ended in: on one env, runs
+ * refused, timed out after connecting (a socket curl had in use, reset and
+ * kept) and answered, in turn, each get their own outcome, three times over.
+ */
+Test(http, kept_sockets_carry_runs_after_refused_and_timed_out_ones)
+{
+    struct nines_check ok, refused, hang;
+    char ok_url[URL_LEN], hang_url[URL_LEN], refused_url[URL_LEN];
+    int port = test_unused_port();
+    struct world w;
+
+    cr_assert(gt(int, port, 0));
+    fix_start();
+    fix_url(ok_url, "/");
+    fix_url(hang_url, "/hang");
+    snprintf(refused_url, sizeof(refused_url), "http://127.0.0.1:%d/", port);
+    check_init(&ok, ok_url, 5000);
+    check_init(&refused, refused_url, 5000);
+    check_init(&hang, hang_url, 200);
+    world_init(&w);
+    for (int i = 0; i < 9; i++) {
+        const struct nines_check *c = i % 3 == 0 ? &refused : i % 3 == 1 ? &hang : &ok;
+        const char *want = i % 3 == 0 ? "connect_refused" : i % 3 == 1 ? "timeout" : "";
+        struct got g = {0};
+
+        world_start(&w, c, &g);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+        cr_assert(eq(int, g.calls, 1));
+        cr_expect(eq(str, g.r.reason, (char *)want), "run %d: %s", i, g.r.message);
+        if (i % 3 == 2) {
+            cr_expect(eq(int, g.r.outcome, NINES_OUTCOME_OK), "run %d", i);
+            assert_full_timings(&g.r);
+        }
+    }
+    world_close(&w);
+}
+
 Test(http, bad_options_are_refused_without_callback)
 {
     struct world w;
