@@ -111,7 +111,8 @@ struct push {
     size_t mem_max;         /* past this many queued, results go to the spool */
     unsigned char *rbuf;    /* one spool record */
     int partitions;         /* the catalogue's "partitions" (1: nines:results) */
-    uv_timer_t flush;       /* coalescing delay (push_set_flush) */
+    uv_timer_t *flush;      /* coalescing delay (push_set_flush); its own allocation,
+                             * so that push_free need not wait for its close */
     unsigned flush_ms;      /* 0: send at once */
     int flush_open;         /* the timer is initialised and not closed */
     struct push_stats st;
@@ -522,28 +523,41 @@ static void push_pump_soon(struct push *p)
         push_pump(p);
         return;
     }
-    if (unsent > 0 && !uv_is_active((uv_handle_t *)&p->flush))
-        uv_timer_start(&p->flush, push_on_flush, p->flush_ms, 0);
+    if (unsent > 0 && !uv_is_active((uv_handle_t *)p->flush))
+        uv_timer_start(p->flush, push_on_flush, p->flush_ms, 0);
 }
 
 void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms)
 {
-    if (!p->flush_open && loop != NULL && delay_ms > 0) {
-        uv_timer_init(loop, &p->flush);
-        p->flush.data = p;
+    if (!p->flush_open && loop != NULL && delay_ms > 0 &&
+        (p->flush = malloc(sizeof(*p->flush))) != NULL) {
+        uv_timer_init(loop, p->flush);
+        p->flush->data = p;
         p->flush_open = 1;
     }
-    p->flush_ms = p->flush_open ? delay_ms : 0;
+    p->flush_ms = p->flush_open ? delay_ms : 0;     /* no memory: send at once */
+}
+
+static void push_flush_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Stops and closes the timer; its memory goes in the close callback. */
+static void push_flush_close(struct push *p)
+{
+    p->flush_open = 0;
+    p->flush_ms = 0;
+    uv_timer_stop(p->flush);
+    uv_close((uv_handle_t *)p->flush, push_flush_closed);
+    p->flush = NULL;
 }
 
 void push_stop_flush(struct push *p)
 {
     if (!p->flush_open)
         return;
-    p->flush_open = 0;
-    p->flush_ms = 0;
-    uv_timer_stop(&p->flush);
-    uv_close((uv_handle_t *)&p->flush, NULL);
+    push_flush_close(p);
     push_pump(p);
 }
 
@@ -839,6 +853,8 @@ void push_free(struct push *p)
 {
     if (p == NULL)
         return;
+    if (p->flush_open)          /* push_stop_flush was not called: the loop frees the timer */
+        push_flush_close(p);
     while (p->count > 0)
         push_pop(p);
     free(p->ring);

@@ -42,9 +42,9 @@ int push_set_spool(struct push *p, struct spool *s, size_t mem_max);
  * Coalescing: with a loop and delay_ms > 0, a result that does not fill a
  * call waits up to delay_ms for others to share it (one script call then
  * carries them all; at a few thousand results a second most calls carried
- * one result). delay_ms 0 (the default) sends at once. Call
- * push_stop_flush before the loop ends: it sends what waits and closes the
- * timer (push_free needs it closed); later results are sent at once.
+ * one result). delay_ms 0 (the default) sends at once. push_stop_flush
+ * sends what waits and closes the timer; later results are sent at once.
+ * Call it before closing the connection: a flush still due would send on it.
  */
 void push_set_flush(struct push *p, uv_loop_t *loop, unsigned delay_ms);
 void push_stop_flush(struct push *p);
@@ -69,7 +69,8 @@ void push_set_packed(struct push *p, int on);
 void push_set_partitions(struct push *p, int partitions);
 void push_get_stats(const struct push *p, struct push_stats *st);
 /* Frees the queue; call only once the connection is closed and its
- * pending callbacks have run (after the loop has finished). */
+ * pending callbacks have run (after the loop has finished). A flush timer
+ * still open is closed here: the loop frees it when it next runs. */
 void push_free(struct push *p);
 
 #endif

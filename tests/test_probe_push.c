@@ -484,6 +484,30 @@ static void drip_tick(uv_timer_t *t)
         uv_timer_stop(t);
 }
 
+/* A push freed while its flush timer is still open (push_stop_flush never
+ * called) closes the timer itself: the loop then ends cleanly, nothing left
+ * (ASan: the timer's memory is not the push's). */
+Test(probe_push, freed_without_stop_flush_closes_its_timer)
+{
+    struct nines_redis_addr a;
+    struct nines_err err = { 0 };
+    struct rconn *rc;
+    struct push *p;
+    uv_loop_t loop;
+
+    cr_assert(eq(int, nines_redis_url_parse("redis://127.0.0.1:1", &a, &err), 0), "%s", err.msg);
+    cr_assert(eq(int, uv_loop_init(&loop), 0));
+    rc = rconn_new(&loop, &a, "push", NULL, NULL, NULL);   /* never started */
+    cr_assert(rc != NULL);
+    p = push_new(rc, 16, 4);
+    cr_assert(p != NULL);
+    push_set_flush(p, &loop, 300);
+    push_free(p);
+    rconn_close(rc, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert(eq(int, uv_loop_close(&loop), 0), "a handle was left open");
+}
+
 Test(probe_push, results_that_trickle_in_share_one_call_within_the_flush_delay, .timeout = 20)
 {
     struct redis_fixture f;
