@@ -70,13 +70,28 @@ static const char push_script[] =
 /*
  * A queued result, already encoded: the stream fields packed into one
  * allocation (argc, then argc lengths, then the bytes), so the queue costs
- * what the results weigh rather than sizeof(struct nines_result) each.
+ * what the results weigh rather than sizeof(struct nines_result) each: a
+ * packed result has two lengths, not room for every field's.
  */
 struct push_blob {
-    size_t argc;
-    size_t len[2 * NINES_WIRE_MAX_FIELDS];
-    char bytes[];
+    uint32_t argc;
+    uint32_t len[];             /* argc of them, then the bytes (push_blob_data) */
 };
+
+static struct push_blob *push_blob_alloc(size_t argc, size_t total)
+{
+    struct push_blob *b = malloc(sizeof(*b) + argc * sizeof(b->len[0]) + total);
+
+    if (b != NULL)
+        b->argc = (uint32_t)argc;
+    return b;
+}
+
+/* The bytes, after the lengths. */
+static char *push_blob_data(const struct push_blob *b)
+{
+    return (char *)(b->len + b->argc);
+}
 
 struct push_item {
     uint64_t seq;
@@ -242,13 +257,14 @@ static int push_blob_field(const struct push_blob *b, const char *name, const ch
                            size_t *vlen)
 {
     const char *f[2 * NINES_WIRE_MAX_FIELDS];
-    size_t off = 0;
+    size_t fl[2 * NINES_WIRE_MAX_FIELDS], off = 0;
 
     for (size_t i = 0; i < b->argc; i++) {
-        f[i] = b->bytes + off;
+        f[i] = push_blob_data(b) + off;
+        fl[i] = b->len[i];
         off += b->len[i];
     }
-    return nines_wire_field(f, b->len, b->argc, name, val, vlen);
+    return nines_wire_field(f, fl, b->argc, name, val, vlen);
 }
 
 /*
@@ -408,7 +424,7 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
         argv[argc] = num + 28;
         argvlen[argc++] = push_utoa(num + 28, b->argc + 2);
         for (size_t i = 0; i < b->argc; i++) {
-            argv[argc] = b->bytes + off;
+            argv[argc] = push_blob_data(b) + off;
             argvlen[argc++] = b->len[i];
             off += b->len[i];
         }
@@ -450,7 +466,7 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
         for (size_t i = 0; i < argc; i++)
             argvlen[i] = strlen(argv[i]);
         for (size_t i = 0; i < b->argc; i++) {
-            argv[argc] = b->bytes + off;
+            argv[argc] = push_blob_data(b) + off;
             argvlen[argc++] = b->len[i];
             off += b->len[i];
         }
@@ -573,13 +589,12 @@ static struct push_blob *push_pack(const struct push *p, const struct nines_resu
         nines_wire_encode_pairs(r, &w);
     for (size_t i = 0; i < w.argc; i++)
         total += w.argvlen[i];
-    b = malloc(sizeof(*b) + total);
+    b = push_blob_alloc(w.argc, total);
     if (b == NULL)
         return NULL;
-    b->argc = w.argc;
     for (size_t i = 0; i < w.argc; i++) {
-        b->len[i] = w.argvlen[i];
-        memcpy(b->bytes + off, w.argv[i], w.argvlen[i]);
+        b->len[i] = (uint32_t)w.argvlen[i];
+        memcpy(push_blob_data(b) + off, w.argv[i], w.argvlen[i]);
         off += w.argvlen[i];
     }
     return b;
@@ -618,7 +633,7 @@ static void push_record_encode(const struct push_blob *b, unsigned char *out)
     push_put32(out, b->argc);
     for (size_t i = 0; i < b->argc; i++)
         push_put32(out + 4 * (1 + i), b->len[i]);
-    memcpy(out + 4 * (1 + b->argc), b->bytes, push_blob_bytes(b));
+    memcpy(out + 4 * (1 + b->argc), push_blob_data(b), push_blob_bytes(b));
 }
 
 /* A malloc'd blob from a record, or NULL if it does not parse. */
@@ -636,13 +651,12 @@ static struct push_blob *push_record_decode(const unsigned char *rec, size_t len
         total += push_get32(rec + 4 * (1 + i));
     if (total != len - 4 * (1 + argc))
         return NULL;
-    b = malloc(sizeof(*b) + total);
+    b = push_blob_alloc(argc, total);
     if (b == NULL)
         return NULL;
-    b->argc = argc;
     for (size_t i = 0; i < argc; i++)
         b->len[i] = push_get32(rec + 4 * (1 + i));
-    memcpy(b->bytes, rec + 4 * (1 + argc), total);
+    memcpy(push_blob_data(b), rec + 4 * (1 + argc), total);
     return b;
 }
 
