@@ -112,7 +112,7 @@ static int cli_ack_or_resolve(int argc, char **argv, const char *op)
     if (ret != 0)
         return ret < 0 ? CLI_OK : ret;
     target = argv[optind];
-    if ((ret = cli_redis_open(t.url, t.config, &rc)) != 0)
+    if ((ret = cli_redis_open(t.url, t.config, NULL, &rc)) != 0)
         return ret;
     r = redisCommand(rc, "EXISTS %s%s", STORE_KEY_INCIDENT, target);
     incident = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
@@ -351,7 +351,7 @@ int cli_silence(int argc, char **argv)
         silence_clear(&s);
         return CLI_USAGE;
     }
-    if ((ret = cli_redis_open(url, config, &rc)) != 0) {
+    if ((ret = cli_redis_open(url, config, NULL, &rc)) != 0) {
         silence_clear(&s);
         return ret;
     }

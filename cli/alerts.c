@@ -227,7 +227,7 @@ int cli_alerts(int argc, char **argv)
             return strcmp(argv[i], "--help") == 0 ? CLI_OK : CLI_USAGE;
         }
     }
-    if ((ret = cli_redis_open(url, config, &rc)) != 0)
+    if ((ret = cli_redis_open(url, config, NULL, &rc)) != 0)
         return ret;
     ret = log ? alerts_log(rc, id, json) : active ? alerts_active(rc, json) : alerts_list(rc, json);
     redisFree(rc);

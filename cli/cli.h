@@ -48,10 +48,18 @@ const char *cli_config_path(const char *path);
 /* Loads the config file at path (already resolved), or prints its errors and returns NULL. */
 struct nines_config *cli_config_load(const char *path);
 /*
- * cli_redis_addr then cli_redis_connect: 0 with the connection in *rc, else the exit code
+ * As cli_redis_addr, from the config the caller has already loaded (not read
+ * again); url still comes first.
+ */
+int cli_redis_addr_cfg(const char *url, const struct nines_config *cfg,
+                       struct nines_redis_addr *a);
+/*
+ * cli_redis_addr (or cli_redis_addr_cfg when cfg is not NULL) then
+ * cli_redis_connect: 0 with the connection in *rc, else the exit code
  * (CLI_USAGE: no address; CLI_UNREACHABLE: no connection), the reason already printed.
  */
-int cli_redis_open(const char *url, const char *config_path, redisContext **rc);
+int cli_redis_open(const char *url, const char *config_path, const struct nines_config *cfg,
+                   redisContext **rc);
 /* The customer id of cfg, or NULL. */
 const struct nines_customer_cfg *cli_customer(const struct nines_config *cfg, const char *id);
 /* "YYYY-MM" (1971 or later) into *y and *m: 0, or -1. */

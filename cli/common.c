@@ -40,41 +40,57 @@ struct nines_config *cli_config_load(const char *path)
     return cfg;
 }
 
-int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_addr *a)
+/* --redis or $NINES_REDIS into *a: 1 if there is one (*rc then 0 or CLI_USAGE), else 0. */
+static int cli_redis_url(const char *url, struct nines_redis_addr *a, int *rc)
 {
-    struct nines_config *cfg = NULL;
-    struct nines_errlist errs = { 0 };
     struct nines_err err = { 0 };
-    int rc = 0;
 
     if (url == NULL)
         url = getenv("NINES_REDIS");
-    if (url != NULL) {
-        if (nines_redis_url_parse(url, a, &err) != 0) {
-            fprintf(stderr, "nines: --redis: %s\n", err.msg);
+    if (url == NULL)
+        return 0;
+    *rc = 0;
+    if (nines_redis_url_parse(url, a, &err) != 0) {
+        fprintf(stderr, "nines: --redis: %s\n", err.msg);
+        *rc = CLI_USAGE;
+    }
+    return 1;
+}
+
+int cli_redis_addr_cfg(const char *url, const struct nines_config *cfg,
+                       struct nines_redis_addr *a)
+{
+    struct nines_err err = { 0 };
+    int rc;
+
+    if (cli_redis_url(url, a, &rc))
+        return rc;
+    if (cfg->collector.redis != NULL) {
+        if (nines_config_redis_addr(cfg, a, &err) != 0) {
+            fprintf(stderr, "nines: %s: %s\n", cfg->path, err.msg);
             return CLI_USAGE;
         }
         return 0;
     }
-    config_path = cli_config_path(config_path);
-    if (nines_config_load(config_path, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    memset(a, 0, sizeof(*a));
+    if ((size_t)snprintf(a->path, sizeof(a->path), "%s/redis.sock", cfg->collector.data_dir) >=
+        sizeof(a->path)) {
+        fprintf(stderr, "nines: %s: data_dir is too long for a socket path\n", cfg->path);
         return CLI_USAGE;
     }
-    if (cfg->collector.redis != NULL) {
-        if (nines_config_redis_addr(cfg, a, &err) != 0) {
-            fprintf(stderr, "nines: %s: %s\n", config_path, err.msg);
-            rc = CLI_USAGE;
-        }
-    } else {
-        memset(a, 0, sizeof(*a));
-        if ((size_t)snprintf(a->path, sizeof(a->path), "%s/redis.sock",
-                             cfg->collector.data_dir) >= sizeof(a->path)) {
-            fprintf(stderr, "nines: %s: data_dir is too long for a socket path\n",
-                    config_path);
-            rc = CLI_USAGE;
-        }
-    }
+    return 0;
+}
+
+int cli_redis_addr(const char *url, const char *config_path, struct nines_redis_addr *a)
+{
+    struct nines_config *cfg;
+    int rc;
+
+    if (cli_redis_url(url, a, &rc))
+        return rc;                  /* the config is not read at all */
+    if ((cfg = cli_config_load(cli_config_path(config_path))) == NULL)
+        return CLI_USAGE;
+    rc = cli_redis_addr_cfg(NULL, cfg, a);
     nines_config_free(cfg);
     return rc;
 }
@@ -122,10 +138,12 @@ redisContext *cli_redis_connect(const struct nines_redis_addr *a)
     return c;
 }
 
-int cli_redis_open(const char *url, const char *config_path, redisContext **rc)
+int cli_redis_open(const char *url, const char *config_path, const struct nines_config *cfg,
+                   redisContext **rc)
 {
     struct nines_redis_addr addr;
-    int ret = cli_redis_addr(url, config_path, &addr);
+    int ret = cfg != NULL ? cli_redis_addr_cfg(url, cfg, &addr)
+                          : cli_redis_addr(url, config_path, &addr);
 
     if (ret != 0)
         return ret;

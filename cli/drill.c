@@ -228,7 +228,7 @@ int cli_drill(int argc, char **argv)
     }
     if (by == NULL || by[0] == '\0')
         by = "cli";
-    if ((ret = cli_redis_open(url, config, &rc)) != 0)
+    if ((ret = cli_redis_open(url, config, NULL, &rc)) != 0)
         return ret;
     if (strcmp(verb, "list") == 0) {
         ret = drill_list(rc, as_json);

@@ -704,7 +704,6 @@ static int ev_build(struct ev_ctx *x, const struct nines_customer_cfg *only)
 
 static int ev_make(const struct ev_opts *o)
 {
-    struct nines_errlist errs = { 0 };
     struct nines_config *cfg = NULL;
     const struct nines_customer_cfg *only = NULL;
     struct nines_redis_addr addr;
@@ -721,10 +720,8 @@ static int ev_make(const struct ev_opts *o)
         return CLI_USAGE;
     }
     x.to_ms += 86400000;                      /* --to is inclusive */
-    if (nines_config_load(o->config, &cfg, &errs) != 0) {
-        cli_print_errors(&errs);
+    if ((cfg = cli_config_load(o->config)) == NULL)
         return CLI_USAGE;
-    }
     x.cfg = cfg;
     if (o->customer != NULL && (only = cli_customer(cfg, o->customer)) == NULL)
         fprintf(stderr, "nines evidence: unknown customer '%s' (not in %s)\n", o->customer,
@@ -732,7 +729,7 @@ static int ev_make(const struct ev_opts *o)
     else if (cfg->evidence.signing_key_file == NULL)
         fprintf(stderr, "nines evidence: %s: evidence.signing_key_file is not set\n", cfg->path);
     else if ((key = ev_load_key(cfg->evidence.signing_key_file, 1)) != NULL &&
-             (ret = cli_redis_addr(o->url, o->config, &addr)) == 0) {
+             (ret = cli_redis_addr_cfg(o->url, cfg, &addr)) == 0) {
         ret = CLI_UNREACHABLE;
         snprintf(x.tmpdir, sizeof(x.tmpdir), "%s/nines-evidence-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");

@@ -586,7 +586,7 @@ static int export_parse_args(int argc, char **argv, struct export_args *a, struc
 static int export_run(struct exporter *x, const struct export_args *a)
 {
     struct nines_redis_addr addr;
-    int rc = cli_redis_addr(a->url, a->config, &addr);
+    int rc = cli_redis_addr_cfg(a->url, x->cfg, &addr);
 
     if (rc != 0)
         return rc;

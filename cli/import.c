@@ -547,7 +547,7 @@ static void import_close(struct importer *im)
 
 /* Pass 1 and 2 with the config loaded; returns the exit code. */
 static int import_run(struct importer *im, FILE *f, enum nines_import_format fmt,
-                      const char *url, const char *config)
+                      const char *url)
 {
     struct nines_redis_addr addr;
     redisContext *rc = NULL;
@@ -569,7 +569,7 @@ static int import_run(struct importer *im, FILE *f, enum nines_import_format fmt
         return CLI_FAIL;
     }
     if (!im->dry_run) {
-        if ((err = cli_redis_addr(url, config, &addr)) != 0)
+        if ((err = cli_redis_addr_cfg(url, im->cfg, &addr)) != 0)
             return err;
         if ((rc = cli_redis_connect(&addr)) == NULL)
             return CLI_UNREACHABLE;
@@ -630,7 +630,7 @@ int cli_import(int argc, char **argv)
         nines_config_free(cfg);
         return CLI_USAGE;
     }
-    ret = import_run(&im, f, fmt, url, config);
+    ret = import_run(&im, f, fmt, url);
     if (f != stdin)
         fclose(f);
     import_close(&im);

@@ -156,7 +156,7 @@ static int kpi_run(const struct kpi_opts *o, const struct nines_config *cfg)
         return CLI_USAGE;
     }
     snprintf(month, sizeof(month), "%04d-%02d", y % 10000, m % 100);
-    if ((ret = cli_redis_open(o->url, o->config, &rc)) != 0)
+    if ((ret = cli_redis_open(o->url, o->config, cfg, &rc)) != 0)
         return ret;
     ret = kpigather_month(rc, cfg, o->customer, o->team, y, m, o->ack_target_ms, &t, &err);
     if (ret != 0) {

@@ -234,7 +234,7 @@ static int report_run(const struct report_opts *o, struct nines_config *cfg)
         fprintf(stderr, "nines report: --month '%s': expected YYYY-MM, e.g. 2026-10\n", o->month);
         return CLI_USAGE;
     }
-    if ((ret = cli_redis_open(o->url, o->config, &rc)) != 0)
+    if ((ret = cli_redis_open(o->url, o->config, cfg, &rc)) != 0)
         return ret;
     if ((ret = report_compute(rc, cfg, o->customer, y, m, &r, &err)) != 0) {
         fprintf(stderr, "nines report: %s\n", err.msg);
