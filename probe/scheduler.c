@@ -355,19 +355,19 @@ static int64_t scheduler_next_due(const struct scheduler_entry *e, int64_t now_m
     return base;
 }
 
-/* e fires when the wall clock reaches due_ms, in loop time. The loop's time
- * is read afresh beside the wall clock: uv_now is the time the loop last
- * woke, and a catalogue apply or a long turn of fires can run for hundreds
- * of milliseconds after it. Against that stale time the entry would fire as
- * much early, and a run early by more than a slot is taken for a clock step
- * back and run again at its real due time: every check twice in the first
- * interval after a large apply. */
-static void scheduler_set_at(struct scheduler *s, struct scheduler_entry *e)
+/* e fires when the wall clock reaches due_ms, in loop time; now_ms is the
+ * wall clock read just before. The loop's time is read afresh after it:
+ * uv_now is the time the loop last woke, and a catalogue apply or a long
+ * turn of fires can run for hundreds of milliseconds after that. Against
+ * that stale time the entry would fire as much early, and a run early by
+ * more than a slot is taken for a clock step back and run again at its real
+ * due time: every check twice in the first interval after a large apply.
+ * (Read after now_ms, the loop's time can only make the entry a little late.) */
+static void scheduler_set_at(struct scheduler *s, struct scheduler_entry *e, int64_t now_ms)
 {
-    int64_t delay;
+    int64_t delay = e->due_ms - now_ms;
 
     uv_update_time(s->loop);
-    delay = e->due_ms - nines_wall_ms();
     e->at = uv_now(s->loop) + (uint64_t)(delay > 0 ? delay : 0);
 }
 
@@ -387,7 +387,7 @@ static void scheduler_run_entry(struct scheduler *s, struct scheduler_entry *e)
             s->missed += (uint64_t)((now - e->due_ms) / e->group->interval_ms) + 1;
         e->due_ms = scheduler_next_due(e, now);
     }
-    scheduler_set_at(s, e);
+    scheduler_set_at(s, e, now);
     scheduler_heap_down(s, e->heap);
     s->fire(e->item, due, s->arg);      /* may put or remove entries, e too */
 }
@@ -436,6 +436,7 @@ int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void
     struct scheduler_entry **pp = scheduler_find(s, id, hash), *e = *pp;
     struct scheduler_group *g;
     uint32_t slot;
+    int64_t now;
 
     if (s->closing || interval_ms <= 0 || strlen(id) >= NINES_ID_LEN)
         return NINES_EINVAL;
@@ -464,8 +465,9 @@ int scheduler_put(struct scheduler *s, const char *id, int64_t interval_ms, void
     }
     e->group = g;
     e->slot = slot;
-    e->due_ms = scheduler_next_due(e, nines_wall_ms());
-    scheduler_set_at(s, e);
+    now = nines_wall_ms();
+    e->due_ms = scheduler_next_due(e, now);
+    scheduler_set_at(s, e, now);
     scheduler_heap_up(s, e->heap);
     scheduler_heap_down(s, e->heap);
     scheduler_rearm(s);
