@@ -314,44 +314,68 @@ if want plugins; then
 fi
 
 if want cpu; then
-    # nines at about blackbox's own rate: 2,000 checks at 1 s (per kind)
+    # tcpfloor_run LABEL ARGS...: the floor client, recorded as LABEL (and as
+    # LABEL's kind: tcp, or http with ",http")
+    tcpfloor_run() {
+        local label=$1 kind=tcp floor; shift
+        [[ " $* " == *",http "* ]] && kind=http
+        floor=$("$build/bench/tcpfloor" 127.0.0.1 "$nginx_port" "$seconds" "$@") ||
+            { echo "bench/run.sh: tcpfloor $* failed: $floor" >&2; exit 1; }
+        note "$label: $floor"
+        record "cpu_us_per_check_$kind" "$label" us "$(kv cpu_us_per_connect " $floor")"
+    }
+    # Per kind and repetition: blackbox_exporter first, driven flat out by
+    # wrk; then nines at 2,000 checks/s and at blackbox's own c64 rate of
+    # this repetition (a check's CPU falls with the rate: the loop and the
+    # kernel's wake-ups are shared by more checks), each beside the floor
+    # client paced at the same rate.
     for kind in http tcp dns; do
         for r in $(seq 1 "$reps"); do
-            say "cpu $kind rep $r: nines 2000 checks at 1 s"
-            nines_run "$kind" 2000 1000
-            read -r rate us lm lo ov fl un st flm flo sys <<<"$RUN"
-            note "nines $kind: ${rate}/s ${us} µs/check (kernel ${sys}) late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
-            record "cpu_us_per_check_$kind" nines us "$us"
-            record "kernel_us_per_check_$kind" nines us "$sys"
-            record "checks_per_s_$kind" nines "1/s" "$rate"
-            if [ "$kind" = http ]; then
-                say "cpu http rep $r: the floor, wrk -t1 -c16 with a fresh connection per request"
+            for conc in 16 64; do
+                say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
+                blackbox_run "$kind" "$conc"
+                read -r bb_rate us <<<"$RUN"
+                note "blackbox $kind c$conc: ${bb_rate}/s ${us} µs/probe"
+                record "cpu_us_per_check_$kind" "blackbox_c$conc" us "$us"
+                record "checks_per_s_$kind" "blackbox_c$conc" "1/s" "$bb_rate"
+            done
+            # the peer's rate, to the hundred (at least 100/s)
+            peer=$(awk -v r="$bb_rate" 'BEGIN { n = int(r / 100 + 0.5) * 100; print n < 100 ? 100 : n }')
+            for run in "2000 nines _at_2000" "$peer nines_at_peer_rate _at_peer_rate"; do
+                read -r n subject suffix <<<"$run"
+                say "cpu $kind rep $r: nines $n checks at 1 s"
+                nines_run "$kind" "$n" 1000
+                read -r rate us lm lo ov fl un st flm flo sys <<<"$RUN"
+                note "$subject $kind: ${rate}/s ${us} µs/check (kernel ${sys}) late_max=${lm}ms late>100ms=${lo} overlaps=${ov} failed_of_last_2000=${fl} unsent_at_stop=${un} stored=${st}"
+                record "cpu_us_per_check_$kind" "$subject" us "$us"
+                record "kernel_us_per_check_$kind" "$subject" us "$sys"
+                record "checks_per_s_$kind" "$subject" "1/s" "$rate"
+                record "cpu_ratio_to_blackbox_c64_$kind" "$subject" ratio \
+                    "$(awk -v a="$us" -v b="$(awk -v k="cpu_us_per_check_$kind" '$1 == k && $2 == "blackbox_c64" {v = $4} END {print v}' "$results")" \
+                        'BEGIN {printf "%.3f", a / b}')"
+                case $kind in
+                http) say "cpu http rep $r: the floor client (bench/tcpfloor reuse,http) paced at $n/s"
+                      tcpfloor_run "http_floor$suffix" 16 10000000 reuse,http "$n" ;;
+                tcp) say "cpu tcp rep $r: the floor client (bench/tcpfloor reuse) paced at $n/s"
+                     tcpfloor_run "tcp_floor$suffix" 16 10000000 reuse "$n" ;;
+                esac
+            done
+            case $kind in
+            http)
+                say "cpu http rep $r: the floor flat out, wrk -t1 -c16 with a fresh connection per request"
                 wrk_close_run 1 16
                 read -r _ wrk_us _ wrk_sys <<<"$RUN"
                 note "wrk fresh-connection client: ${wrk_us} µs/request (kernel ${wrk_sys})"
                 record cpu_us_per_check_http wrk_client_floor us "$wrk_us"
                 record kernel_us_per_check_http wrk_client_floor us "$wrk_sys"
-            fi
-            if [ "$kind" = tcp ]; then
-                say "cpu tcp rep $r: the floor, bench/tcpfloor (bare connect + reset, 16 in flight)"
-                floor=$("$build/bench/tcpfloor" 127.0.0.1 "$nginx_port" "$seconds" 16) ||
-                    { echo "bench/run.sh: tcpfloor failed: $floor" >&2; exit 1; }
-                note "$floor"
-                record cpu_us_per_check_tcp tcp_floor us "$(kv cpu_us_per_connect " $floor")"
-                say "cpu tcp rep $r: the floor with the socket reused (connect(AF_UNSPEC), as the TCP check does)"
-                floor=$("$build/bench/tcpfloor" 127.0.0.1 "$nginx_port" "$seconds" 16 10000000 reuse) ||
-                    { echo "bench/run.sh: tcpfloor reuse failed: $floor" >&2; exit 1; }
-                note "reuse: $floor"
-                record cpu_us_per_check_tcp tcp_floor_reuse us "$(kv cpu_us_per_connect " $floor")"
-            fi
-            for conc in 16 64; do
-                say "cpu $kind rep $r: blackbox_exporter via wrk -c $conc"
-                blackbox_run "$kind" "$conc"
-                read -r rate us <<<"$RUN"
-                note "blackbox $kind c$conc: ${rate}/s ${us} µs/probe"
-                record "cpu_us_per_check_$kind" "blackbox_c$conc" us "$us"
-                record "checks_per_s_$kind" "blackbox_c$conc" "1/s" "$rate"
-            done
+                say "cpu http rep $r: the floor flat out, bench/tcpfloor reuse,http, 16 in flight"
+                tcpfloor_run http_floor 16 10000000 reuse,http ;;
+            tcp)
+                say "cpu tcp rep $r: the floor flat out, bench/tcpfloor (bare connect + reset, 16 in flight)"
+                tcpfloor_run tcp_floor 16 10000000 fresh
+                say "cpu tcp rep $r: the floor flat out with the socket reused (connect(AF_UNSPEC), as the TCP check does)"
+                tcpfloor_run tcp_floor_reuse 16 10000000 reuse ;;
+            esac
         done
     done
 fi
