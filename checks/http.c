@@ -164,7 +164,7 @@ struct http_run {
     /*
      * The large members last: check_http_start zeroes only what comes before
      * listed_addr (6 KiB of zeroes per run showed in the profile); listed_addr
-     * is read only below nlisted, result is set by nines_result_init.
+     * is read only below nlisted, result is set by nines_result_begin.
      */
     char listed_addr[HTTP_ADDR_MAX][HTTP_ADDR_LEN];
     struct nines_result result;
@@ -2077,7 +2077,7 @@ int check_http_start(struct check_env *env, const struct nines_check *c, check_d
     run->env = env;
     run->done = done;
     run->done_arg = arg;
-    nines_result_init(&run->result);
+    nines_result_begin(&run->result);
     snprintf(run->result.check_id, sizeof(run->result.check_id), "%s", c->id ? c->id : "");
     err = http_run_prepare(run, c, &url, &pin);
     if (!err)

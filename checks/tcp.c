@@ -1113,8 +1113,8 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
         return err;
     /*
      * 13 KiB, of which only the fields before rbuf need zeroing: the read
-     * buffer and banner are used up to banner_len, and the result is
-     * initialised (zeroed once) by nines_result_init.
+     * buffer and banner are used up to banner_len, and the result is begun
+     * by nines_result_begin (all but its 4 KiB of facts zeroed).
      */
     tc = malloc(sizeof(*tc));
     if (!tc)
@@ -1122,7 +1122,7 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
     memset(tc, 0, offsetof(struct tcp_check, rbuf));
     tc->fd = -1;
     tc->banner[0] = '\0';
-    nines_result_init(&tc->result);
+    nines_result_begin(&tc->result);
     err = tcp_check_copy(tc, c);
     tc->reset_close = !env->graceful_close;
     d = err ? NULL : tcp_driver_get(env);

@@ -1,4 +1,5 @@
 /* Result values and outcome names. */
+#include <stddef.h>
 #include <string.h>
 
 #include "nines/err.h"
@@ -6,14 +7,30 @@
 
 static const char *const outcome_names[] = { "ok", "fail", "timeout", "error" };
 
-void nines_result_init(struct nines_result *r)
+static void result_timings_unmeasured(struct nines_result *r)
 {
-    memset(r, 0, sizeof(*r));
     r->total_us = -1;
     r->dns_us = -1;
     r->connect_us = -1;
     r->tls_us = -1;
     r->ttfb_us = -1;
+}
+
+void nines_result_init(struct nines_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    result_timings_unmeasured(r);
+}
+
+_Static_assert(sizeof(struct nines_result) - offsetof(struct nines_result, facts) <
+                   NINES_FACTS_LEN + sizeof(int64_t),
+               "facts must be the last member: nines_result_begin zeroes all before it");
+
+void nines_result_begin(struct nines_result *r)
+{
+    memset(r, 0, offsetof(struct nines_result, facts));
+    r->facts[0] = '\0';
+    result_timings_unmeasured(r);
 }
 
 const char *nines_outcome_name(enum nines_outcome o)
