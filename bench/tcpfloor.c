@@ -157,7 +157,8 @@ int main(int argc, char **argv)
     int ep;
 
     if (argc < 4 || argc > 8) {
-        fprintf(stderr, "usage: tcpfloor HOST PORT SECONDS [CONC] [MAX] [reuse|fresh] [RATE]\n");
+        fprintf(stderr, "usage: tcpfloor HOST PORT SECONDS [CONC] [MAX] [MODE] [RATE]\n"
+                        "  MODE: fresh (default), reuse, fresh,http or reuse,http\n");
         return 2;
     }
     if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
@@ -202,7 +203,8 @@ int main(int argc, char **argv)
         int more = now < end, timeout = 1000, n;
 
         /* start what is due: up to CONC at once, or one every 1/RATE s */
-        while (more && open < conc && connects + failed + open < max && (rate == 0 || due <= now)) {
+        while (more && open < conc && connects + failed + open < max &&
+               (rate == 0 || due <= now)) {
             if (tcpfloor_open(ep, &sa, nidle > 0 ? idle[--nidle] : -1) != 0) {
                 perror("tcpfloor: connect");
                 return 1;
