@@ -391,7 +391,7 @@ if want rate; then
         # wrk runs two threads: the probe runs two workers (--workers 2), so
         # both may use every core; the cpu group keeps one (CPU per check)
         probe_workers=2
-        for offered in ${BENCH_RATE_OFFERED:-10000 14000 16000 18000 20000}; do
+        for offered in ${BENCH_RATE_OFFERED:-10000 14000 16000 17000 18000 20000}; do
             say "rate rep $r: one probe (--workers $probe_workers), $offered HTTP checks at 1 s"
             nines_run http "$offered" 1000
             read -r rate us lm lo ov fl un st flm flo _ <<<"$RUN"
