@@ -1448,14 +1448,6 @@ static void dns_check_launch(struct dns_check *dc, uv_loop_t *loop, struct dns_d
 }
 
 /* s into buf[len], cut to fit, without printf. */
-static void dns_copy_text(char *buf, size_t len, const char *s)
-{
-    size_t n = strnlen(s, len - 1);
-
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-}
-
 int check_dns_start(struct check_env *env, const struct nines_check *c, check_done_cb *done,
                     void *arg)
 {
@@ -1487,7 +1479,7 @@ int check_dns_start(struct check_env *env, const struct nines_check *c, check_do
         goto fail;
     dc->done = done;
     dc->done_arg = arg;
-    dns_copy_text(dc->result.check_id, sizeof(dc->result.check_id), c->id ? c->id : "");
+    fmt_copy(dc->result.check_id, sizeof(dc->result.check_id), c->id ? c->id : "");
     dns_check_launch(dc, env->loop, drv);
     return 0;
 

@@ -31,6 +31,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "curl_uv.h"
+#include "fmt.h"
 #include "http.h"
 #include "jsoncond.h"
 #include "jsonw.h"
@@ -2078,7 +2079,7 @@ int check_http_start(struct check_env *env, const struct nines_check *c, check_d
     run->done = done;
     run->done_arg = arg;
     nines_result_begin(&run->result);
-    snprintf(run->result.check_id, sizeof(run->result.check_id), "%s", c->id ? c->id : "");
+    fmt_copy(run->result.check_id, sizeof(run->result.check_id), c->id ? c->id : "");
     err = http_run_prepare(run, c, &url, &pin);
     if (!err)
         err = http_run_launch(run, pin);

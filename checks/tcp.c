@@ -1136,12 +1136,8 @@ int check_tcp_start(struct check_env *env, const struct nines_check *c, check_do
     tcp_check_attach(tc, d, env->loop);
     tc->done = done;
     tc->done_arg = arg;
-    if (c->id) {                    /* cut to fit, without printf */
-        size_t n = strnlen(c->id, sizeof(tc->result.check_id) - 1);
-
-        memcpy(tc->result.check_id, c->id, n);
-        tc->result.check_id[n] = '\0';
-    }
+    if (c->id)                      /* cut to fit, without printf */
+        fmt_copy(tc->result.check_id, sizeof(tc->result.check_id), c->id);
     tc->result.start_ms = nines_wall_ms();
     tc->started_ns = uv_hrtime();
     if (tc->use_tls)
