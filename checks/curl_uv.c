@@ -22,6 +22,7 @@
 
 #include "curl_uv.h"
 #include "epset.h"
+#include "sockpool.h"
 #include "nines/err.h"
 
 /*
@@ -30,9 +31,6 @@
  * transfers ending and starting within one loop iteration.
  */
 #define CURL_UV_POOL_MAX 64
-
-/* Idle TCP sockets kept per address family (curl_uv_easy_reuse_sockets). */
-#define CURL_UV_SOCKETS_MAX 64
 
 /* One transfer in flight, found again through CURLOPT_PRIVATE. */
 struct curl_uv_xfer {
@@ -55,8 +53,7 @@ struct curl_uv {
     struct curl_uv_xfer *aborted;   /* removed by curl_uv_close, done still to call */
     CURL *pool[CURL_UV_POOL_MAX];   /* idle, reset easy handles */
     int npool;
-    int sockets[2][CURL_UV_SOCKETS_MAX]; /* idle disconnected TCP sockets: [0] IPv4, [1] IPv6 */
-    int nsockets[2];
+    struct sockpool sockets;        /* idle disconnected TCP sockets */
 };
 
 static void curl_uv_xfer_link(struct curl_uv_xfer **head, struct curl_uv_xfer *x)
@@ -257,9 +254,8 @@ static curl_socket_t curl_uv_on_open(void *clientp, curlsocktype purpose,
             (void)epset_set_mark(&cu->set, fd, 0);   /* left by the number's earlier socket */
         return fd >= 0 ? fd : CURL_SOCKET_BAD;
     }
-    if (!cu->closing && cu->nsockets[v6] > 0)
-        fd = cu->sockets[v6][--cu->nsockets[v6]];
-    else {
+    fd = cu->closing ? -1 : sockpool_take(&cu->sockets, v6);
+    if (fd < 0) {
         fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, a->protocol);
         if (fd < 0)
             return CURL_SOCKET_BAD;
@@ -283,17 +279,13 @@ static curl_socket_t curl_uv_on_open(void *clientp, curlsocktype purpose,
  */
 static int curl_uv_on_close(void *clientp, curl_socket_t fd)
 {
-    static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
     struct curl_uv *cu = clientp;
-    int kind = epset_mark(&cu->set, fd), v6 = kind == 2;
+    int kind = epset_mark(&cu->set, fd);
 
     if (kind)
         (void)epset_set_mark(&cu->set, fd, 0);
-    if (kind && !cu->closing && cu->nsockets[v6] < CURL_UV_SOCKETS_MAX &&
-        connect(fd, &unspec, sizeof(unspec)) == 0) {
-        cu->sockets[v6][cu->nsockets[v6]++] = fd;
+    if (kind && !cu->closing && sockpool_put(&cu->sockets, kind == 2, fd))
         return 0;
-    }
     return close(fd);
 }
 
@@ -412,9 +404,7 @@ void curl_uv_close(struct curl_uv *cu)
      * curl closes them (CURL_POLL_REMOVE, or closing, above). */
     curl_multi_cleanup(cu->multi);
     cu->multi = NULL;
-    for (int v6 = 0; v6 < 2; v6++)
-        while (cu->nsockets[v6] > 0)
-            close(cu->sockets[v6][--cu->nsockets[v6]]);
+    sockpool_close(&cu->sockets);
     epset_close(&cu->set);
     uv_close((uv_handle_t *)&cu->timer, curl_uv_timer_closed);
 }

@@ -21,6 +21,7 @@
 #include "nines/clock.h"
 #include "nines/err.h"
 #include "fmt.h"
+#include "sockpool.h"
 #include "jsonw.h"
 #include "tcp.h"
 #include "tls.h"
@@ -33,7 +34,6 @@
 #define TCP_SEND_MAX     65536 /* longest payload */
 #define TCP_PATTERN_TEXT 64    /* the regex as quoted in messages */
 #define TCP_RAW_EVENTS   256   /* epoll events taken per epoll_wait */
-#define TCP_POOL_MAX     64    /* idle connect-only sockets kept per address family */
 
 enum tcp_phase { TCP_RESOLVING, TCP_CONNECTING, TCP_HANDSHAKING, TCP_EXCHANGING, TCP_DONE };
 
@@ -70,8 +70,7 @@ struct tcp_driver {
     int epfd;              /* connect-only sockets; -1: none yet (or none possible) */
     uv_poll_t epoll;       /* epfd in the loop, unreferenced: deadlines keep the loop alive */
     uint64_t round;        /* epoll_wait batches taken, to spot stale events */
-    int pool[2][TCP_POOL_MAX]; /* idle sockets, disconnected, still in epfd: [0] IPv4, [1] IPv6 */
-    int npool[2];
+    struct sockpool pool;  /* idle sockets, disconnected, still in epfd */
 };
 
 struct tcp_check {
@@ -167,9 +166,7 @@ static void tcp_driver_free(struct tcp_driver *d)
 {
     tls_cache_free(d->tls);
     d->tls = NULL;
-    for (int f = 0; f < 2; f++)
-        while (d->npool[f] > 0)
-            close(d->pool[f][--d->npool[f]]);
+    sockpool_close(&d->pool);
     if (d->epfd >= 0) { /* the memory goes with the poll handle */
         uv_close((uv_handle_t *)&d->epoll, tcp_driver_on_epoll_closed);
         return;
@@ -382,14 +379,12 @@ static void tcp_check_on_closed(uv_handle_t *h)
 static void tcp_check_close_raw(struct tcp_check *c)
 {
     struct linger reset = {.l_onoff = 1, .l_linger = 0};
-    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
     struct tcp_driver *d = c->driver;
 
     if (c->fd >= 0) {
         /* kept for the next run: disconnected with a reset (see the driver) */
         if (c->reset_close && !c->retrying && c->raw_fired && d != NULL && !d->closed &&
-            d->npool[c->raw_v6] < TCP_POOL_MAX && connect(c->fd, &unspec, sizeof(unspec)) == 0) {
-            d->pool[c->raw_v6][d->npool[c->raw_v6]++] = c->fd;
+            sockpool_put(&d->pool, c->raw_v6, c->fd)) {
             c->fd = -1;
         } else {
             if (c->reset_close && !c->retrying)
@@ -738,8 +733,8 @@ static int tcp_check_raw_connect(struct tcp_check *c, const struct sockaddr *sa)
 
     c->raw_v6 = sa->sa_family == AF_INET6;
     c->raw_fired = 0;
-    if (d->npool[c->raw_v6] > 0) {
-        c->fd = d->pool[c->raw_v6][--d->npool[c->raw_v6]];
+    c->fd = sockpool_take(&d->pool, c->raw_v6);
+    if (c->fd >= 0) {
         op = EPOLL_CTL_MOD;     /* in the set already, disarmed */
     } else {
         c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
