@@ -252,19 +252,27 @@ static void push_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     push_pump_soon(p);
 }
 
+/* b's stream fields into argv/argvlen (pointing into b); returns how many. */
+static size_t push_blob_args(const struct push_blob *b, const char **argv, size_t *argvlen)
+{
+    const char *at = push_blob_data(b);
+
+    for (size_t i = 0; i < b->argc; i++) {
+        argv[i] = at;
+        argvlen[i] = b->len[i];
+        at += b->len[i];
+    }
+    return b->argc;
+}
+
 /* The raw value of field name in b, in either wire form; 0 or -1. */
 static int push_blob_field(const struct push_blob *b, const char *name, const char **val,
                            size_t *vlen)
 {
     const char *f[2 * NINES_WIRE_MAX_FIELDS];
-    size_t fl[2 * NINES_WIRE_MAX_FIELDS], off = 0;
+    size_t fl[2 * NINES_WIRE_MAX_FIELDS];
 
-    for (size_t i = 0; i < b->argc; i++) {
-        f[i] = push_blob_data(b) + off;
-        fl[i] = b->len[i];
-        off += b->len[i];
-    }
-    return nines_wire_field(f, fl, b->argc, name, val, vlen);
+    return nines_wire_field(f, fl, push_blob_args(b, f, fl), name, val, vlen);
 }
 
 /*
@@ -407,7 +415,7 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
         const struct push_blob *b = push_at(p, p->send_seq + n)->blob;
         const char *to = push_stream(p, b, stream[nkeys], sizeof(stream[nkeys]));
         char *num = p->num + n * PUSH_NUM_LEN;   /* index [0, 4), seq [4, 28), count [28, 32) */
-        size_t k, off = 0;
+        size_t k;
 
         if (push_id_parts(b, key[n == 0 ? 0 : 1], sizeof(key[0]), seq, sizeof(seq)) != 0)
             break;
@@ -423,11 +431,7 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
         argc++;
         argv[argc] = num + 28;
         argvlen[argc++] = push_utoa(num + 28, b->argc + 2);
-        for (size_t i = 0; i < b->argc; i++) {
-            argv[argc] = push_blob_data(b) + off;
-            argvlen[argc++] = b->len[i];
-            off += b->len[i];
-        }
+        argc += push_blob_args(b, argv + argc, argvlen + argc);
         argv[argc] = "sent";
         argvlen[argc++] = 4;
         argv[argc] = sent;
@@ -454,7 +458,6 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
     {
         const struct push_blob *b = push_at(p, p->send_seq)->blob;
         const char *to = push_stream(p, b, stream[0], sizeof(stream[0]));
-        size_t off = 0;
 
         argc = 0;
         argv[argc++] = "XADD";
@@ -465,11 +468,7 @@ static size_t push_send(struct push *p, redisAsyncContext *ac, size_t want, cons
         argv[argc++] = "*";
         for (size_t i = 0; i < argc; i++)
             argvlen[i] = strlen(argv[i]);
-        for (size_t i = 0; i < b->argc; i++) {
-            argv[argc] = push_blob_data(b) + off;
-            argvlen[argc++] = b->len[i];
-            off += b->len[i];
-        }
+        argc += push_blob_args(b, argv + argc, argvlen + argc);
         argv[argc] = "sent";
         argvlen[argc++] = 4;
         argv[argc] = sent;
